@@ -1,0 +1,205 @@
+"""Data: MNIST (through torchvision) and a tiny embedded dataset for fast tests.
+
+Every dataset is returned as plain tensors, ``x`` of shape (n, features) float32 and ``y`` of
+shape (n,) int64: the whole of MNIST fits in memory (188 MB) and slicing one tensor is much
+faster than a per-sample DataLoader.
+
+>>> data = load_dataset("digits")            # 8x8 digits from scikit-learn, no download
+>>> data = load_dataset("mnist", root="../shared/data")
+>>> probe = balanced_subset(data.test, 200, seed=0)   # 200 test samples of each class
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import paths
+
+DATASETS = ("mnist", "digits")
+SCALINGS = ("unit", "centered", "standard")
+
+# The four raw IDX files of the original MNIST, as torchvision lays them out under
+# <root>/MNIST/raw/: name -> (size in bytes, sha256).
+MNIST_FILES = {
+    "train-images-idx3-ubyte": (47040016, "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+    "train-labels-idx1-ubyte": (60008, "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+    "t10k-images-idx3-ubyte": (7840016, "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+    "t10k-labels-idx1-ubyte": (10008, "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+}
+
+
+class DataError(RuntimeError):
+    """The data could not be found, downloaded or read; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split: ``x`` (n, features) float32, ``y`` (n,) int64 class labels."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset as tensors. ``image_shape`` is (height, width) for plotting."""
+
+    name: str
+    train: Split
+    test: Split
+    n_classes: int
+    image_shape: tuple[int, int]
+    scaling: str
+
+    @property
+    def n_features(self) -> int:
+        return self.train.x.shape[1]
+
+
+def load_dataset(
+    name: str = "mnist",
+    *,
+    root: str | os.PathLike | None = None,
+    download: bool | None = None,
+    scaling: str = "unit",
+    verify: bool = True,
+) -> Dataset:
+    """Load a dataset as tensors.
+
+    Args:
+        name: ``"mnist"`` (28x28, 784 features) or ``"digits"`` (scikit-learn's 8x8 digits,
+            64 features, 1,297 train / 500 test, embedded in scikit-learn: no download).
+        root: MNIST data root holding ``MNIST/raw/``; default ``$RESDYN_DATA`` or ``<repo>/data``.
+        download: try to download MNIST when it is missing. ``None`` (default) tries only where
+            the files are missing; ``False`` never tries.
+        scaling: ``"unit"`` pixels in [0, 1] as in the paper (default); ``"centered"`` [-0.5, 0.5];
+            ``"standard"`` zero mean, unit variance with the training set's pixel mean and std.
+        verify: check the size and SHA-256 of each MNIST file (about 0.2 s).
+    """
+    if name not in DATASETS:
+        raise ValueError(f'Invalid dataset name "{name}". Must be one of {set(DATASETS)}.')
+    if scaling not in SCALINGS:
+        raise ValueError(f'Invalid scaling "{scaling}". Must be one of {set(SCALINGS)}.')
+    if name == "mnist":
+        train, test, shape = _load_mnist(paths.data_root(root), download=download, verify=verify)
+    else:
+        train, test, shape = _load_digits()
+    train, test = _scale(train, test, scaling)
+    n_classes = int(train.y.max()) + 1
+    return Dataset(name=name, train=train, test=test, n_classes=n_classes, image_shape=shape, scaling=scaling)
+
+
+def balanced_subset(split: Split, n_per_class: int, *, seed: int = 0) -> Split:
+    """``n_per_class`` samples of each class, drawn without replacement with ``seed``.
+
+    The result is ordered by class (all 0s, then all 1s, ...), and within a class by the
+    samples' order in ``split``, so the same seed always gives the same samples in the same order.
+    """
+    if not isinstance(n_per_class, int) or n_per_class < 1:
+        raise ValueError(f"n_per_class must be a positive integer, got {n_per_class!r}.")
+    g = torch.Generator().manual_seed(seed)
+    chosen = []
+    for c in torch.unique(split.y).tolist():
+        idx = torch.nonzero(split.y == c).flatten()
+        if n_per_class > len(idx):
+            raise ValueError(
+                f"n_per_class={n_per_class} is larger than class {c}, which has {len(idx)} samples "
+                f"in this split; use n_per_class <= {int(torch.bincount(split.y).min())}."
+            )
+        pick = idx[torch.randperm(len(idx), generator=g)[:n_per_class]]
+        chosen.append(pick.sort().values)
+    index = torch.cat(chosen)
+    return Split(x=split.x[index].clone(), y=split.y[index].clone())
+
+
+def random_subset(split: Split, n: int, *, seed: int = 0) -> Split:
+    """``n`` samples drawn uniformly without replacement with ``seed`` (all if ``n >= len``)."""
+    if n >= len(split):
+        return split
+    idx = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))[:n]
+    return Split(x=split.x[idx].clone(), y=split.y[idx].clone())
+
+
+# ----------------------------------------------------------------------------------------------
+# internals
+
+
+def _scale(train: Split, test: Split, scaling: str) -> tuple[Split, Split]:
+    if scaling == "unit":
+        return train, test
+    if scaling == "centered":
+        return Split(train.x - 0.5, train.y), Split(test.x - 0.5, test.y)
+    mean, std = train.x.mean(), train.x.std()
+    return Split((train.x - mean) / std, train.y), Split((test.x - mean) / std, test.y)
+
+
+def _load_digits() -> tuple[Split, Split, tuple[int, int]]:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = torch.tensor(bunch.data, dtype=torch.float32) / 16.0  # pixel values 0..16 -> [0, 1]
+    y = torch.tensor(bunch.target, dtype=torch.int64)
+    # A fixed split, part of the dataset's definition: 500 test samples, drawn with seed 0.
+    perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
+    test, train = perm[:500].sort().values, perm[500:].sort().values
+    return Split(x[train], y[train]), Split(x[test], y[test]), (8, 8)
+
+
+def _missing_message(root: Path, missing: list[str], reason: str) -> str:
+    return (
+        f"MNIST not found under data root {root} (looked for {root / 'MNIST' / 'raw'}; "
+        f"missing: {', '.join(missing)}). {reason}\n"
+        "Fix: point resdyn at a folder holding MNIST/raw/ in torchvision's layout, either with "
+        "root=... (Python), --data-root (command line) or the environment variable RESDYN_DATA, "
+        "e.g. RESDYN_DATA=../shared/data; or allow the download on a machine with network access."
+    )
+
+
+def _check_mnist_files(raw: Path, verify: bool) -> None:
+    for fname, (size, sha) in MNIST_FILES.items():
+        f = raw / fname
+        actual = f.stat().st_size
+        if actual != size:
+            raise DataError(
+                f"Corrupt MNIST file {f}: {actual} bytes, expected {size} (truncated or not MNIST). "
+                "Fix: delete it and download again, or point RESDYN_DATA at an intact copy."
+            )
+        if verify:
+            digest = hashlib.sha256(f.read_bytes()).hexdigest()
+            if digest != sha:
+                raise DataError(
+                    f"Corrupt MNIST file {f}: SHA-256 {digest}, expected {sha}. "
+                    "Fix: delete it and download again, or point RESDYN_DATA at an intact copy."
+                )
+
+
+def _load_mnist(root: Path, *, download: bool | None, verify: bool):
+    from torchvision.datasets import MNIST
+
+    raw = root / "MNIST" / "raw"
+    missing = [f for f in MNIST_FILES if not (raw / f).is_file()]
+    if missing:
+        if download is False:
+            raise DataError(_missing_message(root, missing, "Download is switched off (download=False)."))
+        try:
+            MNIST(str(root), train=True, download=True)
+        except Exception as exc:  # no network, mirror down, disk full, ...
+            raise DataError(
+                _missing_message(root, missing, f"The download failed ({type(exc).__name__}: {exc}).")
+            ) from exc
+    _check_mnist_files(raw, verify)
+    shape = (28, 28)
+    splits = []
+    for train in (True, False):
+        ds = MNIST(str(root), train=train, download=False)
+        x = ds.data.reshape(len(ds.data), -1).to(torch.float32) / 255.0  # pixels in [0, 1]
+        splits.append(Split(x, ds.targets.to(torch.int64)))
+    return splits[0], splits[1], shape

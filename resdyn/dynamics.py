@@ -1,0 +1,190 @@
+"""Statistics of the residual dynamics (Fig. 1A-1D). Plain functions: tensors in, named results out.
+
+Axes follow :class:`resdyn.model.Trajectory`: residuals are (samples, T, N) with layer t+1 at
+index t; states are (samples, T+1, N) with the input at index 0. No function changes its inputs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .model import DenseResNet, Trajectory
+
+
+@torch.no_grad()
+def collect_trajectory(model: DenseResNet, x: torch.Tensor, *, batch_size: int = 1000) -> Trajectory:
+    """:meth:`DenseResNet.trajectory` over ``x`` (n, N) in batches, without gradients, on the CPU."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    parts = [model.trajectory(x[i : i + batch_size].to(device)) for i in range(0, len(x), batch_size)]
+    model.train(was_training)
+    return Trajectory(*(torch.cat([getattr(p, f) for p in parts]).cpu() for f in Trajectory._fields))
+
+
+@dataclass(frozen=True)
+class ClassResidualStats:
+    """Per-class statistics of the residuals across samples.
+
+    classes: (C,) class labels; counts: (C,) samples per class;
+    mean, std: (C, T, N), over the samples of each class, per layer and neuron (std with n - 1).
+    """
+
+    classes: torch.Tensor
+    counts: torch.Tensor
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    @property
+    def layer_mean(self) -> torch.Tensor:
+        """(C, T): the class-mean residual averaged over neurons."""
+        return self.mean.mean(dim=2)
+
+    @property
+    def layer_std(self) -> torch.Tensor:
+        """(C, T): the across-sample standard deviation averaged over neurons."""
+        return self.std.mean(dim=2)
+
+    @property
+    def std_profile(self) -> torch.Tensor:
+        """(T,): :attr:`layer_std` averaged over classes."""
+        return self.layer_std.mean(dim=0)
+
+
+def class_residual_stats(residuals: torch.Tensor, labels: torch.Tensor) -> ClassResidualStats:
+    """Mean and standard deviation of the residuals over the samples of each class (Fig. 1A, 1B).
+
+    Args:
+        residuals: (n, T, N).
+        labels: (n,) integer class labels; every class needs at least 2 samples.
+    """
+    _check_residuals(residuals, labels)
+    classes = torch.unique(labels)
+    means, stds, counts = [], [], []
+    for c in classes:
+        r = residuals[labels == c].double()
+        if len(r) < 2:
+            raise ValueError(f"class {int(c)} has {len(r)} sample; the standard deviation needs at least 2.")
+        means.append(r.mean(dim=0).float())
+        stds.append(r.std(dim=0).float())
+        counts.append(len(r))
+    return ClassResidualStats(classes, torch.tensor(counts), torch.stack(means), torch.stack(stds))
+
+
+def std_convergence_layer(profile: torch.Tensor, *, fraction: float = 0.05) -> int | None:
+    """The first layer (1-based) from which ``profile`` stays below ``fraction`` of its peak.
+
+    Args:
+        profile: (T,) a per-layer spread, e.g. :attr:`ClassResidualStats.std_profile`.
+    Returns:
+        t in 1..T, or ``None`` if the last layer is still at or above the threshold.
+    """
+    if profile.ndim != 1 or len(profile) == 0:
+        raise ValueError(f"profile must have shape (T,), got {tuple(profile.shape)}.")
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction must be in (0, 1), got {fraction!r}.")
+    below = (profile < fraction * profile.max()).tolist()
+    if not below[-1]:
+        return None
+    t = len(below)
+    while t > 1 and below[t - 2]:
+        t -= 1
+    return t
+
+
+@dataclass(frozen=True)
+class TrajectoryDistances:
+    """l2 distances between whole residual trajectories (Fig. 1C).
+
+    distances: (n, n) between flattened trajectories (T * N values each);
+    labels: (n,) the samples' classes, in the matrix's order; classes: (C,);
+    class_mean: (C, C) mean distance between samples of class a and class b (a == b: i != j only);
+    within: (C,) diagonal of ``class_mean``; between: (C,) mean distance from a class to all others;
+    ratio: (C,) within / between (below 1: a class's trajectories are closer to each other).
+    """
+
+    distances: torch.Tensor
+    labels: torch.Tensor
+    classes: torch.Tensor
+    class_mean: torch.Tensor
+    within: torch.Tensor
+    between: torch.Tensor
+    ratio: torch.Tensor
+
+
+def trajectory_distances(residuals: torch.Tensor, labels: torch.Tensor) -> TrajectoryDistances:
+    """Pairwise l2 distances between the flattened residual trajectories and their class summary.
+
+    Args:
+        residuals: (n, T, N); labels: (n,).
+    """
+    _check_residuals(residuals, labels)
+    flat = residuals.reshape(len(residuals), -1).double()
+    sq = (flat * flat).sum(1)
+    d2 = (sq[:, None] + sq[None, :] - 2.0 * flat @ flat.T).clamp_min_(0.0)
+    d2.fill_diagonal_(0.0)
+    distances = d2.sqrt()
+    classes = torch.unique(labels)
+    onehot = (labels[:, None] == classes[None, :]).double()  # (n, C)
+    sums = onehot.T @ distances @ onehot  # (C, C) sums of distances between class pairs
+    counts = onehot.sum(0)
+    pairs = counts[:, None] * counts[None, :] - torch.diag(counts)  # a == b: exclude i == j
+    class_mean = sums / pairs
+    within = torch.diagonal(class_mean).clone()
+    off_sums = sums.sum(1) - torch.diagonal(sums)
+    between = off_sums / (counts * (counts.sum() - counts))
+    return TrajectoryDistances(
+        distances=distances.float(), labels=labels.clone(), classes=classes, class_mean=class_mean.float(),
+        within=within.float(), between=between.float(), ratio=(within / between).float(),
+    )
+
+
+def tsne_embedding(x: torch.Tensor | np.ndarray, *, seed: int = 0, perplexity: float = 30.0,
+                   n_jobs: int = 1, **options) -> np.ndarray:
+    """A 2-D openTSNE embedding of ``x`` (n, features) -> (n, 2), reproducible for a given seed.
+
+    ``options`` go to :class:`openTSNE.TSNE` (e.g. ``n_iter``, ``initialization``).
+    """
+    from openTSNE import TSNE
+
+    data = np.asarray(x.detach().cpu().numpy() if torch.is_tensor(x) else x, dtype=np.float64)
+    if data.ndim != 2:
+        raise ValueError(f"x must have shape (n, features), got {data.shape}.")
+    if not 0 < perplexity < (len(data) - 1) / 3:
+        raise ValueError(f"perplexity must be in (0, (n - 1) / 3) = (0, {(len(data) - 1) / 3:.1f}), got {perplexity!r}.")
+    tsne = TSNE(n_components=2, perplexity=perplexity, random_state=seed, n_jobs=n_jobs, verbose=False, **options)
+    return np.asarray(tsne.fit(data))
+
+
+@dataclass(frozen=True)
+class Separation:
+    """How well classes separate in an embedding: kNN accuracy (k neighbours, cross-validated)
+    and the silhouette score (-1..1; above about 0.5 means well-separated clusters)."""
+
+    knn_accuracy: float
+    silhouette: float
+    k: int
+
+
+def cluster_separation(embedding: np.ndarray, labels, *, k: int = 10, folds: int = 5, seed: int = 0) -> Separation:
+    """kNN accuracy (stratified ``folds``-fold cross-validation) and silhouette of ``embedding`` (n, d)."""
+    from sklearn.metrics import silhouette_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    emb = np.asarray(embedding)
+    y = np.asarray(labels.cpu() if torch.is_tensor(labels) else labels)
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    acc = cross_val_score(KNeighborsClassifier(n_neighbors=k), emb, y, cv=cv).mean()
+    return Separation(knn_accuracy=float(acc), silhouette=float(silhouette_score(emb, y)), k=k)
+
+
+def _check_residuals(residuals: torch.Tensor, labels: torch.Tensor) -> None:
+    if residuals.ndim != 3:
+        raise ValueError(f"residuals must have shape (n, T, N), got {tuple(residuals.shape)}.")
+    if labels.ndim != 1 or len(labels) != len(residuals):
+        raise ValueError(
+            f"labels must have shape ({len(residuals)},) to match residuals, got {tuple(labels.shape)}."
+        )

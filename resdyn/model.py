@@ -1,0 +1,159 @@
+"""The paper's dense residual network, written so that the equations can be read off the code.
+
+    x(0)   = input                          (N = width neurons, e.g. 784 MNIST pixels)
+    y(t+1) = f(W(t) x(t) + b(t))            the residual, f logistic by default
+    x(t+1) = x(t) + y(t+1)                  the cumulative signal (an Euler step of an ODE)
+    logits = A x(T) + c                     a linear read-out of the last state
+
+With ``shared_weights=True`` every layer uses the same W, b (Liao & Poggio), so the net is an
+autonomous dynamical system iterated T times; with separate weights each layer has its own.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import asdict, dataclass, replace
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture and initialization of a :class:`DenseResNet`.
+
+    Args:
+        width: neurons per layer, N (784 for MNIST, 64 for digits).
+        depth: number of residual layers, T >= 1.
+        n_classes: outputs of the linear read-out.
+        activation: ``"sigmoid"`` (the paper), ``"tanh"`` or ``"relu"``.
+        shared_weights: one W, b for all layers (True) or one per layer (False).
+        init_scale: ``None`` keeps PyTorch's default ``nn.Linear`` initialization,
+            W ~ U(-1/sqrt(N), 1/sqrt(N)); a number s draws W ~ Normal(0, s^2 / N) instead.
+        init_bias: the residual layers' initial bias when ``init_scale`` is set.
+    """
+
+    width: int = 784
+    depth: int = 15
+    n_classes: int = 10
+    activation: str = "sigmoid"
+    shared_weights: bool = False
+    init_scale: float | None = None
+    init_bias: float = 0.0
+
+    def __post_init__(self):
+        for name in ("width", "depth", "n_classes"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f'Invalid activation "{self.activation}". Must be one of {set(ACTIVATIONS)}.'
+            )
+        if self.init_scale is not None and not (self.init_scale >= 0 and math.isfinite(self.init_scale)):
+            raise ValueError(f"init_scale must be None or a finite number >= 0, got {self.init_scale!r}.")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Trajectory(NamedTuple):
+    """The network's transient dynamics for a batch.
+
+    states:    (batch, T+1, N); ``states[:, 0]`` is the input x(0), ``states[:, t]`` is x(t).
+    residuals: (batch, T, N); ``residuals[:, t-1]`` is y(t), so that exactly
+               ``states[:, 1:] == states[:, :-1] + residuals``.
+    logits:    (batch, n_classes), the read-out of ``states[:, -1]``.
+    """
+
+    states: torch.Tensor
+    residuals: torch.Tensor
+    logits: torch.Tensor
+
+
+class DenseResNet(nn.Module):
+    """A dense ResNet x(t+1) = x(t) + f(W(t) x(t) + b(t)) with a linear read-out of x(T).
+
+    ``forward`` returns logits and records nothing (training speed); ``trajectory`` returns the
+    states and residuals of every layer.
+    """
+
+    def __init__(self, config: ModelConfig = ModelConfig(), *, seed: int = 0):
+        super().__init__()
+        self.config = config
+        self.f = ACTIVATIONS[config.activation]
+        n_weights = 1 if config.shared_weights else config.depth
+        self.blocks = nn.ModuleList(nn.Linear(config.width, config.width) for _ in range(n_weights))
+        self.readout = nn.Linear(config.width, config.n_classes)
+        self._init(seed)
+
+    # -- structure ---------------------------------------------------------------------------
+    @property
+    def depth(self) -> int:
+        return self.config.depth
+
+    def layer(self, t: int) -> nn.Linear:
+        """The affine map W(t), b(t) of layer t (0-based): the same module for every t if shared."""
+        return self.blocks[0] if self.config.shared_weights else self.blocks[t]
+
+    def truncated(self, depth: int) -> "DenseResNet":
+        """A new model keeping the first ``depth`` layers and the read-out; ``self`` is untouched."""
+        if not isinstance(depth, int) or not 1 <= depth <= self.depth:
+            raise ValueError(f"depth must be an integer in [1, {self.depth}], got {depth!r}.")
+        new = copy.deepcopy(self)
+        new.config = replace(self.config, depth=depth)
+        if not self.config.shared_weights:
+            new.blocks = new.blocks[:depth]
+        return new
+
+    # -- computation -------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (batch, n_classes) for inputs x (batch, N)."""
+        self._check_input(x)
+        for t in range(self.depth):
+            x = x + self.f(self.layer(t)(x))
+        return self.readout(x)
+
+    def trajectory(self, x: torch.Tensor) -> Trajectory:
+        """States (batch, T+1, N), residuals (batch, T, N) and logits for inputs x (batch, N).
+
+        Call under ``torch.no_grad()`` for analysis; gradients flow through it otherwise.
+        """
+        self._check_input(x)
+        batch, T, N = x.shape[0], self.depth, self.config.width
+        states = x.new_empty(batch, T + 1, N)
+        residuals = x.new_empty(batch, T, N)
+        states[:, 0] = x
+        for t in range(T):
+            y = self.f(self.layer(t)(x))
+            x = x + y
+            residuals[:, t] = y
+            states[:, t + 1] = x
+        return Trajectory(states, residuals, self.readout(x))
+
+    # -- internals ---------------------------------------------------------------------------
+    def _check_input(self, x: torch.Tensor) -> None:
+        if x.ndim != 2 or x.shape[1] != self.config.width:
+            raise ValueError(
+                f"x must have shape (batch, {self.config.width}) to match the model's width, got "
+                f"{tuple(x.shape)}; build the model with ModelConfig(width={x.shape[-1]}) for this data."
+            )
+
+    @torch.no_grad()
+    def _init(self, seed: int) -> None:
+        g = torch.Generator().manual_seed(seed)
+        N = self.config.width
+        for block in self.blocks:
+            if self.config.init_scale is None:  # PyTorch's nn.Linear default, drawn from our generator
+                bound = 1.0 / math.sqrt(N)
+                block.weight.uniform_(-bound, bound, generator=g)
+                block.bias.uniform_(-bound, bound, generator=g)
+            else:
+                block.weight.normal_(0.0, self.config.init_scale / math.sqrt(N), generator=g)
+                block.bias.fill_(self.config.init_bias)
+        bound = 1.0 / math.sqrt(N)
+        self.readout.weight.uniform_(-bound, bound, generator=g)
+        self.readout.bias.uniform_(-bound, bound, generator=g)

@@ -1,0 +1,136 @@
+"""Adaptive depth (the paper's algorithm) and layer removal.
+
+The criterion compares the residuals of the last two layers,
+
+    c = mean over samples and neurons of |y(T) - y(T-1)|,
+
+i.e. the l1 norm of y(T) - y(T-1) divided by N ("0.01 for each neuron on average"), averaged over
+a fixed probe set. When c < threshold, the last layer is removed. Training with this check after
+every epoch is :func:`resdyn.train.fit` with ``adaptive=AdaptiveDepthConfig(...)``.
+
+Note what the criterion tests: that y has stopped *changing*, not that it is small. A removed
+sigmoid layer still added y(T) (in (0, 1)) to x(T). Removal is lossless only if y(T) is the same
+for every input; then its effect on the logits is a constant, which ``fold_probe=`` folds into the
+read-out bias (an option, not the paper's algorithm).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+
+from .model import DenseResNet
+
+
+@dataclass(frozen=True)
+class AdaptiveDepthConfig:
+    """Options of the adaptive-depth algorithm.
+
+    Args:
+        threshold: remove the last layer when the criterion is below this (paper: 0.01).
+        min_depth: never prune below this depth.
+        max_removals_per_check: layers removed at most per check (paper: 1). With more, the
+            criterion is re-computed on the shorter net before each further removal.
+        probe_size: samples of the training set (class-balanced, fixed seed) the criterion is
+            computed on.
+        fold_bias: fold the removed layer's mean contribution on the probe into the read-out bias.
+    """
+
+    threshold: float = 0.01
+    min_depth: int = 2
+    max_removals_per_check: int = 1
+    probe_size: int = 1000
+    fold_bias: bool = False
+
+    def __post_init__(self):
+        if not (isinstance(self.threshold, (int, float)) and self.threshold >= 0):  # inf: always prune
+            raise ValueError(f"threshold must be a number >= 0, got {self.threshold!r}.")
+        if not isinstance(self.min_depth, int) or self.min_depth < 2:
+            raise ValueError(
+                f"min_depth must be an integer >= 2 (the criterion needs two layers), got {self.min_depth!r}."
+            )
+        if not isinstance(self.max_removals_per_check, int) or self.max_removals_per_check < 1:
+            raise ValueError(f"max_removals_per_check must be an integer >= 1, got {self.max_removals_per_check!r}.")
+        if not isinstance(self.probe_size, int) or self.probe_size < 1:
+            raise ValueError(f"probe_size must be an integer >= 1, got {self.probe_size!r}.")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PruneRecord:
+    """What one removal did: depths before and after, the removed layers (1-based), the criterion
+    that triggered it (``None`` for a manual removal) and whether the read-out bias was adjusted."""
+
+    depth_before: int
+    depth_after: int
+    removed_layers: tuple[int, ...]
+    criterion: float | None = None
+    epoch: int | None = None
+    folded_bias: bool = False
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["removed_layers"] = list(self.removed_layers)
+        return d
+
+
+def convergence_criterion(residuals: torch.Tensor) -> torch.Tensor:
+    """The paper's criterion: mean over samples and neurons of |y(T) - y(T-1)|.
+
+    Args:
+        residuals: (batch, T, N) with T >= 2, as in :class:`resdyn.model.Trajectory`.
+    Returns:
+        a 0-d tensor.
+    """
+    if residuals.ndim != 3 or residuals.shape[1] < 2:
+        raise ValueError(
+            f"residuals must have shape (batch, T, N) with T >= 2, got {tuple(residuals.shape)}."
+        )
+    return (residuals[:, -1] - residuals[:, -2]).abs().mean()
+
+
+@torch.no_grad()
+def depth_criterion(model: DenseResNet, probe_x: torch.Tensor, *, batch_size: int = 1000) -> float:
+    """:func:`convergence_criterion` of ``model`` on the inputs ``probe_x`` (n, N)."""
+    if model.depth < 2:
+        raise ValueError(f"the criterion needs depth >= 2, the model has depth {model.depth}.")
+    total, n = 0.0, 0
+    for i in range(0, len(probe_x), batch_size):
+        xb = probe_x[i : i + batch_size]
+        total += float(convergence_criterion(model.trajectory(xb).residuals[:, -2:])) * len(xb)
+        n += len(xb)
+    return total / n
+
+
+@torch.no_grad()
+def remove_last_layers(
+    model: DenseResNet, k: int = 1, *, fold_probe: torch.Tensor | None = None, criterion: float | None = None,
+    epoch: int | None = None,
+) -> tuple[DenseResNet, PruneRecord]:
+    """Remove the last ``k`` layers. Returns a new model and a record; ``model`` is untouched.
+
+    Args:
+        k: layers to remove, 1 <= k < depth.
+        fold_probe: inputs (n, N). If given, the removed layers' mean contribution to x(T) on these
+            inputs, sum of y(t) for the removed t, is folded into the read-out bias, so that logits
+            are unchanged wherever those residuals do not depend on the input.
+    """
+    if not isinstance(k, int) or not 1 <= k < model.depth:
+        raise ValueError(f"k must be an integer in [1, {model.depth - 1}] for a model of depth {model.depth}, got {k!r}.")
+    new_depth = model.depth - k
+    new = model.truncated(new_depth)
+    if fold_probe is not None:
+        removed = model.trajectory(fold_probe).residuals[:, new_depth:]  # (n, k, N)
+        shift = removed.sum(dim=1).mean(dim=0)  # mean over samples of sum over removed layers, (N,)
+        new.readout.bias += model.readout.weight @ shift
+    record = PruneRecord(
+        depth_before=model.depth,
+        depth_after=new_depth,
+        removed_layers=tuple(range(new_depth + 1, model.depth + 1)),
+        criterion=criterion,
+        epoch=epoch,
+        folded_bias=fold_probe is not None,
+    )
+    return new, record

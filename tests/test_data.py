@@ -1,0 +1,95 @@
+import shutil
+
+import pytest
+import torch
+
+from resdyn import paths
+from resdyn.data import DataError, balanced_subset, load_dataset
+
+SHARED = paths.REPO_ROOT.parent / "shared" / "data"
+
+
+def test_digits_is_embedded_scaled_and_split(digits):
+    assert digits.n_features == 64 and digits.n_classes == 10 and digits.image_shape == (8, 8)
+    assert len(digits.train) == 1297 and len(digits.test) == 500
+    assert digits.train.x.dtype == torch.float32 and digits.train.y.dtype == torch.int64
+    assert digits.train.x.min() == 0.0 and digits.train.x.max() == 1.0  # the paper's [0, 1]
+
+
+def test_other_scalings(digits):
+    std = load_dataset("digits", scaling="standard")
+    assert abs(std.train.x.mean().item()) < 1e-5 and abs(std.train.x.std().item() - 1) < 1e-5
+    centered = load_dataset("digits", scaling="centered")
+    assert torch.equal(centered.test.x, digits.test.x - 0.5)
+
+
+def test_balanced_subset_is_balanced_seeded_and_ordered(digits):
+    a = balanced_subset(digits.test, 20, seed=1)
+    b = balanced_subset(digits.test, 20, seed=1)
+    c = balanced_subset(digits.test, 20, seed=2)
+    assert torch.equal(torch.bincount(a.y), torch.full((10,), 20))
+    assert torch.equal(a.x, b.x) and not torch.equal(a.x, c.x)
+    assert torch.equal(a.y, torch.arange(10).repeat_interleave(20))  # ordered by class
+
+
+def test_n_per_class_larger_than_class(digits):
+    smallest = int(torch.bincount(digits.test.y).min())
+    with pytest.raises(ValueError, match=rf"n_per_class=1000 is larger than class \d+.*n_per_class <= {smallest}"):
+        balanced_subset(digits.test, 1000)
+    with pytest.raises(ValueError, match="n_per_class must be a positive integer, got 0"):
+        balanced_subset(digits.test, 0)
+
+
+def test_unknown_dataset_and_scaling():
+    with pytest.raises(ValueError, match=r'Invalid dataset name "cifar". Must be one of'):
+        load_dataset("cifar")
+    with pytest.raises(ValueError, match=r'Invalid scaling "z". Must be one of'):
+        load_dataset("digits", scaling="z")
+
+
+def test_missing_root_names_root_and_fix(tmp_path):
+    root = tmp_path / "nowhere"
+    with pytest.raises(DataError) as err:
+        load_dataset("mnist", root=root, download=False)
+    msg = str(err.value)
+    assert str(root) in msg and "RESDYN_DATA" in msg and "train-images-idx3-ubyte" in msg
+
+
+def test_data_root_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("RESDYN_DATA", str(tmp_path / "env-root"))
+    with pytest.raises(DataError, match="env-root"):
+        load_dataset("mnist", download=False)
+
+
+@pytest.fixture
+def mnist_copy(tmp_path):
+    if not (SHARED / "MNIST" / "raw").is_dir():
+        pytest.skip("shared MNIST files not present")
+    raw = tmp_path / "MNIST" / "raw"
+    shutil.copytree(SHARED / "MNIST" / "raw", raw)
+    for f in raw.iterdir():
+        f.chmod(0o644)
+    return tmp_path
+
+
+def test_truncated_file_gives_clear_error(mnist_copy):
+    f = mnist_copy / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    f.write_bytes(f.read_bytes()[:5000])
+    with pytest.raises(DataError, match=r"Corrupt MNIST file .*t10k-labels-idx1-ubyte: 5000 bytes, expected 10008"):
+        load_dataset("mnist", root=mnist_copy, download=False)
+
+
+def test_corrupt_bytes_give_clear_error(mnist_copy):
+    f = mnist_copy / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    data = bytearray(f.read_bytes())
+    data[100] ^= 0xFF
+    f.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"Corrupt MNIST file .*SHA-256"):
+        load_dataset("mnist", root=mnist_copy, download=False)
+
+
+def test_real_mnist_loads_in_unit_range(mnist_copy):
+    data = load_dataset("mnist", root=mnist_copy)
+    assert (len(data.train), len(data.test), data.n_features) == (60000, 10000, 784)
+    assert data.train.x.min() == 0.0 and data.train.x.max() == 1.0
+    assert torch.equal(torch.bincount(data.test.y)[:3], torch.tensor([980, 1135, 1032]))

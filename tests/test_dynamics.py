@@ -1,0 +1,94 @@
+import numpy as np
+import pytest
+import torch
+
+from resdyn.dynamics import (
+    class_residual_stats,
+    cluster_separation,
+    collect_trajectory,
+    std_convergence_layer,
+    trajectory_distances,
+    tsne_embedding,
+)
+from resdyn.model import DenseResNet, ModelConfig
+
+
+def test_class_stats_known_answer_and_inputs_untouched():
+    # class 0: two samples whose residuals are 0 and 2 -> mean 1, std sqrt(2); class 1: 3 and 3 -> 3, 0
+    residuals = torch.stack([torch.full((2, 3), v) for v in (0.0, 2.0, 3.0, 3.0)])
+    labels = torch.tensor([0, 0, 1, 1])
+    copy = residuals.clone()
+    stats = class_residual_stats(residuals, labels)
+    assert torch.equal(stats.classes, torch.tensor([0, 1])) and torch.equal(stats.counts, torch.tensor([2, 2]))
+    torch.testing.assert_close(stats.mean, torch.stack([torch.full((2, 3), 1.0), torch.full((2, 3), 3.0)]))
+    torch.testing.assert_close(stats.std[0], torch.full((2, 3), 2**0.5))
+    assert torch.equal(stats.std[1], torch.zeros(2, 3))
+    assert stats.layer_std.shape == (2, 2) and stats.std_profile.shape == (2,)
+    assert torch.equal(residuals, copy)
+
+
+def test_class_stats_bad_inputs():
+    with pytest.raises(ValueError, match=r"labels must have shape \(4,\)"):
+        class_residual_stats(torch.zeros(4, 2, 3), torch.zeros(3, dtype=torch.long))
+    with pytest.raises(ValueError, match="class 1 has 1 sample"):
+        class_residual_stats(torch.zeros(3, 2, 3), torch.tensor([0, 0, 1]))
+
+
+@pytest.mark.parametrize(
+    "profile, expected",
+    [
+        ([1.0, 2.0, 0.5, 0.09, 0.05, 0.01], 4),  # peak 2, threshold 0.1: below from layer 4 on
+        ([1.0, 0.04, 0.5, 0.04, 0.01], 4),  # dips at layer 2 but rises again
+        ([1.0, 0.5, 0.2], None),  # never converges
+        ([0.0, 0.0], None),  # no spread at all: nothing is below 5 % of 0
+    ],
+)
+def test_std_convergence_layer(profile, expected):
+    assert std_convergence_layer(torch.tensor(profile)) == expected
+
+
+def test_distances_against_cdist_and_class_summary():
+    g = torch.Generator().manual_seed(0)
+    residuals = torch.rand(12, 3, 5, generator=g)
+    labels = torch.tensor([0] * 4 + [1] * 5 + [2] * 3)
+    residuals[labels == 1] += 3.0  # class 1 far from the others
+    d = trajectory_distances(residuals, labels)
+    flat = residuals.reshape(12, -1).double()
+    torch.testing.assert_close(d.distances.double(), torch.cdist(flat, flat), atol=1e-5, rtol=0)
+    assert torch.equal(torch.diagonal(d.distances), torch.zeros(12))
+    ref = torch.cdist(flat, flat)
+    for a in range(3):
+        ia = labels == a
+        n = int(ia.sum())
+        within = ref[ia][:, ia].sum() / (n * (n - 1))
+        between = ref[ia][:, ~ia].mean()
+        assert d.within[a].item() == pytest.approx(within.item(), rel=1e-5)
+        assert d.between[a].item() == pytest.approx(between.item(), rel=1e-5)
+        assert d.ratio[a].item() == pytest.approx((within / between).item(), rel=1e-5)
+    assert torch.allclose(d.class_mean, d.class_mean.T)
+    assert (d.ratio < 1).all()
+
+
+def test_tsne_same_seed_identical_and_separates_clusters():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 20)) * 10
+    x = np.concatenate([c + rng.normal(size=(40, 20)) for c in centres])
+    y = np.repeat(np.arange(3), 40)
+    a = tsne_embedding(torch.tensor(x), seed=1, perplexity=10)
+    b = tsne_embedding(x, seed=1, perplexity=10)
+    assert a.shape == (120, 2) and np.array_equal(a, b)
+    sep = cluster_separation(a, y)
+    assert sep.knn_accuracy > 0.95 and sep.silhouette > 0.5
+    shuffled = cluster_separation(a, rng.permutation(y))
+    assert shuffled.knn_accuracy < 0.6 and shuffled.silhouette < 0.1
+    with pytest.raises(ValueError, match="perplexity must be in"):
+        tsne_embedding(x, perplexity=100)
+
+
+def test_collect_trajectory_batches_equal_one_pass():
+    model = DenseResNet(ModelConfig(width=8, depth=3, n_classes=2), seed=0)
+    x = torch.rand(25, 8)
+    whole = model.trajectory(x)
+    parts = collect_trajectory(model, x, batch_size=7)
+    for a, b in zip(whole, parts):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)

@@ -1,0 +1,105 @@
+import pytest
+import torch
+
+from resdyn.model import DenseResNet, ModelConfig
+from resdyn.train import TrainConfig, accuracy, cache_dir_for, fit, train_or_load
+
+FAST = TrainConfig(epochs=10, batch_size=64, lr=1e-2, seed=0)
+
+
+def digits_model(**kw):
+    return ModelConfig(**{"width": 64, "depth": 4, "n_classes": 10, **kw})
+
+
+def weights(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def assert_same_weights(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert torch.equal(sa[k], sb[k]), k
+
+
+def test_training_learns_digits_and_keeps_input_model(digits):
+    model = DenseResNet(digits_model(), seed=0)
+    before = weights(model)
+    chance = accuracy(model, digits.test)
+    result = fit(model, digits, FAST, progress=False)
+    assert result.test_acc > 0.85 > chance + 0.5
+    assert [r.epoch for r in result.history] == list(range(1, 11))
+    assert result.history[-1].loss < result.history[0].loss
+    for k, v in model.state_dict().items():  # non-destructive: fit trained a copy
+        assert torch.equal(v, before[k])
+
+
+def test_same_seed_gives_bit_identical_weights(digits):
+    a = fit(DenseResNet(digits_model(), seed=0), digits, FAST, progress=False)
+    b = fit(DenseResNet(digits_model(), seed=0), digits, FAST, progress=False)
+    c = fit(DenseResNet(digits_model(), seed=0), digits, TrainConfig(**{**FAST.to_dict(), "seed": 1}), progress=False)
+    assert_same_weights(a.model, b.model)
+    assert not torch.equal(a.model.readout.weight, c.model.readout.weight)
+
+
+class Interrupt(Exception):
+    pass
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_resume_after_interrupt_equals_uninterrupted(digits, tmp_path, shared):
+    model = DenseResNet(digits_model(shared_weights=shared), seed=0)
+    ckpt = tmp_path / "run.pt"
+
+    def stop_after_two(record):
+        if record.epoch == 2:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        fit(model, digits, FAST, checkpoint=ckpt, progress=False, callback=stop_after_two)
+    assert ckpt.exists() and not list(tmp_path.glob("*.tmp*"))  # written atomically
+    resumed = fit(model, digits, FAST, checkpoint=ckpt, progress=False)
+    straight = fit(model, digits, FAST, progress=False)
+    assert [r.epoch for r in resumed.history] == list(range(1, 11))
+    assert_same_weights(resumed.model, straight.model)
+    assert resumed.history[-1].loss == straight.history[-1].loss
+
+
+def test_checkpoint_with_other_settings_is_refused(digits, tmp_path):
+    ckpt = tmp_path / "run.pt"
+    fit(DenseResNet(digits_model()), digits, TrainConfig(epochs=1), checkpoint=ckpt, progress=False)
+    with pytest.raises(ValueError, match="written with other settings"):
+        fit(DenseResNet(digits_model()), digits, TrainConfig(epochs=2, lr=0.1), checkpoint=ckpt, progress=False)
+
+
+def test_train_or_load_caches_by_config(digits):
+    cfg = TrainConfig(epochs=1, batch_size=64)
+    first = train_or_load(digits, digits_model(), cfg, progress=False)
+    assert not first.from_cache
+    assert (cache_dir_for(digits, digits_model(), cfg) / "final.pt").exists()
+    second = train_or_load(digits, digits_model(), cfg, progress=False)
+    assert second.from_cache
+    assert_same_weights(first.model, second.model)
+    assert second.history[-1].test_acc == first.history[-1].test_acc
+    other = train_or_load(digits, digits_model(), TrainConfig(epochs=1, batch_size=32), progress=False)
+    assert not other.from_cache
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"epochs": 0}, "epochs must be an integer >= 1, got 0"),
+        ({"optimizer": "lbfgs"}, 'Invalid optimizer "lbfgs". Must be one of'),
+        ({"schedule": "step"}, 'Invalid schedule "step". Must be one of'),
+        ({"lr": -1.0}, "lr must be a finite number > 0, got -1.0"),
+        ({"device": "tpu"}, 'Invalid device "tpu"'),
+    ],
+)
+def test_bad_train_config(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**kwargs)
+
+
+def test_width_mismatch_with_data(digits):
+    with pytest.raises(ValueError, match=r"width \(784\) does not match the data's 64 features.*ModelConfig\(width=64\)"):
+        fit(DenseResNet(ModelConfig(width=784, depth=2)), digits, FAST, progress=False)

@@ -1,0 +1,183 @@
+"""Command line: ``resdyn train``, ``resdyn prune`` and ``resdyn reproduce`` (also ``python -m resdyn``)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+
+from . import paths
+
+
+def _add_data_args(p):
+    p.add_argument("--dataset", default="mnist", choices=["mnist", "digits"],
+                   help="mnist (784 features) or digits (scikit-learn's 8x8 digits, no download). Default: mnist.")
+    p.add_argument("--data-root", default=None,
+                   help="folder holding MNIST/raw/ (torchvision's layout). Default: $RESDYN_DATA, else <repo>/data.")
+    p.add_argument("--scaling", default=None, choices=["unit", "centered", "standard"],
+                   help="input scaling: unit = pixels in [0, 1] as the paper; centered = [-0.5, 0.5]; "
+                        "standard = zero mean, unit variance. Default: the chosen regime's (centered).")
+
+
+def _add_model_train_args(p):
+    from .experiment import REGIME
+
+    t = REGIME["train"]
+    p.add_argument("--depth", type=int, default=15, help="residual layers T (default 15).")
+    p.add_argument("--shared", action="store_true", help="share W, b across all layers (default: separate).")
+    p.add_argument("--activation", default="sigmoid", choices=["sigmoid", "tanh", "relu"], help="default sigmoid.")
+    p.add_argument("--init-scale", type=float, default=REGIME["init_scale"],
+                   help=f"W ~ Normal(0, s^2/N); a negative value keeps PyTorch's default. Default {REGIME['init_scale']}.")
+    p.add_argument("--init-bias", type=float, default=REGIME["init_bias"],
+                   help=f"initial bias of the residual layers (with --init-scale). Default {REGIME['init_bias']}.")
+    p.add_argument("--epochs", type=int, default=t.epochs, help=f"default {t.epochs}.")
+    p.add_argument("--batch-size", type=int, default=t.batch_size, help=f"default {t.batch_size}.")
+    p.add_argument("--optimizer", default=t.optimizer, choices=["adam", "adamw", "sgd"], help=f"default {t.optimizer}.")
+    p.add_argument("--lr", type=float, default=t.lr, help=f"peak learning rate, default {t.lr}.")
+    p.add_argument("--schedule", default=t.schedule, choices=["constant", "cosine"], help=f"default {t.schedule}.")
+    p.add_argument("--seed", type=int, default=0, help="initialization and shuffling seed (default 0).")
+    p.add_argument("--device", default="cpu", help='"cpu" (default), "cuda" or "auto".')
+    p.add_argument("--no-cache", action="store_true", help="train even if the cache holds this net; do not store it.")
+    p.add_argument("--quiet", action="store_true", help="no progress bars.")
+
+
+def _build(args):
+    from .data import load_dataset
+    from .experiment import REGIME
+    from .model import ModelConfig
+    from .train import TrainConfig
+
+    data = load_dataset(args.dataset, root=args.data_root, scaling=args.scaling or REGIME["scaling"])
+    model = ModelConfig(
+        width=data.n_features, depth=args.depth, n_classes=data.n_classes, activation=args.activation,
+        shared_weights=args.shared, init_scale=None if args.init_scale < 0 else args.init_scale,
+        init_bias=args.init_bias,
+    )
+    train = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
+                        schedule=args.schedule, seed=args.seed, device=args.device)
+    return data, model, train
+
+
+def _print_result(result, as_json: bool):
+    summary = {
+        "depth": result.model.depth,
+        "test_acc": result.test_acc,
+        "seconds": result.seconds,
+        "from_cache": result.from_cache,
+        "history": [asdict(h) for h in result.history],
+        "pruning": [p.to_dict() for p in result.pruning],
+    }
+    if as_json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"depth {summary['depth']}, test accuracy {summary['test_acc']:.4f}, "
+              f"{summary['seconds']:.0f} s of training{' (from cache)' if result.from_cache else ''}")
+        for p in result.pruning:
+            print(f"  epoch {p.epoch}: removed layer {p.removed_layers} (criterion {p.criterion:.4f})")
+
+
+def cmd_train(args):
+    from .train import train_or_load
+
+    data, model, train = _build(args)
+    result = train_or_load(data, model, train, cache=not args.no_cache, progress=not args.quiet)
+    _print_result(result, args.json)
+
+
+def cmd_prune(args):
+    from .pruning import AdaptiveDepthConfig
+    from .train import train_or_load
+
+    data, model, train = _build(args)
+    adaptive = AdaptiveDepthConfig(threshold=args.threshold, min_depth=args.min_depth,
+                                   max_removals_per_check=args.max_removals, probe_size=args.probe_size,
+                                   fold_bias=args.fold_bias)
+    result = train_or_load(data, model, train, adaptive=adaptive, cache=not args.no_cache, progress=not args.quiet)
+    _print_result(result, args.json)
+
+
+def cmd_reproduce(args):
+    from . import reproduce
+
+    before = None
+    if args.check:
+        before = reproduce.load_results(args.check)
+    results = reproduce.run(quick=args.quick, seed=args.seed, data_root=args.data_root, out_dir=args.out,
+                            only=args.only, kernel_name=args.kernel)
+    if args.update_notebooks:
+        from .experiment import run_dirs
+
+        for nb in reproduce.refresh_checked_outputs(run_dirs(args.quick, args.out).scratch / "notebooks"):
+            print(f"updated checked outputs of {nb.relative_to(paths.REPO_ROOT)}")
+    for v in results["verdicts"]:
+        print(f"{v['verdict']:>9}  {v['key']}: {v['ours']} (paper: {v['paper']})")
+    if before is not None:
+        changed = reproduce.compare_verdicts(before, results)
+        if changed:
+            print("Verdicts changed against " + args.check + ":\n  " + "\n  ".join(changed), file=sys.stderr)
+            sys.exit(1)
+        print(f"All {len(results['verdicts'])} verdicts match {args.check}.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="resdyn",
+        description="Reproduce 'Compact representations and pruning in residual networks': "
+                    "train dense residual nets, prune them adaptively, and regenerate the paper's figures.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a dense ResNet (cached by its full config) and print its accuracy.",
+                       description="Train x(t+1) = x(t) + f(W x(t) + b) with a linear read-out; "
+                                   "trained nets are cached under $RESDYN_CACHE (default <repo>/.cache).")
+    _add_data_args(p)
+    _add_model_train_args(p)
+    p.add_argument("--json", action="store_true", help="print the history as JSON.")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("prune", help="train with the paper's adaptive-depth algorithm.",
+                       description="After every epoch, remove the last layer if mean |y(T) - y(T-1)| over a "
+                                   "probe set is below --threshold.")
+    _add_data_args(p)
+    _add_model_train_args(p)
+    p.add_argument("--threshold", type=float, default=0.01, help="criterion threshold (paper: 0.01).")
+    p.add_argument("--min-depth", type=int, default=2, help="never prune below this depth (>= 2; default 2).")
+    p.add_argument("--max-removals", type=int, default=1, help="layers removed at most per check (default 1).")
+    p.add_argument("--probe-size", type=int, default=1000, help="training samples for the criterion (default 1000).")
+    p.add_argument("--fold-bias", action="store_true",
+                   help="fold each removed layer's mean residual into the read-out bias (not the paper's algorithm).")
+    p.add_argument("--json", action="store_true", help="print the history as JSON.")
+    p.set_defaults(func=cmd_prune)
+
+    p = sub.add_parser("reproduce", help="run all notebooks with papermill; write figures, results.json, the report.",
+                       description="Full mode (default): MNIST; writes figures/, paper/results.json and "
+                                   "paper/REPORT.md. --quick: digits, a few minutes, writes under build/quick.")
+    p.add_argument("--quick", action="store_true", help="digits instead of MNIST; minutes; for tests and set-up.")
+    p.add_argument("--seed", type=int, default=0, help="seed passed to every notebook (default 0).")
+    p.add_argument("--data-root", default=None, help="MNIST data root (default $RESDYN_DATA, else <repo>/data).")
+    p.add_argument("--out", default=None, help="write figures, paper/ and scratch here instead of the defaults.")
+    p.add_argument("--only", nargs="+", default=None, metavar="NN",
+                   help="run only notebooks whose names start with these prefixes, e.g. --only 01 02.")
+    p.add_argument("--kernel", default="python3", help="Jupyter kernel name (default python3: this environment).")
+    p.add_argument("--check", default=None, metavar="RESULTS_JSON",
+                   help="fail (exit 1) if any verdict differs from this earlier results.json.")
+    p.add_argument("--update-notebooks", action="store_true",
+                   help="copy the checked cells' outputs of this run into notebooks/ (what nbval compares "
+                        "against) and clear all other outputs. Use with --quick.")
+    p.set_defaults(func=cmd_reproduce)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    from .data import DataError
+
+    try:
+        args.func(args)
+    except (ValueError, DataError) as exc:  # bad input: one line with the fix, no traceback
+        print(f"resdyn {args.command}: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

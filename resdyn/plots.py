@@ -13,6 +13,7 @@ matplotlib.rcParams["svg.hashsalt"] = "resdyn"
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 PALETTE = "colorblind"
 
@@ -66,6 +67,8 @@ def plot_residual_heatmap(values, *, ax=None, title: str | None = None, cmap: st
                    extent=(0, values.shape[1], values.shape[0] + 0.5, 0.5))
     ax.set_xlabel("neuron")
     ax.set_ylabel("layer t")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(False)
     if title:
         ax.set_title(title)
     if colorbar:
@@ -145,6 +148,9 @@ def plot_depth_history(epochs, depths, criteria, *, threshold: float | None = No
     ax.step(epochs, depths, where="post", color=color, marker="o", ms=3, label=f"depth{'' if label is None else ' ' + label}")
     ax.set_xlabel("epoch")
     ax.set_ylabel("depth T")
+    ax.set_ylim(0.5, max(depths) + 0.5)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax2 = ax.twinx()
     ax2.plot(epochs, criteria, color=color, ls="--", marker="x", ms=3, label=f"criterion{'' if label is None else ' ' + label}")
     if threshold is not None:

@@ -52,6 +52,15 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()}"
 
 
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process and of the largest notebook kernel, in MB."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, kids) / 1024  # ru_maxrss is in KiB on Linux
+
+
 def verdict_map(results: dict) -> dict:
     return {v.key: v.verdict for v in claims.all_verdicts(results)}
 
@@ -89,6 +98,7 @@ def run(*, quick: bool = False, seed: int = 0, data_root: str | None = None, out
         "notebook_seconds": seconds, "wall_seconds": time.perf_counter() - t_all,
         "versions": versions(), "machine": machine(), "torch_threads": torch.get_num_threads(),
         "notebooks_run": [nb.stem for nb in selected],
+        "peak_rss_mb": _peak_rss_mb(),
     }
     results["verdicts"] = [v.to_dict() for v in claims.all_verdicts(results)]
     write_json(results, dirs.paper / "results.json")

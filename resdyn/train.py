@@ -30,7 +30,7 @@ from .pruning import AdaptiveDepthConfig, PruneRecord, depth_criterion, remove_l
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine")
 #: Bump when a change to the training code changes what a given config produces.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -343,10 +343,12 @@ def _lr_at(config: TrainConfig, step: int, total: int) -> float:
 
 def _make_optimizer(model: DenseResNet, config: TrainConfig) -> torch.optim.Optimizer:
     params = model.parameters()
+    # fused: one pass over each parameter per step; with separate weights at batch 128 the
+    # default (one kernel per operation) Adam takes about a third of the step (see BENCHMARKS.md)
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, fused=True)
     if config.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, fused=True)
     return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
 

@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO))  # the checkout's resdyn, also without the editabl
 from resdyn.data import DataError, balanced_subset, load_dataset  # noqa: E402
 from resdyn.dynamics import cluster_separation, collect_trajectory, trajectory_distances, tsne_embedding  # noqa: E402
 from resdyn.model import DenseResNet, ModelConfig  # noqa: E402
-from resdyn.train import TrainConfig, fit  # noqa: E402
+from resdyn.train import TrainConfig, fit, make_optimizer  # noqa: E402
 
 ITEMS = ("train", "trajectory", "tsne", "distances", "pipeline", "cuda")
 T0 = time.perf_counter()
@@ -263,7 +263,7 @@ def bench_train(s: Settings, device: torch.device) -> dict:
         log(f"train [{device.type}]: batch {B}, {s.steps} steps x ({s.reps} reps + 1 warm-up), "
             "separate/shared/roofline")
         models = {w: make_model(s, w == "shared", device) for w in ("separate", "shared")}
-        opts = {w: make_adam(m) for w, m in models.items()}
+        opts = {w: make_optimizer(m, TrainConfig()) for w, m in models.items()}  # exactly fit's optimizer
         roofline, flops = make_roofline(s, B, device)
         fns = {w: (lambda w=w: train_steps(models[w], opts[w], x, y, perm, B, s.steps)) for w in models}
         fns["roofline"] = lambda: roofline(s.steps)
@@ -284,7 +284,7 @@ def bench_breakdown(s: Settings, device, x, y, perm, B: int = 128) -> dict:
     B = min(B, len(y) // s.steps)
     log(f"train [{device.type}]: where the step time goes (separate, batch {B})")
     model = make_model(s, False, device)
-    opt = make_adam(model)
+    opt = make_optimizer(model, TrainConfig())
     roofline, _ = make_roofline(s, B, device)
     times = time_interleaved({
         "full_step": lambda: train_steps(model, opt, x, y, perm, B, s.steps),

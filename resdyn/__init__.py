@@ -7,7 +7,7 @@ Public API (see each module's docstring):
 - model:     ``DenseResNet``, ``ModelConfig``, ``Trajectory``
 - training:  ``fit``, ``train_or_load``, ``TrainConfig``, ``accuracy``
 - pruning:   ``AdaptiveDepthConfig``, ``convergence_criterion``, ``depth_criterion``, ``remove_last_layers``
-- dynamics:  ``collect_trajectory``, ``class_residual_stats``, ``std_convergence_layer``,
+- dynamics:  ``collect_trajectory``, ``class_residual_stats``, ``settling_layer``,
              ``trajectory_distances``, ``tsne_embedding``, ``cluster_separation``
 - ``resdyn.plots`` (figures), ``resdyn.experiment`` (the paper's settings), ``resdyn.reproduce``.
 """
@@ -16,7 +16,7 @@ from .dynamics import (
     class_residual_stats,
     cluster_separation,
     collect_trajectory,
-    std_convergence_layer,
+    settling_layer,
     trajectory_distances,
     tsne_embedding,
 )

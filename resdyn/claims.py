@@ -57,6 +57,18 @@ def std_convergence(layers: dict, depth: int) -> list[Verdict]:
     return out
 
 
+def mean_settling(layers: dict, depth: int) -> list[Verdict]:
+    """layers: {"separate": first layer from which the class-mean residuals change by < 5 % of the peak
+    change per layer (or None), "shared": ...}. Same rule as :func:`std_convergence`."""
+    out = []
+    for net in NETS:
+        L = layers[net]
+        v = "does not" if L is None else "holds" if L <= PAPER["std_layer"] + 1 else "partly"
+        out.append(Verdict(f"mean_layer_{net}", f"class-mean residuals stop changing after a layer ({net})",
+                           f"after layer {PAPER['std_layer']}", "never" if L is None else f"after layer {L} of {depth}", v))
+    return out
+
+
 def distance_ratio(ratios: dict) -> list[Verdict]:
     """ratios: {"separate": [within/between per class], ...}.
     holds: below 1 for every class; partly: for at least half; does not: otherwise."""
@@ -120,7 +132,8 @@ def all_verdicts(results: dict) -> list[Verdict]:
     r = results
     out = []
     if "fig1ab" in r:
-        out += accuracy(r["fig1ab"]["test_acc"]) + std_convergence(r["fig1ab"]["std_layer"], r["fig1ab"]["depth"])
+        a = r["fig1ab"]
+        out += accuracy(a["test_acc"]) + mean_settling(a["mean_layer"], a["depth"]) + std_convergence(a["std_layer"], a["depth"])
     if "fig1c" in r:
         out += distance_ratio(r["fig1c"]["ratio"])
     if "fig1d" in r:

@@ -163,6 +163,12 @@ def _missing_message(root: Path, missing: list[str], reason: str) -> str:
     )
 
 
+def _try_download(root: Path) -> None:
+    from torchvision.datasets import MNIST
+
+    MNIST(str(root), train=True, download=True)  # fetches all four files from torchvision's mirrors
+
+
 def _check_mnist_files(raw: Path, verify: bool) -> None:
     for fname, (size, sha) in MNIST_FILES.items():
         f = raw / fname
@@ -190,7 +196,7 @@ def _load_mnist(root: Path, *, download: bool | None, verify: bool):
         if download is False:
             raise DataError(_missing_message(root, missing, "Download is switched off (download=False)."))
         try:
-            MNIST(str(root), train=True, download=True)
+            _try_download(root)
         except Exception as exc:  # no network, mirror down, disk full, ...
             raise DataError(
                 _missing_message(root, missing, f"The download failed ({type(exc).__name__}: {exc}).")

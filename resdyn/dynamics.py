@@ -52,6 +52,12 @@ class ClassResidualStats:
         """(T,): :attr:`layer_std` averaged over classes."""
         return self.layer_std.mean(dim=0)
 
+    @property
+    def change_profile(self) -> torch.Tensor:
+        """(T-1,): how much the class-mean residual changes from layer t to t+1, mean over classes and
+        neurons of |mean(t+1) - mean(t)|; entry t-1 is the change from layer t to layer t+1."""
+        return (self.mean[:, 1:] - self.mean[:, :-1]).abs().mean(dim=(0, 2))
+
 
 def class_residual_stats(residuals: torch.Tensor, labels: torch.Tensor) -> ClassResidualStats:
     """Mean and standard deviation of the residuals over the samples of each class (Fig. 1A, 1B).
@@ -73,11 +79,13 @@ def class_residual_stats(residuals: torch.Tensor, labels: torch.Tensor) -> Class
     return ClassResidualStats(classes, torch.tensor(counts), torch.stack(means), torch.stack(stds))
 
 
-def std_convergence_layer(profile: torch.Tensor, *, fraction: float = 0.05) -> int | None:
+def settling_layer(profile: torch.Tensor, *, fraction: float = 0.05) -> int | None:
     """The first layer (1-based) from which ``profile`` stays below ``fraction`` of its peak.
 
     Args:
-        profile: (T,) a per-layer spread, e.g. :attr:`ClassResidualStats.std_profile`.
+        profile: (T,) a per-layer quantity, e.g. :attr:`ClassResidualStats.std_profile` (the spread
+            across samples) or :attr:`ClassResidualStats.change_profile` (the change of the class
+            means from one layer to the next).
     Returns:
         t in 1..T, or ``None`` if the last layer is still at or above the threshold.
     """

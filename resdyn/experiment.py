@@ -79,6 +79,11 @@ class Setup:
     dirs: RunDirs
     threshold: float = 0.01
 
+    @property
+    def sweep_budget(self) -> tuple[int | None, int]:
+        """(training samples, epochs) of stage 1 of the regime sweep (``None``: all samples)."""
+        return (None, 4) if self.quick else (20000, 1)
+
     def model_config(self, *, shared: bool, depth: int | None = None) -> ModelConfig:
         return ModelConfig(
             width=self.data.n_features, depth=depth or self.depth, n_classes=self.data.n_classes,
@@ -159,18 +164,27 @@ def regime_variants() -> list[Variant]:
     ]
 
 
-def run_variant(exp: Setup, variant: Variant, *, n_train: int | None, epochs: int, data_root: str | None = None,
-                progress: bool = False) -> dict:
-    """Train one sweep variant on ``n_train`` samples (``None``: all) for ``epochs`` epochs; returns a
-    table row. The chosen regime at full length is the very net of notebook 01 (same cache entry)."""
+def train_variant(exp: Setup, variant: Variant, *, n_train: int | None, epochs: int,
+                  data_root: str | None = None, progress: bool = False) -> tuple[FitResult, Dataset]:
+    """Train one sweep variant on ``n_train`` samples (``None``: all) for ``epochs`` epochs.
+
+    Returns the result and the dataset it was trained on (the variant may scale inputs differently).
+    The chosen regime at full length is the very net of notebook 01 (the same cache entry)."""
     data = exp.data
     scaling = variant.scaling or REGIME["scaling"]
     if scaling != data.scaling:
         data = load_dataset(data.name, root=data_root, scaling=scaling)
     model = replace(exp.model_config(shared=variant.shared), **(variant.model or {}))
     train = replace(exp.train_config, epochs=epochs, n_train=n_train, **(variant.train or {}))
-    result = train_or_load(data, model, train, progress=progress)
-    return {"name": variant.name, "shared": variant.shared, "scaling": scaling,
+    return train_or_load(data, model, train, progress=progress), data
+
+
+def run_variant(exp: Setup, variant: Variant, *, n_train: int | None, epochs: int, data_root: str | None = None,
+                progress: bool = False) -> dict:
+    """:func:`train_variant`, summarized as a row of the sweep's table."""
+    result, data = train_variant(exp, variant, n_train=n_train, epochs=epochs, data_root=data_root, progress=progress)
+    model, train = result.model.config, result.config
+    return {"name": variant.name, "shared": variant.shared, "scaling": data.scaling,
             "init_scale": model.init_scale, "init_bias": model.init_bias, "optimizer": train.optimizer,
             "lr": train.lr, "schedule": train.schedule, "batch_size": train.batch_size,
             "test_acc": result.test_acc, "train_loss": result.history[-1].loss, "seconds": result.seconds}

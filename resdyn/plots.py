@@ -32,11 +32,11 @@ def _ax(ax):
 
 
 def plot_layer_profiles(profiles, classes, *, ylabel: str, ax=None, marker_layer: int | None = None,
-                        threshold: float | None = None, title: str | None = None):
+                        threshold: float | None = None, title: str | None = None, legend_title: str = "class"):
     """One line per class of a per-layer quantity, e.g. :attr:`ClassResidualStats.layer_std`.
 
     Args:
-        profiles: (C, T) array-like; classes: (C,) labels.
+        profiles: (C, T) array-like; classes: (C,) the legend entries, under ``legend_title``.
         marker_layer: draw a vertical line at this layer (1-based), e.g. the convergence layer.
         threshold: draw a horizontal line at this value.
     """
@@ -52,7 +52,7 @@ def plot_layer_profiles(profiles, classes, *, ylabel: str, ax=None, marker_layer
     ax.set_xlabel("layer t")
     ax.set_ylabel(ylabel)
     ax.set_xticks(layers)
-    ax.legend(title="class", fontsize="small", ncols=2, frameon=True)
+    ax.legend(title=legend_title, fontsize="small", ncols=2, frameon=True)
     if title:
         ax.set_title(title)
     return ax

@@ -25,6 +25,45 @@ def _table(header, rows) -> str:
     return "\n".join(lines)
 
 
+def _findings(r: dict) -> list[str]:
+    """Short generated statements about the claims that need more than a verdict."""
+    out = []
+    if "fig1ab" in r:
+        a = r["fig1ab"]
+        for net in claims.NETS:
+            std, change = a["std_profile"][net], a["change_profile"][net]
+            at6 = lambda p: 100 * p[min(5, len(p) - 1)] / max(p)  # noqa: E731
+            out.append(
+                f"{net} weights: at layer 6 the across-sample std is {at6(std):.0f} % of its peak and stays at "
+                f"{100 * min(std[5:]) / max(std):.0f}-{100 * max(std[5:]) / max(std):.0f} % up to layer {a['depth']}; "
+                f"the change of the class means from layer 6 to 7 is {at6(change):.0f} % of its peak, and "
+                f"{100 * change[-1] / max(change):.0f} % at the last layer.")
+        if "baseline" in a:
+            b = a["baseline"]
+            out.append(
+                "In the naive baseline regime (notebook 00, stage 1: short budget) the std collapses: " + "; ".join(
+                    f"{net}: " + (f"below 5 % of its peak from layer {b[net]['std_layer']}" if b[net]["std_layer"]
+                                  else f"down to {100 * min(b[net]['std_profile']) / max(b[net]['std_profile']):.0f} % "
+                                       "of its peak by the last layer")
+                    + f", at {_pct(b[net]['test_acc'])} accuracy" for net in b) + ". Our reading: a std near zero in deep "
+                "layers marks saturated sigmoid units, which add the same residual to every input; our regime, "
+                "chosen for accuracy, keeps the deep layers input-dependent.")
+    if "adaptive" in r:
+        sh = r["adaptive"]["nets"]["shared"]
+        if sh.get("criterion_always_below"):
+            out.append(
+                f"Adaptive depth (shared weights) ended at {sh['final_depth']} layers, the paper's number, but only "
+                f"because the criterion was below {r['adaptive']['threshold']} at every check: with one removal per "
+                f"epoch and {sh['epochs']} epochs, {sh['initial_depth']} - {sh['epochs']} = {sh['final_depth']}.")
+        if "scratch" in r["adaptive"]:
+            sc = r["adaptive"]["scratch"]
+            out.append(
+                f"A {sc['depth']}-layer shared net trained from scratch reached {_pct(sc['test_acc'])} in "
+                f"{sc['train_seconds']:.0f} s, against {_pct(sh['test_acc'])} in {sh['train_seconds']:.0f} s for the "
+                "adaptive run that ended at the same depth.")
+    return out
+
+
 def render(results: dict, *, report_dir: Path, figures_dir: Path) -> str:
     """Markdown for ``results`` (the merged results.json); figure links relative to ``report_dir``."""
     r = results
@@ -53,6 +92,10 @@ def render(results: dict, *, report_dir: Path, figures_dir: Path) -> str:
             "holds if the shared net ends at <= 6 layers and loses <= 0.5 points against the unpruned net trained "
             "the same way.", ""]
 
+    findings = _findings(r)
+    if findings:
+        out += ["## What we found", ""] + [f"- {f}" for f in findings] + [""]
+
     if "regime" in r:
         g = r["regime"]
         s2 = g["stage2"]
@@ -78,16 +121,26 @@ def render(results: dict, *, report_dir: Path, figures_dir: Path) -> str:
 
     if "fig1ab" in r:
         a = r["fig1ab"]
+        never = lambda L: "never" if L is None else L  # noqa: E731
         out += ["## Fig. 1A and 1B: residual statistics per layer", ""]
         out.append(_table(
-            ["net", "test accuracy", "epochs", "train seconds", "std below 5 % of peak from layer", "peak layer"],
+            ["net", "test accuracy", "epochs", "train seconds", "class means settle after layer",
+             "std below 5 % of peak from layer"],
             [(net, _pct(a["test_acc"][net]), a["epochs"], f"{a['train_seconds'][net]:.0f}",
-              a["std_layer"][net] if a["std_layer"][net] is not None else "never", a["std_peak_layer"][net])
-             for net in claims.NETS]))
-        out += ["", f"{a['n_per_class']} test samples per class. Per-layer profile of the std (mean over classes "
-                "and neurons):", ""]
-        out.append(_table(["layer"] + [str(i + 1) for i in range(a["depth"])],
-                          [[net] + [f"{v:.3f}" for v in a["std_profile"][net]] for net in claims.NETS]))
+              never(a["mean_layer"][net]), never(a["std_layer"][net])) for net in claims.NETS]))
+        out += ["", f"{a['n_per_class']} test samples per class. Per-layer profiles, averaged over classes and neurons: "
+                "the across-sample std (Fig. 1B) and the change of the class-mean residual from layer t to t+1 (Fig. 1A):", ""]
+        T = a["depth"]
+        out.append(_table(["layer t"] + [str(i + 1) for i in range(T)],
+                          [[f"std, {net}"] + [f"{v:.3f}" for v in a["std_profile"][net]] for net in claims.NETS]
+                          + [[f"change t to t+1, {net}"] + [f"{v:.4f}" for v in a["change_profile"][net]] + [""]
+                             for net in claims.NETS]))
+        if "baseline" in a:
+            out += ["", "For comparison, the nets of the naive baseline regime (notebook 00, stage 1, short budget), whose "
+                    "deep sigmoid units saturate:", ""]
+            out.append(_table(["baseline net", "test accuracy", "class means settle after layer", "std below 5 % of peak from layer"],
+                              [(net, _pct(b["test_acc"]), never(b["mean_layer"]), never(b["std_layer"]))
+                               for net, b in a["baseline"].items()]))
         out += ["", f"![Fig. 1A]({rel / 'fig1a_residual_means.png'})", "",
                 f"![Fig. 1B]({rel / 'fig1b_residual_std.png'})", ""]
 
@@ -118,11 +171,24 @@ def render(results: dict, *, report_dir: Path, figures_dir: Path) -> str:
         for net in claims.NETS:
             n = ad["nets"][net]
             out += [f"**{net} weights**: final depth {n['final_depth']} of {n['initial_depth']}, test accuracy "
-                    f"{_pct(n['test_acc'])} vs {_pct(n['full_test_acc'])} for the unpruned net trained the same way.", ""]
+                    f"{_pct(n['test_acc'])} vs {_pct(n['full_test_acc'])} for the unpruned net trained the same way "
+                    f"({100 * (n['test_acc'] - n['full_test_acc']):+.2f} points).", ""]
+            if n.get("criterion_always_below"):
+                out += [f"The criterion was below the threshold at every one of the {n['epochs']} checks, so one layer "
+                        "was removed after every epoch: the final depth is set by the number of epochs "
+                        f"({n['initial_depth']} - {n['epochs']} = {n['final_depth']}), not by the dynamics.", ""]
+            elif n.get("criterion_never_below"):
+                out += [f"The criterion never fell below the threshold in {n['epochs']} checks: no layer was removed.", ""]
             out.append(_table(["epoch", "depth", "criterion", "test acc", "acc before removal"],
                               [(h["epoch"], h["depth"], f"{h['criterion']:.4f}", _pct(h["test_acc"]),
                                 _pct(h["test_acc_unpruned"])) for h in n["history"]]))
             out.append("")
+        if "scratch" in ad:
+            sc, sh = ad["scratch"], ad["nets"]["shared"]
+            out += [f"Control: a shared-weights net of depth {sc['depth']} trained from scratch with the same regime "
+                    f"reaches {_pct(sc['test_acc'])} in {sc['train_seconds']:.0f} s of training; the adaptive run "
+                    f"reaches {_pct(sh['test_acc'])} in {sh['train_seconds']:.0f} s, the 15-layer net "
+                    f"{_pct(sh['full_test_acc'])} in {sh.get('full_train_seconds', float('nan')):.0f} s.", ""]
         if "lesion" in ad:
             out += ["Lesion check (remove the last k layers of the trained unpruned shared net, no retraining):", ""]
             out.append(_table(["depth kept", "test acc", "test acc, removed residuals folded into bias"],

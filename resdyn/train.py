@@ -164,7 +164,7 @@ def fit(
         per_class = max(1, adaptive.probe_size // data.n_classes)
         probe = balanced_subset(data.train, per_class, seed=config.seed).x.to(device)
 
-    optimizer = _make_optimizer(model, config)
+    optimizer = make_optimizer(model, config)
     history: list[EpochRecord] = []
     pruning: list[PruneRecord] = []
     start_epoch = 0
@@ -301,6 +301,18 @@ def train_or_load(
     return result
 
 
+def make_optimizer(model: DenseResNet, config: TrainConfig) -> torch.optim.Optimizer:
+    """The optimizer :func:`fit` uses for ``config`` (the learning rate is set per step by ``fit``)."""
+    params = model.parameters()
+    # fused: one pass over each parameter per step; with separate weights at batch 128 the
+    # default (one kernel per operation) Adam takes about a third of the step (see BENCHMARKS.md)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, fused=True)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, fused=True)
+    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+
+
 def cache_key(data: Dataset, model_config: ModelConfig, config: TrainConfig,
               adaptive: AdaptiveDepthConfig | None = None) -> str:
     """A hash of everything that determines a trained net."""
@@ -341,20 +353,9 @@ def _lr_at(config: TrainConfig, step: int, total: int) -> float:
     return config.lr
 
 
-def _make_optimizer(model: DenseResNet, config: TrainConfig) -> torch.optim.Optimizer:
-    params = model.parameters()
-    # fused: one pass over each parameter per step; with separate weights at batch 128 the
-    # default (one kernel per operation) Adam takes about a third of the step (see BENCHMARKS.md)
-    if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, fused=True)
-    if config.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, fused=True)
-    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
-
-
 def _transfer_optimizer(old_opt, old_model, new_model, config):
     """A new optimizer for ``new_model`` that keeps the state (moments, steps) of kept parameters."""
-    new_opt = _make_optimizer(new_model, config)
+    new_opt = make_optimizer(new_model, config)
     old_params = dict(old_model.named_parameters())
     for name, p in new_model.named_parameters():
         state = old_opt.state.get(old_params[name])
@@ -398,7 +399,7 @@ def _load_checkpoint(path, config, adaptive, device):
         )
     model = DenseResNet(ModelConfig(**state["model_config"])).to(device)
     model.load_state_dict(state["model_state"])
-    optimizer = _make_optimizer(model, config)
+    optimizer = make_optimizer(model, config)
     optimizer.load_state_dict(state["optimizer_state"])
     history = [EpochRecord(**r) for r in state["history"]]
     pruning = [_prune_record(r) for r in state["pruning"]]

@@ -93,3 +93,17 @@ def test_real_mnist_loads_in_unit_range(mnist_copy):
     assert (len(data.train), len(data.test), data.n_features) == (60000, 10000, 784)
     assert data.train.x.min() == 0.0 and data.train.x.max() == 1.0
     assert torch.equal(torch.bincount(data.test.y)[:3], torch.tensor([980, 1135, 1032]))
+
+
+def test_failed_download_names_root_cause_and_fix(tmp_path, monkeypatch):
+    import resdyn.data
+
+    def offline(root):
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(resdyn.data, "_try_download", offline)
+    with pytest.raises(DataError) as err:
+        load_dataset("mnist", root=tmp_path)
+    msg = str(err.value)
+    assert "download failed (OSError: Name or service not known)" in msg
+    assert str(tmp_path) in msg and "RESDYN_DATA" in msg

@@ -6,7 +6,7 @@ from resdyn.dynamics import (
     class_residual_stats,
     cluster_separation,
     collect_trajectory,
-    std_convergence_layer,
+    settling_layer,
     trajectory_distances,
     tsne_embedding,
 )
@@ -43,8 +43,8 @@ def test_class_stats_bad_inputs():
         ([0.0, 0.0], None),  # no spread at all: nothing is below 5 % of 0
     ],
 )
-def test_std_convergence_layer(profile, expected):
-    assert std_convergence_layer(torch.tensor(profile)) == expected
+def test_settling_layer(profile, expected):
+    assert settling_layer(torch.tensor(profile)) == expected
 
 
 def test_distances_against_cdist_and_class_summary():
@@ -92,3 +92,11 @@ def test_collect_trajectory_batches_equal_one_pass():
     parts = collect_trajectory(model, x, batch_size=7)
     for a, b in zip(whole, parts):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+
+
+def test_change_profile_known_answer():
+    # one class, 3 samples with identical trajectories 0, 1, 1.5 per layer: changes 1 and 0.5
+    residuals = torch.tensor([0.0, 1.0, 1.5])[None, :, None].repeat(3, 1, 4)
+    stats = class_residual_stats(residuals, torch.zeros(3, dtype=torch.long))
+    torch.testing.assert_close(stats.change_profile, torch.tensor([1.0, 0.5]))
+    assert torch.equal(stats.std_profile, torch.zeros(3))

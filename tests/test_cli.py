@@ -1,0 +1,59 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from resdyn.cli import main
+
+
+def test_help_explains_every_subcommand(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for cmd in ("train", "prune", "reproduce"):
+        assert cmd in out
+    with pytest.raises(SystemExit):
+        main(["prune", "--help"])
+    out = capsys.readouterr().out
+    assert "--threshold" in out and "paper: 0.01" in out and "--min-depth" in out
+
+
+def test_train_digits_prints_json_history(capsys):
+    main(["train", "--dataset", "digits", "--depth", "3", "--epochs", "2", "--quiet", "--json"])
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["depth"] == 3 and [h["epoch"] for h in summary["history"]] == [1, 2]
+    assert 0 <= summary["test_acc"] <= 1 and summary["from_cache"] is False
+    main(["train", "--dataset", "digits", "--depth", "3", "--epochs", "2", "--quiet", "--json"])
+    assert json.loads(capsys.readouterr().out)["from_cache"] is True
+
+
+def test_prune_digits_removes_layers(capsys):
+    main(["prune", "--dataset", "digits", "--depth", "5", "--epochs", "3", "--shared", "--threshold", "1e9",
+          "--min-depth", "3", "--quiet", "--json"])
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["depth"] == 3 and len(summary["pruning"]) == 2
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--dataset", "digits", "--depth", "0"], "depth must be an integer >= 1, got 0"),
+        (["prune", "--dataset", "digits", "--threshold", "-1"], "threshold must be a number >= 0, got -1.0"),
+        (["train", "--dataset", "mnist", "--data-root", "/nonexistent/root"], "MNIST not found under data root /nonexistent/root"),
+    ],
+)
+def test_bad_input_exits_2_with_the_message(argv, message, capsys, monkeypatch):
+    import resdyn.data
+
+    monkeypatch.setattr(resdyn.data, "_try_download", lambda root: (_ for _ in ()).throw(OSError("no network")))
+    with pytest.raises(SystemExit) as exit_:
+        main(argv + ["--quiet"])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_python_dash_m_entry_point():
+    out = subprocess.run([sys.executable, "-m", "resdyn", "reproduce", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "--quick" in out.stdout and "--check" in out.stdout

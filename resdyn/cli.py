@@ -1,4 +1,5 @@
-"""Command line: ``resdyn train``, ``resdyn prune`` and ``resdyn reproduce`` (also ``python -m resdyn``)."""
+"""Command line: ``resdyn train``, ``resdyn prune``, ``resdyn reproduce`` and ``resdyn report``
+(also ``python -m resdyn``)."""
 from __future__ import annotations
 
 import argparse
@@ -119,6 +120,20 @@ def cmd_reproduce(args):
         print(f"All {len(results['verdicts'])} verdicts match {args.check}.")
 
 
+def cmd_report(args):
+    from pathlib import Path
+
+    from . import report, reproduce
+
+    results_file = Path(args.results)
+    results = reproduce.load_results(results_file)
+    paper_dir = results_file.parent
+    figures = Path(args.figures) if args.figures else paper_dir.parent / "figures"
+    out = paper_dir / "REPORT.md"
+    out.write_text(report.render(results, report_dir=paper_dir, figures_dir=figures))
+    print(f"wrote {out}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="resdyn",
@@ -165,6 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="copy the checked cells' outputs of this run into notebooks/ (what nbval compares "
                         "against) and clear all other outputs. Use with --quick.")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("report", help="re-render REPORT.md from an existing results.json (no re-run).",
+                       description="Write REPORT.md next to RESULTS_JSON from its numbers.")
+    p.add_argument("--results", default=str(paths.PAPER_DIR / "results.json"),
+                   help="results.json to render (default: paper/results.json); REPORT.md is written beside it.")
+    p.add_argument("--figures", default=None, help="figures folder to link (default: ../figures from the results).")
+    p.set_defaults(func=cmd_report)
     return parser
 
 

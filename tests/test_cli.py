@@ -57,3 +57,13 @@ def test_bad_input_exits_2_with_the_message(argv, message, capsys, monkeypatch):
 def test_python_dash_m_entry_point():
     out = subprocess.run([sys.executable, "-m", "resdyn", "reproduce", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "--quick" in out.stdout and "--check" in out.stdout
+
+
+def test_report_rerenders_from_results(tmp_path, capsys):
+    from test_report import fake_results
+    from resdyn.results import write_json
+
+    write_json(fake_results(), tmp_path / "paper" / "results.json")
+    main(["report", "--results", str(tmp_path / "paper" / "results.json")])
+    text = (tmp_path / "paper" / "REPORT.md").read_text()
+    assert "## Claims and verdicts" in text and "](../figures/fig1d_tsne.png)" in text

@@ -1,4 +1,6 @@
+import os
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -6,7 +8,8 @@ import torch
 from resdyn import paths
 from resdyn.data import DataError, balanced_subset, load_dataset
 
-SHARED = paths.REPO_ROOT.parent / "shared" / "data"
+# real MNIST for the tests that need it: $RESDYN_DATA (set by the Makefile and CI), else ../shared/data
+SHARED = Path(os.environ.get("RESDYN_DATA") or paths.REPO_ROOT.parent / "shared" / "data")
 
 
 def test_digits_is_embedded_scaled_and_split(digits):

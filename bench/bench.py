@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO))  # the checkout's resdyn, also without the editabl
 from resdyn.data import DataError, balanced_subset, load_dataset  # noqa: E402
 from resdyn.dynamics import cluster_separation, collect_trajectory, trajectory_distances, tsne_embedding  # noqa: E402
 from resdyn.model import DenseResNet, ModelConfig  # noqa: E402
-from resdyn.train import TrainConfig, fit, make_optimizer  # noqa: E402
+from resdyn.train import TrainConfig, fit, make_optimizer, train_step  # noqa: E402
 
 ITEMS = ("train", "trajectory", "tsne", "distances", "pipeline", "cuda")
 T0 = time.perf_counter()
@@ -197,20 +197,14 @@ def random_data(s: Settings, device):
 
 
 def train_steps(model, optimizer, x, y, perm, B: int, steps: int, lr: float = 1e-3):
-    """``steps`` training steps, the body of resdyn.train.fit's inner loop line for line."""
+    """``steps`` iterations of resdyn.train.fit's inner loop: batch gather, ``train_step``, accumulators."""
     loss_sum = torch.zeros((), device=x.device)
     correct = torch.zeros((), dtype=torch.int64, device=x.device)
     for i in range(steps):
-        for group in optimizer.param_groups:
-            group["lr"] = lr
         idx = perm[i * B : (i + 1) * B]
-        logits = model(x[idx])
-        loss = F.cross_entropy(logits, y[idx])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        loss_sum += loss.detach() * len(idx)
-        correct += (logits.detach().argmax(1) == y[idx]).sum()
+        loss, logits = train_step(model, optimizer, x[idx], y[idx], lr=lr)
+        loss_sum += loss * len(idx)
+        correct += (logits.argmax(1) == y[idx]).sum()
 
 
 def forward_backward(model, x, y, perm, B: int, steps: int):

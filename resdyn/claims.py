@@ -45,28 +45,28 @@ def accuracy(acc: dict) -> list[Verdict]:
     return out
 
 
+def _settling_verdict(L: int | None) -> str:
+    """holds: by layer 7 (the paper: about 6); partly: later; does not: never."""
+    return "does not" if L is None else "holds" if L <= PAPER["std_layer"] + 1 else "partly"
+
+
 def std_convergence(layers: dict, depth: int) -> list[Verdict]:
     """layers: {"separate": first layer with std < 5 % of peak (or None), "shared": ...}.
     holds: by layer 7 (the paper: about 6); partly: later but before the last layer; does not: never."""
-    out = []
-    for net in NETS:
-        L = layers[net]
-        v = "does not" if L is None else "holds" if L <= PAPER["std_layer"] + 1 else "partly"
-        out.append(Verdict(f"std_layer_{net}", f"across-sample std of residuals near 0 after a layer ({net})",
-                           f"about layer {PAPER['std_layer']}", "never" if L is None else f"layer {L} of {depth}", v))
-    return out
+    return [Verdict(f"std_layer_{net}", f"across-sample std of residuals near 0 after a layer ({net})",
+                    f"about layer {PAPER['std_layer']}",
+                    "never" if layers[net] is None else f"layer {layers[net]} of {depth}", _settling_verdict(layers[net]))
+            for net in NETS]
 
 
 def mean_settling(layers: dict, depth: int) -> list[Verdict]:
     """layers: {"separate": first layer from which the class-mean residuals change by < 5 % of the peak
     change per layer (or None), "shared": ...}. Same rule as :func:`std_convergence`."""
-    out = []
-    for net in NETS:
-        L = layers[net]
-        v = "does not" if L is None else "holds" if L <= PAPER["std_layer"] + 1 else "partly"
-        out.append(Verdict(f"mean_layer_{net}", f"class-mean residuals stop changing after a layer ({net})",
-                           f"after layer {PAPER['std_layer']}", "never" if L is None else f"after layer {L} of {depth}", v))
-    return out
+    return [Verdict(f"mean_layer_{net}", f"class-mean residuals stop changing after a layer ({net})",
+                    f"after layer {PAPER['std_layer']}",
+                    "never" if layers[net] is None else f"after layer {layers[net]} of {depth}",
+                    _settling_verdict(layers[net]))
+            for net in NETS]
 
 
 def distance_ratio(ratios: dict) -> list[Verdict]:

@@ -186,16 +186,10 @@ def fit(
                    disable=not progress, leave=False, mininterval=1.0, file=sys.stderr)
         for i in range(steps_per_epoch):
             lr = _lr_at(config, epoch * steps_per_epoch + i, total_steps)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
             idx = perm[i * B : (i + 1) * B]
-            logits = model(x[idx])
-            loss = F.cross_entropy(logits, y[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.detach() * len(idx)
-            correct += (logits.detach().argmax(1) == y[idx]).sum()
+            loss, logits = train_step(model, optimizer, x[idx], y[idx], lr=lr)
+            loss_sum += loss * len(idx)
+            correct += (logits.argmax(1) == y[idx]).sum()
             bar.update()
         bar.close()
 
@@ -238,6 +232,22 @@ def fit(
         if callback is not None:
             callback(record)
     return FitResult(model=model.cpu(), history=history, pruning=pruning, config=config, adaptive=adaptive)
+
+
+def train_step(model: DenseResNet, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, *,
+               lr: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimizer step on the batch ``x`` (B, N), ``y`` (B,) at learning rate ``lr``.
+
+    Returns the batch's mean cross-entropy (0-d) and logits (B, n_classes), both detached.
+    """
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    logits = model(x)
+    loss = F.cross_entropy(logits, y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach(), logits.detach()
 
 
 @torch.no_grad()

@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the checkout's resdyn, also without the editable install
 
 from resdyn.data import DataError, balanced_subset, load_dataset  # noqa: E402
-from resdyn.dynamics import cluster_separation, collect_trajectory, trajectory_distances, tsne_embedding  # noqa: E402
+from resdyn.dynamics import cluster_separation, collect_trajectory, tsne_embedding  # noqa: E402
 from resdyn.model import DenseResNet, ModelConfig  # noqa: E402
 from resdyn.train import TrainConfig, fit, make_optimizer, train_step  # noqa: E402
 

@@ -24,4 +24,12 @@ from .model import DenseResNet, ModelConfig, Trajectory
 from .pruning import AdaptiveDepthConfig, convergence_criterion, depth_criterion, remove_last_layers
 from .train import TrainConfig, accuracy, fit, train_or_load
 
+__all__ = [
+    "DataError", "Dataset", "Split", "balanced_subset", "load_dataset",
+    "DenseResNet", "ModelConfig", "Trajectory",
+    "TrainConfig", "accuracy", "fit", "train_or_load",
+    "AdaptiveDepthConfig", "convergence_criterion", "depth_criterion", "remove_last_layers",
+    "class_residual_stats", "cluster_separation", "collect_trajectory", "settling_layer",
+    "trajectory_distances", "tsne_embedding",
+]
 __version__ = "0.1.0"

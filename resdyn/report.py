@@ -6,14 +6,6 @@ from pathlib import Path
 
 from . import claims
 
-FIGURES = [
-    ("fig1a_residual_means", "Fig. 1A: class-mean residuals per layer"),
-    ("fig1b_residual_std", "Fig. 1B: across-sample standard deviation of the residuals per layer"),
-    ("fig1c_trajectory_distances", "Fig. 1C: distances between residual trajectories"),
-    ("fig1d_tsne", "Fig. 1D: t-SNE of the cumulative signal x(T)"),
-    ("adaptive_depth", "Adaptive depth: depth and criterion per epoch"),
-]
-
 
 def _pct(x) -> str:
     return "n/a" if x is None else f"{100 * x:.2f} %"

@@ -9,6 +9,7 @@ Executed notebooks go to the run's scratch folder (``build/full/notebooks`` or
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 import time
@@ -47,8 +48,6 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    import os
-
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()}"
 
 

@@ -1,4 +1,3 @@
-import pytest
 
 from resdyn import claims
 from resdyn.reproduce import compare_verdicts

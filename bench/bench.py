@@ -8,8 +8,11 @@ What is measured (each timing: the median of --reps repetitions after one warm-u
 the candidates of one comparison are timed interleaved, so a busy machine slows them alike):
 
   train       training throughput of the 15-layer dense ResNet (separate and shared weights) against
-              a roofline of the same GEMMs in a plain torch loop, and where the step time goes
-  trajectory  model.trajectory(x) against model(x) under no_grad
+              a roofline of the same GEMMs in a plain torch loop and against roofline + fit's Adam step
+              (the bound for any change that keeps the results); where the step time goes; changes
+              tried (Adam inside backward, torch.compile) with a bit-identity check
+  trajectory  model.trajectory(x) against model(x) under no_grad, into preallocated buffers and
+              allocating; collect_trajectory as a whole
   tsne        resdyn.dynamics.tsne_embedding (openTSNE) against sklearn.manifold.TSNE
   distances   resdyn.dynamics.trajectory_distances: time and peak memory (in a child process)
   pipeline    `python -m resdyn reproduce --quick` end to end: wall time and peak memory
@@ -40,7 +43,7 @@ sys.path.insert(0, str(REPO))  # the checkout's resdyn, also without the editabl
 
 from resdyn.data import DataError, balanced_subset, load_dataset  # noqa: E402
 from resdyn.dynamics import cluster_separation, collect_trajectory, tsne_embedding  # noqa: E402
-from resdyn.model import DenseResNet, ModelConfig  # noqa: E402
+from resdyn.model import DenseResNet, ModelConfig, Trajectory  # noqa: E402
 from resdyn.train import TrainConfig, fit, make_optimizer, train_step  # noqa: E402
 
 ITEMS = ("train", "trajectory", "tsne", "distances", "pipeline", "cuda")
@@ -67,10 +70,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=None,
                    help="training steps in one timed repetition of the throughput measurement. Default 30 "
                         "(5 with --quick).")
-    p.add_argument("--batch-sizes", type=int, nargs="+", default=[128, 256],
-                   help="batch sizes for the throughput. Default: 128 256.")
-    p.add_argument("--traj-batch", type=int, default=None,
-                   help="batch for trajectory vs forward. Default 1000 (200 with --quick).")
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=[128, 256, 512],
+                   help="batch sizes for the throughput. Default: 128 256 512 (the regime trains at 128).")
+    p.add_argument("--traj-batch", type=int, nargs="+", default=None,
+                   help="batches for trajectory vs forward; the goal is judged on the first. Default 1000 200 "
+                        "(1000 is collect_trajectory's batch; 200 with --quick).")
     p.add_argument("--tsne-per-class", type=int, default=None,
                    help="t-SNE input: this many test images per class (10 classes). Default 200, i.e. 2,000 "
                         "images (30 digits per class with --quick).")
@@ -107,7 +111,7 @@ class Settings:
     batch_sizes: list[int]
     steps: int
     reps: int
-    traj_batch: int
+    traj_batch: list[int]
     tsne_per_class: int
     tsne_reps: int
     dist_n: int
@@ -121,11 +125,11 @@ def make_settings(args) -> Settings:
     pick = lambda value, full, quick: value if value is not None else (quick if q else full)  # noqa: E731
     s = Settings(
         quick=q, width=64 if q else 784, depth=15, batch_sizes=args.batch_sizes,
-        steps=pick(args.steps, 30, 5), reps=pick(args.reps, 5, 2), traj_batch=pick(args.traj_batch, 1000, 200),
+        steps=pick(args.steps, 30, 5), reps=pick(args.reps, 5, 2), traj_batch=pick(args.traj_batch, [1000, 200], [200]),
         tsne_per_class=pick(args.tsne_per_class, 200, 30), tsne_reps=pick(args.tsne_reps, 3, 1),
         dist_n=pick(args.dist_n, 2000, 200), threads=args.threads or len(os.sched_getaffinity(0)),
     )
-    if min(s.reps, s.steps, s.tsne_reps, s.traj_batch, s.dist_n, *s.batch_sizes) < 1:
+    if min(s.reps, s.steps, s.tsne_reps, *s.traj_batch, s.dist_n, *s.batch_sizes) < 1:
         sys.exit("bench.py: error: --reps, --steps, --tsne-reps, --traj-batch, --dist-n and --batch-sizes must be >= 1")
     return s
 
@@ -248,28 +252,46 @@ def make_roofline(s: Settings, B: int, device):
     return run, flops
 
 
+def adam_alone(model, x, y, B: int, steps: int):
+    """``steps`` calls of fit's optimizer's ``step()`` on fixed gradients (state initialized first)."""
+    opt = make_optimizer(model, TrainConfig())
+    F.cross_entropy(model(x[:B]), y[:B]).backward()
+    opt.step()
+    return lambda: [opt.step() for _ in range(steps)]
+
+
 def bench_train(s: Settings, device: torch.device) -> dict:
-    """Samples/s of the training step (separate, shared) and of the roofline, per batch size."""
+    """Samples/s of the training step (separate, shared) and of the roofline, per batch size.
+
+    Also the fused Adam step alone per weight kind, which no change that keeps the results can
+    avoid: roofline + Adam is the bound for a step that keeps fit's optimizer."""
     sync = synchronizer(device)
     x, y, perm = random_data(s, device)
     rows = []
     for B in s.batch_sizes:
         log(f"train [{device.type}]: batch {B}, {s.steps} steps x ({s.reps} reps + 1 warm-up), "
-            "separate/shared/roofline")
+            "separate/shared/roofline/Adam alone")
         models = {w: make_model(s, w == "shared", device) for w in ("separate", "shared")}
         opts = {w: make_optimizer(m, TrainConfig()) for w, m in models.items()}  # exactly fit's optimizer
         roofline, flops = make_roofline(s, B, device)
         fns = {w: (lambda w=w: train_steps(models[w], opts[w], x, y, perm, B, s.steps)) for w in models}
         fns["roofline"] = lambda: roofline(s.steps)
+        for w in models:
+            fns[f"adam_{w}"] = adam_alone(make_model(s, w == "shared", device), x, y, B, s.steps)
         times = time_interleaved(fns, s.reps, sync=sync)
         sps = {k: stats([s.steps * B / t for t in v]) for k, v in times.items()}
+        ms = {k: stats([1000 * t / s.steps for t in v]) for k, v in times.items()}
         gflops = statistics.median(s.steps * flops / t for t in times["roofline"]) / 1e9
         for w in models:
+            roof, adam, train = ms["roofline"]["median"], ms[f"adam_{w}"]["median"], ms[w]["median"]
             rows.append({"weights": w, "batch": B, "train_sps": sps[w], "roofline_sps": sps["roofline"],
-                         "ratio": sps[w]["median"] / sps["roofline"]["median"], "roofline_gflops": gflops})
+                         "ratio": sps[w]["median"] / sps["roofline"]["median"], "roofline_gflops": gflops,
+                         "adam_ms": ms[f"adam_{w}"], "bound_ratio": roof / (roof + adam),
+                         "ratio_to_bound": (roof + adam) / train})
             log(f"  {w}: {sps[w]['median']:,.0f} samples/s, roofline {sps['roofline']['median']:,.0f} "
-                f"(ratio {rows[-1]['ratio']:.2f})")
-    return {"device": str(device), "rows": rows, "breakdown": bench_breakdown(s, device, x, y, perm)}
+                f"(ratio {rows[-1]['ratio']:.2f}; Adam alone {adam:.2f} ms, bound {rows[-1]['bound_ratio']:.2f})")
+    return {"device": str(device), "rows": rows, "breakdown": bench_breakdown(s, device, x, y, perm),
+            "candidates": bench_candidates(s, device, x, y, perm)}
 
 
 def bench_breakdown(s: Settings, device, x, y, perm, B: int = 128) -> dict:
@@ -305,6 +327,78 @@ def bench_breakdown(s: Settings, device, x, y, perm, B: int = 128) -> dict:
     return {"batch": B, "ms_per_step": ms}
 
 
+class AdamInBackward:
+    """fit's Adam, one optimizer per parameter, stepped by a post-accumulate-grad hook as soon as the
+    parameter's gradient is complete (the gradient is still in cache and is freed at once)."""
+
+    def __init__(self, model):
+        self.opts = {p: make_optimizer_for([p]) for p in model.parameters()}
+        self.handles = [p.register_post_accumulate_grad_hook(self._hook) for p in model.parameters()]
+
+    def _hook(self, p):
+        self.opts[p].step()
+        self.opts[p].zero_grad(set_to_none=True)
+
+    def set_lr(self, lr):
+        for o in self.opts.values():
+            o.param_groups[0]["lr"] = lr
+
+
+def make_optimizer_for(params):
+    return torch.optim.Adam(params, lr=1e-3, fused=True)  # as resdyn.train.make_optimizer for "adam"
+
+
+def candidate_steps(kind: str, model, optimizer, x, y, perm, B: int, steps: int, lr: float = 1e-3):
+    """fit's inner loop with one change: ``model`` compiled, or the optimizer stepped inside backward."""
+    for i in range(steps):
+        idx = perm[i * B : (i + 1) * B]
+        if kind == "in_backward":
+            optimizer.set_lr(lr)
+            logits = model(x[idx])
+            F.cross_entropy(logits, y[idx]).backward()
+        else:
+            train_step(model, optimizer, x[idx], y[idx], lr=lr)
+
+
+def bench_candidates(s: Settings, device, x, y, perm, B: int = 128, check_steps: int = 20) -> dict:
+    """Changes tried to bring the separate-weight step closer to the roofline: ms per step (timed
+    interleaved with fit's step and the roofline) and whether the weights after ``check_steps`` steps
+    from the same start are bit-identical to fit's."""
+    B = min(B, len(y) // max(s.steps, check_steps))
+    log(f"train [{device.type}]: candidate changes (separate, batch {B})")
+    kinds = {"fit": "resdyn.train.fit's step (eager autograd, fused Adam)",
+             "in_backward": "Adam stepped inside backward, per parameter (post-accumulate-grad hooks)",
+             "compiled": "`torch.compile(model)` (inductor), fused Adam"}
+    setups, out = {}, {}
+    for kind in kinds:
+        model = make_model(s, False, device)
+        try:
+            if kind == "compiled" and s.quick:
+                raise RuntimeError("skipped with --quick (compiling takes tens of seconds)")
+            opt = AdamInBackward(model) if kind == "in_backward" else make_optimizer(model, TrainConfig())
+            net = torch.compile(model) if kind == "compiled" else model
+            t0 = time.perf_counter()
+            candidate_steps(kind, net, opt, x, y, perm, B, check_steps)  # also compiles
+            setups[kind] = (model, net, opt)
+            out[kind] = {"label": kinds[kind], "first_steps_seconds": time.perf_counter() - t0}
+        except Exception as exc:  # e.g. no C++ compiler for inductor
+            out[kind] = {"label": kinds[kind], "unavailable": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    ref = setups["fit"][0]
+    for kind, (model, _, _) in setups.items():
+        diff = max(float((a.detach() - b.detach()).abs().max()) for a, b in zip(ref.parameters(), model.parameters()))
+        out[kind]["max_abs_weight_diff"] = diff
+    roofline, _ = make_roofline(s, B, device)
+    fns = {k: (lambda k=k: candidate_steps(k, setups[k][1], setups[k][2], x, y, perm, B, s.steps)) for k in setups}
+    fns["roofline"] = lambda: roofline(s.steps)
+    times = time_interleaved(fns, s.reps, sync=synchronizer(device))
+    ms = {k: stats([1000 * t / s.steps for t in v]) for k, v in times.items()}
+    for k in setups:
+        out[k]["ms_per_step"] = ms[k]
+        out[k]["ratio"] = ms["roofline"]["median"] / ms[k]["median"]
+    log("  " + ", ".join(f"{k} {v['median']:.2f} ms" for k, v in ms.items()))
+    return {"batch": B, "check_steps": check_steps, "roofline_ms": ms["roofline"], "rows": out}
+
+
 def bench_fit_epoch(s: Settings, data_root) -> dict:
     """One epoch of resdyn.train.fit, end to end (shuffling, steps, test accuracy), separate weights."""
     name = "digits" if s.quick else "mnist"
@@ -325,16 +419,58 @@ def bench_fit_epoch(s: Settings, data_root) -> dict:
 
 
 def bench_trajectory(s: Settings) -> dict:
-    log(f"trajectory: model.trajectory vs model(x), batch {s.traj_batch}, {s.reps} reps")
+    """model.trajectory(x) vs model(x) per batch size: recording into preallocated buffers (``out=``, as
+    collect_trajectory does per batch) and allocating fresh ones; then collect_trajectory as a whole."""
     model = make_model(s, False, "cpu").eval()
-    x = torch.rand(s.traj_batch, s.width, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        times = time_interleaved({"forward": lambda: model(x), "trajectory": lambda: model.trajectory(x)}, s.reps)
+    T, N = s.depth, s.width
+    rows = []
+    for batch in s.traj_batch:
+        log(f"trajectory: model.trajectory vs model(x), batch {batch}, {s.reps} reps")
+        x = torch.rand(batch, N, generator=torch.Generator().manual_seed(0))
+        # stored layer by layer, like the buffers trajectory and collect_trajectory allocate
+        out = Trajectory(torch.zeros(T + 1, batch, N).transpose(0, 1), torch.zeros(T, batch, N).transpose(0, 1),
+                         torch.zeros(batch, 10))
+        with torch.no_grad():
+            times = time_interleaved({
+                "forward": lambda: model(x),
+                "into_out": lambda: model.trajectory(x, out=out),
+                "allocating": lambda: model.trajectory(x),
+            }, s.reps)
+            faults = {name: minor_faults(f) for name, f in
+                      [("forward", lambda: model(x)), ("into_out", lambda: model.trajectory(x, out=out)),
+                       ("allocating", lambda: model.trajectory(x))]}
+        ms = {k: stats([1000 * t for t in v]) for k, v in times.items()}
+        overhead = {k: 100 * (ms[k]["median"] / ms["forward"]["median"] - 1) for k in ("into_out", "allocating")}
+        log(f"  forward {ms['forward']['median']:.1f} ms; trajectory into out {ms['into_out']['median']:.1f} ms "
+            f"({overhead['into_out']:+.1f} %), allocating {ms['allocating']['median']:.1f} ms "
+            f"({overhead['allocating']:+.1f} %); page faults per call {faults}")
+        rows.append({"batch": batch, "ms": ms, "overhead_percent": overhead, "page_faults": faults,
+                     "buffer_mb": batch * (2 * T + 1) * N * 4 / 1e6})
+
+    n, B = 2 * max(s.traj_batch), max(s.traj_batch)
+    log(f"trajectory: collect_trajectory of {n} samples (batches of {B}) vs model(x) over the same batches")
+    x = torch.rand(n, N, generator=torch.Generator().manual_seed(1))
+
+    def forward_batches():
+        with torch.no_grad():
+            return [model(x[i : i + B]) for i in range(0, n, B)]
+
+    times = time_interleaved({"forward": forward_batches,
+                              "collect": lambda: collect_trajectory(model, x, batch_size=B)}, s.reps)
     ms = {k: stats([1000 * t for t in v]) for k, v in times.items()}
-    overhead = 100 * (ms["trajectory"]["median"] / ms["forward"]["median"] - 1)
-    log(f"  forward {ms['forward']['median']:.1f} ms, trajectory {ms['trajectory']['median']:.1f} ms "
-        f"({overhead:+.1f} %)")
-    return {"batch": s.traj_batch, "ms": ms, "overhead_percent": overhead}
+    collect = {"n": n, "batch": B, "ms": ms, "overhead_percent": 100 * (ms["collect"]["median"] / ms["forward"]["median"] - 1)}
+    log(f"  forward {ms['forward']['median']:.1f} ms, collect_trajectory {ms['collect']['median']:.1f} ms "
+        f"({collect['overhead_percent']:+.1f} %)")
+    return {"rows": rows, "collect": collect}
+
+
+def minor_faults(f) -> int:
+    """Minor page faults of this process during one call of ``f``."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    f()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 
 
 # ----------------------------------------------------------------------------------------------
@@ -580,7 +716,8 @@ def md_machine(m: dict, s: Settings, res: dict) -> list[str]:
 
 def md_train(r: dict, s: Settings, cmd: str, title: str) -> list[str]:
     rows = [[row["weights"], row["batch"], fmt(row["train_sps"]), fmt(row["roofline_sps"]),
-             f"{row['ratio']:.2f}", "yes" if row["ratio"] >= 0.8 else "**no**", f"{row['roofline_gflops']:.0f}"]
+             f"{row['ratio']:.2f}", "yes" if row["ratio"] >= 0.8 else "**no**", f"{row['roofline_gflops']:.0f}",
+             fmt(row["adam_ms"], digits=2), f"{row['bound_ratio']:.2f}", f"{row['ratio_to_bound']:.2f}"]
             for row in r["rows"]]
     out = [f"## {title}", "", f"Command: `{cmd}`", "",
            f"`DenseResNet(ModelConfig(width={s.width}, depth={s.depth}, init_scale={s.init_scale}, "
@@ -591,9 +728,13 @@ def md_train(r: dict, s: Settings, cmd: str, title: str) -> list[str]:
            "step's GEMMs (per layer: forward (B,N)@(N,N), backward (B,N)@(N,N) and (N,B)@(B,N); read-out: "
            "(B,N)@(N,10) and its two backward GEMMs) with preallocated tensors and `torch.matmul(..., out=...)`; "
            "nothing else. Samples/s: median (min–max) of "
-           f"{s.reps} repetitions after one warm-up; the three columns are timed interleaved.", "",
+           f"{s.reps} repetitions after one warm-up. *Adam alone*: `optimizer.step()` of fit's optimizer "
+           "(Adam, `fused=True`) on fixed gradients, ms per step; it reads and writes every parameter, gradient "
+           "and both moment buffers, whatever the batch size. *Bound*: roofline / (roofline + Adam alone), the "
+           "best train / roofline a step can reach while it keeps fit's optimizer and so its results; *train / "
+           "bound* is (roofline + Adam alone) / train step. All columns of one batch size are timed interleaved.", "",
            *table(["weights", "batch", "train samples/s", "roofline samples/s", "train / roofline",
-                   "goal ≥ 0.8 met", "roofline GFLOP/s"], rows)]
+                   "goal ≥ 0.8 met", "roofline GFLOP/s", "Adam alone ms", "bound", "train / bound"], rows)]
     b = r["breakdown"]
     ms = b["ms_per_step"]
     full = ms["full_step"]["median"]
@@ -622,6 +763,22 @@ def md_train(r: dict, s: Settings, cmd: str, title: str) -> list[str]:
             "state initialized by a warm-up). forward+backward plus one step variant should add up to about the "
             "full step; what is left is the batch gather and the accumulators.", "",
             *table(["part", "ms per step", "% of full step"], brows)]
+    c = r.get("candidates")
+    if c:
+        crows = []
+        for v in c["rows"].values():
+            if "unavailable" in v:
+                crows.append([v["label"], f"not measured ({v['unavailable'][:120]})", "–", "–", "–"])
+                continue
+            same = "yes (bit-identical)" if v["max_abs_weight_diff"] == 0 else f"no (max diff {v['max_abs_weight_diff']:.1e})"
+            crows.append([v["label"], fmt(v["ms_per_step"], digits=2), f"{v['ratio']:.2f}", same,
+                          f"{v['first_steps_seconds']:.1f}"])
+        out += [f"### Changes tried (separate weights, batch {c['batch']}, `{r['device']}`)", "", f"Command: `{cmd}`", "",
+                f"Milliseconds per step, median (min–max) of {s.reps} repetitions of {s.steps} steps, timed interleaved "
+                f"with the roofline ({fmt(c['roofline_ms'], digits=2)} ms). *Same weights*: after {c['check_steps']} "
+                "steps from the same initialization and batches, are all parameters bit-identical to fit's? *First "
+                f"steps*: seconds for those {c['check_steps']} steps (includes compiling).", "",
+                *table(["step", "ms per step", "roofline / step", "same weights as fit", "first steps s"], crows)]
     return out
 
 
@@ -636,15 +793,29 @@ def md_fit_epoch(r: dict, cmd: str) -> list[str]:
 
 
 def md_trajectory(r: dict, s: Settings, cmd: str) -> list[str]:
-    ms = r["ms"]
-    ok = "yes" if r["overhead_percent"] <= 10 else "**no**"
+    rows = []
+    for row in r["rows"]:
+        ms, ov, pf = row["ms"], row["overhead_percent"], row["page_faults"]
+        rows.append([row["batch"], f"{row['buffer_mb']:.0f}", fmt(ms["forward"], digits=1),
+                     fmt(ms["into_out"], digits=1), f"{ov['into_out']:+.1f} %", "yes" if ov["into_out"] <= 10 else "**no**",
+                     fmt(ms["allocating"], digits=1), f"{ov['allocating']:+.1f} %",
+                     "yes" if ov["allocating"] <= 10 else "**no**",
+                     f"{pf['forward']:,} / {pf['into_out']:,} / {pf['allocating']:,}"])
+    c = r["collect"]
     return ["## 2. Trajectory recording", "", f"Command: `{cmd}`", "",
-            f"Separate-weight net (width {s.width}, depth {s.depth}), batch {r['batch']}, under `torch.no_grad()`, "
-            f"eval mode. Milliseconds per call, median (min–max) of {s.reps} interleaved repetitions after one "
-            "warm-up.", "",
-            *table(["`model(x)` ms", "`model.trajectory(x)` ms", "overhead", "goal ≤ 10 % met"],
-                   [[fmt(ms["forward"], digits=1), fmt(ms["trajectory"], digits=1),
-                     f"{r['overhead_percent']:+.1f} %", ok]])]
+            f"Separate-weight net (width {s.width}, depth {s.depth}), under `torch.no_grad()`, eval mode. Milliseconds "
+            f"per call, median (min–max) of {s.reps} interleaved repetitions after one warm-up. *Into `out`*: "
+            "`model.trajectory(x, out=...)` writes states and residuals into buffers allocated once (this is how "
+            "`collect_trajectory` records each batch); each layer computes straight into its slot of the "
+            "layer-major buffers. *Allocating*: `model.trajectory(x)` also allocates its two "
+            "output buffers (*buffers MB*) and pays the page faults of first writing them; the last column counts "
+            "minor page faults in one call of forward / into `out` / allocating.", "",
+            *table(["batch", "buffers MB", "`model(x)` ms", "into `out` ms", "overhead", "≤ 10 %",
+                    "allocating ms", "overhead", "≤ 10 %", "page faults per call"], rows),
+            f"Whole analysis input: `collect_trajectory(model, x)` of {c['n']:,} samples in batches of {c['batch']:,} "
+            f"(one allocation of the whole output) takes {fmt(c['ms']['collect'], digits=1)} ms against "
+            f"{fmt(c['ms']['forward'], digits=1)} ms for `model(x)` over the same batches: "
+            f"**{c['overhead_percent']:+.1f} %**.", ""]
 
 
 def md_tsne(r: dict, s: Settings, cmd: str) -> list[str]:

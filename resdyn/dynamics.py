@@ -15,13 +15,32 @@ from .model import DenseResNet, Trajectory
 
 @torch.no_grad()
 def collect_trajectory(model: DenseResNet, x: torch.Tensor, *, batch_size: int = 1000) -> Trajectory:
-    """:meth:`DenseResNet.trajectory` over ``x`` (n, N) in batches, without gradients, on the CPU."""
+    """:meth:`DenseResNet.trajectory` over ``x`` (n, N) in batches, without gradients, on the CPU.
+
+    Returns states (n, T+1, N), residuals (n, T, N) and logits (n, C), each allocated once and
+    stored layer by layer like :meth:`DenseResNet.trajectory`'s: on the CPU every batch is written
+    straight into its rows.
+    """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}.")
+    n, T, N = len(x), model.depth, model.config.width
+    whole = Trajectory(
+        torch.empty(T + 1, n, N, dtype=x.dtype).transpose(0, 1),
+        torch.empty(T, n, N, dtype=x.dtype).transpose(0, 1),
+        torch.empty(n, model.config.n_classes, dtype=x.dtype),
+    )
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    parts = [model.trajectory(x[i : i + batch_size].to(device)) for i in range(0, len(x), batch_size)]
+    for i in range(0, n, batch_size):
+        rows = Trajectory(*(part[i : i + batch_size] for part in whole))
+        if device.type == "cpu":
+            model.trajectory(x[i : i + batch_size], out=rows)
+        else:
+            for dst, src in zip(rows, model.trajectory(x[i : i + batch_size].to(device))):
+                dst.copy_(src)
     model.train(was_training)
-    return Trajectory(*(torch.cat([getattr(p, f) for p in parts]).cpu() for f in Trajectory._fields))
+    return whole
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
+_IN_PLACE = {"sigmoid": torch.sigmoid_, "tanh": torch.tanh_, "relu": torch.relu_}
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class DenseResNet(nn.Module):
         super().__init__()
         self.config = config
         self.f = ACTIVATIONS[config.activation]
+        self.f_ = _IN_PLACE[config.activation]  # the same function, in place (trajectory's buffers)
         n_weights = 1 if config.shared_weights else config.depth
         self.blocks = nn.ModuleList(nn.Linear(config.width, config.width) for _ in range(n_weights))
         self.readout = nn.Linear(config.width, config.n_classes)
@@ -117,24 +119,66 @@ class DenseResNet(nn.Module):
             x = x + self.f(self.layer(t)(x))
         return self.readout(x)
 
-    def trajectory(self, x: torch.Tensor) -> Trajectory:
+    def trajectory(self, x: torch.Tensor, *, out: Trajectory | None = None) -> Trajectory:
         """States (batch, T+1, N), residuals (batch, T, N) and logits for inputs x (batch, N).
 
         Call under ``torch.no_grad()`` for analysis; gradients flow through it otherwise.
+
+        Args:
+            out: tensors of exactly those shapes, x's dtype and device, to write into instead of
+                allocating (e.g. rows of a larger trajectory, see
+                :func:`resdyn.dynamics.collect_trajectory`); returned. Only without gradients.
+
+        The values are bit-identical to ``forward``'s (``logits``) and to recomputing each layer.
+        The tensors it allocates are stored layer by layer (``states[:, t]`` is one contiguous
+        block), so that each layer writes its results in place; ``.contiguous()`` gives a
+        sample-major copy.
         """
         self._check_input(x)
         batch, T, N = x.shape[0], self.depth, self.config.width
-        states = x.new_empty(batch, T + 1, N)
-        residuals = x.new_empty(batch, T, N)
+        needs_grad = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
+        if out is None:
+            states = x.new_empty(T + 1, batch, N).transpose(0, 1)
+            residuals = x.new_empty(T, batch, N).transpose(0, 1)
+            logits = None
+        else:
+            self._check_out(out, x, needs_grad)
+            states, residuals, logits = out
         states[:, 0] = x
         for t in range(T):
-            y = self.f(self.layer(t)(x))
-            x = x + y
-            residuals[:, t] = y
-            states[:, t + 1] = x
-        return Trajectory(states, residuals, self.readout(x))
+            slot = residuals[:, t]
+            if needs_grad or not slot.is_contiguous():  # as forward, then copied (out= has no autograd)
+                y = self.f(self.layer(t)(x))
+                slot.copy_(y)
+            else:  # the same computation (F.linear is addmm for 2-D x), written in place
+                layer = self.layer(t)
+                y = self.f_(torch.addmm(layer.bias, x, layer.weight.T, out=slot))
+            if needs_grad:
+                x = x + y
+                states[:, t + 1] = x
+            else:
+                x = torch.add(x, y, out=states[:, t + 1])
+        if logits is None:
+            logits = self.readout(x)
+        else:
+            logits.copy_(self.readout(x))
+        return Trajectory(states, residuals, logits)
 
     # -- internals ---------------------------------------------------------------------------
+    def _check_out(self, out, x: torch.Tensor, needs_grad: bool) -> None:
+        if needs_grad:
+            raise ValueError("out= records without gradients only; call trajectory(x, out=...) under torch.no_grad().")
+        batch, T, N = x.shape[0], self.depth, self.config.width
+        expected = ((batch, T + 1, N), (batch, T, N), (batch, self.config.n_classes))
+        if not isinstance(out, tuple) or len(out) != 3:
+            raise ValueError(f"out must be a Trajectory (states, residuals, logits), got {type(out).__name__}.")
+        for name, tensor, shape in zip(Trajectory._fields, out, expected):
+            if tuple(tensor.shape) != shape or tensor.dtype != x.dtype or tensor.device != x.device:
+                raise ValueError(
+                    f"out.{name} must have shape {shape}, dtype {x.dtype} and device {x.device} for this input, "
+                    f"got {tuple(tensor.shape)}, {tensor.dtype}, {tensor.device}."
+                )
+
     def _check_input(self, x: torch.Tensor) -> None:
         if x.ndim != 2 or x.shape[1] != self.config.width:
             raise ValueError(

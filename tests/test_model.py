@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from resdyn.model import DenseResNet, ModelConfig
+from resdyn.model import DenseResNet, ModelConfig, Trajectory
 
 
 def small(**kw):
@@ -21,6 +21,8 @@ def test_trajectory_identity_and_shapes(shared, activation):
     assert torch.equal(states[:, 1:], states[:, :-1] + residuals)  # x(t+1) = x(t) + y(t+1), exactly
     assert torch.equal(logits, model(x))  # the trajectory's read-out is forward's
     assert torch.equal(logits, model.readout(states[:, -1]))
+    with torch.no_grad():  # the recording path (in place, no autograd) computes the same bits
+        assert all(torch.equal(a, b) for a, b in zip(model.trajectory(x), (states, residuals, logits)))
 
 
 def test_residual_is_the_activation_of_the_affine_map():
@@ -106,3 +108,53 @@ def test_width_mismatch_names_the_fix():
         model(torch.rand(2, 64))
     with pytest.raises(ValueError, match=r"depth must be an integer in \[1, 5\]"):
         model.truncated(6)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+def test_trajectory_with_and_without_gradients_and_into_out_agree_bitwise(shared, activation):
+    model = DenseResNet(small(shared_weights=shared, width=64, activation=activation), seed=2)
+    x = torch.randn(33, 64)
+    with_grad = model.trajectory(x)  # autograd path: x(t+1) = x(t) + y(t+1) as a new tensor
+    with torch.no_grad():
+        recorded = model.trajectory(x)  # recording path: written straight into the buffer
+        big = Trajectory(torch.full((50, 6, 64), 7.0), torch.full((50, 5, 64), 7.0), torch.full((50, 3), 7.0))
+        rows = Trajectory(*(t[10:43] for t in big))
+        returned = model.trajectory(x, out=rows)
+        layer_major = Trajectory(*(t.transpose(0, 1).contiguous().transpose(0, 1) for t in big))
+        into_layer_major = model.trajectory(x, out=Trajectory(*(t[10:43] for t in layer_major)))
+    assert with_grad.logits.requires_grad and not recorded.logits.requires_grad
+    for a, b, c in zip(with_grad, recorded, rows):
+        assert torch.equal(a.detach(), b) and torch.equal(b, c)
+    assert all(r is o for r, o in zip(returned, rows))  # out is what is returned
+    assert torch.equal(big.states[:10], torch.full((10, 6, 64), 7.0))  # rows outside out untouched
+    assert torch.equal(recorded.logits, model(x))
+    for a, b in zip(recorded, into_layer_major):  # out stored sample-major (copied) or layer-major (in place)
+        assert torch.equal(a, b)
+    # recorded is stored layer by layer: each layer's block is contiguous, the whole is a (batch, T+1, N) view
+    assert recorded.states[:, 3].is_contiguous() and recorded.states.stride() == (64, 33 * 64, 1)
+
+
+def test_trajectory_gradients_flow():
+    model = DenseResNet(small(), seed=0)
+    x = torch.rand(4, 12, requires_grad=True)
+    model.trajectory(x).residuals[:, 2].sum().backward()
+    assert x.grad is not None and model.layer(2).weight.grad is not None
+    later = model.layer(3).weight.grad  # later layers do not affect y(3)
+    assert later is None or torch.equal(later, torch.zeros_like(later))
+    assert model.layer(1).weight.grad.abs().sum() > 0
+
+
+def test_trajectory_out_bad_input_messages():
+    model = DenseResNet(small(), seed=0)
+    x = torch.rand(4, 12)
+    good = Trajectory(torch.empty(4, 6, 12), torch.empty(4, 5, 12), torch.empty(4, 3))
+    with pytest.raises(ValueError, match="under torch.no_grad"):
+        model.trajectory(x, out=good)
+    with torch.no_grad():
+        with pytest.raises(ValueError, match=r"out.residuals must have shape \(4, 5, 12\)"):
+            model.trajectory(x, out=good._replace(residuals=torch.empty(4, 4, 12)))
+        with pytest.raises(ValueError, match="out.logits must have shape .* dtype torch.float32"):
+            model.trajectory(x, out=good._replace(logits=torch.empty(4, 3, dtype=torch.float64)))
+        with pytest.raises(ValueError, match="out must be a Trajectory"):
+            model.trajectory(x, out=[good.states])

@@ -777,7 +777,8 @@ def md_train(r: dict, s: Settings, cmd: str, title: str) -> list[str]:
                 f"Milliseconds per step, median (min–max) of {s.reps} repetitions of {s.steps} steps, timed interleaved "
                 f"with the roofline ({fmt(c['roofline_ms'], digits=2)} ms). *Same weights*: after {c['check_steps']} "
                 "steps from the same initialization and batches, are all parameters bit-identical to fit's? *First "
-                f"steps*: seconds for those {c['check_steps']} steps (includes compiling).", "",
+                f"steps*: seconds for those {c['check_steps']} steps (includes compiling, which is quicker when "
+                "inductor's on-disk cache already holds the code).", "",
                 *table(["step", "ms per step", "roofline / step", "same weights as fit", "first steps s"], crows)]
     return out
 

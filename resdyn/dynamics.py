@@ -148,7 +148,9 @@ def trajectory_distances(residuals: torch.Tensor, labels: torch.Tensor) -> Traje
         residuals: (n, T, N); labels: (n,).
     """
     _check_residuals(residuals, labels)
-    flat = residuals.reshape(len(residuals), -1).double()
+    # one float64 copy, whatever the layout (collect_trajectory's is layer-major)
+    flat = torch.empty(residuals.shape, dtype=torch.float64, device=residuals.device).copy_(residuals)
+    flat = flat.view(len(residuals), -1)
     sq = (flat * flat).sum(1)
     d2 = (sq[:, None] + sq[None, :] - 2.0 * flat @ flat.T).clamp_min_(0.0)
     d2.fill_diagonal_(0.0)

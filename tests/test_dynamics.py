@@ -67,6 +67,10 @@ def test_distances_against_cdist_and_class_summary():
         assert d.ratio[a].item() == pytest.approx((within / between).item(), rel=1e-5)
     assert torch.allclose(d.class_mean, d.class_mean.T)
     assert (d.ratio < 1).all()
+    layer_major = residuals.transpose(0, 1).contiguous().transpose(0, 1)  # as collect_trajectory stores them
+    d_lm = trajectory_distances(layer_major, labels)
+    assert all(torch.equal(getattr(d, f), getattr(d_lm, f)) for f in ("distances", "class_mean", "ratio"))
+    assert torch.equal(residuals, layer_major)  # the input is not changed
 
 
 def test_tsne_same_seed_identical_and_separates_clusters():
@@ -92,6 +96,12 @@ def test_collect_trajectory_batches_equal_one_pass():
     parts = collect_trajectory(model, x, batch_size=7)
     for a, b in zip(whole, parts):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+    with torch.no_grad():
+        one_batch = model.trajectory(x)
+    assert all(torch.equal(a, b) for a, b in zip(one_batch, collect_trajectory(model, x, batch_size=25)))
+    assert model.training  # the model's mode is restored
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
+        collect_trajectory(model, x, batch_size=0)
 
 
 def test_change_profile_known_answer():

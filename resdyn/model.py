@@ -68,6 +68,10 @@ class Trajectory(NamedTuple):
     residuals: (batch, T, N); ``residuals[:, t-1]`` is y(t), so that exactly
                ``states[:, 1:] == states[:, :-1] + residuals``.
     logits:    (batch, n_classes), the read-out of ``states[:, -1]``.
+
+    :meth:`DenseResNet.trajectory` stores states and residuals layer by layer (strides
+    (N, batch * N, 1)): every ``states[:, t]`` is contiguous; indexing, ``reshape`` and NumPy work
+    as usual, ``.view`` of the whole needs ``.contiguous()`` first.
     """
 
     states: torch.Tensor

@@ -1,6 +1,7 @@
 """Benchmarks of resdyn on this machine; writes BENCHMARKS.md and bench/results.json.
 
-    make bench                                  # = .venv/bin/python bench/bench.py (about 10 minutes)
+    make bench                                  # = .venv/bin/python bench/bench.py (about 5 minutes on 2 cores)
+    .venv/bin/python bench/bench.py --full-pipeline   # also times the full reproduction (about 17 minutes more)
     .venv/bin/python bench/bench.py --quick     # smoke test in well under a minute; numbers not meaningful
     .venv/bin/python bench/bench.py --help      # every option
 

@@ -26,6 +26,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import shlex
 import statistics
 import subprocess
@@ -333,7 +334,7 @@ class AdamInBackward:
     parameter's gradient is complete (the gradient is still in cache and is freed at once)."""
 
     def __init__(self, model):
-        self.opts = {p: make_optimizer_for([p]) for p in model.parameters()}
+        self.opts = {p: make_optimizer([p], TrainConfig()) for p in model.parameters()}
         self.handles = [p.register_post_accumulate_grad_hook(self._hook) for p in model.parameters()]
 
     def _hook(self, p):
@@ -343,10 +344,6 @@ class AdamInBackward:
     def set_lr(self, lr):
         for o in self.opts.values():
             o.param_groups[0]["lr"] = lr
-
-
-def make_optimizer_for(params):
-    return torch.optim.Adam(params, lr=1e-3, fused=True)  # as resdyn.train.make_optimizer for "adam"
 
 
 def candidate_steps(kind: str, model, optimizer, x, y, perm, B: int, steps: int, lr: float = 1e-3):
@@ -467,8 +464,6 @@ def bench_trajectory(s: Settings) -> dict:
 
 def minor_faults(f) -> int:
     """Minor page faults of this process during one call of ``f``."""
-    import resource
-
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     f()
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before

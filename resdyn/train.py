@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 import torch
@@ -311,9 +311,13 @@ def train_or_load(
     return result
 
 
-def make_optimizer(model: DenseResNet, config: TrainConfig) -> torch.optim.Optimizer:
-    """The optimizer :func:`fit` uses for ``config`` (the learning rate is set per step by ``fit``)."""
-    params = model.parameters()
+def make_optimizer(params: torch.nn.Module | Iterable[torch.Tensor], config: TrainConfig) -> torch.optim.Optimizer:
+    """The optimizer :func:`fit` uses for ``config`` (the learning rate is set per step by ``fit``).
+
+    ``params``: a model (all its parameters) or the parameters to optimize.
+    """
+    if isinstance(params, torch.nn.Module):
+        params = params.parameters()
     # fused: one pass over each parameter per step; with separate weights at batch 128 the
     # default (one kernel per operation) Adam takes about a third of the step (see BENCHMARKS.md)
     if config.optimizer == "adam":

@@ -1,7 +1,10 @@
 import os
+from pathlib import Path
 
 import pytest
 import torch
+
+from resdyn import paths
 
 # Bit-level determinism on the CPU depends on the thread count (pytorch #88718): fix it.
 torch.set_num_threads(1)
@@ -20,3 +23,13 @@ def digits():
     from resdyn.data import load_dataset
 
     return load_dataset("digits")
+
+
+@pytest.fixture(scope="session")
+def mnist_root() -> Path:
+    """Real MNIST for the tests that need it: $RESDYN_DATA (set by the Makefile and CI), else
+    ../shared/data; the test is skipped where neither holds MNIST/raw."""
+    root = Path(os.environ.get("RESDYN_DATA") or paths.REPO_ROOT.parent / "shared" / "data")
+    if not (root / "MNIST" / "raw").is_dir():
+        pytest.skip(f"MNIST files not present under {root}")
+    return root

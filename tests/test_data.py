@@ -1,15 +1,10 @@
-import os
 import shutil
-from pathlib import Path
 
 import pytest
 import torch
 
-from resdyn import paths
 from resdyn.data import DataError, balanced_subset, load_dataset
 
-# real MNIST for the tests that need it: $RESDYN_DATA (set by the Makefile and CI), else ../shared/data
-SHARED = Path(os.environ.get("RESDYN_DATA") or paths.REPO_ROOT.parent / "shared" / "data")
 
 
 def test_digits_is_embedded_scaled_and_split(digits):
@@ -65,11 +60,9 @@ def test_data_root_from_environment(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def mnist_copy(tmp_path):
-    if not (SHARED / "MNIST" / "raw").is_dir():
-        pytest.skip("shared MNIST files not present")
+def mnist_copy(tmp_path, mnist_root):
     raw = tmp_path / "MNIST" / "raw"
-    shutil.copytree(SHARED / "MNIST" / "raw", raw)
+    shutil.copytree(mnist_root / "MNIST" / "raw", raw)
     for f in raw.iterdir():
         f.chmod(0o644)
     return tmp_path

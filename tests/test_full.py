@@ -1,22 +1,16 @@
 """Full-scale checks on real MNIST (minutes each): `make test-full` or `pytest -m full`.
 
 The default test run deselects them; CI runs the whole reproduction instead (`make reproduce`)."""
-import os
-from pathlib import Path
-
 import pytest
 
-from resdyn import paths
 from resdyn.experiment import setup
 
 pytestmark = pytest.mark.full
-# real MNIST for the tests that need it: $RESDYN_DATA (set by the Makefile and CI), else ../shared/data
-SHARED = Path(os.environ.get("RESDYN_DATA") or paths.REPO_ROOT.parent / "shared" / "data")
 
 
 @pytest.fixture(scope="module")
-def exp():
-    return setup(quick=False, data_root=str(SHARED))
+def exp(mnist_root):
+    return setup(quick=False, data_root=str(mnist_root))
 
 
 @pytest.mark.parametrize("net", ["separate", "shared"])

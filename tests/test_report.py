@@ -1,4 +1,3 @@
-
 from resdyn import claims
 from resdyn.reproduce import compare_verdicts
 from resdyn.report import render

@@ -11,7 +11,7 @@ the candidates of one comparison are timed interleaved, so a busy machine slows 
   train       training throughput of the 15-layer dense ResNet (separate and shared weights) against
               a roofline of the same GEMMs in a plain torch loop and against roofline + fit's Adam step
               (the bound for any change that keeps the results); where the step time goes; changes
-              tried (Adam inside backward, torch.compile) with a bit-identity check
+              tried (Adam inside backward, torch.compile, the backward by hand) with a bit-identity check
   trajectory  model.trajectory(x) against model(x) under no_grad, into preallocated buffers and
               allocating; collect_trajectory as a whole
   tsne        resdyn.dynamics.tsne_embedding (openTSNE) against sklearn.manifold.TSNE
@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.optim.adam import adam as adam_functional  # Adam's step on given tensors
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the checkout's resdyn, also without the editable install
@@ -225,9 +226,11 @@ def forward_backward(model, x, y, perm, B: int, steps: int):
 def make_roofline(s: Settings, B: int, device):
     """The training step's GEMMs alone, same shapes and count, into preallocated tensors.
 
-    Per layer: forward a(t) @ W(t)^T (B,N)@(N,N); backward grad input g @ W(t) (B,N)@(N,N) and grad
-    weight g^T @ a(t) (N,B)@(B,N). Read-out: forward (B,N)@(N,10), backward (B,10)@(10,N) and
-    (10,B)@(B,N). Weights ~ N(0, 1/N) keep the values O(1) (no denormals) through the 15 layers.
+    Per layer: forward a(t) @ W(t)^T (B,N)@(N,N); backward grad weight g^T @ a(t) (N,B)@(B,N) and,
+    except for the first layer (the input needs no gradient, so autograd skips it), grad input
+    g @ W(t) (B,N)@(N,N). Read-out: forward (B,N)@(N,10), backward (B,10)@(10,N) and (10,B)@(B,N).
+    ``tests/test_bench.py`` checks that these are the training step's GEMMs, shape for shape.
+    Weights ~ N(0, 1/N) keep the values O(1) (no denormals) through the 15 layers.
     """
     N, T, C = s.width, s.depth, 10
     g = torch.Generator().manual_seed(0)
@@ -247,10 +250,11 @@ def make_roofline(s: Settings, B: int, device):
             torch.matmul(glogits, A, out=grads[T])
             torch.matmul(glogits.T, acts[T], out=gA)
             for t in reversed(range(T)):
-                torch.matmul(grads[t + 1], W[t], out=grads[t])
+                if t > 0:
+                    torch.matmul(grads[t + 1], W[t], out=grads[t])
                 torch.matmul(grads[t + 1].T, acts[t], out=gW[t])
 
-    flops = 2 * B * N * N * 3 * T + 2 * B * N * C * 3
+    flops = 2 * B * N * N * (3 * T - 1) + 2 * B * N * C * 3
     return run, flops
 
 
@@ -346,14 +350,73 @@ class AdamInBackward:
             o.param_groups[0]["lr"] = lr
 
 
+class ByHand:
+    """fit's step with the residual stack's backward written by hand and fit's Adam applied to each
+    layer as soon as its gradients exist (separate weights, sigmoid). It calls the kernels autograd
+    calls, in the same order per value, so the weights stay bit-identical to fit's; what it saves is
+    autograd's bookkeeping, the allocations (all buffers are preallocated) and one pass of Adam over
+    the gradients from memory. The read-out and the loss go through autograd."""
+
+    def __init__(self, model, B: int):
+        if model.config.shared_weights or model.config.activation != "sigmoid":
+            raise ValueError("ByHand covers separate weights and the sigmoid only.")
+        T, N = model.depth, model.config.width
+        self.model, self.lr = model, 1e-3
+        self.opt = make_optimizer(model, TrainConfig())  # its hyperparameters; state kept here
+        self.state = {p: (torch.zeros_like(p), torch.zeros_like(p), torch.zeros((), dtype=torch.float32))
+                      for p in model.parameters()}
+        new = lambda *shape: torch.empty(*shape, device=model.readout.weight.device)  # noqa: E731
+        self.xs, self.ys = new(T + 1, B, N), new(T, B, N)
+        self.g, self.dz, self.mm, self.gW, self.gb = new(B, N), new(B, N), new(B, N), new(N, N), new(N)
+
+    def set_lr(self, lr):
+        self.lr = lr
+
+    def adam(self, params, grads):
+        group = self.opt.param_groups[0]
+        exp_avgs, exp_avg_sqs, steps = zip(*(self.state[p] for p in params))
+        adam_functional(list(params), list(grads), list(exp_avgs), list(exp_avg_sqs), [], list(steps),
+                              fused=True, amsgrad=False, beta1=group["betas"][0], beta2=group["betas"][1],
+                              lr=self.lr, weight_decay=group["weight_decay"], eps=group["eps"], maximize=False)
+
+    @torch.no_grad()
+    def step(self, x, y):
+        m, xs, ys, T = self.model, self.xs, self.ys, self.model.depth
+        xs[0].copy_(x)
+        for t in range(T):  # forward, as DenseResNet.trajectory: x(t+1) = x(t) + f(W(t) x(t) + b(t))
+            layer = m.layer(t)
+            torch.sigmoid_(torch.addmm(layer.bias, xs[t], layer.weight.T, out=ys[t]))
+            torch.add(xs[t], ys[t], out=xs[t + 1])
+        with torch.enable_grad():  # read-out and loss through autograd
+            xT = xs[T].detach().requires_grad_()
+            logits = m.readout(xT)
+            loss = F.cross_entropy(logits, y)
+            gA, gc, gx = torch.autograd.grad(loss, [m.readout.weight, m.readout.bias, xT])
+        self.adam([m.readout.weight, m.readout.bias], [gA, gc])
+        g = self.g.copy_(gx)  # dloss/dx(t), from t = T down
+        for t in reversed(range(T)):
+            layer = m.layer(t)
+            dz = torch.ops.aten.sigmoid_backward.grad_input(g, ys[t], grad_input=self.dz)
+            torch.mm(dz.T, xs[t], out=self.gW)
+            torch.sum(dz, 0, out=self.gb)
+            if t > 0:  # x(t) feeds both the residual path and W(t): add both gradients
+                g.add_(torch.mm(dz, layer.weight, out=self.mm))
+            self.adam([layer.weight, layer.bias], [self.gW, self.gb])  # W(t) is not needed again
+        return loss.detach(), logits.detach()
+
+
 def candidate_steps(kind: str, model, optimizer, x, y, perm, B: int, steps: int, lr: float = 1e-3):
-    """fit's inner loop with one change: ``model`` compiled, or the optimizer stepped inside backward."""
+    """fit's inner loop with one change: ``model`` compiled, the optimizer stepped inside backward,
+    or the backward written by hand (``optimizer`` is then a :class:`ByHand`)."""
     for i in range(steps):
         idx = perm[i * B : (i + 1) * B]
         if kind == "in_backward":
             optimizer.set_lr(lr)
             logits = model(x[idx])
             F.cross_entropy(logits, y[idx]).backward()
+        elif kind == "by_hand":
+            optimizer.set_lr(lr)
+            optimizer.step(x[idx], y[idx])
         else:
             train_step(model, optimizer, x[idx], y[idx], lr=lr)
 
@@ -366,14 +429,17 @@ def bench_candidates(s: Settings, device, x, y, perm, B: int = 128, check_steps:
     log(f"train [{device.type}]: candidate changes (separate, batch {B})")
     kinds = {"fit": "resdyn.train.fit's step (eager autograd, fused Adam)",
              "in_backward": "Adam stepped inside backward, per parameter (post-accumulate-grad hooks)",
-             "compiled": "`torch.compile(model)` (inductor), fused Adam"}
+             "compiled": "`torch.compile(model)` (inductor), fused Adam",
+             "by_hand": "backward of the residual stack by hand, fit's Adam per layer within it, buffers "
+                        "preallocated (bench.py's `ByHand`)"}
     setups, out = {}, {}
     for kind in kinds:
         model = make_model(s, False, device)
         try:
             if kind == "compiled" and s.quick:
                 raise RuntimeError("skipped with --quick (compiling takes tens of seconds)")
-            opt = AdamInBackward(model) if kind == "in_backward" else make_optimizer(model, TrainConfig())
+            opt = (AdamInBackward(model) if kind == "in_backward" else ByHand(model, B) if kind == "by_hand"
+                   else make_optimizer(model, TrainConfig()))
             net = torch.compile(model) if kind == "compiled" else model
             t0 = time.perf_counter()
             candidate_steps(kind, net, opt, x, y, perm, B, check_steps)  # also compiles
@@ -721,14 +787,17 @@ def md_train(r: dict, s: Settings, cmd: str, title: str) -> list[str]:
            "resdyn.train.fit's inner loop, line for line (lr assignment, batch gather `x[perm[i*B:(i+1)*B]]` from one "
            "in-memory tensor of random data, forward, cross-entropy, `zero_grad(set_to_none=True)`, backward, "
            "`optimizer.step()`, loss/accuracy accumulators). The roofline is a plain torch loop of exactly the "
-           "step's GEMMs (per layer: forward (B,N)@(N,N), backward (B,N)@(N,N) and (N,B)@(B,N); read-out: "
-           "(B,N)@(N,10) and its two backward GEMMs) with preallocated tensors and `torch.matmul(..., out=...)`; "
+           "step's GEMMs (per layer: forward (B,N)@(N,N), backward (N,B)@(B,N) for the weight gradient and, except in "
+           "the first layer, whose input needs no gradient, (B,N)@(N,N) for the input gradient; read-out: "
+           "(B,N)@(N,10) and its two backward GEMMs; `tests/test_bench.py` checks them against the GEMMs a training "
+           "step calls) with preallocated tensors and `torch.matmul(..., out=...)`; "
            "nothing else. Samples/s: median (min–max) of "
            f"{s.reps} repetitions after one warm-up. *Adam alone*: `optimizer.step()` of fit's optimizer "
            "(Adam, `fused=True`) on fixed gradients, ms per step; it reads and writes every parameter, gradient "
            "and both moment buffers, whatever the batch size. *Bound*: roofline / (roofline + Adam alone), the "
-           "best train / roofline a step can reach while it keeps fit's optimizer and so its results; *train / "
-           "bound* is (roofline + Adam alone) / train step. All columns of one batch size are timed interleaved.", "",
+           "train / roofline of a step that keeps fit's optimizer (and so its results) and spends time on nothing "
+           "but the GEMMs and an Adam step as fast as Adam alone; *train / bound* is (roofline + Adam alone) / "
+           "train step. All columns of one batch size are timed interleaved.", "",
            *table(["weights", "batch", "train samples/s", "roofline samples/s", "train / roofline",
                    "goal ≥ 0.8 met", "roofline GFLOP/s", "Adam alone ms", "bound", "train / bound"], rows)]
     b = r["breakdown"]

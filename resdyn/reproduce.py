@@ -52,12 +52,13 @@ def machine() -> str:
 
 
 def _peak_rss_mb() -> float:
-    """Peak resident memory of this process and of the largest notebook kernel, in MB."""
+    """Peak resident memory of this process or of the largest notebook kernel, whichever is larger,
+    in MB (10^6 bytes, as bench/bench.py reports it)."""
     import resource
 
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, kids) / 1024  # ru_maxrss is in KiB on Linux
+    return max(own, kids) * 1024 / 1e6  # ru_maxrss is in KiB on Linux
 
 
 def verdict_map(results: dict) -> dict:

@@ -1,4 +1,7 @@
-from resdyn import claims
+import resource
+from types import SimpleNamespace
+
+from resdyn import claims, reproduce
 from resdyn.reproduce import compare_verdicts
 from resdyn.report import render
 
@@ -59,3 +62,10 @@ def test_format_table_aligns_columns():
     lines = table.splitlines()
     assert lines[0].split() == ["claim", "paper", "ours", "verdict"] and len(lines) == 3
     assert lines[1].index("1.8 %") == lines[0].index("paper")
+
+
+def test_peak_rss_in_decimal_megabytes_of_the_larger_process(monkeypatch):
+    # ru_maxrss is in KiB on Linux: 2,000,000 KiB = 2,048 MB (10^6 bytes), the unit bench.py reports
+    kib = {resource.RUSAGE_SELF: 500_000, resource.RUSAGE_CHILDREN: 2_000_000}
+    monkeypatch.setattr(resource, "getrusage", lambda who: SimpleNamespace(ru_maxrss=kib[who]))
+    assert reproduce._peak_rss_mb() == 2048.0

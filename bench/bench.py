@@ -352,21 +352,23 @@ class AdamInBackward:
 
 class ByHand:
     """fit's step with the residual stack's backward written by hand and fit's Adam applied to each
-    layer as soon as its gradients exist (separate weights, sigmoid). It calls the kernels autograd
-    calls, in the same order per value, so the weights stay bit-identical to fit's; what it saves is
-    autograd's bookkeeping, the allocations (all buffers are preallocated) and one pass of Adam over
-    the gradients from memory. The read-out and the loss go through autograd."""
+    layer as soon as its gradients exist (separate weights, sigmoid). The forward is
+    :meth:`DenseResNet.trajectory` into preallocated buffers (it keeps every x(t) and y(t), which the
+    backward needs); the read-out and the loss go through autograd. The backward calls the kernels
+    autograd calls, in the same order per value, so the weights stay bit-identical to fit's; what it
+    saves is autograd's bookkeeping, the allocations and one pass of Adam over the gradients from memory."""
 
     def __init__(self, model, B: int):
         if model.config.shared_weights or model.config.activation != "sigmoid":
             raise ValueError("ByHand covers separate weights and the sigmoid only.")
-        T, N = model.depth, model.config.width
+        T, N, C = model.depth, model.config.width, model.config.n_classes
         self.model, self.lr = model, 1e-3
-        self.opt = make_optimizer(model, TrainConfig())  # its hyperparameters; state kept here
+        self.opt = make_optimizer(model, TrainConfig())  # fit's hyperparameters; the state is kept here
         self.state = {p: (torch.zeros_like(p), torch.zeros_like(p), torch.zeros((), dtype=torch.float32))
                       for p in model.parameters()}
         new = lambda *shape: torch.empty(*shape, device=model.readout.weight.device)  # noqa: E731
-        self.xs, self.ys = new(T + 1, B, N), new(T, B, N)
+        self.xs, self.ys = new(T + 1, B, N), new(T, B, N)  # layer-major, as trajectory stores them
+        self.traj = Trajectory(self.xs.transpose(0, 1), self.ys.transpose(0, 1), new(B, C))
         self.g, self.dz, self.mm, self.gW, self.gb = new(B, N), new(B, N), new(B, N), new(N, N), new(N)
 
     def set_lr(self, lr):
@@ -376,17 +378,13 @@ class ByHand:
         group = self.opt.param_groups[0]
         exp_avgs, exp_avg_sqs, steps = zip(*(self.state[p] for p in params))
         adam_functional(list(params), list(grads), list(exp_avgs), list(exp_avg_sqs), [], list(steps),
-                              fused=True, amsgrad=False, beta1=group["betas"][0], beta2=group["betas"][1],
-                              lr=self.lr, weight_decay=group["weight_decay"], eps=group["eps"], maximize=False)
+                        fused=True, amsgrad=False, beta1=group["betas"][0], beta2=group["betas"][1],
+                        lr=self.lr, weight_decay=group["weight_decay"], eps=group["eps"], maximize=False)
 
     @torch.no_grad()
     def step(self, x, y):
         m, xs, ys, T = self.model, self.xs, self.ys, self.model.depth
-        xs[0].copy_(x)
-        for t in range(T):  # forward, as DenseResNet.trajectory: x(t+1) = x(t) + f(W(t) x(t) + b(t))
-            layer = m.layer(t)
-            torch.sigmoid_(torch.addmm(layer.bias, xs[t], layer.weight.T, out=ys[t]))
-            torch.add(xs[t], ys[t], out=xs[t + 1])
+        m.trajectory(x, out=self.traj)  # xs[t] = x(t), ys[t] = y(t+1)
         with torch.enable_grad():  # read-out and loss through autograd
             xT = xs[T].detach().requires_grad_()
             logits = m.readout(xT)

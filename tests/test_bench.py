@@ -82,6 +82,6 @@ def test_roofline_does_the_training_steps_gemms():
     with GemmShapes() as roof:
         roofline(1)
     N, T = s.width, s.depth
-    # per layer a forward and a weight-gradient product, a input-gradient product for all but the first
+    # per layer a forward and a weight-gradient product, an input-gradient product for all but the first
     assert step.shapes == roof.shapes == {(B, N, N): 2 * T - 1, (N, B, N): T, (B, N, 10): 1, (B, 10, N): 1, (10, B, N): 1}
     assert flops == sum(2 * m * k * n * c for (m, k, n), c in roof.shapes.items())

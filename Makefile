@@ -3,9 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-# MNIST root: $RESDYN_DATA if set; else ../shared/data where this workplace provides it; else <repo>/data.
-RESDYN_DATA ?= $(if $(wildcard ../shared/data/MNIST/raw),$(abspath ../shared/data),)
-export RESDYN_DATA
+# MNIST root: $RESDYN_DATA if set; else ../shared/data where it holds MNIST; else <repo>/data (resdyn/paths.py).
 
 .PHONY: setup install test test-unit test-notebooks test-full reproduce reproduce-quick notebooks bench clean
 

@@ -9,8 +9,12 @@ Public API (see each module's docstring):
 - pruning:   ``AdaptiveDepthConfig``, ``convergence_criterion``, ``depth_criterion``, ``remove_last_layers``
 - dynamics:  ``collect_trajectory``, ``class_residual_stats``, ``settling_layer``,
              ``trajectory_distances``, ``tsne_embedding``, ``cluster_separation``
-- ``resdyn.plots`` (figures), ``resdyn.experiment`` (the paper's settings), ``resdyn.reproduce``.
+- experiment: ``setup`` (one run of the paper's experiment: regime, data, nets, output folders)
+- ``resdyn.paper`` (one function per figure: its results.json section as a typed record),
+  ``resdyn.results`` (the schema, fragments, merging), ``resdyn.claims`` (verdict rules),
+  ``resdyn.plots`` (figures), ``resdyn.store`` (the model cache), ``resdyn.reproduce``.
 """
+from .experiment import setup
 from .data import DataError, Dataset, Split, balanced_subset, load_dataset
 from .dynamics import (
     class_residual_stats,
@@ -25,6 +29,7 @@ from .pruning import AdaptiveDepthConfig, convergence_criterion, depth_criterion
 from .train import TrainConfig, accuracy, fit, train_or_load
 
 __all__ = [
+    "setup",
     "DataError", "Dataset", "Split", "balanced_subset", "load_dataset",
     "DenseResNet", "ModelConfig", "Trajectory",
     "TrainConfig", "accuracy", "fit", "train_or_load",

@@ -10,27 +10,33 @@ from dataclasses import asdict
 from . import paths
 
 
+DATA_ROOT_HELP = "folder holding MNIST/raw/ (torchvision's layout). Default: $RESDYN_DATA, else ../shared/data, else <repo>/data."
+
+
 def _add_data_args(p):
+    from .experiment import REGIME
+
     p.add_argument("--dataset", default="mnist", choices=["mnist", "digits"],
                    help="mnist (784 features) or digits (scikit-learn's 8x8 digits, no download). Default: mnist.")
-    p.add_argument("--data-root", default=None,
-                   help="folder holding MNIST/raw/ (torchvision's layout). Default: $RESDYN_DATA, else <repo>/data.")
-    p.add_argument("--scaling", default=None, choices=["unit", "centered", "standard"],
+    p.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
+    p.add_argument("--scaling", default=REGIME.scaling, choices=["unit", "centered", "standard"],
                    help="input scaling: unit = pixels in [0, 1] as the paper; centered = [-0.5, 0.5]; "
-                        "standard = zero mean, unit variance. Default: the chosen regime's (centered).")
+                        f"standard = zero mean, unit variance. Default: the chosen regime's ({REGIME.scaling}).")
 
 
 def _add_model_train_args(p):
     from .experiment import REGIME
 
-    t = REGIME["train"]
-    p.add_argument("--depth", type=int, default=15, help="residual layers T (default 15).")
+    from .experiment import DEPTH
+
+    t = REGIME.train
+    p.add_argument("--depth", type=int, default=DEPTH, help=f"residual layers T (default {DEPTH}).")
     p.add_argument("--shared", action="store_true", help="share W, b across all layers (default: separate).")
     p.add_argument("--activation", default="sigmoid", choices=["sigmoid", "tanh", "relu"], help="default sigmoid.")
-    p.add_argument("--init-scale", type=float, default=REGIME["init_scale"],
-                   help=f"W ~ Normal(0, s^2/N); a negative value keeps PyTorch's default. Default {REGIME['init_scale']}.")
-    p.add_argument("--init-bias", type=float, default=REGIME["init_bias"],
-                   help=f"initial bias of the residual layers (with --init-scale). Default {REGIME['init_bias']}.")
+    p.add_argument("--init-scale", type=float, default=REGIME.init_scale,
+                   help=f"W ~ Normal(0, s^2/N); a negative value keeps PyTorch's default. Default {REGIME.init_scale}.")
+    p.add_argument("--init-bias", type=float, default=REGIME.init_bias,
+                   help=f"initial bias of the residual layers (with --init-scale). Default {REGIME.init_bias}.")
     p.add_argument("--epochs", type=int, default=t.epochs, help=f"default {t.epochs}.")
     p.add_argument("--batch-size", type=int, default=t.batch_size, help=f"default {t.batch_size}.")
     p.add_argument("--optimizer", default=t.optimizer, choices=["adam", "adamw", "sgd"], help=f"default {t.optimizer}.")
@@ -44,11 +50,10 @@ def _add_model_train_args(p):
 
 def _build(args):
     from .data import load_dataset
-    from .experiment import REGIME
     from .model import ModelConfig
     from .train import TrainConfig
 
-    data = load_dataset(args.dataset, root=args.data_root, scaling=args.scaling or REGIME["scaling"])
+    data = load_dataset(args.dataset, root=args.data_root, scaling=args.scaling)
     model = ModelConfig(
         width=data.n_features, depth=args.depth, n_classes=data.n_classes, activation=args.activation,
         shared_weights=args.shared, init_scale=None if args.init_scale < 0 else args.init_scale,
@@ -98,43 +103,47 @@ def cmd_prune(args):
 
 
 def cmd_reproduce(args):
-    from . import reproduce
+    from . import reproduce, results
 
-    before = None
-    if args.check:
-        before = reproduce.load_results(args.check)
-    results = reproduce.run(quick=args.quick, seed=args.seed, data_root=args.data_root, out_dir=args.out,
-                            only=args.only, kernel_name=args.kernel)
+    before = results.load(args.check) if args.check else None
+    record = reproduce.run(quick=args.quick, seed=args.seed, data_root=args.data_root, out_dir=args.out,
+                           only=args.only, kernel_name=args.kernel)
     if args.update_notebooks:
         from .experiment import run_dirs
 
         for nb in reproduce.refresh_checked_outputs(run_dirs(args.quick, args.out).scratch / "notebooks"):
             print(f"updated checked outputs of {nb.relative_to(paths.REPO_ROOT)}")
-    for v in results["verdicts"]:
-        print(f"{v['verdict']:>9}  {v['key']}: {v['ours']} (paper: {v['paper']})")
+    if record is None:
+        if before is not None:
+            sys.exit("resdyn reproduce: --check needs a whole run; this run made no whole record.")
+        return
+    for v in record.verdicts:
+        print(f"{v.verdict:>9}  {v.key}: {v.ours} (paper: {v.paper})")
     if before is not None:
-        changed = reproduce.compare_verdicts(before, results)
+        changed = reproduce.compare_verdicts(before, record)
         if changed:
             print("Verdicts changed against " + args.check + ":\n  " + "\n  ".join(changed), file=sys.stderr)
             sys.exit(1)
-        print(f"All {len(results['verdicts'])} verdicts match {args.check}.")
+        print(f"All {len(record.verdicts)} verdicts match {args.check}.")
 
 
 def cmd_report(args):
     from pathlib import Path
 
-    from . import report, reproduce
+    from . import report, results
 
     results_file = Path(args.results)
-    results = reproduce.load_results(results_file)
+    record = results.load(results_file)
     paper_dir = results_file.parent
     figures = Path(args.figures) if args.figures else paper_dir.parent / "figures"
     out = paper_dir / "REPORT.md"
-    out.write_text(report.render(results, report_dir=paper_dir, figures_dir=figures))
+    out.write_text(report.render(record, report_dir=paper_dir, figures_dir=figures))
     print(f"wrote {out}")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .pruning import PAPER_THRESHOLD, AdaptiveDepthConfig
+
     parser = argparse.ArgumentParser(
         prog="resdyn",
         description="Reproduce 'Compact representations and pruning in residual networks': "
@@ -155,10 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "probe set is below --threshold.")
     _add_data_args(p)
     _add_model_train_args(p)
-    p.add_argument("--threshold", type=float, default=0.01, help="criterion threshold (paper: 0.01).")
+    p.add_argument("--threshold", type=float, default=PAPER_THRESHOLD,
+                   help=f"criterion threshold (paper: {PAPER_THRESHOLD}).")
     p.add_argument("--min-depth", type=int, default=2, help="never prune below this depth (>= 2; default 2).")
     p.add_argument("--max-removals", type=int, default=1, help="layers removed at most per check (default 1).")
-    p.add_argument("--probe-size", type=int, default=1000, help="training samples for the criterion (default 1000).")
+    p.add_argument("--probe-size", type=int, default=AdaptiveDepthConfig.probe_size,
+                   help=f"training samples for the criterion (default {AdaptiveDepthConfig.probe_size}).")
     p.add_argument("--fold-bias", action="store_true",
                    help="fold each removed layer's mean residual into the read-out bias (not the paper's algorithm).")
     p.add_argument("--json", action="store_true", help="print the history as JSON.")
@@ -169,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "paper/REPORT.md. --quick: digits, a few minutes, writes under build/quick.")
     p.add_argument("--quick", action="store_true", help="digits instead of MNIST; minutes; for tests and set-up.")
     p.add_argument("--seed", type=int, default=0, help="seed passed to every notebook (default 0).")
-    p.add_argument("--data-root", default=None, help="MNIST data root (default $RESDYN_DATA, else <repo>/data).")
+    p.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
     p.add_argument("--out", default=None, help="write figures, paper/ and scratch here instead of the defaults.")
     p.add_argument("--only", nargs="+", default=None, metavar="NN",
                    help="run only notebooks whose names start with these prefixes, e.g. --only 01 02.")

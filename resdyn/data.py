@@ -62,6 +62,10 @@ class Dataset:
     def n_features(self) -> int:
         return self.train.x.shape[1]
 
+    def spec(self) -> dict:
+        """What identifies the data a net is trained on (part of the cache key)."""
+        return {"name": self.name, "scaling": self.scaling, "n_train": len(self.train), "n_test": len(self.test)}
+
 
 def load_dataset(
     name: str = "mnist",

@@ -1,8 +1,8 @@
-"""The paper's experiment in one place: which data, which nets, which regime, where outputs go.
+"""The paper's experiment in one place: the regime, the data, the nets, where a run's outputs go.
 
-Every notebook starts with ``exp = setup(quick=..., seed=..., data_root=..., out_dir=...)`` and
-then asks ``exp`` for the data, the trained nets and the output folders, so the notebooks agree on
-the settings and share trained nets through the cache.
+Every notebook starts with ``exp = resdyn.setup(quick=..., seed=..., data_root=..., out_dir=...)``
+and then asks ``exp`` for the data, the trained nets and the output folders, so the notebooks agree
+on the settings and share trained nets through the cache.
 
 Full mode: MNIST, N = 784, T = 15, 200 test samples per class (the paper's setting).
 Quick mode: scikit-learn's 8x8 digits, N = 64, T = 15, 40 test samples per class: the same code
@@ -11,7 +11,7 @@ path in seconds, for tests and CI; its numbers say nothing about the paper.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -19,22 +19,45 @@ import torch
 from . import paths
 from .data import Dataset, Split, balanced_subset, load_dataset
 from .model import ModelConfig
-from .pruning import AdaptiveDepthConfig
+from .pruning import PAPER_THRESHOLD, AdaptiveDepthConfig
 from .train import FitResult, TrainConfig, train_or_load
 
-#: The training regime chosen from the sweep in ``notebooks/00_training_regime.ipynb``
-#: (see its table and paper/REPORT.md): small Gaussian weights with a negative bias, so that the
-#: residuals start small and the cumulative signal does not drift into saturation, standardized
-#: inputs, Adam with a cosine-decayed learning rate. 10 epochs: with at most one layer removed per
-#: epoch, the adaptive-depth run needs at least 10 epochs to get from 15 layers to the paper's 5.
-REGIME = {
-    "scaling": "standard",
-    "init_scale": 0.1,
-    "init_bias": -4.0,
-    "train": TrainConfig(epochs=10, batch_size=128, optimizer="adam", lr=1e-3, schedule="cosine"),
-}
-#: The quick mode's regime on digits (1,297 training samples: more epochs, larger steps).
-QUICK_TRAIN = TrainConfig(epochs=12, batch_size=64, optimizer="adam", lr=1e-2, schedule="cosine")
+
+@dataclass(frozen=True)
+class Regime:
+    """A training regime: everything but the architecture (sigmoid, x(t+1) = x(t) + y(t+1), linear
+    read-out of x(T)), which is never changed.
+
+    Args:
+        scaling: input scaling (see :func:`resdyn.data.load_dataset`).
+        init_scale, init_bias: initialization of the residual layers (see :class:`ModelConfig`).
+        train: optimizer, schedule, batch size and epochs.
+    """
+
+    scaling: str
+    init_scale: float | None
+    init_bias: float
+    train: TrainConfig
+
+    def settings(self) -> dict:
+        """The settings as one flat dict (for tables)."""
+        t = self.train
+        return {"scaling": self.scaling, "init_scale": self.init_scale, "init_bias": self.init_bias,
+                "optimizer": t.optimizer, "lr": t.lr, "schedule": t.schedule, "batch_size": t.batch_size,
+                "epochs": t.epochs}
+
+
+#: The training regime chosen from the sweep in ``notebooks/00_training_regime.ipynb`` (see its
+#: table and paper/REPORT.md): small Gaussian weights with a negative bias, so that the residuals
+#: start small and the cumulative signal does not drift into saturation, standardized inputs, Adam
+#: with a cosine-decayed learning rate. ``TrainConfig()``'s defaults are this regime's.
+REGIME = Regime(scaling="standard", init_scale=0.1, init_bias=-4.0, train=TrainConfig())
+#: The quick mode's training on digits (1,297 training samples: more epochs, larger steps).
+QUICK_TRAIN = TrainConfig(epochs=12, batch_size=64, lr=1e-2)
+#: The paper's depth.
+DEPTH = 15
+#: The two kinds of weights the paper trains, in the order every table lists them.
+NETS = ("separate", "shared")
 
 
 @dataclass(frozen=True)
@@ -53,15 +76,15 @@ class RunDirs:
 
 def run_dirs(quick: bool, out_dir: str | os.PathLike | None = None) -> RunDirs:
     """Full run: ``figures/`` and ``paper/`` of the repository, scratch in ``build/full``.
-    Quick run: all under ``build/quick``. An explicit ``out_dir`` holds all three."""
+    Quick run: all under ``build/quick``, so it never touches the committed figures. An explicit
+    ``out_dir`` holds all three."""
     if out_dir is not None:
         out = Path(out_dir).expanduser().resolve()
         return RunDirs(out / "figures", out / "paper", out)
     if quick:
-        out = paths.output_dir(quick=True)
+        out = paths.build_dir() / "quick"
         return RunDirs(out / "figures", out / "paper", out)
-    build = paths.output_dir(quick=True).parent
-    return RunDirs(paths.FIGURES_DIR, paths.PAPER_DIR, build / "full")
+    return RunDirs(paths.FIGURES_DIR, paths.PAPER_DIR, paths.build_dir() / "full")
 
 
 @dataclass(frozen=True)
@@ -71,13 +94,14 @@ class Setup:
     quick: bool
     seed: int
     data: Dataset
-    depth: int
-    n_per_class: int
-    train_config: TrainConfig
-    init_scale: float | None
-    init_bias: float
     dirs: RunDirs
-    threshold: float = 0.01
+    regime: Regime
+    train_config: TrainConfig
+    depth: int = DEPTH
+    n_per_class: int = 200
+    probe_size: int = 1000
+    threshold: float = PAPER_THRESHOLD
+    data_root: str | None = field(default=None, repr=False)
 
     @property
     def sweep_budget(self) -> tuple[int | None, int]:
@@ -87,43 +111,80 @@ class Setup:
     def model_config(self, *, shared: bool, depth: int | None = None) -> ModelConfig:
         return ModelConfig(
             width=self.data.n_features, depth=depth or self.depth, n_classes=self.data.n_classes,
-            activation="sigmoid", shared_weights=shared, init_scale=self.init_scale, init_bias=self.init_bias,
+            activation="sigmoid", shared_weights=shared, init_scale=self.regime.init_scale,
+            init_bias=self.regime.init_bias,
         )
 
     def adaptive_config(self) -> AdaptiveDepthConfig:
         return AdaptiveDepthConfig(threshold=self.threshold, min_depth=2, max_removals_per_check=1,
-                                   probe_size=1000 if not self.quick else 200)
+                                   probe_size=self.probe_size)
 
-    def train(self, *, shared: bool, adaptive: bool = False, progress: bool = True) -> FitResult:
-        """The 15-layer net (separate or shared weights), trained once and then read from the cache."""
+    def train(self, *, shared: bool, adaptive: bool = False, depth: int | None = None,
+              progress: bool = True) -> FitResult:
+        """A net of the regime (15 layers unless ``depth``), trained once and then read from the cache."""
         return train_or_load(
-            self.data, self.model_config(shared=shared), self.train_config,
+            self.data, self.model_config(shared=shared, depth=depth), self.train_config,
             adaptive=self.adaptive_config() if adaptive else None, progress=progress,
         )
 
     def samples(self) -> Split:
-        """``n_per_class`` test samples of each class (seeded), ordered by class."""
+        """``n_per_class`` test samples of each class (seeded), ordered by class: the paper's
+        analysis set (Fig. 1A-1D)."""
         return balanced_subset(self.data.test, self.n_per_class, seed=self.seed)
 
+    def dataset(self, scaling: str) -> Dataset:
+        """The run's dataset with another input scaling."""
+        if scaling == self.data.scaling:
+            return self.data
+        return load_dataset(self.data.name, root=self.data_root, scaling=scaling)
 
-def setup(*, quick: bool = False, seed: int = 0, data_root: str | None = None,
-          out_dir: str | None = None, threads: int | None = None) -> Setup:
-    """The experiment's settings for a full (MNIST) or quick (digits) run.
+    @property
+    def mode(self) -> str:
+        return "quick" if self.quick else "full"
+
+    def save(self, name: str, record) -> None:
+        """Write ``record`` (a section of results.json) as this run's fragment ``name``."""
+        from .results import save_fragment
+
+        save_fragment(self.dirs.fragments, name, record, identity=self.identity())
+
+    def save_figure(self, fig, name: str, *, dpi: int = 150) -> None:
+        """Write ``name``.png and ``name``.pdf to the run's figures folder (the figure stays open, so
+        a notebook shows it)."""
+        from .plots import save_figure
+
+        save_figure(fig, self.dirs.figures / name, dpi=dpi)
+
+    def identity(self) -> dict:
+        """What a fragment of this run must share with the others to be merged with them."""
+        from .results import run_identity
+
+        return run_identity(quick=self.quick, seed=self.seed)
+
+
+def setup(*, quick: bool = False, seed: int = 0, data_root: str | None = None, out_dir: str | None = None,
+          threads: int | None = None, verbose: bool = True) -> Setup:
+    """The experiment's settings for a full (MNIST) or quick (digits) run; also sets the plot style.
 
     Args:
+        quick: digits instead of MNIST (also switched on by ``RESDYN_QUICK=1``).
         threads: torch CPU threads (default: leave torch's choice). Results are bit-identical
             only for the same thread count on the same machine.
+        verbose: print one line saying which run this is.
     """
+    from . import plots
+
+    quick = paths.quick_mode(quick)
     if threads is not None:
         torch.set_num_threads(threads)
-    name = "digits" if quick else "mnist"
-    data = load_dataset(name, root=data_root, scaling=REGIME["scaling"])
-    train = replace(QUICK_TRAIN if quick else REGIME["train"], seed=seed)
-    return Setup(
-        quick=quick, seed=seed, data=data, depth=15, n_per_class=40 if quick else 200,
-        train_config=train, init_scale=REGIME["init_scale"], init_bias=REGIME["init_bias"],
-        dirs=run_dirs(quick, out_dir),
-    )
+    plots.use_style()
+    data = load_dataset("digits" if quick else "mnist", root=data_root, scaling=REGIME.scaling)
+    exp = Setup(quick=quick, seed=seed, data=data, dirs=run_dirs(quick, out_dir), regime=REGIME,
+                train_config=replace(QUICK_TRAIN if quick else REGIME.train, seed=seed),
+                n_per_class=40 if quick else 200, probe_size=200 if quick else 1000, data_root=data_root)
+    if verbose:
+        print(f"{exp.mode} run on {data.name}: N = {data.n_features}, T = {exp.depth}, seed {seed}")
+    return exp
 
 
 # ----------------------------------------------------------------------------------------------
@@ -132,8 +193,9 @@ def setup(*, quick: bool = False, seed: int = 0, data_root: str | None = None,
 
 @dataclass(frozen=True)
 class Variant:
-    """One row of the sweep: a name, and the changes from the chosen regime."""
+    """One row of the sweep: a key, a display name, and the changes from the chosen regime."""
 
+    key: str
     name: str
     shared: bool = False
     scaling: str | None = None
@@ -146,45 +208,31 @@ def regime_variants() -> list[Variant]:
     baseline = dict(scaling="unit", model={"init_scale": None, "init_bias": 0.0},
                     train={"schedule": "constant", "lr": 1e-3})
     return [
-        Variant("chosen regime"),
-        Variant("baseline: PyTorch init, inputs [0,1], Adam 1e-3 constant", **baseline),
-        Variant("init: PyTorch default", model={"init_scale": None, "init_bias": 0.0}),
-        Variant("init scale 1.0", model={"init_scale": 1.0}),
-        Variant("init bias -2", model={"init_bias": -2.0}),
-        Variant("init bias -6", model={"init_bias": -6.0}),
-        Variant("inputs [0, 1] (paper)", scaling="unit"),
-        Variant("inputs centred, [-0.5, 0.5]", scaling="centered"),
-        Variant("lr 3e-4", train={"lr": 3e-4}),
-        Variant("lr 3e-3", train={"lr": 3e-3}),
-        Variant("schedule constant", train={"schedule": "constant"}),
-        Variant("batch 256", train={"batch_size": 256}),
-        Variant("SGD momentum 0.9, lr 0.05", train={"optimizer": "sgd", "lr": 0.05}),
-        Variant("chosen regime", shared=True),
-        Variant("baseline: PyTorch init, inputs [0,1], Adam 1e-3 constant", shared=True, **baseline),
+        Variant("chosen", "chosen regime"),
+        Variant("baseline", "baseline: PyTorch init, inputs [0,1], Adam 1e-3 constant", **baseline),
+        Variant("init_default", "init: PyTorch default", model={"init_scale": None, "init_bias": 0.0}),
+        Variant("init_scale_1", "init scale 1.0", model={"init_scale": 1.0}),
+        Variant("init_bias_-2", "init bias -2", model={"init_bias": -2.0}),
+        Variant("init_bias_-6", "init bias -6", model={"init_bias": -6.0}),
+        Variant("inputs_unit", "inputs [0, 1] (paper)", scaling="unit"),
+        Variant("inputs_centered", "inputs centred, [-0.5, 0.5]", scaling="centered"),
+        Variant("lr_3e-4", "lr 3e-4", train={"lr": 3e-4}),
+        Variant("lr_3e-3", "lr 3e-3", train={"lr": 3e-3}),
+        Variant("schedule_constant", "schedule constant", train={"schedule": "constant"}),
+        Variant("batch_256", "batch 256", train={"batch_size": 256}),
+        Variant("sgd", "SGD momentum 0.9, lr 0.05", train={"optimizer": "sgd", "lr": 0.05}),
+        Variant("chosen", "chosen regime", shared=True),
+        Variant("baseline", "baseline: PyTorch init, inputs [0,1], Adam 1e-3 constant", shared=True, **baseline),
     ]
 
 
 def train_variant(exp: Setup, variant: Variant, *, n_train: int | None, epochs: int,
-                  data_root: str | None = None, progress: bool = False) -> tuple[FitResult, Dataset]:
+                  progress: bool = False) -> tuple[FitResult, Dataset]:
     """Train one sweep variant on ``n_train`` samples (``None``: all) for ``epochs`` epochs.
 
     Returns the result and the dataset it was trained on (the variant may scale inputs differently).
     The chosen regime at full length is the very net of notebook 01 (the same cache entry)."""
-    data = exp.data
-    scaling = variant.scaling or REGIME["scaling"]
-    if scaling != data.scaling:
-        data = load_dataset(data.name, root=data_root, scaling=scaling)
+    data = exp.dataset(variant.scaling or exp.regime.scaling)
     model = replace(exp.model_config(shared=variant.shared), **(variant.model or {}))
     train = replace(exp.train_config, epochs=epochs, n_train=n_train, **(variant.train or {}))
     return train_or_load(data, model, train, progress=progress), data
-
-
-def run_variant(exp: Setup, variant: Variant, *, n_train: int | None, epochs: int, data_root: str | None = None,
-                progress: bool = False) -> dict:
-    """:func:`train_variant`, summarized as a row of the sweep's table."""
-    result, data = train_variant(exp, variant, n_train=n_train, epochs=epochs, data_root=data_root, progress=progress)
-    model, train = result.model.config, result.config
-    return {"name": variant.name, "shared": variant.shared, "scaling": data.scaling,
-            "init_scale": model.init_scale, "init_bias": model.init_bias, "optimizer": train.optimizer,
-            "lr": train.lr, "schedule": train.schedule, "batch_size": train.batch_size,
-            "test_acc": result.test_acc, "train_loss": result.history[-1].loss, "seconds": result.seconds}

@@ -60,6 +60,23 @@ class ModelConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def multiply_adds(self, batch: int, *, training: bool = True) -> int:
+        """Multiply-adds of the matrix products for ``batch`` samples: a forward pass, or a training
+        step (forward, weight gradients, input gradients). Elementwise work (bias, activation,
+        residual add, loss) is left out: it is O(T N) per sample against O(T N^2).
+
+        Per sample, with N = width, T = depth, C = n_classes: forward T N^2 + N C; a training step
+        adds T N^2 + N C for the weight gradients and (T - 1) N^2 + N C for the input gradients
+        (the input x(0) needs none). FLOPs are twice this.
+        """
+        if not isinstance(batch, int) or batch < 1:
+            raise ValueError(f"batch must be an integer >= 1, got {batch!r}.")
+        N, T, C = self.width, self.depth, self.n_classes
+        forward = T * N * N + N * C
+        if not training:
+            return batch * forward
+        return batch * (forward + (T * N * N + N * C) + ((T - 1) * N * N + N * C))
+
 
 class Trajectory(NamedTuple):
     """The network's transient dynamics for a batch.

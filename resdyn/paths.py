@@ -1,13 +1,15 @@
-"""Where resdyn reads and writes: every path comes from here or from an argument.
+"""Where resdyn reads and writes, and the quick switch: every path and environment variable is here.
 
 Nothing depends on the current working folder, so a notebook run by JupyterLab (in
 ``notebooks/``), by papermill (in the caller's folder) or by nbval finds the same files.
 
 Environment variables (all optional):
 
-``RESDYN_DATA``   data root holding ``MNIST/raw/`` (torchvision's layout); default ``<repo>/data``.
+``RESDYN_DATA``   data root holding ``MNIST/raw/`` (torchvision's layout). Default: ``../shared/data``
+                  beside the checkout where it holds MNIST (this workplace), else ``<repo>/data``.
 ``RESDYN_CACHE``  trained-model cache; default ``<repo>/.cache``.
-``RESDYN_OUT``    where quick runs write scratch outputs; default ``<repo>/build``.
+``RESDYN_OUT``    scratch outputs (executed notebooks, fragments, quick runs); default ``<repo>/build``.
+``RESDYN_QUICK``  ``1``: notebooks run in quick mode (digits, seconds) whatever their ``quick`` parameter.
 """
 from __future__ import annotations
 
@@ -19,6 +21,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 FIGURES_DIR = REPO_ROOT / "figures"
 PAPER_DIR = REPO_ROOT / "paper"
+#: The executed full-run notebooks, tracked for readers (written by ``make reproduce``).
+EXECUTED_DIR = PAPER_DIR / "notebooks"
+#: The shared data folder of this workplace, beside the checkout.
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
 def _env_path(name: str, default: Path) -> Path:
@@ -27,10 +33,15 @@ def _env_path(name: str, default: Path) -> Path:
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The data root: ``root`` if given, else ``$RESDYN_DATA``, else ``<repo>/data``."""
+    """The data root: ``root`` if given, else ``$RESDYN_DATA``, else ``../shared/data`` where it
+    holds ``MNIST/raw``, else ``<repo>/data``."""
     if root is not None:
         return Path(root).expanduser().resolve()
-    return _env_path("RESDYN_DATA", REPO_ROOT / "data")
+    if os.environ.get("RESDYN_DATA"):
+        return _env_path("RESDYN_DATA", REPO_ROOT / "data")
+    if (SHARED_DATA / "MNIST" / "raw").is_dir():
+        return SHARED_DATA.resolve()
+    return REPO_ROOT / "data"
 
 
 def cache_dir() -> Path:
@@ -38,12 +49,15 @@ def cache_dir() -> Path:
     return _env_path("RESDYN_CACHE", REPO_ROOT / ".cache")
 
 
-def output_dir(quick: bool) -> Path:
-    """Where a run writes its figures, results and executed notebooks.
+def build_dir() -> Path:
+    """Scratch outputs: ``$RESDYN_OUT`` or ``<repo>/build`` (ignored by git)."""
+    return _env_path("RESDYN_OUT", REPO_ROOT / "build")
 
-    The full run writes the committed artefacts (``figures/``, ``paper/``); the quick run writes
-    to ``$RESDYN_OUT/quick`` (default ``<repo>/build/quick``) so it never overwrites them.
-    """
-    if quick:
-        return _env_path("RESDYN_OUT", REPO_ROOT / "build") / "quick"
-    return REPO_ROOT
+
+def quick_mode(quick: bool = False) -> bool:
+    """The quick switch: ``quick``, or ``RESDYN_QUICK=1`` in the environment (how nbval, which cannot
+    pass papermill parameters, runs the notebooks in quick mode)."""
+    value = os.environ.get("RESDYN_QUICK", "")
+    if value not in ("", "0", "1"):
+        raise ValueError(f'RESDYN_QUICK must be "0" or "1" (or unset), got {value!r}.')
+    return bool(quick) or value == "1"

@@ -171,3 +171,111 @@ def save_figure(fig, stem: str | Path, *, dpi: int = 150) -> list[Path]:
     fig.savefig(png, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     fig.savefig(pdf, bbox_inches="tight", metadata={"Creator": None, "Producer": None, "CreationDate": None})
     return [png, pdf]
+
+
+# ----------------------------------------------------------------------------------------------
+# The notebooks' figures: each takes a section's record (see resdyn.paper) and draws it.
+
+NETS = ("separate", "shared")
+
+
+def _axes(axes, nrows, ncols, **kw):
+    if axes is not None:
+        return axes[0].figure if np.ndim(axes) == 1 else axes.flat[0].figure, axes
+    return plt.subplots(nrows, ncols, constrained_layout=True, **kw)
+
+
+def regime_sweep(sweep, *, axes=None):
+    """Stage 1 (separate weights, best last) and stage 2 of a :class:`resdyn.paper.RegimeSweep`."""
+    fig, axes = _axes(axes, 1, 2, figsize=(14, 6), gridspec_kw={"width_ratios": [2, 1]})
+    blue, orange = class_colors(2)
+    s1 = sorted((r for r in sweep.table if not r.shared), key=lambda r: r.test_acc)
+    colors = [blue if r.key == "chosen" else orange if r.key == "baseline" else "0.6" for r in s1]
+    axes[0].barh([r.name for r in s1], [100 * r.test_acc for r in s1], color=colors)
+    axes[0].set_xlim(max(0, 100 * min(r.test_acc for r in s1) - 5), 100)
+    axes[0].set_xlabel(f"test accuracy (%) after {sweep.epochs} epoch(s) on {sweep.n_train} samples")
+    axes[0].set_title("stage 1: one change at a time (separate weights, 15 layers)")
+    s2 = sweep.stage2
+    keys = ["chosen", s2.runner_up]
+    axes[1].bar(["chosen regime", sweep.row(s2.runner_up).name], [100 * s2.test_acc[k] for k in keys],
+                color=[blue, "0.6"])
+    axes[1].set_ylim(min(100 * s2.test_acc[k] for k in keys) - 1, 100)
+    axes[1].set_ylabel(f"test accuracy (%) after {s2.epochs} epochs, all samples")
+    axes[1].set_title("stage 2: full length")
+    axes[1].tick_params(axis="x", rotation=15)
+    return fig
+
+
+def fig1a(rec, *, axes=None):
+    """Fig. 1A: per class and net, the class-mean residual of each neuron (x) at each layer (y), from
+    :attr:`resdyn.paper.Fig1AB.class_stats`; colours end at the 99th percentile of all values."""
+    stats = rec.class_stats
+    n_cls = len(stats["separate"].classes)
+    import torch
+
+    vmax = float(torch.quantile(torch.cat([stats[n].mean.flatten() for n in NETS]), 0.99))
+    fig, axes = _axes(axes, 2, n_cls, figsize=(2.0 * n_cls, 6), sharey=True)
+    for row, net in enumerate(NETS):
+        for k in range(n_cls):
+            plot_residual_heatmap(stats[net].mean[k], ax=axes[row, k], vmin=0, vmax=vmax, colorbar=False,
+                                  title=f"{net}: class {int(stats[net].classes[k])}")
+            if k:
+                axes[row, k].set_ylabel("")
+    fig.colorbar(axes[0, 0].images[0], ax=axes, fraction=0.02, label="class-mean residual y")
+    return fig
+
+
+def fig1b(rec, *, axes=None):
+    """Fig. 1B: per net, the across-sample std of each class per layer, its settling layer and 5 % of its
+    peak; and the class-averaged profile of the baseline nets."""
+    fig, axes = _axes(axes, 1, 3, figsize=(18, 4.5))
+    for ax, net in zip(axes, NETS):
+        s, p = rec.class_stats[net], rec.profiles[net]
+        plot_layer_profiles(s.layer_std, s.classes, ylabel="std of residuals across samples", ax=ax,
+                            marker_layer=p.std_layer, threshold=0.05 * max(p.std_profile),
+                            title=f"{net} weights, chosen regime")
+    profiles = np.stack([np.asarray(rec.baseline[n].std_profile) for n in NETS])
+    plot_layer_profiles(profiles, list(NETS), ylabel="std of residuals across samples", ax=axes[2],
+                        legend_title="weights", title="baseline regime (notebook 00, stage 1)")
+    return fig
+
+
+def fig1c(rec, *, axes=None):
+    """Fig. 1C: per net, the sample distance matrix, its class averages and the within/between ratios."""
+    fig, axes = _axes(axes, 2, 3, figsize=(17, 10), gridspec_kw={"width_ratios": [1.2, 1, 0.8]})
+    for row, net in enumerate(NETS):
+        d = rec.distances[net]
+        plot_distance_matrix(d.distances, d.labels, ax=axes[row, 0], title=f"{net}: sample distances")
+        plot_class_distance_matrix(d.class_mean, d.classes, ax=axes[row, 1], title=f"{net}: class means")
+        plot_ratios(d.ratio, d.classes, ax=axes[row, 2], title=f"{net}: within / between")
+    return fig
+
+
+def fig1d(rec, *, axes=None):
+    """Fig. 1D: the t-SNE embedding of x(T) per net, coloured by class."""
+    fig, axes = _axes(axes, 1, 2, figsize=(13, 6))
+    for ax, net in zip(axes, NETS):
+        s = rec.separation[net]
+        plot_embedding(rec.embeddings[net], rec.labels, ax=ax,
+                       title=f"{net} weights: kNN acc {s.knn_accuracy:.3f}, silhouette {s.silhouette:.2f}")
+    return fig
+
+
+def adaptive_depth(rec, *, axes=None):
+    """Depth and criterion per epoch of both adaptive runs, and the lesion of the unpruned shared net."""
+    fig, axes = _axes(axes, 1, 3, figsize=(18, 4.8))
+    colors = class_colors(2)
+    for ax, net, color in zip(axes[:2], NETS, colors):
+        h = rec.nets[net].history
+        plot_depth_history([r["epoch"] for r in h], [r["depth"] for r in h], [r["criterion"] for r in h],
+                           threshold=rec.threshold, ax=ax, color=color, title=f"{net} weights: depth and criterion")
+    ax = axes[2]
+    depths = [r.depth for r in rec.lesion]
+    ax.plot(depths, [100 * r.test_acc for r in rec.lesion], marker="o", color=colors[0], label="cut")
+    ax.plot(depths, [100 * r.test_acc_folded for r in rec.lesion], marker="s", color=colors[1], ls="--",
+            label="cut, residuals folded into bias")
+    ax.set_xlabel("depth kept")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("lesion of the trained 15-layer shared net")
+    ax.legend()
+    return fig

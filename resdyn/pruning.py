@@ -15,11 +15,16 @@ read-out bias (an option, not the paper's algorithm).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
 
+from .data import Split, balanced_subset
 from .model import DenseResNet
+
+#: The paper's threshold: "0.01 for each neuron on average".
+PAPER_THRESHOLD = 0.01
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,7 @@ class AdaptiveDepthConfig:
         fold_bias: fold the removed layer's mean contribution on the probe into the read-out bias.
     """
 
-    threshold: float = 0.01
+    threshold: float = PAPER_THRESHOLD
     min_depth: int = 2
     max_removals_per_check: int = 1
     probe_size: int = 1000
@@ -74,6 +79,10 @@ class PruneRecord:
         d = asdict(self)
         d["removed_layers"] = list(self.removed_layers)
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PruneRecord":
+        return cls(**{**d, "removed_layers": tuple(d["removed_layers"])})
 
 
 def convergence_criterion(residuals: torch.Tensor) -> torch.Tensor:
@@ -134,3 +143,35 @@ def remove_last_layers(
         folded_bias=fold_probe is not None,
     )
     return new, record
+
+
+def probe_set(split: Split, config: AdaptiveDepthConfig, *, seed: int) -> torch.Tensor:
+    """The fixed probe inputs (n, N) the criterion is computed on: ``config.probe_size`` samples of
+    ``split`` (the training set), class-balanced, drawn with ``seed``."""
+    n_classes = len(torch.unique(split.y))
+    return balanced_subset(split, max(1, config.probe_size // n_classes), seed=seed).x
+
+
+@dataclass(frozen=True)
+class DepthCheck:
+    """One check of the adaptive-depth algorithm: the criterion of the net as it was, the layers
+    removed (possibly none) and the net that goes on (the input net if nothing was removed)."""
+
+    criterion: float
+    removed: list[PruneRecord]
+    model: DenseResNet
+
+
+def check_depth(model: DenseResNet, probe: torch.Tensor, config: AdaptiveDepthConfig, *,
+                epoch: int | None = None) -> DepthCheck:
+    """The paper's check after an epoch: while the criterion on ``probe`` is below the threshold,
+    remove the last layer (at most ``config.max_removals_per_check``, never below ``min_depth``).
+    ``model`` is not changed."""
+    criterion = c = depth_criterion(model, probe)
+    removed: list[PruneRecord] = []
+    while c < config.threshold and model.depth > config.min_depth and len(removed) < config.max_removals_per_check:
+        model, record = remove_last_layers(model, 1, fold_probe=probe if config.fold_bias else None,
+                                           criterion=c, epoch=epoch)
+        removed.append(record)
+        c = depth_criterion(model, probe) if model.depth >= 2 else math.inf
+    return DepthCheck(criterion=criterion, removed=removed, model=model)

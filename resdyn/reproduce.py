@@ -4,24 +4,18 @@
     resdyn reproduce --quick    # digits, minutes: writes build/quick/...
 
 Executed notebooks go to the run's scratch folder (``build/full/notebooks`` or
-``build/quick/notebooks``); the notebooks in ``notebooks/`` are never overwritten.
+``build/quick/notebooks``); the notebooks in ``notebooks/`` are never overwritten. The record in
+``paper/`` is written only from a whole run: every section, one identity (see :mod:`resdyn.results`).
 """
 from __future__ import annotations
 
-import json
-import os
-import platform
 import sys
 import time
-from importlib import metadata
+from dataclasses import replace
 from pathlib import Path
 
-from . import claims, paths, report
+from . import claims, machine, paths, report, results
 from .experiment import run_dirs
-from .results import load_fragments, write_json
-
-PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "openTSNE", "matplotlib", "seaborn",
-            "papermill", "nbval", "resdyn")
 
 
 def notebooks() -> list[Path]:
@@ -29,56 +23,32 @@ def notebooks() -> list[Path]:
     return sorted(paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 
 
-def versions() -> dict:
-    out = {"python": platform.python_version()}
-    for p in PACKAGES:
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            out[p] = None
-    return out
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()}"
-
-
-def _peak_rss_mb() -> float:
-    """Peak resident memory of this process or of the largest notebook kernel, whichever is larger,
-    in MB (10^6 bytes, as bench/bench.py reports it)."""
-    import resource
-
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, kids) * 1024 / 1e6  # ru_maxrss is in KiB on Linux
-
-
-def verdict_map(results: dict) -> dict:
-    return {v.key: v.verdict for v in claims.all_verdicts(results)}
+def select(only: list[str] | None) -> list[Path]:
+    """The notebooks whose names start with one of ``only`` (all if ``only`` is empty)."""
+    selected = [nb for nb in notebooks() if not only or any(nb.name.startswith(o) for o in only)]
+    if not selected:
+        raise ValueError(f"only={only!r} matches no notebook; choose from {[nb.name[:2] for nb in notebooks()]}.")
+    return selected
 
 
 def run(*, quick: bool = False, seed: int = 0, data_root: str | None = None, out_dir: str | None = None,
         only: list[str] | None = None, kernel_name: str = "python3", timeout: int = 3600,
-        log=sys.stderr) -> dict:
-    """Execute the notebooks (all, or those whose name starts with one of ``only``) and write
-    results.json and the report. Returns the merged results."""
+        log=sys.stderr) -> results.Results | None:
+    """Execute the notebooks (all, or those whose name starts with one of ``only``), then merge
+    their fragments and write results.json and the report.
+
+    Returns the merged record, or ``None`` when the fragments do not make a whole record of one run
+    (a partial run): then nothing is written to the report folder and ``log`` says why."""
     import papermill
     import torch
 
     dirs = run_dirs(quick, out_dir)
     executed = dirs.scratch / "notebooks"
     executed.mkdir(parents=True, exist_ok=True)
-    selected = [nb for nb in notebooks() if not only or any(nb.name.startswith(o) for o in only)]
-    if not selected:
-        raise ValueError(f"only={only!r} matches no notebook; choose from {[nb.name[:2] for nb in notebooks()]}.")
+    selected = select(only)
+    if not only:  # a whole run starts from no fragments, so it never merges an earlier run's
+        for stale in dirs.fragments.glob("*.json"):
+            stale.unlink()
     params = {"quick": quick, "seed": seed, "data_root": None if data_root is None else str(Path(data_root).resolve()),
               "out_dir": None if out_dir is None else str(Path(out_dir).resolve())}
     seconds = {}
@@ -92,30 +62,34 @@ def run(*, quick: bool = False, seed: int = 0, data_root: str | None = None, out
         )
         seconds[nb.stem] = time.perf_counter() - t0
         print(f"      done in {seconds[nb.stem]:.0f} s", file=log, flush=True)
-    results = load_fragments(dirs.fragments)
-    results["run"] = {
-        "quick": quick, "seed": seed, "dataset": "digits" if quick else "mnist",
-        "notebook_seconds": seconds, "wall_seconds": time.perf_counter() - t_all,
-        "versions": versions(), "machine": machine(), "torch_threads": torch.get_num_threads(),
-        "notebooks_run": [nb.stem for nb in selected],
-        "peak_rss_mb": _peak_rss_mb(),
-    }
-    results["verdicts"] = [v.to_dict() for v in claims.all_verdicts(results)]
-    write_json(results, dirs.paper / "results.json")
-    (dirs.paper / "REPORT.md").write_text(report.render(results, report_dir=dirs.paper, figures_dir=dirs.figures))
+    try:
+        identity, sections = results.merge(results.load_fragments(dirs.fragments))
+    except results.MixedRunError as exc:
+        print(f"{dirs.paper} left as it was: {exc}", file=log, flush=True)
+        return None
+    record = results.from_dict({**sections, "run": {
+        "identity": identity, "notebook_seconds": seconds, "wall_seconds": time.perf_counter() - t_all,
+        "versions": machine.versions(), "machine": machine.describe(), "torch_threads": torch.get_num_threads(),
+        "notebooks_run": [nb.stem for nb in selected], "peak_rss_mb": machine.peak_rss_mb(),
+    }})
+    record = replace(record, verdicts=claims.verdicts(record))
+    write(record, dirs)
     print(f"wrote {dirs.paper / 'results.json'}, {dirs.paper / 'REPORT.md'} and figures in {dirs.figures} "
-          f"({results['run']['wall_seconds']:.0f} s)", file=log, flush=True)
-    return results
+          f"({record.run.wall_seconds:.0f} s)", file=log, flush=True)
+    return record
 
 
-def compare_verdicts(before: dict, after: dict) -> list[str]:
-    """Lines describing every verdict that changed, appeared or disappeared between two result sets."""
-    a, b = verdict_map(before), verdict_map(after)
+def write(record: results.Results, dirs) -> None:
+    """results.json and REPORT.md of ``record`` in ``dirs.paper``."""
+    results.write_json(results.to_dict(record), dirs.paper / "results.json")
+    (dirs.paper / "REPORT.md").write_text(report.render(record, report_dir=dirs.paper, figures_dir=dirs.figures))
+
+
+def compare_verdicts(before: results.Results, after: results.Results) -> list[str]:
+    """Lines describing every verdict that changed, appeared or disappeared between two records."""
+    a = {v.key: v.verdict for v in before.verdicts}
+    b = {v.key: v.verdict for v in after.verdicts}
     return [f"{k}: {a.get(k, 'missing')} -> {b.get(k, 'missing')}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
-
-
-def load_results(path: str | Path) -> dict:
-    return json.loads(Path(path).read_text())
 
 
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"

@@ -2,19 +2,17 @@
 
 The data stay one tensor; each epoch draws a permutation from (seed, epoch) and slices batches,
 so the same seed on the same machine gives bit-identical weights, and a run resumed from its last
-checkpoint ends exactly where an uninterrupted run ends.
+checkpoint ends exactly where an uninterrupted run ends. Saving and loading live in
+:mod:`resdyn.store`, the adaptive-depth check in :mod:`resdyn.pruning`.
 """
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import math
 import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
@@ -22,20 +20,18 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from . import paths
-from .data import Dataset, Split, balanced_subset, random_subset
+from . import store
+from .data import Dataset, Split, random_subset
 from .model import DenseResNet, ModelConfig
-from .pruning import AdaptiveDepthConfig, PruneRecord, depth_criterion, remove_last_layers
+from .pruning import AdaptiveDepthConfig, PruneRecord, check_depth, probe_set
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine")
-#: Bump when a change to the training code changes what a given config produces.
-CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train. The defaults are the regime chosen in ``notebooks/00_training_regime.ipynb``.
+    """How to train. The defaults are the chosen regime's (``resdyn.experiment.REGIME``).
 
     Args:
         epochs: passes over the training set.
@@ -50,7 +46,7 @@ class TrainConfig:
         device: ``"cpu"``, ``"cuda"`` or ``"auto"`` (cuda where present).
     """
 
-    epochs: int = 8
+    epochs: int = 10
     batch_size: int = 128
     optimizer: str = "adam"
     lr: float = 1e-3
@@ -147,88 +143,40 @@ def fit(
         progress: show a tqdm bar per epoch and a summary line per epoch (on stderr).
         callback: called with each epoch's record after its checkpoint is written.
     """
-    if model.config.width != data.n_features:
-        raise ValueError(
-            f"The model's width ({model.config.width}) does not match the data's {data.n_features} "
-            f"features; use ModelConfig(width={data.n_features}) for {data.name}."
-        )
-    if model.config.n_classes < data.n_classes:
-        raise ValueError(f"n_classes={model.config.n_classes} but {data.name} has {data.n_classes} classes.")
+    _check_model_fits_data(model, data)
     device = _resolve_device(config.device)
-    model = copy.deepcopy(model).to(device)
     train = data.train if config.n_train is None else random_subset(data.train, config.n_train, seed=config.seed)
     x, y = train.x.to(device), train.y.to(device)
-    test_x, test_y = data.test.x.to(device), data.test.y.to(device)
-    probe = None
-    if adaptive is not None:
-        per_class = max(1, adaptive.probe_size // data.n_classes)
-        probe = balanced_subset(data.train, per_class, seed=config.seed).x.to(device)
-
+    test = Split(data.test.x.to(device), data.test.y.to(device))
+    probe = None if adaptive is None else probe_set(data.train, adaptive, seed=config.seed).to(device)
+    model = copy.deepcopy(model).to(device)
     optimizer = make_optimizer(model, config)
-    history: list[EpochRecord] = []
-    pruning: list[PruneRecord] = []
-    start_epoch = 0
-    checkpoint = Path(checkpoint) if checkpoint is not None else None
-    if checkpoint is not None and checkpoint.exists():
-        model, optimizer, history, pruning = _load_checkpoint(checkpoint, config, adaptive, device)
-        start_epoch = len(history)
+    history, pruning = [], []
+    saved = store.load(checkpoint, map_location=device) if checkpoint is not None else None
+    if saved is not None:
+        model, optimizer, history, pruning = _resume(saved, checkpoint, config, adaptive)
 
-    n, B = len(y), config.batch_size
-    steps_per_epoch = math.ceil(n / B)
-    total_steps = config.epochs * steps_per_epoch
-    for epoch in range(start_epoch, config.epochs):
+    for epoch in range(len(history), config.epochs):
         t0 = time.perf_counter()
-        model.train()
-        perm = torch.randperm(n, generator=_generator(config.seed, epoch)).to(device)
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), dtype=torch.int64, device=device)
-        bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs} (depth {model.depth})",
-                   disable=not progress, leave=False, mininterval=1.0, file=sys.stderr)
-        for i in range(steps_per_epoch):
-            lr = _lr_at(config, epoch * steps_per_epoch + i, total_steps)
-            idx = perm[i * B : (i + 1) * B]
-            loss, logits = train_step(model, optimizer, x[idx], y[idx], lr=lr)
-            loss_sum += loss * len(idx)
-            correct += (logits.argmax(1) == y[idx]).sum()
-            bar.update()
-        bar.close()
-
-        criterion, acc_unpruned = None, None
-        test_acc = accuracy(model, Split(test_x, test_y))
+        loss, train_acc, lr = _train_epoch(model, optimizer, x, y, config, epoch, progress=progress)
+        test_acc = accuracy(model, test)
+        criterion = test_acc_unpruned = None
         if adaptive is not None:
-            criterion = depth_criterion(model, probe)
-            removed, c = 0, criterion
-            while c < adaptive.threshold and model.depth > adaptive.min_depth and removed < adaptive.max_removals_per_check:
-                new, record = remove_last_layers(
-                    model, 1, fold_probe=probe if adaptive.fold_bias else None, criterion=c, epoch=epoch + 1
-                )
-                optimizer = _transfer_optimizer(optimizer, model, new, config)
-                model, removed = new, removed + 1
-                pruning.append(record)
-                c = depth_criterion(model, probe) if model.depth >= 2 else float("inf")
-            if removed:
-                acc_unpruned, test_acc = test_acc, accuracy(model, Split(test_x, test_y))
-        record = EpochRecord(
-            epoch=epoch + 1,
-            depth=model.depth,
-            loss=float(loss_sum) / n,
-            train_acc=float(correct) / n,
-            test_acc=test_acc,
-            seconds=time.perf_counter() - t0,
-            lr=lr,
-            criterion=criterion,
-            test_acc_unpruned=acc_unpruned,
-        )
+            check = check_depth(model, probe, adaptive, epoch=epoch + 1)
+            criterion = check.criterion
+            if check.removed:
+                optimizer = _transfer_optimizer(optimizer, model, check.model, config)
+                model, test_acc_unpruned, test_acc = check.model, test_acc, accuracy(check.model, test)
+                pruning += check.removed
+        record = EpochRecord(epoch=epoch + 1, depth=model.depth, loss=loss, train_acc=train_acc, test_acc=test_acc,
+                             seconds=time.perf_counter() - t0, lr=lr, criterion=criterion,
+                             test_acc_unpruned=test_acc_unpruned)
         history.append(record)
         if progress:
-            crit = "" if criterion is None else f" criterion {criterion:.4f}"
-            tqdm.write(
-                f"epoch {record.epoch}/{config.epochs}: depth {record.depth} loss {record.loss:.4f} "
-                f"train {record.train_acc:.4f} test {record.test_acc:.4f}{crit} ({record.seconds:.1f} s)",
-                file=sys.stderr,
-            )
+            _log_epoch(record, config)
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, model, optimizer, history, pruning, config, adaptive)
+            store.save(checkpoint, model=model, history=history, pruning=pruning, config=config, adaptive=adaptive,
+                       optimizer=optimizer)
         if callback is not None:
             callback(record)
     return FitResult(model=model.cpu(), history=history, pruning=pruning, config=config, adaptive=adaptive)
@@ -275,38 +223,23 @@ def train_or_load(
 ) -> FitResult:
     """Train ``DenseResNet(model_config, seed=config.seed)`` on ``data``, or load it from the cache.
 
-    The cache (``$RESDYN_CACHE`` or ``<repo>/.cache``) is keyed by a hash of every setting that
-    changes the result, so notebooks that need the same net train it once. An interrupted run
-    resumes from its last complete epoch.
+    The cache (``$RESDYN_CACHE`` or ``<repo>/.cache``, see :mod:`resdyn.store`) is keyed by every
+    setting that changes the result, so notebooks that need the same net train it once. An
+    interrupted run resumes from its last complete epoch; an unreadable entry is set aside and the
+    net trained again.
     """
-    folder = cache_dir_for(data, model_config, config, adaptive)
-    final = folder / "final.pt"
-    if cache and final.exists():
-        state = torch.load(final, map_location="cpu", weights_only=True)
-        model = DenseResNet(ModelConfig(**state["model_config"]))
-        model.load_state_dict(state["model_state"])
-        return FitResult(
-            model=model,
-            history=[EpochRecord(**r) for r in state["history"]],
-            pruning=[_prune_record(r) for r in state["pruning"]],
-            config=config,
-            adaptive=adaptive,
-            from_cache=True,
-        )
-    model = DenseResNet(model_config, seed=config.seed)
+    folder = store.entry_dir(data, model_config, config, adaptive)
+    saved = store.load(folder / "final.pt") if cache else None
+    if saved is not None:
+        return FitResult(model=saved["model"], history=[EpochRecord(**r) for r in saved["history"]],
+                         pruning=[PruneRecord.from_dict(p) for p in saved["pruning"]], config=config,
+                         adaptive=adaptive, from_cache=True)
     checkpoint = folder / "checkpoint.pt" if cache else None
-    result = fit(model, data, config, adaptive=adaptive, checkpoint=checkpoint, progress=progress)
+    result = fit(DenseResNet(model_config, seed=config.seed), data, config, adaptive=adaptive,
+                 checkpoint=checkpoint, progress=progress)
     if cache:
-        folder.mkdir(parents=True, exist_ok=True)
-        _atomic_save(
-            {
-                "model_config": result.model.config.to_dict(),
-                "model_state": result.model.state_dict(),
-                "history": [asdict(r) for r in result.history],
-                "pruning": [p.to_dict() for p in result.pruning],
-            },
-            final,
-        )
+        store.save(folder / "final.pt", model=result.model, history=result.history, pruning=result.pruning,
+                   config=config, adaptive=adaptive)
         checkpoint.unlink(missing_ok=True)
     return result
 
@@ -327,25 +260,54 @@ def make_optimizer(params: torch.nn.Module | Iterable[torch.Tensor], config: Tra
     return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
-def cache_key(data: Dataset, model_config: ModelConfig, config: TrainConfig,
-              adaptive: AdaptiveDepthConfig | None = None) -> str:
-    """A hash of everything that determines a trained net."""
-    spec = {
-        "version": CACHE_VERSION,
-        "data": {"name": data.name, "scaling": data.scaling, "n_train": len(data.train), "n_test": len(data.test)},
-        "model": model_config.to_dict(),
-        "train": config.to_dict(),
-        "adaptive": None if adaptive is None else adaptive.to_dict(),
-    }
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def cache_dir_for(data, model_config, config, adaptive=None) -> Path:
-    return paths.cache_dir() / "models" / cache_key(data, model_config, config, adaptive)
+def lr_at(config: TrainConfig, step: int, total: int) -> float:
+    """The learning rate of step ``step`` (0-based) of ``total``: constant, or cosine from
+    ``config.lr`` at step 0 towards 0 at step ``total``."""
+    if config.schedule == "cosine":
+        return config.lr * 0.5 * (1.0 + math.cos(math.pi * step / total))
+    return config.lr
 
 
 # ----------------------------------------------------------------------------------------------
 # internals
+
+
+def _train_epoch(model, optimizer, x, y, config: TrainConfig, epoch: int, *, progress: bool):
+    """One pass over (x, y) in the epoch's seeded order. Returns mean loss, running accuracy and
+    the last step's learning rate."""
+    model.train()
+    n, B = len(y), config.batch_size
+    steps = math.ceil(n / B)
+    perm = torch.randperm(n, generator=_generator(config.seed, epoch)).to(x.device)
+    loss_sum = torch.zeros((), device=x.device)
+    correct = torch.zeros((), dtype=torch.int64, device=x.device)
+    bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{config.epochs} (depth {model.depth})", disable=not progress,
+               leave=False, mininterval=1.0, file=sys.stderr)
+    for i in range(steps):
+        lr = lr_at(config, epoch * steps + i, config.epochs * steps)
+        idx = perm[i * B : (i + 1) * B]
+        loss, logits = train_step(model, optimizer, x[idx], y[idx], lr=lr)
+        loss_sum += loss * len(idx)
+        correct += (logits.argmax(1) == y[idx]).sum()
+        bar.update()
+    bar.close()
+    return float(loss_sum) / n, float(correct) / n, lr
+
+
+def _log_epoch(r: EpochRecord, config: TrainConfig) -> None:
+    crit = "" if r.criterion is None else f" criterion {r.criterion:.4f}"
+    tqdm.write(f"epoch {r.epoch}/{config.epochs}: depth {r.depth} loss {r.loss:.4f} train {r.train_acc:.4f} "
+               f"test {r.test_acc:.4f}{crit} ({r.seconds:.1f} s)", file=sys.stderr)
+
+
+def _check_model_fits_data(model: DenseResNet, data: Dataset) -> None:
+    if model.config.width != data.n_features:
+        raise ValueError(
+            f"The model's width ({model.config.width}) does not match the data's {data.n_features} "
+            f"features; use ModelConfig(width={data.n_features}) for {data.name}."
+        )
+    if model.config.n_classes < data.n_classes:
+        raise ValueError(f"n_classes={model.config.n_classes} but {data.name} has {data.n_classes} classes.")
 
 
 def _resolve_device(device: str) -> torch.device:
@@ -361,12 +323,6 @@ def _generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0]))
 
 
-def _lr_at(config: TrainConfig, step: int, total: int) -> float:
-    if config.schedule == "cosine":
-        return config.lr * 0.5 * (1.0 + math.cos(math.pi * step / total))
-    return config.lr
-
-
 def _transfer_optimizer(old_opt, old_model, new_model, config):
     """A new optimizer for ``new_model`` that keeps the state (moments, steps) of kept parameters."""
     new_opt = make_optimizer(new_model, config)
@@ -378,43 +334,13 @@ def _transfer_optimizer(old_opt, old_model, new_model, config):
     return new_opt
 
 
-def _prune_record(d: dict) -> PruneRecord:
-    return PruneRecord(**{**d, "removed_layers": tuple(d["removed_layers"])})
-
-
-def _atomic_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)  # atomic on POSIX: a reader sees the old file or the new, never half
-
-
-def _save_checkpoint(path, model, optimizer, history, pruning, config, adaptive) -> None:
-    _atomic_save(
-        {
-            "model_config": model.config.to_dict(),
-            "model_state": model.state_dict(),
-            "optimizer_state": optimizer.state_dict(),
-            "history": [asdict(r) for r in history],
-            "pruning": [p.to_dict() for p in pruning],
-            "train_config": config.to_dict(),
-            "adaptive": None if adaptive is None else adaptive.to_dict(),
-        },
-        path,
-    )
-
-
-def _load_checkpoint(path, config, adaptive, device):
-    state = torch.load(path, map_location=device, weights_only=True)
-    saved = (state["train_config"], state["adaptive"])
-    if saved != (config.to_dict(), None if adaptive is None else adaptive.to_dict()):
-        raise ValueError(
-            f"checkpoint {path} was written with other settings ({saved}); delete it or pass another checkpoint path."
-        )
-    model = DenseResNet(ModelConfig(**state["model_config"])).to(device)
-    model.load_state_dict(state["model_state"])
+def _resume(saved: dict, path, config: TrainConfig, adaptive: AdaptiveDepthConfig | None):
+    """Model, optimizer, history and pruning records from a checkpoint written with these settings."""
+    if (saved["train_config"], saved["adaptive"]) != (config.to_dict(), None if adaptive is None else adaptive.to_dict()):
+        raise ValueError(f"checkpoint {path} was written with other settings "
+                         f"({saved['train_config']}, {saved['adaptive']}); delete it or pass another checkpoint path.")
+    model = saved["model"]
     optimizer = make_optimizer(model, config)
-    optimizer.load_state_dict(state["optimizer_state"])
-    history = [EpochRecord(**r) for r in state["history"]]
-    pruning = [_prune_record(r) for r in state["pruning"]]
-    return model, optimizer, history, pruning
+    optimizer.load_state_dict(saved["optimizer_state"])
+    return (model, optimizer, [EpochRecord(**r) for r in saved["history"]],
+            [PruneRecord.from_dict(p) for p in saved["pruning"]])

@@ -27,9 +27,9 @@ def digits():
 
 @pytest.fixture(scope="session")
 def mnist_root() -> Path:
-    """Real MNIST for the tests that need it: $RESDYN_DATA (set by the Makefile and CI), else
-    ../shared/data; the test is skipped where neither holds MNIST/raw."""
-    root = Path(os.environ.get("RESDYN_DATA") or paths.REPO_ROOT.parent / "shared" / "data")
+    """Real MNIST for the tests that need it, where resdyn finds it (resdyn.paths.data_root); the
+    test is skipped where no MNIST/raw is there."""
+    root = paths.data_root()
     if not (root / "MNIST" / "raw").is_dir():
         pytest.skip(f"MNIST files not present under {root}")
     return root

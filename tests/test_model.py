@@ -1,5 +1,7 @@
 import math
 
+import torch.utils._python_dispatch
+
 import pytest
 import torch
 
@@ -158,3 +160,41 @@ def test_trajectory_out_bad_input_messages():
             model.trajectory(x, out=good._replace(logits=torch.empty(4, 3, dtype=torch.float64)))
         with pytest.raises(ValueError, match="out must be a Trajectory"):
             model.trajectory(x, out=[good.states])
+
+
+class GemmShapes(torch.utils._python_dispatch.TorchDispatchMode):
+    """Records (M, K, N) of every matrix product that reaches the kernels (mm and addmm)."""
+
+    def __init__(self):
+        super().__init__()
+        import collections
+
+        self.shapes = collections.Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        packet = func.overloadpacket
+        if packet in (torch.ops.aten.mm, torch.ops.aten.addmm):
+            a, b = args[-2:] if packet is torch.ops.aten.addmm else args[:2]
+            self.shapes[(a.shape[0], a.shape[1], b.shape[1])] += 1
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_multiply_adds_count_the_products_a_training_step_calls(shared):
+    import torch.nn.functional as F
+
+    from resdyn.train import TrainConfig, make_optimizer, train_step
+
+    cfg = ModelConfig(width=12, depth=4, n_classes=3, shared_weights=shared)
+    model, B = DenseResNet(cfg), 5
+    x, y = torch.rand(B, 12), torch.randint(0, 3, (B,))
+    with GemmShapes() as step:
+        train_step(model, make_optimizer(model, TrainConfig()), x, y, lr=1e-3)
+    assert cfg.multiply_adds(B) == sum(m * k * n * c for (m, k, n), c in step.shapes.items())
+    with GemmShapes() as fwd, torch.no_grad():
+        model(x)
+    assert cfg.multiply_adds(B, training=False) == sum(m * k * n * c for (m, k, n), c in fwd.shapes.items())
+    # known answer for the paper's net: 15 layers of 784, batch 1, forward
+    assert ModelConfig().multiply_adds(1, training=False) == 15 * 784 * 784 + 784 * 10
+    with pytest.raises(ValueError, match="batch must be an integer >= 1, got 0"):
+        cfg.multiply_adds(0)

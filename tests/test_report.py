@@ -1,33 +1,20 @@
-import resource
-from types import SimpleNamespace
+import dataclasses
+import json
 
-from resdyn import claims, reproduce
-from resdyn.reproduce import compare_verdicts
+import pytest
+from records import adaptive, complete_record, fig1ab, fig1c
+
+from resdyn import claims, results
 from resdyn.report import render
+from resdyn.reproduce import compare_verdicts
 
 
-def fake_results(ratio_sep=0.5, final_depth=5):
-    return {
-        "fig1ab": {"test_acc": {"separate": 0.982, "shared": 0.9861}, "depth": 15, "epochs": 10, "n_per_class": 200,
-                   "train_seconds": {"separate": 100.0, "shared": 90.0}, "std_layer": {"separate": 4, "shared": None},
-                   "mean_layer": {"separate": 6, "shared": 12},
-                   "change_profile": {"separate": [0.01] * 14, "shared": [0.01] * 14},
-                   "std_peak_layer": {"separate": 1, "shared": 2},
-                   "std_profile": {"separate": [0.1] * 15, "shared": [0.2] * 15}},
-        "fig1c": {"classes": list(range(10)), "n_samples": 2000, "trajectory_length": 11760,
-                  "ratio": {"separate": [ratio_sep] * 10, "shared": [0.9] * 5 + [1.1] * 5}},
-        "fig1d": {"separation": {"separate": {"knn_accuracy": 0.95, "silhouette": 0.4},
-                                 "shared": {"knn_accuracy": 0.95, "silhouette": 0.1}},
-                  "perplexity": 30.0, "seed": 0, "seconds": {"separate": 10.0, "shared": 11.0}},
-        "adaptive": {"threshold": 0.01, "probe_size": 1000, "nets": {
-            net: {"initial_depth": 15, "final_depth": final_depth, "test_acc": 0.98, "full_test_acc": 0.982,
-                  "history": [{"epoch": 1, "depth": 15, "criterion": 0.02, "test_acc": 0.9, "test_acc_unpruned": None}]}
-            for net in claims.NETS}},
-    }
+def verdict_map(record):
+    return {v.key: v.verdict for v in record.verdicts}
 
 
 def test_verdict_rules_known_cases():
-    v = {x.key: x.verdict for x in claims.all_verdicts(fake_results())}
+    v = verdict_map(complete_record())
     assert v["error_separate"] == "holds"  # 1.80 % vs 1.8 %
     assert v["error_shared"] == "holds"  # 1.39 % vs 1.4 %
     assert v["std_layer_separate"] == "holds" and v["std_layer_shared"] == "does not"
@@ -35,37 +22,88 @@ def test_verdict_rules_known_cases():
     assert v["distance_separate"] == "holds" and v["distance_shared"] == "partly"  # 5 of 10 below 1
     assert v["tsne_separate"] == "holds" and v["tsne_shared"] == "partly"
     assert v["adaptive_shared"] == "holds" and v["adaptive_separate"] == "n/a"  # depth 5, -0.2 points
-    assert [x.verdict for x in claims.accuracy({"separate": 0.975, "shared": 0.95})] == ["partly", "does not"]
-    assert claims.std_convergence({"separate": 9, "shared": 7}, 15)[0].verdict == "partly"
-    a = {"initial_depth": 15, "final_depth": 15, "test_acc": 0.98, "full_test_acc": 0.98}
-    assert claims.adaptive_depth({"shared": a, "separate": a})[1].verdict == "does not"
-    a = {"initial_depth": 15, "final_depth": 9, "test_acc": 0.97, "full_test_acc": 0.98}
-    assert claims.adaptive_depth({"shared": a, "separate": a})[1].verdict == "does not"  # pruned, but -1 point
+    assert [x.verdict for x in claims.accuracy(fig1ab(acc={"separate": 0.975, "shared": 0.95}))] == ["partly", "does not"]
+    settle = {x.key: x.verdict for x in claims.settling(fig1ab(std_layer={"separate": 9, "shared": 7}))}
+    assert settle["std_layer_separate"] == "partly" and settle["std_layer_shared"] == "holds"
+    assert claims.adaptive_depth(adaptive(final_depth=15, test_acc=0.98, full_test_acc=0.98))[1].verdict == "does not"
+    # pruned to 9 but 1 point lost: neither depth nor accuracy
+    assert claims.adaptive_depth(adaptive(final_depth=9, test_acc=0.97, full_test_acc=0.98))[1].verdict == "does not"
+
+
+@pytest.mark.parametrize("err, expected", [(1.8 + 0.3, "holds"), (1.8 + 0.31, "partly"), (1.8 + 1.0, "partly"),
+                                           (1.8 + 1.01, "does not")])
+def test_accuracy_rule_boundaries(err, expected):
+    acc = 1 - round(err, 2) / 100
+    assert claims.accuracy(fig1ab(acc={"separate": acc, "shared": 0.99}))[0].verdict == expected
+
+
+@pytest.mark.parametrize("layer, expected", [(7, "holds"), (8, "partly"), (None, "does not")])
+def test_settling_rule_boundary_at_layer_seven(layer, expected):
+    v = claims.settling(fig1ab(std_layer={"separate": layer, "shared": 1}, mean_layer={"separate": layer, "shared": 1}))
+    assert [x.verdict for x in v if x.key.endswith("separate")] == [expected, expected]
+
+
+def test_distance_and_tsne_rule_boundaries():
+    assert claims.distance_ratio(fig1c(ratio_sep=0.999))[0].verdict == "holds"
+    assert claims.distance_ratio(fig1c(ratio_sep=1.0))[0].verdict == "does not"  # below 1, strictly
+    from records import fig1d
+    from resdyn.paper import Separation
+
+    d = fig1d()
+    at = dataclasses.replace(d, separation={"separate": Separation(0.9, 0.3, 10), "shared": Separation(0.8999, 0.2999, 10)})
+    assert [x.verdict for x in claims.tsne_clusters(at)] == ["holds", "does not"]
+
+
+@pytest.mark.parametrize("final_depth, diff, expected", [
+    (6, -0.5, "holds"), (7, -0.5, "partly"), (6, -0.51, "partly"), (14, 0.0, "partly"), (15, 0.0, "does not")])
+def test_adaptive_rule_boundaries(final_depth, diff, expected):
+    a = adaptive(final_depth=final_depth, test_acc=0.98 + diff / 100, full_test_acc=0.98)
+    assert claims.adaptive_depth(a)[1].verdict == expected
+
+
+def test_every_rule_is_worded_from_its_thresholds():
+    for rule in claims.RULES:
+        text = rule.describe()
+        assert "{" not in text, rule.key
+    assert "0.3 points" in claims.ERROR.describe() and "5%" in claims.STD_SETTLING.describe()
 
 
 def test_compare_verdicts_lists_changes():
-    assert compare_verdicts(fake_results(), fake_results()) == []
-    changed = compare_verdicts(fake_results(), fake_results(ratio_sep=1.5, final_depth=15))
+    assert compare_verdicts(complete_record(), complete_record()) == []
+    changed = compare_verdicts(complete_record(), complete_record(fig1c=fig1c(ratio_sep=1.5), adaptive=adaptive(15)))
     assert "distance_separate: holds -> does not" in changed and "adaptive_shared: holds -> does not" in changed
 
 
-def test_report_renders_every_claim(tmp_path):
-    text = render(fake_results(), report_dir=tmp_path / "paper", figures_dir=tmp_path / "figures")
-    for v in claims.all_verdicts(fake_results()):
+def test_report_renders_every_section_of_a_complete_record(tmp_path):
+    record = complete_record()
+    assert all(getattr(record, f.name) not in (None, []) for f in dataclasses.fields(record)), "record incomplete"
+    text = render(record, report_dir=tmp_path / "paper", figures_dir=tmp_path / "figures")
+    for v in record.verdicts:
         assert v.claim in text
+    for heading in ("## Claims and verdicts", "## What we found", "## Training regime", "## Fig. 1A and 1B",
+                    "## Fig. 1C", "## Fig. 1D", "## Adaptive depth", "Lesion check", "## This run"):
+        assert heading in text, heading
+    for rule in claims.RULES:
+        assert rule.describe() in text
     assert "](../figures/fig1c_trajectory_distances.png)" in text
     assert "Quick mode" not in text
+    quick = dataclasses.replace(record, run=dataclasses.replace(record.run, identity={**record.run.identity, "mode": "quick"}))
+    assert "Quick mode" in render(quick, report_dir=tmp_path, figures_dir=tmp_path)
+
+
+def test_record_round_trips_through_json(tmp_path):
+    record = complete_record()
+    path = results.write_json(results.to_dict(record), tmp_path / "results.json")
+    back = results.load(path)
+    assert back == record
+    bad = json.loads(path.read_text())
+    bad["fig1ab"]["nets"]["shared"]["test_acc"] = "high"
+    with pytest.raises(Exception, match=r"fig1ab\.nets\.shared\.test_acc"):
+        results.from_dict(bad)
 
 
 def test_format_table_aligns_columns():
-    table = claims.format_table(claims.accuracy({"separate": 0.98, "shared": 0.985}))
+    table = claims.format_table(claims.accuracy(fig1ab(acc={"separate": 0.98, "shared": 0.985})))
     lines = table.splitlines()
     assert lines[0].split() == ["claim", "paper", "ours", "verdict"] and len(lines) == 3
     assert lines[1].index("1.8 %") == lines[0].index("paper")
-
-
-def test_peak_rss_in_decimal_megabytes_of_the_larger_process(monkeypatch):
-    # ru_maxrss is in KiB on Linux: 2,000,000 KiB = 2,048 MB (10^6 bytes), the unit bench.py reports
-    kib = {resource.RUSAGE_SELF: 500_000, resource.RUSAGE_CHILDREN: 2_000_000}
-    monkeypatch.setattr(resource, "getrusage", lambda who: SimpleNamespace(ru_maxrss=kib[who]))
-    assert reproduce._peak_rss_mb() == 2048.0

@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from resdyn.model import DenseResNet, ModelConfig
-from resdyn.train import TrainConfig, accuracy, cache_dir_for, fit, train_or_load
+from resdyn.store import entry_dir
+from resdyn.train import TrainConfig, accuracy, fit, train_or_load
 
 FAST = TrainConfig(epochs=10, batch_size=64, lr=1e-2, seed=0)
 
@@ -76,7 +77,7 @@ def test_train_or_load_caches_by_config(digits):
     cfg = TrainConfig(epochs=1, batch_size=64)
     first = train_or_load(digits, digits_model(), cfg, progress=False)
     assert not first.from_cache
-    assert (cache_dir_for(digits, digits_model(), cfg) / "final.pt").exists()
+    assert (entry_dir(digits, digits_model(), cfg) / "final.pt").exists()
     second = train_or_load(digits, digits_model(), cfg, progress=False)
     assert second.from_cache
     assert_same_weights(first.model, second.model)
@@ -103,3 +104,50 @@ def test_bad_train_config(kwargs, message):
 def test_width_mismatch_with_data(digits):
     with pytest.raises(ValueError, match=r"width \(784\) does not match the data's 64 features.*ModelConfig\(width=64\)"):
         fit(DenseResNet(ModelConfig(width=784, depth=2)), digits, FAST, progress=False)
+
+
+@pytest.mark.parametrize("step, expected", [(0, 1e-2), (25, 0.5 * 1e-2 * (1 + 2 ** -0.5)), (50, 0.5e-2), (75, 0.5 * 1e-2 * (1 - 2 ** -0.5)),
+                                            (100, 0.0)])
+def test_cosine_schedule_known_answers(step, expected):
+    from resdyn.train import lr_at
+
+    assert lr_at(TrainConfig(lr=1e-2, schedule="cosine"), step, 100) == pytest.approx(expected, abs=1e-15)
+    assert lr_at(TrainConfig(lr=1e-2, schedule="constant"), step, 100) == 1e-2
+
+
+def test_history_records_the_last_steps_learning_rate(digits):
+    cfg = TrainConfig(epochs=2, batch_size=500, lr=1e-2)  # 1,297 samples: 3 steps per epoch, 6 in all
+    from resdyn.train import lr_at
+
+    h = fit(DenseResNet(digits_model()), digits, cfg, progress=False).history
+    assert [r.lr for r in h] == [lr_at(cfg, 2, 6), lr_at(cfg, 5, 6)]
+
+
+def test_transfer_optimizer_keeps_the_state_of_kept_parameters(digits):
+    from resdyn.train import _transfer_optimizer, make_optimizer, train_step
+
+    model = DenseResNet(digits_model(depth=3))
+    opt = make_optimizer(model, FAST)
+    for _ in range(2):
+        train_step(model, opt, digits.train.x[:32], digits.train.y[:32], lr=1e-2)
+    short = model.truncated(2)
+    new = _transfer_optimizer(opt, model, short, FAST)
+    old_state = {name: opt.state[p] for name, p in model.named_parameters()}
+    assert len(new.state) == len(list(short.parameters())) == 2 * 2 + 2
+    for name, p in short.named_parameters():
+        for k, v in old_state[name].items():
+            assert torch.equal(new.state[p][k], v) and new.state[p][k] is not v  # copied, not shared
+    assert "blocks.2.weight" not in dict(short.named_parameters())
+
+
+def test_fit_with_bias_folding_folds_every_removal(digits):
+    from resdyn.pruning import AdaptiveDepthConfig
+
+    cfg = TrainConfig(epochs=2, batch_size=64, lr=3e-3)
+    model = DenseResNet(digits_model(depth=4))
+    folded = fit(model, digits, cfg, adaptive=AdaptiveDepthConfig(threshold=float("inf"), fold_bias=True), progress=False)
+    plain = fit(model, digits, cfg, adaptive=AdaptiveDepthConfig(threshold=float("inf")), progress=False)
+    assert [p.folded_bias for p in folded.pruning] == [True, True] and not any(p.folded_bias for p in plain.pruning)
+    # the same training up to the first removal: only the read-out bias differs after it
+    assert folded.history[0].loss == plain.history[0].loss
+    assert not torch.equal(folded.model.readout.bias, plain.model.readout.bias)

@@ -1,0 +1,58 @@
+"""What this machine is: CPU, cores, package versions, peak memory. Recorded with every run and
+benchmark, because bit-identical results hold only on one machine type."""
+from __future__ import annotations
+
+import os
+import platform
+import resource
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "openTSNE", "matplotlib", "seaborn",
+            "papermill", "nbval", "pydantic", "joblib", "resdyn")
+
+
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (empty where /proc/cpuinfo is not available)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def describe() -> str:
+    """One line: CPU model, core count, OS."""
+    return f"{cpu_model()}, {os.cpu_count()} cores, {platform.system()}"
+
+
+def versions() -> dict:
+    """Python's and the main packages' versions (None where not installed)."""
+    out = {"python": platform.python_version()}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = None
+    return out
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process or of its largest child (e.g. a notebook kernel),
+    whichever is larger, in MB (10^6 bytes)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, kids) * 1024 / 1e6  # ru_maxrss is in KiB on Linux

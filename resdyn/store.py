@@ -1,0 +1,114 @@
+"""Persistence of trained nets: the cache key, one save format for checkpoints and finished nets,
+atomic writes, and loading that survives a damaged file.
+
+A cache entry is a folder ``<cache>/models/<key>/`` named by a hash of everything that determines
+the net. It holds ``final.pt`` once training has finished, and ``checkpoint.pt`` (the same format
+plus the optimizer state) while it runs. A file that cannot be read back (truncated by a full disk
+or a killed process, overwritten, written by another version) is never fatal: :func:`load` moves it
+aside to ``<name>.corrupt``, says so with a :class:`CacheWarning` naming both paths, and the caller
+trains again.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from . import paths
+from .model import DenseResNet, ModelConfig
+
+#: Bump when a change to the training code changes what a given configuration produces.
+CACHE_VERSION = 3
+#: The layout of a saved file (see :func:`save`).
+FORMAT = 1
+_KEYS = ("format", "model_config", "model_state", "history", "pruning", "train_config", "adaptive")
+
+
+class CacheWarning(UserWarning):
+    """A cache entry or checkpoint could not be read and was set aside."""
+
+
+def cache_key(data, model_config: ModelConfig, config, adaptive=None) -> str:
+    """A hash of everything that determines a trained net: data, model, training, adaptive depth."""
+    spec = {
+        "version": CACHE_VERSION,
+        "data": data.spec(),
+        "model": model_config.to_dict(),
+        "train": config.to_dict(),
+        "adaptive": None if adaptive is None else adaptive.to_dict(),
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def entry_dir(data, model_config: ModelConfig, config, adaptive=None) -> Path:
+    """The cache folder of one net (it may not exist yet)."""
+    return paths.cache_dir() / "models" / cache_key(data, model_config, config, adaptive)
+
+
+def atomic_save(obj, path: str | os.PathLike) -> Path:
+    """``torch.save`` to a temporary file, then rename: a reader sees the old file or the new, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def save(path, *, model: DenseResNet, history, pruning, config, adaptive=None, optimizer=None) -> Path:
+    """Write a net in the one save format.
+
+    ``history``: the epoch records (dataclasses); ``pruning``: :class:`resdyn.pruning.PruneRecord`s;
+    ``config``/``adaptive``: the training settings it was trained with; ``optimizer``: given for a
+    checkpoint (to resume), omitted for a finished net.
+    """
+    return atomic_save({
+        "format": FORMAT,
+        "model_config": model.config.to_dict(),
+        "model_state": model.state_dict(),
+        "history": [asdict(r) for r in history],
+        "pruning": [p.to_dict() for p in pruning],
+        "train_config": config.to_dict(),
+        "adaptive": None if adaptive is None else adaptive.to_dict(),
+        "optimizer_state": None if optimizer is None else optimizer.state_dict(),
+    }, path)
+
+
+def load(path, *, map_location="cpu") -> dict | None:
+    """The saved dict at ``path`` with its model rebuilt under ``"model"``, or ``None`` if there is
+    no file or it cannot be read (then it is moved aside, with a :class:`CacheWarning`)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        saved = torch.load(path, map_location=map_location, weights_only=True)
+        missing = [k for k in _KEYS if not isinstance(saved, dict) or k not in saved]
+        if missing:
+            raise ValueError(f"not a resdyn save file (missing {', '.join(missing)})")
+        if saved["format"] != FORMAT:
+            raise ValueError(f"save format {saved['format']}, this version reads format {FORMAT}")
+        model = DenseResNet(ModelConfig(**saved["model_config"]))
+        model.load_state_dict(saved["model_state"])
+    except Exception as exc:  # truncated zip, unpickling error, wrong keys or shapes: the file is the problem
+        aside = set_aside(path)
+        reason = (str(exc).strip().splitlines() or [""])[0][:200]  # torch's messages run to many lines
+        warnings.warn(f"{path} could not be read ({type(exc).__name__}: {reason}); moved it to {aside}. "
+                      "The net is trained again.", CacheWarning, stacklevel=2)
+        return None
+    saved["model"] = model.to(map_location)
+    return saved
+
+
+def set_aside(path: Path) -> Path:
+    """Rename ``path`` to ``<name>.corrupt`` (``.corrupt2``, ... if taken) and return the new path."""
+    n, aside = 1, path.with_name(path.name + ".corrupt")
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.corrupt{n}")
+    os.replace(path, aside)
+    return aside

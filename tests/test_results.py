@@ -1,0 +1,105 @@
+"""results.json plumbing: JSON values, fragments with their run's identity, merging, output folders, paths."""
+import math
+import resource
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from records import fig1c, fig1d
+
+from resdyn import machine, paths, results
+from resdyn.experiment import run_dirs
+
+
+def test_jsonable_known_values():
+    @dataclass
+    class Rec:
+        a: float
+        b: list
+        hidden: object = field(default=None, metadata={"saved": False})
+
+    out = results.jsonable({"nan": float("nan"), "inf": -math.inf, "np": np.float32(0.5), "i": np.int64(3),
+                            "t": torch.tensor([1.0, float("nan")]), "tuple": (1, 2), "path": Path("/a/b"),
+                            "rec": Rec(a=1.5, b=[np.bool_(True)], hidden=torch.ones(3)), 7: "key"})
+    assert out == {"nan": None, "inf": None, "np": 0.5, "i": 3, "t": [1.0, None], "tuple": [1, 2], "path": "/a/b",
+                   "rec": {"a": 1.5, "b": [True]}, "7": "key"}
+    assert type(out["i"]) is int and type(out["np"]) is float
+
+
+def identity(**kw):
+    return {"mode": "full", "dataset": "mnist", "seed": 0, "code": "c0de", "commit": "abc", **kw}
+
+
+def test_fragments_of_one_run_merge(tmp_path):
+    results.save_fragment(tmp_path, "fig1c", fig1c(), identity=identity())
+    results.save_fragment(tmp_path, "fig1d", fig1d(), identity=identity(commit="other"))  # provenance only
+    ident, sections = results.merge(results.load_fragments(tmp_path), require_all=False)
+    assert ident["seed"] == 0 and set(sections) == {"fig1c", "fig1d"}
+    assert sections["fig1c"]["ratio"]["separate"] == [0.5] * 10
+    with pytest.raises(results.MixedRunError, match="lacks the sections regime, fig1ab, adaptive"):
+        results.merge(results.load_fragments(tmp_path))
+
+
+@pytest.mark.parametrize("key, value", [("seed", 1), ("mode", "quick"), ("code", "beef")])
+def test_fragments_of_different_runs_are_refused(tmp_path, key, value):
+    results.save_fragment(tmp_path, "fig1c", fig1c(), identity=identity())
+    results.save_fragment(tmp_path, "fig1d", fig1d(), identity=identity(**{key: value}))
+    with pytest.raises(results.MixedRunError, match=rf"fig1c from .*; fig1d from .*'{key}': '?{value}"):
+        results.merge(results.load_fragments(tmp_path), require_all=False)
+
+
+def test_unknown_section_is_refused(tmp_path):
+    with pytest.raises(ValueError, match='Invalid section "fig9"'):
+        results.save_fragment(tmp_path, "fig9", {}, identity=identity())
+
+
+def test_run_identity_records_code_and_commit():
+    ident = results.run_identity(quick=True, seed=3)
+    assert ident["mode"] == "quick" and ident["dataset"] == "digits" and ident["seed"] == 3
+    assert len(ident["code"]) == 12 and ident["code"] == results.code_version()
+    assert ident["commit"] is None or len(ident["commit"].split("+")[0]) == 40
+
+
+def test_run_dirs_keep_quick_runs_off_the_committed_figures(tmp_path, monkeypatch):
+    monkeypatch.setenv("RESDYN_OUT", str(tmp_path / "out"))
+    quick = run_dirs(quick=True)
+    assert quick.figures == tmp_path / "out" / "quick" / "figures" and quick.paper == tmp_path / "out" / "quick" / "paper"
+    full = run_dirs(quick=False)
+    assert (full.figures, full.paper, full.scratch) == (paths.FIGURES_DIR, paths.PAPER_DIR, tmp_path / "out" / "full")
+    mine = run_dirs(quick=False, out_dir=tmp_path / "x")
+    assert (mine.figures, mine.paper, mine.fragments) == (tmp_path / "x" / "figures", tmp_path / "x" / "paper",
+                                                          tmp_path / "x" / "results")
+
+
+def test_data_root_order(tmp_path, monkeypatch):
+    monkeypatch.delenv("RESDYN_DATA", raising=False)
+    monkeypatch.setattr(paths, "SHARED_DATA", tmp_path / "shared")
+    assert paths.data_root() == paths.REPO_ROOT / "data"
+    (tmp_path / "shared" / "MNIST" / "raw").mkdir(parents=True)
+    assert paths.data_root() == tmp_path / "shared"
+    monkeypatch.setenv("RESDYN_DATA", str(tmp_path / "env"))
+    assert paths.data_root() == tmp_path / "env"
+    assert paths.data_root(tmp_path / "arg") == tmp_path / "arg"
+
+
+@pytest.mark.parametrize("env, quick, expected", [("", False, False), ("1", False, True), ("0", True, True),
+                                                  ("0", False, False)])
+def test_quick_switch(monkeypatch, env, quick, expected):
+    monkeypatch.setenv("RESDYN_QUICK", env)
+    assert paths.quick_mode(quick) is expected
+
+
+def test_quick_switch_rejects_other_values(monkeypatch):
+    monkeypatch.setenv("RESDYN_QUICK", "yes")
+    with pytest.raises(ValueError, match='RESDYN_QUICK must be "0" or "1" \\(or unset\\), got \'yes\''):
+        paths.quick_mode()
+
+
+def test_peak_rss_in_decimal_megabytes_of_the_larger_process(monkeypatch):
+    # ru_maxrss is in KiB on Linux: 2,000,000 KiB = 2,048 MB (10^6 bytes), the unit the bench reports
+    kib = {resource.RUSAGE_SELF: 500_000, resource.RUSAGE_CHILDREN: 2_000_000}
+    monkeypatch.setattr(resource, "getrusage", lambda who: SimpleNamespace(ru_maxrss=kib[who]))
+    assert machine.peak_rss_mb() == 2048.0

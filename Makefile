@@ -1,11 +1,12 @@
-# resdyn: `make setup` once, then `make test`; `make reproduce` for the full run (MNIST).
+# resdyn: `make setup` once, then `make test`; `make reproduce` for the paper's full run (MNIST).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-
 # MNIST root: $RESDYN_DATA if set; else ../shared/data where it holds MNIST; else <repo>/data (resdyn/paths.py).
+NBVAL  := --nbval-lax --nbval-current-env --nbval-sanitize-with nbval-sanitize.cfg
 
-.PHONY: setup install test test-unit test-notebooks test-full reproduce reproduce-quick notebooks bench clean
+.PHONY: setup install test test-unit test-notebooks test-full reproduce seeds study check-executed check-figures \
+        reproduce-quick notebooks bench clean
 
 setup: install ## environment, Jupyter kernel, then the main job on its quick default
 	$(PY) -m resdyn reproduce --quick
@@ -19,8 +20,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name resdyn --display-name "Python (resdyn)"
 	touch $@
 
-test: install ## unit tests + notebooks' checked outputs (nbval, quick mode)
-	TQDM_DISABLE=1 RESDYN_QUICK=1 $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env
+test: install ## unit tests + every notebook's checked outputs (nbval, quick mode)
+	RESDYN_QUICK=1 $(PY) -m pytest tests notebooks $(NBVAL)
 
 test-unit: install
 	$(PY) -m pytest tests
@@ -28,14 +29,27 @@ test-unit: install
 test-full: install ## full-scale tests on real MNIST (tens of minutes)
 	$(PY) -m pytest tests -m full
 
-reproduce: install ## full run: every notebook on MNIST; figures/, paper/results.json, paper/REPORT.md
+reproduce: install ## the paper (notebooks 00-04) on MNIST: figures/, paper/ (results.json, REPORT.md, notebooks/)
 	$(PY) -m resdyn reproduce $(if $(CHECK),--check $(CHECK))
+
+seeds: install ## notebook 05: every headline number over five seeds (outside CI; about 20 minutes)
+	$(PY) -m resdyn reproduce --target seeds
+
+study: install ## notebooks 06-10: mechanism, regime map, depth, toy, precision (outside CI; about an hour)
+	$(PY) -m resdyn reproduce --target study
+
+EXECUTED ?= paper/notebooks
+check-executed: install ## nbval on the executed paper notebooks, full mode, from the warm cache
+	RESDYN_QUICK=0 $(PY) -m pytest $(sort $(wildcard $(EXECUTED)/0[0-4]_*.ipynb)) $(NBVAL) -p no:cacheprovider
+
+check-figures: install ## the regenerated figures against committed copies: make check-figures EXPECTED=<dir>
+	$(PY) -m resdyn check-figures --expected $(EXPECTED) $(if $(EXPECTED_RESULTS),--expected-results $(EXPECTED_RESULTS))
 
 reproduce-quick: install
 	$(PY) -m resdyn reproduce --quick
 
 notebooks: install ## re-run quick mode and store the checked cells' outputs in notebooks/
-	$(PY) -m resdyn reproduce --quick --update-notebooks
+	for t in paper seeds study; do $(PY) -m resdyn reproduce --quick --target $$t --update-notebooks || exit 1; done
 
 bench: install ## benchmarks; writes BENCHMARKS.md
 	$(PY) bench/bench.py

@@ -1,26 +1,34 @@
 """The paper's claims, the rule that turns each measurement into a verdict, and the verdicts.
 
-Each :class:`Rule` holds the claim's wording, its thresholds and the rule's wording built from them,
-and when it was written: the report and the notebooks render rules from here, and
-:func:`verdicts` applies them to a record (:class:`resdyn.results.Results`). Verdicts are computed
-once per run, by ``resdyn reproduce``, and stored in results.json.
+Each :class:`Rule` holds the claim's wording, its thresholds, the rule's wording built from them,
+when it was written and how it changed since: the report and the notebooks render rules from here,
+and :func:`verdicts` applies them to a record (:class:`resdyn.results.Results`). Verdicts are
+computed once per run, by ``resdyn reproduce``, and stored in results.json.
 
-Verdicts: "holds", "partly", "does not", or "n/a" (nothing in the paper to compare with).
+Every figure claim is judged against its controls: the raw input x(0) and an untrained net of the
+same configuration and seed. A claim holds only if the trained net beats both controls by the
+rule's margin; if it meets the claim's test but not the margin, the verdict is "no evidence" (the
+controls meet the claim too: no evidence of learning).
+
+Verdicts: "holds", "partly", "does not", "no evidence", "inconclusive" (the measurement cannot
+decide, e.g. a censored depth), or "n/a" (nothing in the paper to compare with).
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
 NETS = ("separate", "shared")
+VERDICTS = ("holds", "partly", "does not", "no evidence", "inconclusive", "n/a")
 
 #: The paper's numbers (NIPS 2018 submission; 1.4 % and 1.8 % from the longer version).
 PAPER = {"error_shared": 1.4, "error_separate": 1.8, "settling_layer": 6, "pruned_depth": 5}
+_CONTROLS = "2026-11-28 (session 4), before the first run with controls"
 
 
 @dataclass(frozen=True)
 class Rule:
     """A verdict rule. ``text`` is the rule in words with ``{name}`` placeholders for ``thresholds``;
-    ``written`` says when it was fixed, ``changed`` any change made after a run that it judged."""
+    ``written`` says when it was fixed, ``changed`` every change made after a run it had judged."""
 
     key: str
     claim: str
@@ -28,7 +36,7 @@ class Rule:
     text: str
     thresholds: dict = field(default_factory=dict)
     written: str = "before the first full run (session 1)"
-    changed: str = ""
+    changed: tuple[str, ...] = ()
 
     def describe(self) -> str:
         return self.text.format(**self.thresholds)
@@ -36,10 +44,13 @@ class Rule:
 
 @dataclass(frozen=True)
 class Verdict:
+    """One claim on one net: what the paper says, what we measured, what the controls gave, the verdict."""
+
     key: str
     claim: str
     paper: str
     ours: str
+    controls: str
     verdict: str
 
     def to_dict(self) -> dict:
@@ -53,33 +64,63 @@ ERROR = Rule(
 MEAN_SETTLING = Rule(
     "mean_layer", "class-mean residuals stop changing after a layer ({net})", "after layer 6",
     "holds if the change of the class-mean residuals from one layer to the next stays below {fraction:.0%} of its "
-    "peak from layer {by_layer} or earlier, partly if from a later layer",
-    {"fraction": 0.05, "by_layer": PAPER["settling_layer"] + 1},
-    changed="added after the first full run, with the Fig. 1B rule's thresholds unchanged")
+    "peak from layer {by_layer} or earlier and the untrained net of the same seed does not settle until at least "
+    "{margin} layers later; no evidence if it does; partly if the trained net settles after layer {by_layer}",
+    {"fraction": 0.05, "by_layer": PAPER["settling_layer"] + 1, "margin": 2},
+    changed=("added after the first full run, with the Fig. 1B rule's thresholds",
+             f"the untrained-net control and its margin added on {_CONTROLS}"))
 STD_SETTLING = Rule(
     "std_layer", "across-sample std of residuals near 0 after a layer ({net})", "about layer 6",
     "holds if the across-sample standard deviation of the residuals stays below {fraction:.0%} of its peak from "
-    "layer {by_layer} or earlier, partly if from a later layer",
-    {"fraction": 0.05, "by_layer": PAPER["settling_layer"] + 1})
+    "layer {by_layer} or earlier and the untrained net of the same seed does not settle until at least {margin} "
+    "layers later; no evidence if it does; partly if the trained net settles after layer {by_layer}",
+    {"fraction": 0.05, "by_layer": PAPER["settling_layer"] + 1, "margin": 2},
+    changed=(f"the untrained-net control and its margin added on {_CONTROLS}",))
 DISTANCE = Rule(
     "distance", "trajectories closer within than between classes ({net})", "within < between for each class",
-    "holds if the within/between distance ratio is below {below} for every class, partly if for at least half",
-    {"below": 1.0})
+    "holds if the within/between distance ratio is below {below} for every class and its mean over classes is at "
+    "least {margin} below that of both controls (the raw inputs and the untrained net's trajectories); partly if "
+    "below {below} for at least half of the classes, with the same margin; no evidence without the margin",
+    {"below": 1.0, "margin": 0.05},
+    changed=(f"the controls and the margin added on {_CONTROLS}",))
 TSNE = Rule(
     "tsne", "t-SNE of x(T): one cluster per class ({net})", "separate clusters",
     "holds if the kNN accuracy in the embedding is at least {knn} and the silhouette at least {silhouette}, "
-    "partly if one of the two",
-    {"knn": 0.9, "silhouette": 0.3})
+    "partly if one of the two; either only if it beats both controls (t-SNE of the raw input and of the untrained "
+    "net's x(T)) by at least {knn_margin} in kNN accuracy and {silhouette_margin} in silhouette, else no evidence",
+    {"knn": 0.9, "silhouette": 0.3, "knn_margin": 0.01, "silhouette_margin": 0.05},
+    changed=(f"the controls and the margins added on {_CONTROLS}",))
 ADAPTIVE = Rule(
     "adaptive", "adaptive depth, threshold 0.01 ({net})", "5 layers, no significant accuracy change",
-    "holds if the shared net ends at {max_depth} layers or fewer and loses at most {max_loss} points against the "
-    "unpruned net trained the same way; partly if it is pruned without that loss, or reaches the depth with it",
-    {"max_depth": PAPER["pruned_depth"] + 1, "max_loss": 0.5})
+    "inconclusive if the final depth is censored (the criterion was under the threshold at every check, or still "
+    "under it when training ended, or the run hit its minimum depth); otherwise holds if the shared net ends at "
+    "{max_depth} layers or fewer and loses at most {max_loss} points of test accuracy against the unpruned net "
+    "trained the same way, partly if it is pruned without that loss or reaches the depth with it",
+    {"max_depth": PAPER["pruned_depth"] + 1, "max_loss": 0.5},
+    changed=(f"'inconclusive' for a censored depth added, and no layer removed after the last epoch, on {_CONTROLS}",))
 
-RULES = (ERROR, MEAN_SETTLING, STD_SETTLING, DISTANCE, TSNE, ADAPTIVE)
+TOY = Rule(
+    "toy", "two circles, adaptive depth from 15 layers, threshold 0.01 ({net} weights)", "{paper}",
+    "inconclusive if the final depth is censored (the criterion was under the threshold at every check, or still "
+    "under it when training ended, or the run hit its minimum depth); otherwise shared weights: holds if the net ends "
+    "at {max_depth} layers or fewer with test accuracy at least {min_acc:.0%}, partly if it is pruned with that "
+    "accuracy or reaches the depth without it, does not otherwise; separate weights: holds if the net keeps all "
+    "{depth} layers, does not otherwise",
+    {"max_depth": 6, "min_acc": 0.99, "depth": 15},
+    written="before the first run of the toy (issue 11, item 6)")
+
+RULES = (ERROR, MEAN_SETTLING, STD_SETTLING, DISTANCE, TSNE, ADAPTIVE, TOY)
+#: The longer version's toy result, per kind of weights.
+TOY_PAPER = {"shared": "5 layers, 100 % accuracy", "separate": "keeps all 15 layers"}
 
 
 # ----------------------------------------------------------------------------------------------
+
+
+def _points(fraction: float) -> float:
+    """A fraction in percentage points, without the float noise of the subtraction (1 - 0.979 is
+    0.02100000000000002), so that a value on a threshold is judged as it is printed."""
+    return round(100 * fraction, 6)
 
 
 def accuracy(fig1ab) -> list[Verdict]:
@@ -91,52 +132,75 @@ def accuracy(fig1ab) -> list[Verdict]:
         err = _points(1 - fig1ab.nets[net].test_acc)
         v = "holds" if err <= paper + th["holds"] else "partly" if err <= paper + th["partly"] else "does not"
         out.append(Verdict(f"error_{net}", ERROR.claim.format(net=net), ERROR.paper.format(paper=paper),
-                           f"{err:.2f} %", v))
+                           f"{err:.2f} %", "chance: 90 %", v))
     return out
 
 
-def _points(fraction: float) -> float:
-    """A fraction in percentage points, without the float noise of the subtraction (1 - 0.979 is
-    0.02100000000000002), so that a value on a threshold is judged as it is printed."""
-    return round(100 * fraction, 6)
+def _settling(rule: Rule, layer: int | None, control: int | None) -> str:
+    th = rule.thresholds
+    if layer is None:
+        return "does not"
+    if layer > th["by_layer"]:
+        return "partly"
+    return "holds" if control is None or control >= layer + th["margin"] else "no evidence"
 
 
-def _settling(rule: Rule, layer: int | None) -> str:
-    return "does not" if layer is None else "holds" if layer <= rule.thresholds["by_layer"] else "partly"
+def _layer(layer: int | None, depth: int, prefix: str) -> str:
+    return "never" if layer is None else f"{prefix} {layer} of {depth}"
 
 
 def settling(fig1ab) -> list[Verdict]:
-    """:data:`MEAN_SETTLING` (Fig. 1A) and :data:`STD_SETTLING` (Fig. 1B) for both nets."""
+    """:data:`MEAN_SETTLING` (Fig. 1A) and :data:`STD_SETTLING` (Fig. 1B) for both nets, against the
+    untrained nets; the raw input's spread is given as the scale."""
     depth, out = fig1ab.depth, []
     for rule, attr, prefix in ((MEAN_SETTLING, "mean_layer", "after layer"), (STD_SETTLING, "std_layer", "layer")):
         for net in NETS:
-            layer = getattr(fig1ab.profiles[net], attr)
-            ours = "never" if layer is None else f"{prefix} {layer} of {depth}"
-            out.append(Verdict(f"{rule.key}_{net}", rule.claim.format(net=net), rule.paper, ours, _settling(rule, layer)))
+            layer = getattr(fig1ab.trained[net].profile, attr)
+            control = getattr(fig1ab.untrained[net].profile, attr)
+            controls = f"untrained: {_layer(control, depth, prefix)}"
+            if attr == "std_layer":
+                controls += f"; input spread {fig1ab.input_std:.2f}"
+            out.append(Verdict(f"{rule.key}_{net}", rule.claim.format(net=net), rule.paper,
+                               _layer(layer, depth, prefix), controls, _settling(rule, layer, control)))
     return out
 
 
 def distance_ratio(fig1c) -> list[Verdict]:
-    """:data:`DISTANCE` for both nets of a :class:`resdyn.paper.Fig1C`."""
-    out = []
+    """:data:`DISTANCE` for both nets of a :class:`resdyn.paper.Fig1C`, against the raw inputs and
+    the untrained nets."""
+    th, out = DISTANCE.thresholds, []
     for net in NETS:
-        r = fig1c.ratio[net]
-        below = sum(x < DISTANCE.thresholds["below"] for x in r)
+        r = fig1c.trained[net].ratio
+        below = sum(x < th["below"] for x in r)
         v = "holds" if below == len(r) else "partly" if 2 * below >= len(r) else "does not"
+        mean = fig1c.trained[net].mean_ratio
+        worst = min(fig1c.raw.mean_ratio, fig1c.untrained[net].mean_ratio)
+        if v != "does not" and mean > round(worst - th["margin"], 6):
+            v = "no evidence"
         out.append(Verdict(f"distance_{net}", DISTANCE.claim.format(net=net), DISTANCE.paper,
-                           f"ratio {min(r):.2f}-{max(r):.2f}, below 1 for {below}/{len(r)} classes", v))
+                           f"ratio {min(r):.2f}-{max(r):.2f} (mean {mean:.2f}), below 1 for {below}/{len(r)} classes",
+                           f"mean ratio: raw input {fig1c.raw.mean_ratio:.2f}, untrained "
+                           f"{fig1c.untrained[net].mean_ratio:.2f}", v))
     return out
 
 
 def tsne_clusters(fig1d) -> list[Verdict]:
-    """:data:`TSNE` for both nets of a :class:`resdyn.paper.Fig1D`."""
-    out = []
+    """:data:`TSNE` for both nets of a :class:`resdyn.paper.Fig1D`, against the raw input and the
+    untrained nets."""
+    th, out = TSNE.thresholds, []
     for net in NETS:
-        s = fig1d.separation[net]
-        n_ok = (s.knn_accuracy >= TSNE.thresholds["knn"]) + (s.silhouette >= TSNE.thresholds["silhouette"])
+        s = fig1d.trained[net]
+        n_ok = (s.knn_accuracy >= th["knn"]) + (s.silhouette >= th["silhouette"])
+        v = {2: "holds", 1: "partly", 0: "does not"}[n_ok]
+        controls = (fig1d.raw, fig1d.untrained[net])
+        beats = all(s.knn_accuracy >= round(c.knn_accuracy + th["knn_margin"], 6)
+                    and s.silhouette >= round(c.silhouette + th["silhouette_margin"], 6) for c in controls)
+        if v != "does not" and not beats:
+            v = "no evidence"
         out.append(Verdict(f"tsne_{net}", TSNE.claim.format(net=net), TSNE.paper,
                            f"kNN acc {s.knn_accuracy:.3f}, silhouette {s.silhouette:.2f}",
-                           {2: "holds", 1: "partly", 0: "does not"}[n_ok]))
+                           f"raw input {fig1d.raw.knn_accuracy:.3f} / {fig1d.raw.silhouette:.2f}; untrained "
+                           f"{fig1d.untrained[net].knn_accuracy:.3f} / {fig1d.untrained[net].silhouette:.2f}", v))
     return out
 
 
@@ -147,43 +211,74 @@ def adaptive_depth(adaptive) -> list[Verdict]:
     for net in NETS:
         a = adaptive.nets[net]
         diff = _points(a.test_acc - a.full_test_acc)
-        ours = f"depth {a.final_depth} of {a.initial_depth}, accuracy {diff:+.2f} points"
-        if net == "shared":
+        ours = f"depth {a.final_depth} of {a.initial_depth}{' (censored)' if a.censored else ''}, " \
+               f"accuracy {diff:+.2f} points"
+        controls = f"criterion of the trained 15-layer net stops pruning at depth {adaptive.profiles[net].stop_depth}"
+        if net != "shared":
+            v, paper = "n/a", "not reported for MNIST"
+        elif a.censored:
+            v, paper = "inconclusive", ADAPTIVE.paper
+        else:
             depth_ok, acc_ok = a.final_depth <= th["max_depth"], diff >= -th["max_loss"]
             pruned = a.final_depth < a.initial_depth
             v = "holds" if depth_ok and acc_ok else "partly" if (pruned and acc_ok) or depth_ok else "does not"
             paper = ADAPTIVE.paper
+        out.append(Verdict(f"adaptive_{net}", ADAPTIVE.claim.format(net=net), paper, ours, controls, v))
+    return out
+
+
+def toy_verdicts(record) -> list[Verdict]:
+    """:data:`TOY` for both nets of a :class:`resdyn.toy.ToyCircles`. The control column gives the
+    criterion before training: where it is already under the threshold, the untrained net would be
+    pruned too."""
+    th, out = TOY.thresholds, []
+    for net in NETS:
+        a = record.nets[net]
+        ours = (f"depth {a.final_depth} of {a.initial_depth}{' (censored)' if a.censored else ''}, "
+                f"test accuracy {100 * a.test_acc:.1f} %")
+        controls = f"criterion before training {a.initial_criterion:.1e} (threshold {record.threshold:g})"
+        if a.censored:
+            v = "inconclusive"
+        elif net == "shared":
+            depth_ok = a.final_depth <= th["max_depth"]
+            acc_ok = _points(a.test_acc) >= _points(th["min_acc"])
+            pruned = a.final_depth < a.initial_depth
+            v = "holds" if depth_ok and acc_ok else "partly" if (pruned and acc_ok) or depth_ok else "does not"
         else:
-            v, paper = "n/a", "not reported for MNIST"
-        out.append(Verdict(f"adaptive_{net}", ADAPTIVE.claim.format(net=net), paper, ours, v))
+            v = "holds" if a.final_depth == a.initial_depth == th["depth"] else "does not"
+        out.append(Verdict(f"toy_{net}", TOY.claim.format(net=net), TOY_PAPER[net], ours, controls, v))
     return out
 
 
 def verdicts(results) -> list[Verdict]:
     """Every verdict the record allows (sections it lacks are skipped), in the report's order."""
     out = []
-    if results.fig1ab is not None:
+    if getattr(results, "fig1ab", None) is not None:
         out += accuracy(results.fig1ab) + settling(results.fig1ab)
-    if results.fig1c is not None:
+    if getattr(results, "fig1c", None) is not None:
         out += distance_ratio(results.fig1c)
-    if results.fig1d is not None:
+    if getattr(results, "fig1d", None) is not None:
         out += tsne_clusters(results.fig1d)
-    if results.adaptive is not None:
+    if getattr(results, "adaptive", None) is not None:
         out += adaptive_depth(results.adaptive)
+    if getattr(results, "toy", None) is not None:
+        out += toy_verdicts(results.toy)
     return out
 
 
 def format_table(verdicts: list[Verdict]) -> str:
-    """A plain-text table for a notebook's checked cell."""
-    rows = [(v.key, v.paper, v.ours, v.verdict) for v in verdicts]
-    widths = [max(len(r[i]) for r in rows + [("claim", "paper", "ours", "verdict")]) for i in range(4)]
+    """A plain-text table: claim key, paper, ours, controls, verdict."""
+    head = ("claim", "paper", "ours", "controls", "verdict")
+    rows = [(v.key, v.paper, v.ours, v.controls, v.verdict) for v in verdicts]
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
     line = lambda r: "  ".join(s.ljust(w) for s, w in zip(r, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(("claim", "paper", "ours", "verdict"))] + [line(r) for r in rows])
+    return "\n".join([line(head)] + [line(r) for r in rows])
 
 
-def table(**sections) -> str:
-    """The verdicts of the given sections (``fig1ab=...``, ``fig1c=...``) as a checked cell prints them."""
+def table(exp=None, **sections) -> str:
+    """The verdicts of the given sections (``fig1ab=...``, ``fig1c=...``) as a notebook's checked cell
+    prints them: with ``exp``, a first line says which run they come from."""
     from types import SimpleNamespace
 
-    record = SimpleNamespace(**{s: sections.get(s) for s in ("fig1ab", "fig1c", "fig1d", "adaptive")})
-    return format_table(verdicts(record))
+    text = format_table(verdicts(SimpleNamespace(**sections)))
+    return text if exp is None else f"{exp.describe()}\n{text}"

@@ -106,21 +106,25 @@ def cmd_reproduce(args):
     from . import reproduce, results
 
     before = results.load(args.check) if args.check else None
-    record = reproduce.run(quick=args.quick, seed=args.seed, data_root=args.data_root, out_dir=args.out,
-                           only=args.only, kernel_name=args.kernel)
+    record = reproduce.run(target=args.target, quick=args.quick, seed=args.seed, data_root=args.data_root,
+                           out_dir=args.out, only=args.only, kernel_name=args.kernel)
     if args.update_notebooks:
         from .experiment import run_dirs
 
-        for nb in reproduce.refresh_checked_outputs(run_dirs(args.quick, args.out).scratch / "notebooks"):
+        executed = run_dirs(args.quick, args.out, seed=args.seed).scratch / "notebooks"
+        for nb in reproduce.refresh_checked_outputs(executed, args.target):
             print(f"updated checked outputs of {nb.relative_to(paths.REPO_ROOT)}")
     if record is None:
         if before is not None:
             sys.exit("resdyn reproduce: --check needs a whole run; this run made no whole record.")
         return
     for v in record.verdicts:
-        print(f"{v.verdict:>9}  {v.key}: {v.ours} (paper: {v.paper})")
+        print(f"{v.verdict:>12}  {v.key}: {v.ours} (controls: {v.controls}; paper: {v.paper})")
     if before is not None:
         changed = reproduce.compare_verdicts(before, record)
+        if record.stale:
+            changed.append(f"sections of {', '.join(record.stale)} are stale (another experiment spec): "
+                           "re-run make seeds / make study and commit them")
         if changed:
             print("Verdicts changed against " + args.check + ":\n  " + "\n  ".join(changed), file=sys.stderr)
             sys.exit(1)
@@ -139,6 +143,24 @@ def cmd_report(args):
     out = paper_dir / "REPORT.md"
     out.write_text(report.render(record, report_dir=paper_dir, figures_dir=figures))
     print(f"wrote {out}")
+
+
+def cmd_check_figures(args):
+    from . import reproduce, results
+
+    if args.expected_results:
+        before, now = results.load(args.expected_results), results.load(args.results)
+        p0, p1 = (r.run.identity.get("precision") if r.run else None for r in (before, now))
+        if p0 != p1:
+            print(f"figures not compared: the committed ones were trained in {p0} ({before.run.machine}), this run in "
+                  f"{p1} ({now.run.machine}); a figure check needs the same precision. Verdicts and executed "
+                  "notebooks are still checked.")
+            return
+    problems = reproduce.compare_figures(args.expected, args.actual)
+    if problems:
+        print("Figures differ from the committed ones:\n  " + "\n  ".join(problems), file=sys.stderr)
+        sys.exit(1)
+    print(f"All {len(reproduce.FIGURE_TOLERANCE)} figures match {args.expected} within their tolerance.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -178,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reproduce", help="run all notebooks with papermill; write figures, results.json, the report.",
                        description="Full mode (default): MNIST; writes figures/, paper/results.json and "
                                    "paper/REPORT.md. --quick: digits, a few minutes, writes under build/quick.")
+    p.add_argument("--target", default="paper", choices=["paper", "seeds", "study"],
+                   help="paper: notebooks 00-04 (default; CI); seeds: 05, five seeds; study: 06-10.")
     p.add_argument("--quick", action="store_true", help="digits instead of MNIST; minutes; for tests and set-up.")
     p.add_argument("--seed", type=int, default=0, help="seed passed to every notebook (default 0).")
     p.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
@@ -191,6 +215,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="copy the checked cells' outputs of this run into notebooks/ (what nbval compares "
                         "against) and clear all other outputs. Use with --quick.")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("check-figures", help="compare regenerated figures with committed copies (image RMS).",
+                       description="Fail (exit 1), naming each figure, where a regenerated PNG differs from the "
+                                   "committed copy by more than its RMS tolerance (resdyn.reproduce.FIGURE_TOLERANCE).")
+    p.add_argument("--expected", required=True, help="folder with the committed figures (copied before the run).")
+    p.add_argument("--actual", default=str(paths.FIGURES_DIR), help="folder with the regenerated figures (default figures/).")
+    p.add_argument("--expected-results", default=None,
+                   help="the committed results.json: figures are compared only if its precision is this run's.")
+    p.add_argument("--results", default=str(paths.PAPER_DIR / "results.json"), help="this run's results.json.")
+    p.set_defaults(func=cmd_check_figures)
 
     p = sub.add_parser("report", help="re-render REPORT.md from an existing results.json (no re-run).",
                        description="Write REPORT.md next to RESULTS_JSON from its numbers.")

@@ -21,6 +21,11 @@ from . import paths
 
 DATASETS = ("mnist", "digits")
 SCALINGS = ("unit", "centered", "standard")
+#: Samples of the training set held out for validation (model selection, per-epoch monitoring):
+#: MNIST's customary 50,000 / 10,000 split; for digits about a quarter of its 1,297.
+VAL_SIZE = {"mnist": 10000, "digits": 297}
+#: The held-out samples are fixed, part of the data set's definition: drawn with this seed.
+SPLIT_SEED = 0
 
 # The four raw IDX files of the original MNIST, as torchvision lays them out under
 # <root>/MNIST/raw/: name -> (size in bytes, sha256).
@@ -49,10 +54,12 @@ class Split:
 
 @dataclass(frozen=True)
 class Dataset:
-    """A dataset as tensors. ``image_shape`` is (height, width) for plotting."""
+    """A dataset as tensors: ``train`` to fit on, ``val`` (held out from the training set) to choose
+    and monitor with, ``test`` to read once per final net. ``image_shape`` is (height, width)."""
 
     name: str
     train: Split
+    val: Split
     test: Split
     n_classes: int
     image_shape: tuple[int, int]
@@ -64,7 +71,21 @@ class Dataset:
 
     def spec(self) -> dict:
         """What identifies the data a net is trained on (part of the cache key)."""
-        return {"name": self.name, "scaling": self.scaling, "n_train": len(self.train), "n_test": len(self.test)}
+        return {"name": self.name, "scaling": self.scaling, "n_train": len(self.train), "n_val": len(self.val),
+                "n_test": len(self.test), "split_seed": SPLIT_SEED}
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """How to load a dataset (the arguments of :func:`load_dataset`): small and hashable, so that it
+    can be sent to a worker process instead of the data."""
+
+    name: str
+    scaling: str = "unit"
+    root: str | None = None
+
+    def load(self) -> "Dataset":
+        return load_dataset(self.name, root=self.root, scaling=self.scaling)
 
 
 def load_dataset(
@@ -74,18 +95,22 @@ def load_dataset(
     download: bool | None = None,
     scaling: str = "unit",
     verify: bool = True,
+    val_size: int | None = None,
 ) -> Dataset:
-    """Load a dataset as tensors.
+    """Load a dataset as tensors, with a validation split held out from the training set.
 
     Args:
-        name: ``"mnist"`` (28x28, 784 features) or ``"digits"`` (scikit-learn's 8x8 digits,
-            64 features, 1,297 train / 500 test, embedded in scikit-learn: no download).
+        name: ``"mnist"`` (28x28, 784 features; 50,000 train / 10,000 validation / 10,000 test)
+            or ``"digits"`` (scikit-learn's 8x8 digits, 64 features, 1,000 / 297 / 500, embedded in
+            scikit-learn: no download).
         root: MNIST data root holding ``MNIST/raw/``; default ``$RESDYN_DATA`` or ``<repo>/data``.
         download: try to download MNIST when it is missing. ``None`` (default) tries only where
             the files are missing; ``False`` never tries.
         scaling: ``"unit"`` pixels in [0, 1] as in the paper (default); ``"centered"`` [-0.5, 0.5];
             ``"standard"`` zero mean, unit variance with the training set's pixel mean and std.
         verify: check the size and SHA-256 of each MNIST file (about 0.2 s).
+        val_size: samples held out for validation (default :data:`VAL_SIZE`), drawn once with
+            :data:`SPLIT_SEED`; the scaling's statistics come from the rest.
     """
     if name not in DATASETS:
         raise ValueError(f'Invalid dataset name "{name}". Must be one of {set(DATASETS)}.')
@@ -95,9 +120,10 @@ def load_dataset(
         train, test, shape = _load_mnist(paths.data_root(root), download=download, verify=verify)
     else:
         train, test, shape = _load_digits()
-    train, test = _scale(train, test, scaling)
+    train, val = _hold_out(train, VAL_SIZE[name] if val_size is None else val_size)
+    train, val, test = _scale(train, val, test, scaling)
     n_classes = int(train.y.max()) + 1
-    return Dataset(name=name, train=train, test=test, n_classes=n_classes, image_shape=shape, scaling=scaling)
+    return Dataset(name=name, train=train, val=val, test=test, n_classes=n_classes, image_shape=shape, scaling=scaling)
 
 
 def balanced_subset(split: Split, n_per_class: int, *, seed: int = 0) -> Split:
@@ -135,13 +161,23 @@ def random_subset(split: Split, n: int, *, seed: int = 0) -> Split:
 # internals
 
 
-def _scale(train: Split, test: Split, scaling: str) -> tuple[Split, Split]:
+def _hold_out(train: Split, n: int) -> tuple[Split, Split]:
+    """(rest, held out): ``n`` samples drawn with :data:`SPLIT_SEED`, both in the original order."""
+    if not isinstance(n, int) or not 1 <= n < len(train):
+        raise ValueError(f"val_size must be an integer in [1, {len(train) - 1}], got {n!r}.")
+    perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(SPLIT_SEED))
+    val, rest = perm[:n].sort().values, perm[n:].sort().values
+    return Split(train.x[rest], train.y[rest]), Split(train.x[val], train.y[val])
+
+
+def _scale(train: Split, val: Split, test: Split, scaling: str) -> tuple[Split, Split, Split]:
     if scaling == "unit":
-        return train, test
+        return train, val, test
     if scaling == "centered":
-        return Split(train.x - 0.5, train.y), Split(test.x - 0.5, test.y)
-    mean, std = train.x.mean(), train.x.std()
-    return Split((train.x - mean) / std, train.y), Split((test.x - mean) / std, test.y)
+        shift, scale = 0.5, 1.0
+    else:  # standard: the training part's pixel mean and std
+        shift, scale = train.x.mean(), train.x.std()
+    return tuple(Split((s.x - shift) / scale, s.y) for s in (train, val, test))
 
 
 def _load_digits() -> tuple[Split, Split, tuple[int, int]]:

@@ -17,10 +17,11 @@ from pathlib import Path
 import torch
 
 from . import paths
-from .data import Dataset, Split, balanced_subset, load_dataset
+from .data import Dataset, DataSpec, Split, balanced_subset, load_dataset
 from .model import ModelConfig
+from .parallel import Job, plan, train_many
 from .pruning import PAPER_THRESHOLD, AdaptiveDepthConfig
-from .train import FitResult, TrainConfig, train_or_load
+from .train import FitResult, TrainConfig, choose_precision, train_or_load
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,11 @@ class Regime:
 #: start small and the cumulative signal does not drift into saturation, standardized inputs, Adam
 #: with a cosine-decayed learning rate. ``TrainConfig()``'s defaults are this regime's.
 REGIME = Regime(scaling="standard", init_scale=0.1, init_bias=-4.0, train=TrainConfig())
-#: The quick mode's training on digits (1,297 training samples: more epochs, larger steps).
-QUICK_TRAIN = TrainConfig(epochs=12, batch_size=64, lr=1e-2)
+#: The quick mode's training on digits (1,000 training samples: more epochs, larger steps). Its
+#: numbers are regression values for the tests: fp32 and one thread, so that they do not depend on
+#: the processor's bf16 support or core count.
+QUICK_TRAIN = TrainConfig(epochs=12, batch_size=64, lr=1e-2, precision="fp32")
+QUICK_THREADS = 1
 #: The paper's depth.
 DEPTH = 15
 #: The two kinds of weights the paper trains, in the order every table lists them.
@@ -74,15 +78,15 @@ class RunDirs:
         return self.scratch / "results"
 
 
-def run_dirs(quick: bool, out_dir: str | os.PathLike | None = None) -> RunDirs:
-    """Full run: ``figures/`` and ``paper/`` of the repository, scratch in ``build/full``.
-    Quick run: all under ``build/quick``, so it never touches the committed figures. An explicit
-    ``out_dir`` holds all three."""
+def run_dirs(quick: bool, out_dir: str | os.PathLike | None = None, *, seed: int = 0) -> RunDirs:
+    """Full run of seed 0: ``figures/`` and ``paper/`` of the repository, scratch in ``build/full``.
+    Quick runs and other seeds: all under ``build/quick``, ``build/full-seed<k>`` (``build/quick-seed<k>``),
+    so they never touch the committed record. An explicit ``out_dir`` holds all three."""
     if out_dir is not None:
         out = Path(out_dir).expanduser().resolve()
         return RunDirs(out / "figures", out / "paper", out)
-    if quick:
-        out = paths.build_dir() / "quick"
+    if quick or seed != 0:
+        out = paths.build_dir() / (("quick" if quick else "full") + (f"-seed{seed}" if seed else ""))
         return RunDirs(out / "figures", out / "paper", out)
     return RunDirs(paths.FIGURES_DIR, paths.PAPER_DIR, paths.build_dir() / "full")
 
@@ -119,13 +123,31 @@ class Setup:
         return AdaptiveDepthConfig(threshold=self.threshold, min_depth=2, max_removals_per_check=1,
                                    probe_size=self.probe_size)
 
-    def train(self, *, shared: bool, adaptive: bool = False, depth: int | None = None,
-              progress: bool = True) -> FitResult:
-        """A net of the regime (15 layers unless ``depth``), trained once and then read from the cache."""
-        return train_or_load(
-            self.data, self.model_config(shared=shared, depth=depth), self.train_config,
-            adaptive=self.adaptive_config() if adaptive else None, progress=progress,
-        )
+    def job(self, *, shared: bool, depth: int | None = None, adaptive: AdaptiveDepthConfig | bool | None = None,
+            variant: "Variant | None" = None, **train_changes) -> Job:
+        """A net of the regime (15 layers unless ``depth``; ``adaptive=True``: the paper's adaptive
+        depth) to train, with a sweep ``variant``'s changes and ``train_changes`` (e.g. ``epochs``)."""
+        model = self.model_config(shared=shared, depth=depth)
+        train = replace(self.train_config, **train_changes)
+        scaling = self.data.scaling
+        if variant is not None:
+            model = replace(model, **(variant.model or {}))
+            train = replace(train, **(variant.train or {}))
+            scaling = variant.scaling or scaling
+        if adaptive is True:
+            adaptive = self.adaptive_config()
+        name = f"{variant.key if variant else 'regime'} {'shared' if shared else 'separate'} seed {train.seed}: "
+        return Job(data=DataSpec(self.data.name, scaling, self.data_root), model=model, train=train,
+                   adaptive=adaptive or None, name=name)
+
+    def train(self, *jobs: Job, progress: bool = True) -> list[FitResult]:
+        """Train the nets (in parallel worker processes where there are several, see
+        :mod:`resdyn.parallel`), or read them from the cache."""
+        return train_many(list(jobs), progress=progress)
+
+    def net(self, *, shared: bool, adaptive: bool = False, depth: int | None = None) -> FitResult:
+        """One net of the regime (15 layers unless ``depth``), trained once and then read from the cache."""
+        return self.train(self.job(shared=shared, adaptive=adaptive, depth=depth))[0]
 
     def samples(self) -> Split:
         """``n_per_class`` test samples of each class (seeded), ordered by class: the paper's
@@ -141,6 +163,19 @@ class Setup:
     @property
     def mode(self) -> str:
         return "quick" if self.quick else "full"
+
+    @property
+    def workers(self) -> int:
+        """Worker processes for independent work (see :func:`resdyn.parallel.plan`)."""
+        return plan(1 << 30)[0]
+
+    def describe(self) -> str:
+        """One line naming the run, first in every checked output: quick-mode numbers must never
+        pass for the paper's."""
+        if self.quick:
+            return (f"quick mode (scikit-learn's 8x8 digits, seed {self.seed}): regression values for the tests, "
+                    "not the paper's results")
+        return f"full run (MNIST, seed {self.seed})"
 
     def save(self, name: str, record) -> None:
         """Write ``record`` (a section of results.json) as this run's fragment ``name``."""
@@ -159,7 +194,7 @@ class Setup:
         """What a fragment of this run must share with the others to be merged with them."""
         from .results import run_identity
 
-        return run_identity(quick=self.quick, seed=self.seed)
+        return run_identity(self)
 
 
 def setup(*, quick: bool = False, seed: int = 0, data_root: str | None = None, out_dir: str | None = None,
@@ -175,15 +210,21 @@ def setup(*, quick: bool = False, seed: int = 0, data_root: str | None = None, o
     from . import plots
 
     quick = paths.quick_mode(quick)
+    if threads is None and quick:
+        threads = QUICK_THREADS
     if threads is not None:
         torch.set_num_threads(threads)
     plots.use_style()
     data = load_dataset("digits" if quick else "mnist", root=data_root, scaling=REGIME.scaling)
-    exp = Setup(quick=quick, seed=seed, data=data, dirs=run_dirs(quick, out_dir), regime=REGIME,
-                train_config=replace(QUICK_TRAIN if quick else REGIME.train, seed=seed),
-                n_per_class=40 if quick else 200, probe_size=200 if quick else 1000, data_root=data_root)
+    train = replace(QUICK_TRAIN if quick else REGIME.train, seed=seed)
+    resolved = train.resolved()
+    exp = Setup(quick=quick, seed=seed, data=data, dirs=run_dirs(quick, out_dir, seed=seed), regime=REGIME,
+                train_config=resolved, n_per_class=40 if quick else 200, probe_size=200 if quick else 1000,
+                data_root=data_root)
     if verbose:
-        print(f"{exp.mode} run on {data.name}: N = {data.n_features}, T = {exp.depth}, seed {seed}")
+        why = f" ({choose_precision(torch.device(resolved.device))[1]})" if train.precision == "auto" else ""
+        print(f"{exp.mode} run on {data.name}: N = {data.n_features}, T = {exp.depth}, seed {seed}, "
+              f"precision {resolved.precision}{why}")
     return exp
 
 
@@ -226,13 +267,12 @@ def regime_variants() -> list[Variant]:
     ]
 
 
-def train_variant(exp: Setup, variant: Variant, *, n_train: int | None, epochs: int,
-                  progress: bool = False) -> tuple[FitResult, Dataset]:
-    """Train one sweep variant on ``n_train`` samples (``None``: all) for ``epochs`` epochs.
-
-    Returns the result and the dataset it was trained on (the variant may scale inputs differently).
-    The chosen regime at full length is the very net of notebook 01 (the same cache entry)."""
-    data = exp.dataset(variant.scaling or exp.regime.scaling)
-    model = replace(exp.model_config(shared=variant.shared), **(variant.model or {}))
-    train = replace(exp.train_config, epochs=epochs, n_train=n_train, **(variant.train or {}))
-    return train_or_load(data, model, train, progress=progress), data
+def paper_jobs(exp: Setup, *, sweep: bool = True) -> list[Job]:
+    """The nets the paper notebooks (00-04) train that depend on no other net's result: the sweep's
+    stage 1 (with ``sweep=False`` only its baseline rows, which notebook 01 uses), both 15-layer
+    nets and both adaptive runs. (Stage 2's rival and the from-scratch control depend on results.)"""
+    n_train, epochs = exp.sweep_budget
+    variants = [v for v in regime_variants() if sweep or v.key == "baseline"]
+    jobs = [exp.job(shared=v.shared, variant=v, n_train=n_train, epochs=epochs) for v in variants]
+    jobs += [exp.job(shared=(net == "shared")) for net in NETS]
+    return jobs + [exp.job(shared=(net == "shared"), adaptive=True) for net in NETS]

@@ -39,6 +39,10 @@ class AdaptiveDepthConfig:
         probe_size: samples of the training set (class-balanced, fixed seed) the criterion is
             computed on.
         fold_bias: fold the removed layer's mean contribution on the probe into the read-out bias.
+        prune_after_last_epoch: also remove layers after the last epoch, as the paper's loop does;
+            the default (False) only records the criterion then, so that the final net has been
+            trained at its final depth (a removal after the last epoch, at learning rate 0 under a
+            cosine schedule, is never trained).
     """
 
     threshold: float = PAPER_THRESHOLD
@@ -46,6 +50,7 @@ class AdaptiveDepthConfig:
     max_removals_per_check: int = 1
     probe_size: int = 1000
     fold_bias: bool = False
+    prune_after_last_epoch: bool = False
 
     def __post_init__(self):
         if not (isinstance(self.threshold, (int, float)) and self.threshold >= 0):  # inf: always prune
@@ -101,6 +106,42 @@ def convergence_criterion(residuals: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
+def criterion_profile(model: DenseResNet, probe_x: torch.Tensor) -> torch.Tensor:
+    """The criterion between every pair of successive layers: (T-1,), entry t-2 is
+    c(t) = mean over samples and neurons of |y(t) - y(t-1)|, i.e. the criterion of the net cut to depth t."""
+    if model.depth < 2:
+        raise ValueError(f"the criterion needs depth >= 2, the model has depth {model.depth}.")
+    from .dynamics import collect_trajectory
+
+    r = collect_trajectory(model, probe_x).residuals
+    return (r[:, 1:] - r[:, :-1]).abs().mean(dim=(0, 2))
+
+
+def stop_depth(profile: torch.Tensor, config: "AdaptiveDepthConfig") -> int:
+    """The depth at which repeated checks of the paper's rule stop removing layers, for the
+    criterion ``profile`` of :func:`criterion_profile`: from the last layer down, remove while
+    c(T) < threshold, never below ``min_depth``."""
+    depth = len(profile) + 1
+    while depth > config.min_depth and float(profile[depth - 2]) < config.threshold:
+        depth -= 1
+    return depth
+
+
+def censored_depth(criteria: list[float], threshold: float, min_depth: int, final_depth: int) -> tuple[bool, bool]:
+    """(always_below, censored) of an adaptive run whose criterion after each epoch is ``criteria``
+    (the last one recorded after the last epoch, when nothing is removed).
+
+    always_below: the criterion was under the threshold at every check, so a layer went at every
+    check and the depth was set by the number of epochs. censored: the run ended while the rule
+    was still removing (always below, or under the threshold after the last epoch), or at the
+    minimum depth: the final depth is not where the dynamics stop pruning."""
+    checks, final = criteria[:-1], criteria[-1]
+    always = bool(checks) and all(c < threshold for c in checks)
+    censored = always or (final < threshold and final_depth > min_depth) or final_depth == min_depth
+    return always, censored
+
+
+@torch.no_grad()
 def depth_criterion(model: DenseResNet, probe_x: torch.Tensor, *, batch_size: int = 1000) -> float:
     """:func:`convergence_criterion` of ``model`` on the inputs ``probe_x`` (n, N)."""
     if model.depth < 2:
@@ -147,9 +188,12 @@ def remove_last_layers(
 
 def probe_set(split: Split, config: AdaptiveDepthConfig, *, seed: int) -> torch.Tensor:
     """The fixed probe inputs (n, N) the criterion is computed on: ``config.probe_size`` samples of
-    ``split`` (the training set), class-balanced, drawn with ``seed``."""
-    n_classes = len(torch.unique(split.y))
-    return balanced_subset(split, max(1, config.probe_size // n_classes), seed=seed).x
+    ``split`` (the training set), class-balanced (at most the smallest class's size per class),
+    drawn with ``seed``."""
+    counts = torch.bincount(split.y)
+    counts = counts[counts > 0]
+    per_class = max(1, min(config.probe_size // len(counts), int(counts.min())))
+    return balanced_subset(split, per_class, seed=seed).x
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ from .model import DenseResNet, ModelConfig
 #: Bump when a change to the training code changes what a given configuration produces.
 CACHE_VERSION = 3
 #: The layout of a saved file (see :func:`save`).
-FORMAT = 1
-_KEYS = ("format", "model_config", "model_state", "history", "pruning", "train_config", "adaptive")
+FORMAT = 2
+_KEYS = ("format", "model_config", "model_state", "history", "pruning", "train_config", "adaptive", "test_acc",
+         "initial_criterion")
 
 
 class CacheWarning(UserWarning):
@@ -34,12 +35,13 @@ class CacheWarning(UserWarning):
 
 
 def cache_key(data, model_config: ModelConfig, config, adaptive=None) -> str:
-    """A hash of everything that determines a trained net: data, model, training, adaptive depth."""
+    """A hash of everything that determines a trained net: data, model, training (with
+    ``precision="auto"`` resolved to what this machine runs), adaptive depth."""
     spec = {
         "version": CACHE_VERSION,
         "data": data.spec(),
         "model": model_config.to_dict(),
-        "train": config.to_dict(),
+        "train": config.resolved().to_dict(),
         "adaptive": None if adaptive is None else adaptive.to_dict(),
     }
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
@@ -60,12 +62,14 @@ def atomic_save(obj, path: str | os.PathLike) -> Path:
     return path
 
 
-def save(path, *, model: DenseResNet, history, pruning, config, adaptive=None, optimizer=None) -> Path:
+def save(path, *, model: DenseResNet, history, pruning, config, adaptive=None, optimizer=None,
+         test_acc: float | None = None, initial_criterion: float | None = None) -> Path:
     """Write a net in the one save format.
 
     ``history``: the epoch records (dataclasses); ``pruning``: :class:`resdyn.pruning.PruneRecord`s;
     ``config``/``adaptive``: the training settings it was trained with; ``optimizer``: given for a
-    checkpoint (to resume), omitted for a finished net.
+    checkpoint (to resume), omitted for a finished net; ``test_acc``: the finished net's test
+    accuracy (measured once); ``initial_criterion``: the adaptive criterion before training.
     """
     return atomic_save({
         "format": FORMAT,
@@ -76,6 +80,8 @@ def save(path, *, model: DenseResNet, history, pruning, config, adaptive=None, o
         "train_config": config.to_dict(),
         "adaptive": None if adaptive is None else adaptive.to_dict(),
         "optimizer_state": None if optimizer is None else optimizer.state_dict(),
+        "test_acc": test_acc,
+        "initial_criterion": initial_criterion,
     }, path)
 
 

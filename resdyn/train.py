@@ -12,7 +12,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable, Iterable
 
 import numpy as np
@@ -23,10 +23,11 @@ from tqdm import tqdm
 from . import store
 from .data import Dataset, Split, random_subset
 from .model import DenseResNet, ModelConfig
-from .pruning import AdaptiveDepthConfig, PruneRecord, check_depth, probe_set
+from .pruning import AdaptiveDepthConfig, PruneRecord, check_depth, depth_criterion, probe_set
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine")
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,10 @@ class TrainConfig:
         n_train: train on a seeded random subset of this many samples (``None``: all).
         seed: initialization (through :func:`train_or_load`), shuffling and subsets.
         device: ``"cpu"``, ``"cuda"`` or ``"auto"`` (cuda where present).
+        precision: ``"fp32"``, ``"bf16"`` (bfloat16 autocast of the forward and backward pass;
+            weights, optimizer and every analysis stay fp32) or ``"auto"``: bf16 where the
+            processor computes it natively, fp32 elsewhere (:func:`choose_precision`). The cache
+            key and the results record the precision it resolved to.
     """
 
     epochs: int = 10
@@ -56,6 +61,7 @@ class TrainConfig:
     n_train: int | None = None
     seed: int = 0
     device: str = "cpu"
+    precision: str = "auto"
 
     def __post_init__(self):
         for name in ("epochs", "batch_size"):
@@ -72,42 +78,55 @@ class TrainConfig:
             raise ValueError(f"n_train must be None or an integer >= 1, got {self.n_train!r}.")
         if self.device not in ("cpu", "cuda", "auto") and not self.device.startswith("cuda:"):
             raise ValueError(f'Invalid device "{self.device}". Must be "cpu", "cuda", "cuda:N" or "auto".')
+        if self.precision not in PRECISIONS:
+            raise ValueError(f'Invalid precision "{self.precision}". Must be one of {set(PRECISIONS)}.')
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def resolved(self) -> "TrainConfig":
+        """This config with ``precision="auto"`` replaced by what this machine runs
+        (:func:`choose_precision`): the form the cache key and the results record."""
+        if self.precision != "auto":
+            return self
+        return replace(self, precision=choose_precision(_resolve_device(self.device))[0])
 
 
 @dataclass
 class EpochRecord:
     """One epoch of training. ``train_acc`` is the running accuracy over the epoch's batches;
-    ``test_acc`` is measured after the epoch (after any layer removal, on the net that goes on);
-    ``test_acc_unpruned`` is the accuracy just before a removal in this epoch (else ``None``)."""
+    ``val_acc`` is measured on the validation split after the epoch (after any layer removal, on
+    the net that goes on); ``val_acc_unpruned`` is the accuracy just before a removal in this epoch
+    (else ``None``); ``criterion`` the adaptive-depth criterion after the epoch, before any removal."""
 
     epoch: int
     depth: int
     loss: float
     train_acc: float
-    test_acc: float
+    val_acc: float
     seconds: float
     lr: float
     criterion: float | None = None
-    test_acc_unpruned: float | None = None
+    val_acc_unpruned: float | None = None
 
 
 @dataclass
 class FitResult:
-    """A trained model, its per-epoch history and the layers removed on the way."""
+    """A trained model, its per-epoch history, the layers removed on the way, and its test accuracy,
+    measured once, after training. ``initial_criterion``: the adaptive-depth criterion before training."""
 
     model: DenseResNet
     history: list[EpochRecord]
+    test_acc: float
     pruning: list[PruneRecord] = field(default_factory=list)
     config: TrainConfig = TrainConfig()
     adaptive: AdaptiveDepthConfig | None = None
+    initial_criterion: float | None = None
     from_cache: bool = False
 
     @property
-    def test_acc(self) -> float:
-        return self.history[-1].test_acc
+    def val_acc(self) -> float:
+        return self.history[-1].val_acc
 
     @property
     def seconds(self) -> float:
@@ -132,24 +151,31 @@ def fit(
     checkpoint: str | os.PathLike | None = None,
     progress: bool = True,
     callback: Callable[[EpochRecord], None] | None = None,
+    name: str = "",
 ) -> FitResult:
     """Train a copy of ``model`` on ``data.train``; ``model`` itself is not changed.
 
+    After every epoch the net is measured on ``data.val``; ``data.test`` is read once, at the end.
+
     Args:
-        adaptive: if given, after every epoch compute the paper's criterion on a fixed probe set
-            and remove the last layer when it is below the threshold (see :mod:`resdyn.pruning`).
+        adaptive: if given, compute the paper's criterion on a fixed probe set before training and
+            after every epoch, and after every epoch but the last remove the last layer while it is
+            below the threshold (see :mod:`resdyn.pruning`), so the final net is trained at its depth.
         checkpoint: a file written atomically after every epoch; if it exists, training resumes
             from it and ends with the same weights as an uninterrupted run.
-        progress: show a tqdm bar per epoch and a summary line per epoch (on stderr).
+        progress: a summary line per epoch on stderr, and a tqdm bar where stderr is a terminal.
         callback: called with each epoch's record after its checkpoint is written.
+        name: put before each progress line (which run it is, when several run side by side).
     """
     _check_model_fits_data(model, data)
+    config = config.resolved()
     device = _resolve_device(config.device)
     train = data.train if config.n_train is None else random_subset(data.train, config.n_train, seed=config.seed)
     x, y = train.x.to(device), train.y.to(device)
-    test = Split(data.test.x.to(device), data.test.y.to(device))
+    val = Split(data.val.x.to(device), data.val.y.to(device))
     probe = None if adaptive is None else probe_set(data.train, adaptive, seed=config.seed).to(device)
     model = copy.deepcopy(model).to(device)
+    initial_criterion = None if adaptive is None else depth_criterion(model, probe)
     optimizer = make_optimizer(model, config)
     history, pruning = [], []
     saved = store.load(checkpoint, map_location=device) if checkpoint is not None else None
@@ -158,40 +184,47 @@ def fit(
 
     for epoch in range(len(history), config.epochs):
         t0 = time.perf_counter()
-        loss, train_acc, lr = _train_epoch(model, optimizer, x, y, config, epoch, progress=progress)
-        test_acc = accuracy(model, test)
-        criterion = test_acc_unpruned = None
-        if adaptive is not None:
+        loss, train_acc, lr = _train_epoch(model, optimizer, x, y, config, epoch, progress=progress, name=name)
+        val_acc = accuracy(model, val)
+        criterion = val_acc_unpruned = None
+        if adaptive is not None and (epoch + 1 < config.epochs or adaptive.prune_after_last_epoch):
             check = check_depth(model, probe, adaptive, epoch=epoch + 1)
             criterion = check.criterion
             if check.removed:
                 optimizer = _transfer_optimizer(optimizer, model, check.model, config)
-                model, test_acc_unpruned, test_acc = check.model, test_acc, accuracy(check.model, test)
+                model, val_acc_unpruned, val_acc = check.model, val_acc, accuracy(check.model, val)
                 pruning += check.removed
-        record = EpochRecord(epoch=epoch + 1, depth=model.depth, loss=loss, train_acc=train_acc, test_acc=test_acc,
+        elif adaptive is not None:  # after the last epoch the criterion is recorded, no layer removed
+            criterion = depth_criterion(model, probe)
+        record = EpochRecord(epoch=epoch + 1, depth=model.depth, loss=loss, train_acc=train_acc, val_acc=val_acc,
                              seconds=time.perf_counter() - t0, lr=lr, criterion=criterion,
-                             test_acc_unpruned=test_acc_unpruned)
+                             val_acc_unpruned=val_acc_unpruned)
         history.append(record)
         if progress:
-            _log_epoch(record, config)
+            _log_epoch(record, config, name)
         if checkpoint is not None:
             store.save(checkpoint, model=model, history=history, pruning=pruning, config=config, adaptive=adaptive,
                        optimizer=optimizer)
         if callback is not None:
             callback(record)
-    return FitResult(model=model.cpu(), history=history, pruning=pruning, config=config, adaptive=adaptive)
+    test_acc = accuracy(model, Split(data.test.x.to(device), data.test.y.to(device)))
+    return FitResult(model=model.cpu(), history=history, test_acc=test_acc, pruning=pruning, config=config,
+                     adaptive=adaptive, initial_criterion=initial_criterion)
 
 
 def train_step(model: DenseResNet, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, *,
-               lr: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimizer step on the batch ``x`` (B, N), ``y`` (B,) at learning rate ``lr``.
+               lr: float, precision: str = "fp32") -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimizer step on the batch ``x`` (B, N), ``y`` (B,) at learning rate ``lr``; with
+    ``precision="bf16"`` the forward pass and the loss run under bfloat16 autocast (the weights,
+    their gradients and the optimizer stay fp32).
 
     Returns the batch's mean cross-entropy (0-d) and logits (B, n_classes), both detached.
     """
     for group in optimizer.param_groups:
         group["lr"] = lr
-    logits = model(x)
-    loss = F.cross_entropy(logits, y)
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        logits = model(x)
+        loss = F.cross_entropy(logits, y)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -220,6 +253,7 @@ def train_or_load(
     adaptive: AdaptiveDepthConfig | None = None,
     cache: bool = True,
     progress: bool = True,
+    name: str = "",
 ) -> FitResult:
     """Train ``DenseResNet(model_config, seed=config.seed)`` on ``data``, or load it from the cache.
 
@@ -228,18 +262,21 @@ def train_or_load(
     interrupted run resumes from its last complete epoch; an unreadable entry is set aside and the
     net trained again.
     """
+    config = config.resolved()
     folder = store.entry_dir(data, model_config, config, adaptive)
     saved = store.load(folder / "final.pt") if cache else None
     if saved is not None:
         return FitResult(model=saved["model"], history=[EpochRecord(**r) for r in saved["history"]],
-                         pruning=[PruneRecord.from_dict(p) for p in saved["pruning"]], config=config,
-                         adaptive=adaptive, from_cache=True)
+                         test_acc=saved["test_acc"], pruning=[PruneRecord.from_dict(p) for p in saved["pruning"]],
+                         config=config, adaptive=adaptive, initial_criterion=saved["initial_criterion"],
+                         from_cache=True)
     checkpoint = folder / "checkpoint.pt" if cache else None
     result = fit(DenseResNet(model_config, seed=config.seed), data, config, adaptive=adaptive,
-                 checkpoint=checkpoint, progress=progress)
+                 checkpoint=checkpoint, progress=progress, name=name)
     if cache:
         store.save(folder / "final.pt", model=result.model, history=result.history, pruning=result.pruning,
-                   config=config, adaptive=adaptive)
+                   config=config, adaptive=adaptive, test_acc=result.test_acc,
+                   initial_criterion=result.initial_criterion)
         checkpoint.unlink(missing_ok=True)
     return result
 
@@ -272,7 +309,7 @@ def lr_at(config: TrainConfig, step: int, total: int) -> float:
 # internals
 
 
-def _train_epoch(model, optimizer, x, y, config: TrainConfig, epoch: int, *, progress: bool):
+def _train_epoch(model, optimizer, x, y, config: TrainConfig, epoch: int, *, progress: bool, name: str = ""):
     """One pass over (x, y) in the epoch's seeded order. Returns mean loss, running accuracy and
     the last step's learning rate."""
     model.train()
@@ -281,12 +318,13 @@ def _train_epoch(model, optimizer, x, y, config: TrainConfig, epoch: int, *, pro
     perm = torch.randperm(n, generator=_generator(config.seed, epoch)).to(x.device)
     loss_sum = torch.zeros((), device=x.device)
     correct = torch.zeros((), dtype=torch.int64, device=x.device)
-    bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{config.epochs} (depth {model.depth})", disable=not progress,
-               leave=False, mininterval=1.0, file=sys.stderr)
+    # the bar only on a terminal (not in notebooks, logs or worker processes writing to a file)
+    bar = tqdm(total=steps, desc=f"{name}epoch {epoch + 1}/{config.epochs} (depth {model.depth})",
+               disable=None if progress else True, leave=False, mininterval=1.0, file=sys.stderr)
     for i in range(steps):
         lr = lr_at(config, epoch * steps + i, config.epochs * steps)
         idx = perm[i * B : (i + 1) * B]
-        loss, logits = train_step(model, optimizer, x[idx], y[idx], lr=lr)
+        loss, logits = train_step(model, optimizer, x[idx], y[idx], lr=lr, precision=config.precision)
         loss_sum += loss * len(idx)
         correct += (logits.argmax(1) == y[idx]).sum()
         bar.update()
@@ -294,10 +332,10 @@ def _train_epoch(model, optimizer, x, y, config: TrainConfig, epoch: int, *, pro
     return float(loss_sum) / n, float(correct) / n, lr
 
 
-def _log_epoch(r: EpochRecord, config: TrainConfig) -> None:
+def _log_epoch(r: EpochRecord, config: TrainConfig, name: str = "") -> None:
     crit = "" if r.criterion is None else f" criterion {r.criterion:.4f}"
-    tqdm.write(f"epoch {r.epoch}/{config.epochs}: depth {r.depth} loss {r.loss:.4f} train {r.train_acc:.4f} "
-               f"test {r.test_acc:.4f}{crit} ({r.seconds:.1f} s)", file=sys.stderr)
+    tqdm.write(f"{name}epoch {r.epoch}/{config.epochs}: depth {r.depth} loss {r.loss:.4f} train {r.train_acc:.4f} "
+               f"val {r.val_acc:.4f}{crit} ({r.seconds:.1f} s, {config.precision})", file=sys.stderr)
 
 
 def _check_model_fits_data(model: DenseResNet, data: Dataset) -> None:
@@ -308,6 +346,26 @@ def _check_model_fits_data(model: DenseResNet, data: Dataset) -> None:
         )
     if model.config.n_classes < data.n_classes:
         raise ValueError(f"n_classes={model.config.n_classes} but {data.name} has {data.n_classes} classes.")
+
+
+#: bf16 is what ``precision="auto"`` picks where the processor runs it natively, because it trains
+#: about twice as fast there and changed no conclusion (notebooks/10_precision.ipynb, BENCHMARKS.md).
+AUTO_BF16 = True
+
+
+def choose_precision(device: torch.device) -> tuple[str, str]:
+    """What ``precision="auto"`` means on ``device``: ("bf16" or "fp32", the reason in words)."""
+    if not AUTO_BF16:
+        return "fp32", "bf16 is switched off (resdyn.train.AUTO_BF16)"
+    if device.type == "cuda":
+        if torch.cuda.is_bf16_supported():
+            return "bf16", "this GPU computes bf16 natively"
+        return "fp32", "this GPU has no native bf16"
+    native = [f for f, ok in (("avx512_bf16", getattr(torch.cpu, "_is_avx512_bf16_supported", None)),
+                              ("amx_bf16", getattr(torch.cpu, "_is_amx_tile_supported", None))) if ok and ok()]
+    if native:
+        return "bf16", f"this CPU computes bf16 natively ({', '.join(native)})"
+    return "fp32", "this CPU has no native bf16 (avx512_bf16 or amx): emulated bf16 would be slower than fp32"
 
 
 def _resolve_device(device: str) -> torch.device:

@@ -6,13 +6,18 @@ from resdyn.paper import (
     AdaptiveDepth,
     AdaptiveNet,
     BaselineNet,
+    CriterionProfile,
+    DistanceSummary,
     Fig1AB,
     Fig1C,
     Fig1D,
+    LayerMechanism,
     LesionRow,
+    NetDynamics,
     RegimeSweep,
     ResidualProfile,
     Scratch,
+    Sensitivity,
     Separation,
     Stage2,
     SweepRow,
@@ -24,13 +29,13 @@ NETS = ("separate", "shared")
 
 
 def history(epochs=3, depth=15, criterion=0.02):
-    return [{"epoch": e, "depth": depth, "loss": 0.1 / e, "train_acc": 0.97, "test_acc": 0.98, "seconds": 10.0,
-             "lr": 1e-3, "criterion": criterion, "test_acc_unpruned": None} for e in range(1, epochs + 1)]
+    return [{"epoch": e, "depth": depth, "loss": 0.1 / e, "train_acc": 0.97, "val_acc": 0.98, "seconds": 10.0,
+             "lr": 1e-3, "criterion": criterion, "val_acc_unpruned": None} for e in range(1, epochs + 1)]
 
 
 def sweep_row(key, name, shared=False, acc=0.95):
     return SweepRow(key=key, name=name, shared=shared, scaling="standard", init_scale=0.1, init_bias=-4.0,
-                    optimizer="adam", lr=1e-3, schedule="cosine", batch_size=128, test_acc=acc, train_loss=0.2,
+                    optimizer="adam", lr=1e-3, schedule="cosine", batch_size=128, val_acc=acc, train_loss=0.2,
                     seconds=6.0)
 
 
@@ -42,58 +47,160 @@ def regime():
         table=[sweep_row("chosen", "chosen regime", acc=0.94), sweep_row("baseline", "baseline", acc=0.86),
                sweep_row("lr_3e-3", "lr 3e-3", acc=0.955), sweep_row("chosen", "chosen regime", shared=True)],
         best="lr_3e-3", chosen_rank=2, chosen_acc=0.94, baseline_acc=0.86,
-        stage2=Stage2(epochs=10, runner_up="lr_3e-3", test_acc={"chosen": 0.9858, "lr_3e-3": 0.9855},
+        stage2=Stage2(epochs=10, runner_up="lr_3e-3", val_acc={"chosen": 0.9858, "lr_3e-3": 0.9855},
                       seconds={"chosen": 170.0, "lr_3e-3": 185.0}))
 
 
-def fig1ab(acc=None, std_layer=None, mean_layer=None):
+def trained_net(acc=0.98):
+    return TrainedNet(test_acc=acc, val_acc=acc + 0.001, precision="bf16", train_seconds=100.0, epochs=3,
+                      history=history())
+
+
+def profile(std_layer=None, mean_layer=None, T=15):
+    return ResidualProfile(
+        std_profile=[0.1] * T, change_profile=[0.01] * (T - 1), std_layer=std_layer, mean_layer=mean_layer,
+        std_peak_layer=1, sensitivity=Sensitivity(fractions=[0.01, 0.05], std_layer=[None, std_layer],
+                                                  mean_layer=[None, mean_layer], absolute=0.01,
+                                                  std_layer_absolute=3, mean_layer_absolute=None))
+
+
+def mechanism(T=15):
+    return LayerMechanism(saturated=[0.1] * T, slope=[0.2] * T, z_spread=[1.0] * T, z_offset=[2.0] * T,
+                          weight_norm=[3.0] * T, bias_mean=[-4.0] * T)
+
+
+def dynamics(std_layer=None, mean_layer=None):
+    return NetDynamics(profile=profile(std_layer, mean_layer), mechanism=mechanism())
+
+
+def fig1ab(acc=None, std_layer=None, mean_layer=None, untrained_std=None, untrained_mean=None):
     acc = acc or {"separate": 0.982, "shared": 0.9861}
     std_layer = std_layer or {"separate": 4, "shared": None}
     mean_layer = mean_layer or {"separate": 6, "shared": 12}
+    untrained_std = untrained_std or {"separate": None, "shared": None}
+    untrained_mean = untrained_mean or {"separate": None, "shared": None}
     return Fig1AB(
-        depth=15, epochs=10, n_per_class=200, seed=0,
-        nets={n: TrainedNet(test_acc=acc[n], train_seconds=100.0, epochs=3, history=history()) for n in NETS},
-        profiles={n: ResidualProfile(std_profile=[0.1] * 15, change_profile=[0.01] * 14, std_layer=std_layer[n],
-                                     mean_layer=mean_layer[n], std_peak_layer=1) for n in NETS},
-        baseline={n: BaselineNet(test_acc=0.86, mean_layer=None, std_layer=6, std_profile=[0.1] * 15) for n in NETS})
+        depth=15, epochs=10, n_per_class=200, seed=0, nets={n: trained_net(acc[n]) for n in NETS},
+        trained={n: dynamics(std_layer[n], mean_layer[n]) for n in NETS},
+        untrained={n: dynamics(untrained_std[n], untrained_mean[n]) for n in NETS}, input_std=0.95,
+        baseline={n: BaselineNet(val_acc=0.86, dynamics=dynamics(6, None)) for n in NETS})
 
 
-def fig1c(ratio_sep=0.5):
-    ratios = {"separate": [ratio_sep] * 10, "shared": [0.9] * 5 + [1.1] * 5}
-    return Fig1C(classes=list(range(10)), n_samples=2000, trajectory_length=11760, ratio=ratios,
-                 within={n: [1.0] * 10 for n in NETS}, between={n: [2.0] * 10 for n in NETS},
-                 class_mean={n: [[1.0] * 10] * 10 for n in NETS})
+def distances(ratio):
+    ratio = ratio if isinstance(ratio, list) else [ratio] * 10
+    return DistanceSummary(ratio=ratio, within=[1.0] * 10, between=[2.0] * 10, class_mean=[[1.0] * 10] * 10)
 
 
-def fig1d():
-    return Fig1D(separation={"separate": Separation(0.95, 0.4, 10), "shared": Separation(0.95, 0.1, 10)},
-                 perplexity=30.0, seed=0, seconds={n: 10.0 for n in NETS})
+def fig1c(ratio_sep=0.5, control=0.9):
+    return Fig1C(classes=list(range(10)), n_samples=2000, trajectory_length=11760,
+                 trained={"separate": distances(ratio_sep), "shared": distances([0.7] * 5 + [1.1] * 5)},
+                 untrained={n: distances(control) for n in NETS}, raw=distances(control))
 
 
-def adaptive_net(final_depth=5, test_acc=0.98, full_test_acc=0.982, always_below=False):
-    return AdaptiveNet(initial_depth=15, final_depth=final_depth, test_acc=test_acc, full_test_acc=full_test_acc,
-                       train_seconds=100.0, full_train_seconds=150.0, epochs=3, criterion_always_below=always_below,
-                       criterion_never_below=False, history=history(), pruning=[])
+def fig1d(trained=None, control=None):
+    trained = trained or {"separate": Separation(0.95, 0.4, 10), "shared": Separation(0.95, 0.1, 10)}
+    control = control or Separation(0.8, 0.2, 10)
+    return Fig1D(perplexity=30.0, seed=0, trained=trained, residual_sum={n: Separation(0.9, 0.3, 10) for n in NETS},
+                 untrained={n: control for n in NETS}, raw=control, seconds=20.0)
+
+
+def adaptive_net(final_depth=5, test_acc=0.98, full_test_acc=0.982, censored=False, always_below=False):
+    return AdaptiveNet(initial_depth=15, final_depth=final_depth, test_acc=test_acc, val_acc=test_acc,
+                       full_test_acc=full_test_acc, train_seconds=100.0, full_train_seconds=150.0, epochs=3,
+                       initial_criterion=0.005, always_below=always_below, censored=censored, history=history(),
+                       pruning=[])
 
 
 def adaptive(final_depth=5, **kw):
     return AdaptiveDepth(threshold=0.01, probe_size=1000, seed=0,
                          nets={n: adaptive_net(final_depth, **kw) for n in NETS},
-                         scratch=Scratch(depth=5, test_acc=0.9836, train_seconds=50.0),
-                         lesion=[LesionRow(depth=d, test_acc=0.9, test_acc_folded=0.95) for d in range(1, 16)])
+                         profiles={n: CriterionProfile(criterion=[0.02] * 14, stop_depth=15) for n in NETS},
+                         scratch=Scratch(depth=5, test_acc=0.9836, val_acc=0.984, train_seconds=50.0),
+                         lesion=[LesionRow(depth=d, val_acc=0.9, val_acc_folded=0.95) for d in range(1, 16)])
 
 
-def run_info(mode="full"):
-    return RunInfo(identity={"mode": mode, "dataset": "mnist", "seed": 0, "code": "abc", "commit": "0123"},
+def run_info(mode="full", spec="5bec"):
+    return RunInfo(identity={"mode": mode, "dataset": "mnist", "seed": 0, "code": "abc", "commit": "0123", "spec": spec,
+                             "precision": "bf16"},
                    notebook_seconds={"00_training_regime": 100.0}, wall_seconds=100.0, versions={"torch": "2.14.1"},
-                   machine="test machine", torch_threads=2, notebooks_run=["00_training_regime"], peak_rss_mb=1000.0)
+                   machine="test machine", torch_threads=1, workers=2, notebooks_run=["00_training_regime"],
+                   peak_rss_mb=1000.0)
+
+
+def seeds():
+    from resdyn.seeds import METRICS, SeedRun, summarize
+
+    runs = [SeedRun(seed=s, numbers={m: (None if "layer" in m and s == 0 else float(s)) for m in METRICS},
+                    verdicts={"error_separate": "holds" if s else "partly", "tsne_shared": "no evidence"})
+            for s in range(3)]
+    return summarize(runs, wall_seconds=60.0)
+
+
+def point(key="chosen", shared=False, group="chosen", std_layer=None, saturation=0.1, ratio=0.8, test_acc=0.985):
+    from resdyn.study import NetPoint
+
+    return NetPoint(key=key, name=key, shared=shared, group=group, val_acc=0.98, test_acc=test_acc, std_layer=std_layer,
+                    mean_layer=None, std_layer_absolute=3, deep_std_ratio=ratio, saturation=saturation, slope=0.1,
+                    z_spread=1.0, weight_ratio=1.0)
+
+
+def mechanism_study():
+    from resdyn.study import Association, MechanismStudy
+
+    points = [point(f"v{i}", i % 2 == 1, "sweep", std_layer=6 if i < 4 else None, saturation=0.9 - 0.1 * i,
+                    ratio=0.1 * i, test_acc=None) for i in range(9)]
+    return MechanismStudy(paper_like={n: trained_net(0.95) for n in NETS}, dynamics={"chosen/separate": dynamics()},
+                          points=points, associations=[Association("saturation", -0.9, 0.001, 9),
+                                                       Association("weight_ratio", 0.1, 0.8, 9)],
+                          goes_with_settling="saturation")
+
+
+def regime_map():
+    from resdyn.study import CandidateResult, RegimeDecision, RegimeMap
+
+    cands = [CandidateResult("gauss_b0_unit_e20", "gauss", n == "shared", True, {"epochs": 20}, trained_net(0.97),
+                             point("gauss_b0_unit_e20", n == "shared", "targeted")) for n in NETS]
+    return RegimeMap(candidates=cands, points=mechanism_study().points + [c.point for c in cands], both=[],
+                     decision=RegimeDecision(rule="r", today={"separate": 0.985, "shared": 0.984},
+                                             best_paper_scaled="gauss_b0_unit_e20",
+                                             best={"separate": 0.97, "shared": 0.97}, switch=False))
+
+
+def depth():
+    from resdyn.study import BudgetRow, ComputeRow, DepthRow, DepthStudy
+
+    curve = [DepthRow(d, n == "shared", 0.98, 0.98, 10.0 * d, 10 ** 12 * d) for d in (1, 5, 15) for n in NETS]
+    return DepthStudy(curve=curve, adaptive={n: DepthRow(5, n == "shared", 0.98, 0.98, 50.0, 5 * 10 ** 12) for n in NETS},
+                      compute=[ComputeRow("adaptive", 5, 5 * 10 ** 12, 50.0, 0.98)],
+                      budgets=[BudgetRow("20 epochs", 20, 1, 2, True, True, 0.97, [14, 13], [0.005, 0.004])],
+                      levels_off=None)
+
+
+def toy():
+    from resdyn.toy import SETUP, ToyCircles, ToyNet
+
+    net = ToyNet(initial_depth=15, final_depth=5, test_acc=1.0, val_acc=1.0, initial_criterion=1e-4, depth=[14, 13],
+                 criterion=[0.005, 0.02], val_acc_history=[0.5, 1.0], always_below=False, censored=False,
+                 train_seconds=1.0)
+    return ToyCircles(setup=SETUP.to_dict(), nets={n: net for n in NETS}, seconds=2.0)
+
+
+def precision():
+    from resdyn.study import PrecisionRow, PrecisionRun, PrecisionStudy
+
+    runs = [PrecisionRun(seed=s, precision=p, numbers={"error_separate": 1.5}, verdicts={"error_separate": "holds"},
+                         epoch_seconds={n: 10.0 for n in NETS}) for s in (0, 1) for p in ("fp32", "bf16")]
+    return PrecisionStudy(seeds=[0, 1], runs=runs, rows=[PrecisionRow("error_separate", 1.5, 1.5, 0.0, 0.1, True)],
+                          moved=[], bf16_ok=True)
 
 
 def complete_record(**overrides) -> Results:
     """Every section filled; ``overrides`` replace sections by name. Verdicts computed from them."""
     from resdyn import claims
 
-    sections = {"run": run_info(), "regime": regime(), "fig1ab": fig1ab(), "fig1c": fig1c(), "fig1d": fig1d(),
-                "adaptive": adaptive()}
+    sections = {"runs": {"paper": run_info(), "seeds": run_info(), "study": run_info()}, "regime": regime(),
+                "fig1ab": fig1ab(), "fig1c": fig1c(), "fig1d": fig1d(), "adaptive": adaptive(), "seeds": seeds(),
+                "mechanism": mechanism_study(), "regime_map": regime_map(), "depth": depth(), "toy": toy(),
+                "precision": precision()}
     record = Results(**{**sections, **overrides})
     return replace(record, verdicts=claims.verdicts(record))

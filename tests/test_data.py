@@ -9,7 +9,7 @@ from resdyn.data import DataError, balanced_subset, load_dataset
 
 def test_digits_is_embedded_scaled_and_split(digits):
     assert digits.n_features == 64 and digits.n_classes == 10 and digits.image_shape == (8, 8)
-    assert len(digits.train) == 1297 and len(digits.test) == 500
+    assert (len(digits.train), len(digits.val), len(digits.test)) == (1000, 297, 500)
     assert digits.train.x.dtype == torch.float32 and digits.train.y.dtype == torch.int64
     assert digits.train.x.min() == 0.0 and digits.train.x.max() == 1.0  # the paper's [0, 1]
 
@@ -86,7 +86,7 @@ def test_corrupt_bytes_give_clear_error(mnist_copy):
 
 def test_real_mnist_loads_in_unit_range(mnist_copy):
     data = load_dataset("mnist", root=mnist_copy)
-    assert (len(data.train), len(data.test), data.n_features) == (60000, 10000, 784)
+    assert (len(data.train), len(data.val), len(data.test), data.n_features) == (50000, 10000, 10000, 784)
     assert data.train.x.min() == 0.0 and data.train.x.max() == 1.0
     assert torch.equal(torch.bincount(data.test.y)[:3], torch.tensor([980, 1135, 1032]))
 

@@ -84,7 +84,7 @@ def test_adaptive_training_removes_layers_and_records_history(digits):
 
 
 def test_adaptive_several_removals_per_check(digits):
-    cfg = TrainConfig(epochs=1, batch_size=64)
+    cfg = TrainConfig(epochs=2, batch_size=64)  # one check, after epoch 1; none after the last
     model = DenseResNet(ModelConfig(width=64, depth=6), seed=0)
     ad = AdaptiveDepthConfig(threshold=float("inf"), min_depth=2, max_removals_per_check=3)
     result = fit(model, digits, cfg, adaptive=ad, progress=False)
@@ -107,6 +107,31 @@ def test_adaptive_resume_equals_uninterrupted(digits, tmp_path):
         fit(model, digits, cfg, adaptive=ad, checkpoint=tmp_path / "c.pt", progress=False, callback=stop)
     resumed = fit(model, digits, cfg, adaptive=ad, checkpoint=tmp_path / "c.pt", progress=False)
     straight = fit(model, digits, cfg, adaptive=ad, progress=False)
-    assert resumed.model.depth == straight.model.depth == 2
+    assert resumed.model.depth == straight.model.depth == 3  # removals after epochs 1 and 2, not after 3
     for k, v in straight.model.state_dict().items():
         assert torch.equal(resumed.model.state_dict()[k], v), k
+
+
+def test_no_removal_after_the_last_epoch_unless_asked(digits):
+    from dataclasses import replace
+
+    from resdyn.pruning import probe_set
+
+    cfg = TrainConfig(epochs=3, batch_size=64, lr=3e-3)
+    model = DenseResNet(ModelConfig(width=64, depth=6, shared_weights=True), seed=0)
+    ad = AdaptiveDepthConfig(threshold=float("inf"), min_depth=2)
+    result = fit(model, digits, cfg, adaptive=ad, progress=False)
+    assert [h.depth for h in result.history] == [5, 4, 4] and [p.epoch for p in result.pruning] == [1, 2]
+    assert all(h.criterion is not None for h in result.history)  # recorded after the last epoch too
+    assert result.initial_criterion == depth_criterion(model, probe_set(digits.train, ad, seed=0))
+    literal = fit(model, digits, cfg, adaptive=replace(ad, prune_after_last_epoch=True), progress=False)
+    assert [h.depth for h in literal.history] == [5, 4, 3]  # the paper's loop also removes after the last epoch
+
+
+def test_probe_set_is_balanced_and_fits_small_classes(digits):
+    from resdyn.pruning import probe_set
+
+    x = probe_set(digits.train, AdaptiveDepthConfig(probe_size=200), seed=0)
+    assert x.shape == (200, 64)
+    smallest = int(torch.bincount(digits.train.y).min())
+    assert len(probe_set(digits.train, AdaptiveDepthConfig(probe_size=100000), seed=0)) == 10 * smallest

@@ -30,25 +30,26 @@ def test_jsonable_known_values():
 
 
 def identity(**kw):
-    return {"mode": "full", "dataset": "mnist", "seed": 0, "code": "c0de", "commit": "abc", **kw}
+    return {"mode": "full", "dataset": "mnist", "seed": 0, "code": "c0de", "spec": "5bec", "commit": "abc", **kw}
 
 
 def test_fragments_of_one_run_merge(tmp_path):
     results.save_fragment(tmp_path, "fig1c", fig1c(), identity=identity())
     results.save_fragment(tmp_path, "fig1d", fig1d(), identity=identity(commit="other"))  # provenance only
-    ident, sections = results.merge(results.load_fragments(tmp_path), require_all=False)
+    ident, sections = results.merge(results.load_fragments(tmp_path))
     assert ident["seed"] == 0 and set(sections) == {"fig1c", "fig1d"}
-    assert sections["fig1c"]["ratio"]["separate"] == [0.5] * 10
+    assert sections["fig1c"]["trained"]["separate"]["ratio"] == [0.5] * 10
+    paper = tuple(results.TARGETS["paper"].values())
     with pytest.raises(results.MixedRunError, match="lacks the sections regime, fig1ab, adaptive"):
-        results.merge(results.load_fragments(tmp_path))
+        results.merge(results.load_fragments(tmp_path), require=paper)
 
 
-@pytest.mark.parametrize("key, value", [("seed", 1), ("mode", "quick"), ("code", "beef")])
+@pytest.mark.parametrize("key, value", [("seed", 1), ("mode", "quick"), ("code", "beef"), ("spec", "0ld")])
 def test_fragments_of_different_runs_are_refused(tmp_path, key, value):
     results.save_fragment(tmp_path, "fig1c", fig1c(), identity=identity())
     results.save_fragment(tmp_path, "fig1d", fig1d(), identity=identity(**{key: value}))
     with pytest.raises(results.MixedRunError, match=rf"fig1c from .*; fig1d from .*'{key}': '?{value}"):
-        results.merge(results.load_fragments(tmp_path), require_all=False)
+        results.merge(results.load_fragments(tmp_path))
 
 
 def test_unknown_section_is_refused(tmp_path):
@@ -56,11 +57,17 @@ def test_unknown_section_is_refused(tmp_path):
         results.save_fragment(tmp_path, "fig9", {}, identity=identity())
 
 
-def test_run_identity_records_code_and_commit():
-    ident = results.run_identity(quick=True, seed=3)
+def test_run_identity_records_code_spec_and_commit():
+    from resdyn.experiment import setup
+
+    exp = setup(quick=True, seed=3, verbose=False)
+    ident = results.run_identity(exp)
     assert ident["mode"] == "quick" and ident["dataset"] == "digits" and ident["seed"] == 3
     assert len(ident["code"]) == 12 and ident["code"] == results.code_version()
     assert ident["commit"] is None or len(ident["commit"].split("+")[0]) == 40
+    assert ident["precision"] == "fp32"  # quick mode is pinned
+    assert ident["spec"] == results.experiment_spec(setup(quick=True, seed=4, verbose=False))  # the seed is not in it
+    assert ident["spec"] != results.experiment_spec(setup(quick=False, seed=3, verbose=False))
 
 
 def test_run_dirs_keep_quick_runs_off_the_committed_figures(tmp_path, monkeypatch):

@@ -66,7 +66,8 @@ def test_one_format_for_checkpoints_and_final_nets(digits, tmp_path):
     assert final.keys() == ckpt.keys()
     assert final["format"] == ckpt["format"] == store.FORMAT
     assert final["optimizer_state"] is None and ckpt["optimizer_state"] is not None
-    assert final["train_config"] == CFG.to_dict() and [h["epoch"] for h in final["history"]] == [1, 2]
+    assert final["train_config"] == CFG.resolved().to_dict() and [h["epoch"] for h in final["history"]] == [1, 2]
+    assert final["test_acc"] == result.test_acc and ckpt["test_acc"] is None
     loaded = store.load(folder / "final.pt")
     assert same_weights(loaded["model"], result.model)
 

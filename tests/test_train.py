@@ -81,7 +81,7 @@ def test_train_or_load_caches_by_config(digits):
     second = train_or_load(digits, digits_model(), cfg, progress=False)
     assert second.from_cache
     assert_same_weights(first.model, second.model)
-    assert second.history[-1].test_acc == first.history[-1].test_acc
+    assert second.test_acc == first.test_acc and second.history[-1].val_acc == first.history[-1].val_acc
     other = train_or_load(digits, digits_model(), TrainConfig(epochs=1, batch_size=32), progress=False)
     assert not other.from_cache
 
@@ -116,7 +116,7 @@ def test_cosine_schedule_known_answers(step, expected):
 
 
 def test_history_records_the_last_steps_learning_rate(digits):
-    cfg = TrainConfig(epochs=2, batch_size=500, lr=1e-2)  # 1,297 samples: 3 steps per epoch, 6 in all
+    cfg = TrainConfig(epochs=2, batch_size=400, lr=1e-2)  # 1,000 samples: 3 steps per epoch, 6 in all
     from resdyn.train import lr_at
 
     h = fit(DenseResNet(digits_model()), digits, cfg, progress=False).history
@@ -143,7 +143,7 @@ def test_transfer_optimizer_keeps_the_state_of_kept_parameters(digits):
 def test_fit_with_bias_folding_folds_every_removal(digits):
     from resdyn.pruning import AdaptiveDepthConfig
 
-    cfg = TrainConfig(epochs=2, batch_size=64, lr=3e-3)
+    cfg = TrainConfig(epochs=3, batch_size=64, lr=3e-3)  # removals after epochs 1 and 2
     model = DenseResNet(digits_model(depth=4))
     folded = fit(model, digits, cfg, adaptive=AdaptiveDepthConfig(threshold=float("inf"), fold_bias=True), progress=False)
     plain = fit(model, digits, cfg, adaptive=AdaptiveDepthConfig(threshold=float("inf")), progress=False)
@@ -151,3 +151,62 @@ def test_fit_with_bias_folding_folds_every_removal(digits):
     # the same training up to the first removal: only the read-out bias differs after it
     assert folded.history[0].loss == plain.history[0].loss
     assert not torch.equal(folded.model.readout.bias, plain.model.readout.bias)
+
+
+def test_test_set_is_read_once_after_training(digits, monkeypatch):
+    import resdyn.train as tr
+
+    seen, real = [], tr.accuracy
+    monkeypatch.setattr(tr, "accuracy", lambda model, split, **kw: seen.append(len(split)) or real(model, split, **kw))
+    result = fit(DenseResNet(digits_model()), digits, TrainConfig(epochs=3, batch_size=64), progress=False)
+    assert seen == [297, 297, 297, 500]  # validation after every epoch, the test set once, at the end
+    assert result.test_acc == real(result.model, digits.test)
+
+
+def test_bf16_autocasts_the_products_and_keeps_fp32_weights(digits):
+    import collections
+
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from resdyn.train import make_optimizer, train_step
+
+    class Dtypes(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.seen = collections.Counter()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func.overloadpacket in (torch.ops.aten.mm, torch.ops.aten.addmm):
+                self.seen[args[-1].dtype] += 1
+            return func(*args, **(kwargs or {}))
+
+    model = DenseResNet(digits_model())
+    opt = make_optimizer(model, TrainConfig())
+    with Dtypes() as bf16:
+        train_step(model, opt, digits.train.x[:8], digits.train.y[:8], lr=1e-3, precision="bf16")
+    with Dtypes() as fp32:
+        train_step(model, opt, digits.train.x[:8], digits.train.y[:8], lr=1e-3, precision="fp32")
+    assert set(bf16.seen) == {torch.bfloat16} and set(fp32.seen) == {torch.float32}
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    a = fit(DenseResNet(digits_model()), digits, TrainConfig(epochs=2, batch_size=64, precision="bf16"), progress=False)
+    b = fit(DenseResNet(digits_model()), digits, TrainConfig(epochs=2, batch_size=64, precision="fp32"), progress=False)
+    assert (a.config.precision, b.config.precision) == ("bf16", "fp32")
+    assert not torch.equal(a.model.readout.weight, b.model.readout.weight) and abs(a.test_acc - b.test_acc) < 0.05
+
+
+def test_auto_precision_follows_the_processor(monkeypatch):
+    import resdyn.train as tr
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    assert TrainConfig().resolved().precision == "fp32"
+    assert "no native bf16" in tr.choose_precision(cpu)[1]
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
+    assert TrainConfig().resolved().precision == "bf16" and "avx512_bf16" in tr.choose_precision(cpu)[1]
+    monkeypatch.setattr(tr, "AUTO_BF16", False)
+    assert TrainConfig().resolved().precision == "fp32"
+    explicit = TrainConfig(precision="bf16")
+    assert explicit.resolved() is explicit
+    with pytest.raises(ValueError, match='Invalid precision "fp16". Must be one of'):
+        TrainConfig(precision="fp16")

@@ -1,0 +1,109 @@
+"""Independent runs side by side: nets to train as jobs for worker processes, through joblib.
+
+Seeds and sweep variants do not depend on each other, so they can train in parallel worker
+processes with the machine's cores split between them (on this project's 2-core machines two
+1-thread workers train more samples per second than one 2-thread process: BENCHMARKS.md). The
+engine is joblib: its process pool (loky) by default, or any joblib backend, such as Dask's on a
+cluster (``pip install -e '.[cluster]'``)::
+
+    from dask.distributed import Client
+    with Client(address), joblib.parallel_config(backend="dask"):
+        results = train_many(jobs)
+
+Every job goes through :func:`resdyn.train.train_or_load`, so a net is trained once, stored in the
+cache (which workers and parent share), and the parent reads the finished nets from there.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import torch
+
+from .data import DataSpec
+from .model import ModelConfig
+from .pruning import AdaptiveDepthConfig
+from .train import FitResult, TrainConfig, train_or_load
+
+
+@dataclass(frozen=True)
+class Job:
+    """One net to train.
+
+    Args:
+        data: how to load the data (they are loaded in the worker, not sent to it).
+        model, train, adaptive: as for :func:`resdyn.train.train_or_load`.
+        name: shown in progress lines.
+    """
+
+    data: DataSpec
+    model: ModelConfig
+    train: TrainConfig
+    adaptive: AdaptiveDepthConfig | None = None
+    name: str = field(default="", compare=False)
+
+    @property
+    def cost(self) -> float:
+        """Relative cost: multiply-adds of all training steps (for scheduling, longest first)."""
+        n = self.train.n_train or 60000
+        return self.train.epochs * self.model.multiply_adds(n)
+
+
+def plan(n_jobs: int, *, workers: int | None = None, cores: int | None = None) -> tuple[int, int]:
+    """(workers, torch threads per worker) for ``n_jobs`` jobs on ``cores`` cores.
+
+    Default: one worker per core (``$RESDYN_WORKERS`` overrides), never more workers than jobs,
+    the cores split evenly between them."""
+    cores = cores or os.cpu_count() or 1
+    if workers is None:
+        workers = int(os.environ.get("RESDYN_WORKERS", cores))
+    if workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}.")
+    workers = max(1, min(workers, n_jobs))
+    return workers, max(1, cores // workers)
+
+
+_DATASETS: dict = {}  # per process: datasets loaded for earlier jobs
+
+
+def _dataset(spec: DataSpec):
+    if spec not in _DATASETS:
+        _DATASETS[spec] = spec.load()
+    return _DATASETS[spec]
+
+
+def _train(job: Job, threads: int, progress: bool, cache: str | None = None) -> str:
+    if cache is not None:  # the parent's cache, also where a worker outlives a change of $RESDYN_CACHE
+        os.environ["RESDYN_CACHE"] = cache
+    torch.set_num_threads(threads)
+    train_or_load(_dataset(job.data), job.model, job.train, adaptive=job.adaptive, progress=progress, name=job.name)
+    return job.name
+
+
+def train_many(jobs: list[Job], *, workers: int | None = None, progress: bool = True) -> list[FitResult]:
+    """Train every job that is not in the cache yet, ``workers`` at a time (see :func:`plan`),
+    longest first; then return all results, in the order of ``jobs``, read from the cache.
+
+    With one worker (or one job to train) everything runs in this process, with its threads.
+    """
+    todo = list({job: None for job in jobs if not _cached(job)})  # unique, in order
+    todo.sort(key=lambda j: -j.cost)
+    n_workers, threads = plan(len(todo), workers=workers) if todo else (1, 1)
+    if n_workers == 1:
+        for job in todo:
+            _train(job, torch.get_num_threads(), progress)
+    else:
+        from joblib import Parallel, delayed
+
+        from .paths import cache_dir
+
+        cache = str(cache_dir())
+        Parallel(n_jobs=n_workers)(delayed(_train)(job, threads, progress, cache) for job in todo)
+    return [train_or_load(_dataset(j.data), j.model, j.train, adaptive=j.adaptive, progress=progress, name=j.name)
+            for j in jobs]
+
+
+def _cached(job: Job) -> bool:
+    from . import store
+
+    return (store.entry_dir(_dataset(job.data), job.model, job.train, job.adaptive) / "final.pt").exists()

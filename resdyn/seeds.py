@@ -1,0 +1,159 @@
+"""One seed is an anecdote: every headline number over several seeds, with 95 % t-intervals.
+
+A seed fixes the initialization, the shuffling, the analysis samples, the probe set, t-SNE and the
+cross-validation folds. :func:`seed_run` computes one seed's headline numbers and verdicts with the
+same functions as the paper notebooks (:mod:`resdyn.paper`); :func:`seeds_study` runs the seeds side
+by side (:mod:`resdyn.parallel`) and summarizes them (section ``seeds``, notebook 05).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+from . import claims, paper
+from .experiment import NETS, Setup, paper_jobs, setup
+
+#: The headline numbers: key -> what it is. Settling layers are None where a net never settles.
+METRICS = {
+    **{f"error_{n}": f"test error, {n} weights (%)" for n in NETS},
+    **{f"mean_layer_{n}": f"Fig. 1A settling layer, {n}" for n in NETS},
+    **{f"std_layer_{n}": f"Fig. 1B settling layer, {n}" for n in NETS},
+    **{f"std_layer_untrained_{n}": f"Fig. 1B settling layer, untrained {n} (control)" for n in NETS},
+    **{f"distance_ratio_{n}": f"Fig. 1C within/between ratio, mean over classes, {n}" for n in NETS},
+    **{f"distance_margin_{n}": f"Fig. 1C margin: the better control's ratio minus the trained one, {n}" for n in NETS},
+    **{f"knn_{n}": f"Fig. 1D kNN accuracy, {n}" for n in NETS},
+    **{f"silhouette_{n}": f"Fig. 1D silhouette, {n}" for n in NETS},
+    **{f"knn_margin_{n}": f"Fig. 1D kNN margin over the better control, {n}" for n in NETS},
+    **{f"silhouette_margin_{n}": f"Fig. 1D silhouette margin over the better control, {n}" for n in NETS},
+    **{f"adaptive_depth_{n}": f"adaptive final depth, {n}" for n in NETS},
+    **{f"adaptive_change_{n}": f"adaptive accuracy change against the unpruned net, {n} (points)" for n in NETS},
+    **{f"adaptive_censored_{n}": f"adaptive depth censored, {n} (1 = yes)" for n in NETS},
+    "scratch_error": "from-scratch control at the adaptive depth, test error (%)",
+    "scratch_minus_adaptive": "from-scratch minus adaptive test accuracy, shared (points)",
+}
+
+
+@dataclass(frozen=True)
+class SeedRun:
+    """One seed: its headline numbers (keys of :data:`METRICS`) and its verdicts (claim key -> verdict)."""
+
+    seed: int
+    numbers: dict[str, float | None]
+    verdicts: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A number over seeds: the values (None where undefined), how many are defined, their mean and
+    95 % t-interval (None with fewer than two defined values)."""
+
+    values: list[float | None]
+    n: int
+    mean: float | None
+    low: float | None
+    high: float | None
+
+
+@dataclass(frozen=True)
+class SeedsSection:
+    """Section ``seeds``: every seed's numbers and verdicts, each number's interval, and per claim
+    the number of seeds whose verdict is "holds"."""
+
+    seeds: list[int]
+    runs: list[SeedRun]
+    summary: dict[str, Interval]
+    holds: dict[str, int]
+    wall_seconds: float
+
+
+def headline(fig1ab, fig1c, fig1d, adaptive) -> dict[str, float | None]:
+    """The :data:`METRICS` of one seed's four paper sections."""
+    return {**figure_numbers(fig1ab, fig1c, fig1d), **adaptive_numbers(adaptive)}
+
+
+def figure_numbers(fig1ab, fig1c, fig1d) -> dict[str, float | None]:
+    """The :data:`METRICS` of the accuracy and Fig. 1A-1D sections."""
+    out: dict[str, float | None] = {}
+    for n in NETS:
+        out[f"error_{n}"] = 100 * (1 - fig1ab.nets[n].test_acc)
+        out[f"mean_layer_{n}"] = fig1ab.trained[n].profile.mean_layer
+        out[f"std_layer_{n}"] = fig1ab.trained[n].profile.std_layer
+        out[f"std_layer_untrained_{n}"] = fig1ab.untrained[n].profile.std_layer
+        ratio = fig1c.trained[n].mean_ratio
+        out[f"distance_ratio_{n}"] = ratio
+        out[f"distance_margin_{n}"] = min(fig1c.raw.mean_ratio, fig1c.untrained[n].mean_ratio) - ratio
+        s, controls = fig1d.trained[n], (fig1d.raw, fig1d.untrained[n])
+        out[f"knn_{n}"], out[f"silhouette_{n}"] = s.knn_accuracy, s.silhouette
+        out[f"knn_margin_{n}"] = s.knn_accuracy - max(c.knn_accuracy for c in controls)
+        out[f"silhouette_margin_{n}"] = s.silhouette - max(c.silhouette for c in controls)
+    return out
+
+
+def adaptive_numbers(adaptive) -> dict[str, float | None]:
+    """The :data:`METRICS` of the adaptive-depth section."""
+    out: dict[str, float | None] = {}
+    for n in NETS:
+        a = adaptive.nets[n]
+        out[f"adaptive_depth_{n}"] = a.final_depth
+        out[f"adaptive_change_{n}"] = 100 * (a.test_acc - a.full_test_acc)
+        out[f"adaptive_censored_{n}"] = float(a.censored)
+    out["scratch_error"] = 100 * (1 - adaptive.scratch.test_acc)
+    out["scratch_minus_adaptive"] = 100 * (adaptive.scratch.test_acc - adaptive.nets["shared"].test_acc)
+    return out
+
+
+def seed_run(exp: Setup) -> SeedRun:
+    """One seed's headline numbers and verdicts, from the paper notebooks' section functions."""
+    sections = {"fig1ab": paper.fig1ab(exp), "fig1c": paper.fig1c(exp), "fig1d": paper.fig1d(exp),
+                "adaptive": paper.adaptive_depth(exp, log=lambda *a: None)}
+    return SeedRun(seed=exp.seed, numbers=headline(**sections),
+                   verdicts={v.key: v.verdict for v in claims.verdicts(SimpleNamespace(**sections))})
+
+
+def t_interval(values: list[float | None]) -> Interval:
+    """Mean and 95 % t-interval of the defined values."""
+    from scipy import stats
+
+    xs = [float(v) for v in values if v is not None and math.isfinite(v)]
+    if len(xs) < 2:
+        mean = xs[0] if xs else None
+        return Interval(values=list(values), n=len(xs), mean=mean, low=None, high=None)
+    mean = sum(xs) / len(xs)
+    sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1))
+    half = stats.t.ppf(0.975, len(xs) - 1) * sd / math.sqrt(len(xs))
+    return Interval(values=list(values), n=len(xs), mean=mean, low=mean - half, high=mean + half)
+
+
+def summarize(runs: list[SeedRun], *, wall_seconds: float = 0.0) -> SeedsSection:
+    """The :class:`SeedsSection` of some seeds' runs."""
+    keys = runs[0].verdicts.keys()
+    return SeedsSection(seeds=[r.seed for r in runs], runs=runs,
+                        summary={m: t_interval([r.numbers[m] for r in runs]) for m in METRICS},
+                        holds={k: sum(r.verdicts[k] == "holds" for r in runs) for k in keys},
+                        wall_seconds=wall_seconds)
+
+
+def _one_seed(seed: int, quick: bool, data_root: str | None, threads: int) -> SeedRun:
+    return seed_run(setup(quick=quick, seed=seed, data_root=data_root, threads=threads, verbose=False))
+
+
+def seeds_study(seeds: list[int], *, quick: bool = False, data_root: str | None = None,
+                workers: int | None = None) -> SeedsSection:
+    """Train every seed's nets side by side, then compute each seed's numbers (also side by side,
+    one thread per worker) and summarize them."""
+    from joblib import Parallel, delayed
+
+    from .parallel import plan, train_many
+
+    if len(set(seeds)) != len(seeds) or len(seeds) < 2:
+        raise ValueError(f"seeds must be at least two different integers, got {seeds!r}.")
+    t0 = time.perf_counter()
+    exps = [setup(quick=quick, seed=s, data_root=data_root, verbose=False) for s in seeds]
+    train_many([job for exp in exps for job in paper_jobs(exp, sweep=False)], workers=workers)
+    n, threads = plan(len(seeds), workers=workers)
+    if quick:  # quick runs are pinned to one thread whatever the plan (resdyn.experiment.QUICK_THREADS)
+        threads = 1
+    runs = Parallel(n_jobs=n)(delayed(_one_seed)(s, quick, data_root, threads) for s in seeds)
+    return summarize(runs, wall_seconds=time.perf_counter() - t0)

@@ -1,0 +1,57 @@
+"""Independent runs side by side (resdyn.parallel): the plan, joblib's process pool, Dask's backend."""
+import pytest
+import torch
+
+from resdyn.data import DataSpec
+from resdyn.model import ModelConfig
+from resdyn.parallel import Job, plan, train_many
+from resdyn.train import TrainConfig, fit
+from resdyn.model import DenseResNet
+
+
+@pytest.mark.parametrize("n_jobs, workers, cores, expected", [
+    (5, None, 2, (2, 1)), (1, None, 2, (1, 2)), (5, 1, 2, (1, 2)), (3, None, 16, (3, 5)), (8, 4, 16, (4, 4))])
+def test_plan_splits_the_cores(n_jobs, workers, cores, expected, monkeypatch):
+    monkeypatch.delenv("RESDYN_WORKERS", raising=False)
+    assert plan(n_jobs, workers=workers, cores=cores) == expected
+
+
+def test_plan_reads_the_environment_and_rejects_nonsense(monkeypatch):
+    monkeypatch.setenv("RESDYN_WORKERS", "1")
+    assert plan(4, cores=2) == (1, 2)
+    with pytest.raises(ValueError, match="workers must be an integer >= 1, got 0"):
+        plan(4, workers=0, cores=2)
+
+
+def jobs():
+    data = DataSpec("digits")
+    model = ModelConfig(width=64, depth=3, n_classes=10)
+    return [Job(data, model, TrainConfig(epochs=2, batch_size=64, lr=1e-2, seed=s, precision="fp32"), name=f"s{s} ")
+            for s in (0, 1, 2)]
+
+
+def serial(job):
+    return fit(DenseResNet(job.model, seed=job.train.seed), job.data.load(), job.train, progress=False)
+
+
+def same(a, b):
+    return all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())
+
+
+def test_joblib_workers_give_the_nets_of_a_serial_run(digits):
+    js = jobs()
+    results = train_many(js + [js[0]], workers=2, progress=False)  # a repeated job is trained once
+    assert len(results) == 4 and all(r.from_cache for r in results)  # trained by the workers, read back here
+    for job, r in zip(js, results):
+        assert same(r.model, serial(job).model) and r.config.seed == job.train.seed
+
+
+def test_dask_backend_on_a_local_two_worker_cluster():
+    joblib = pytest.importorskip("joblib")
+    distributed = pytest.importorskip("distributed")
+    js = jobs()[:2]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster), joblib.parallel_config(backend="dask"):
+        results = train_many(js, workers=2, progress=False)
+    for job, r in zip(js, results):
+        assert same(r.model, serial(job).model)

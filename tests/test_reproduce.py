@@ -1,0 +1,97 @@
+"""The runner: whole records only, other targets' sections kept or marked stale, executed notebooks
+that are byte-stable, figure comparison."""
+import json
+from dataclasses import replace
+
+import matplotlib
+
+matplotlib.use("agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import nbformat  # noqa: E402
+import pytest  # noqa: E402
+from records import complete_record, run_info  # noqa: E402
+
+from resdyn import plots, reproduce, results  # noqa: E402
+
+
+def test_combine_replaces_a_target_and_keeps_or_marks_the_others():
+    previous = complete_record()
+    paper = {s: results.jsonable(getattr(previous, s)) for s in results.TARGETS["paper"].values()}
+    same = results.combine(previous, "paper", paper, run_info(spec="5bec"))
+    assert same.seeds == previous.seeds and same.mechanism == previous.mechanism and same.stale == []
+    newer = results.combine(previous, "paper", paper, run_info(spec="n3w"))
+    assert newer.stale == ["seeds", "study"] and newer.seeds == previous.seeds  # kept, but marked
+    fresh = results.combine(None, "paper", paper, run_info())
+    assert fresh.seeds is None and list(fresh.runs) == ["paper"] and fresh.verdicts  # verdicts from the record
+
+
+def write_notebook(path, cells):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def test_executed_notebooks_are_byte_stable_and_clean(tmp_path):
+    import papermill
+
+    src = tmp_path / "nb.ipynb"
+    write_notebook(src, [
+        "import sys, time\nprint('result', 42)\nprint('progress', time.time(), file=sys.stderr)",
+        "import matplotlib\nmatplotlib.use('module://matplotlib_inline.backend_inline')\n"
+        "import matplotlib.pyplot as plt\nfrom resdyn import plots\nplots.use_style()\nplt.plot([1, 2, 3])"])
+    outs = []
+    for i in range(2):
+        done = tmp_path / f"run{i}.ipynb"
+        papermill.execute_notebook(str(src), str(done), kernel_name="python3", progress_bar=False,
+                                   **reproduce.KERNEL_OPTIONS)
+        outs.append(reproduce.clean_executed(done, tmp_path / f"clean{i}.ipynb").read_bytes())
+    assert outs[0] == outs[1]
+    nb = json.loads(outs[0])
+    assert "papermill" not in nb["metadata"] and all("papermill" not in c["metadata"] for c in nb["cells"])
+    streams = [o for c in nb["cells"] for o in c["outputs"] if o["output_type"] == "stream"]
+    assert [o["name"] for o in streams] == ["stdout"] and "result 42" in "".join(streams[0]["text"])
+    assert any("image/png" in o.get("data", {}) for c in nb["cells"] for o in c["outputs"])  # figures kept
+    assert "[<matplotlib.lines.Line2D>]" in json.dumps(nb)  # the repr, without its memory address
+    raw = json.loads((tmp_path / "run0.ipynb").read_text())
+    assert "papermill" in raw["metadata"]  # what the cleaning removed was there
+
+
+def test_a_partial_run_leaves_the_record_as_it_was(tmp_path, monkeypatch):
+    monkeypatch.setenv("RESDYN_QUICK", "1")
+    out = tmp_path / "out"
+    # a fragment of another run (other seed) where notebook 01's goes; 02 runs now
+    results.save_fragment(out / "results", "fig1ab", complete_record().fig1ab, identity={"seed": 9, "mode": "quick"})
+    record = reproduce.run(quick=True, only=["02"], out_dir=str(out), log=open(tmp_path / "log", "w"))
+    assert record is None and not (out / "paper" / "results.json").exists()
+    log = (tmp_path / "log").read_text()
+    assert "left as it was" in log and "different runs" in log
+    assert (out / "results" / "fig1c.json").exists()  # the new fragment is kept for a later whole run
+
+
+def test_unknown_target_and_empty_selection_are_refused():
+    with pytest.raises(ValueError, match='Invalid target "figures"'):
+        reproduce.select("figures", None)
+    with pytest.raises(ValueError, match="matches no notebook of target 'paper'"):
+        reproduce.select("paper", ["07"])
+
+
+def test_figure_comparison_names_the_figure_that_moved(tmp_path):
+    def draw(folder, shift=0.0):
+        folder.mkdir(exist_ok=True)
+        for name in ("a", "b"):
+            fig, ax = plt.subplots(figsize=(3, 2))
+            ax.plot([0, 1, 2], [0, 1 + (shift if name == "b" else 0), 0])
+            ax.set_ylim(0, 3)
+            plots.save_figure(fig, folder / name, dpi=50)
+            plt.close(fig)
+
+    draw(tmp_path / "committed")
+    draw(tmp_path / "same")
+    draw(tmp_path / "moved", shift=1.0)
+    tol = {"a": 1.0, "b": 1.0}
+    assert reproduce.compare_figures(tmp_path / "committed", tmp_path / "same", tol) == []
+    problems = reproduce.compare_figures(tmp_path / "committed", tmp_path / "moved", tol)
+    assert len(problems) == 1 and problems[0].startswith("b.png: RMS difference")
+    (tmp_path / "same" / "a.png").unlink()
+    assert reproduce.compare_figures(tmp_path / "committed", tmp_path / "same", tol)[0].startswith("a.png: missing")

@@ -44,6 +44,9 @@ def _add_model_train_args(p):
     p.add_argument("--schedule", default=t.schedule, choices=["constant", "cosine"], help=f"default {t.schedule}.")
     p.add_argument("--seed", type=int, default=0, help="initialization and shuffling seed (default 0).")
     p.add_argument("--device", default="cpu", help='"cpu" (default), "cuda" or "auto".')
+    p.add_argument("--precision", default=t.precision, choices=["auto", "fp32", "bf16"],
+                   help="training precision: bf16 autocast, fp32, or auto (default): bf16 where the processor "
+                        "computes it natively, fp32 elsewhere. Analyses always run in fp32.")
     p.add_argument("--no-cache", action="store_true", help="train even if the cache holds this net; do not store it.")
     p.add_argument("--quiet", action="store_true", help="no progress bars.")
 
@@ -60,7 +63,7 @@ def _build(args):
         init_bias=args.init_bias,
     )
     train = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-                        schedule=args.schedule, seed=args.seed, device=args.device)
+                        schedule=args.schedule, seed=args.seed, device=args.device, precision=args.precision)
     return data, model, train
 
 
@@ -68,6 +71,8 @@ def _print_result(result, as_json: bool):
     summary = {
         "depth": result.model.depth,
         "test_acc": result.test_acc,
+        "val_acc": result.val_acc,
+        "precision": result.config.precision,
         "seconds": result.seconds,
         "from_cache": result.from_cache,
         "history": [asdict(h) for h in result.history],
@@ -76,8 +81,8 @@ def _print_result(result, as_json: bool):
     if as_json:
         print(json.dumps(summary, indent=2))
     else:
-        print(f"depth {summary['depth']}, test accuracy {summary['test_acc']:.4f}, "
-              f"{summary['seconds']:.0f} s of training{' (from cache)' if result.from_cache else ''}")
+        print(f"depth {summary['depth']}, test accuracy {summary['test_acc']:.4f} (validation {summary['val_acc']:.4f}), "
+              f"{summary['seconds']:.0f} s of training in {summary['precision']}{' (from cache)' if result.from_cache else ''}")
         for p in result.pruning:
             print(f"  epoch {p.epoch}: removed layer {p.removed_layers} (criterion {p.criterion:.4f})")
 

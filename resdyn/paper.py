@@ -287,6 +287,29 @@ class Fig1AB:
     baseline: dict[str, BaselineNet]
     class_stats: dict | None = _unsaved()
 
+    def sensitivity_frame(self):
+        """The settling layer of every net under every rule (rows: Fig. 1A/1B x net x trained or
+        untrained; columns: fractions of the peak and the paper's absolute scale) as a DataFrame."""
+        import pandas as pd
+
+        rows = {}
+        for net in NETS:
+            for kind in ("trained", "untrained"):
+                s = getattr(self, kind)[net].profile.sensitivity
+                rows[f"1A {net} {kind}"] = s.mean_layer + [s.mean_layer_absolute]
+                rows[f"1B {net} {kind}"] = s.std_layer + [s.std_layer_absolute]
+        s = self.trained["separate"].profile.sensitivity
+        return pd.DataFrame(rows, index=[f"{f:.1%} of peak" for f in s.fractions] + [f"below {s.absolute}"]).T
+
+    def mechanism_frame(self, *, from_layer: int = 7):
+        """Each mechanism quantity averaged over layers ``from_layer``..T, per net (columns)."""
+        import pandas as pd
+
+        nets = {f"{n} {kind}": getattr(self, kind)[n] for n in NETS for kind in ("trained", "untrained")}
+        nets.update({f"{n} baseline": b.dynamics for n, b in self.baseline.items()})
+        return pd.DataFrame({name: {k: sum(v[from_layer - 1:]) / len(v[from_layer - 1:])
+                                    for k, v in vars(d.mechanism).items()} for name, d in nets.items()})
+
 
 def residual_profile(stats) -> ResidualProfile:
     """The :class:`ResidualProfile` of a :class:`resdyn.dynamics.ClassResidualStats`."""

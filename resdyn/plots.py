@@ -418,7 +418,8 @@ def regime_map(rec, *, ax=None):
                         label="shared weights" if shared else "separate weights")
     ax.axvline(7.5, color="0.4", ls="--", lw=1)
     ax.axhline(100 - 1.8 - 0.3, color="0.6", ls=":", lw=1)
-    ax.set_xlabel("Fig. 1B settling layer (std below 5 % of its peak; 16 = never)")
+    ax.set_xticks(list(range(1, 17, 2)) + [16], [str(t) for t in range(1, 17, 2)] + ["never"])
+    ax.set_xlabel("Fig. 1B settling layer (std below 5 % of its peak)")
     ax.set_ylabel("accuracy (%): test, or validation for stage-1 nets")
     ax.set_ylim(max(min(y) - 2, 50), 100)
     ax.figure.colorbar(sc, ax=ax, label="saturated fraction, layers 7-15")
@@ -441,7 +442,7 @@ def depth(rec, *, axes=None):
     axes[0].legend(fontsize="small")
     axes[1].barh([c.method for c in rec.compute], [c.multiply_adds / 1e12 for c in rec.compute], color="0.6")
     axes[1].set_xlabel("training multiply-adds (1e12)")
-    axes[1].set_title("to a net of the adaptive depth (shared)")
+    axes[1].set_title("training cost of a shared net of the adaptive depth")
     axes[2].bar([b.label for b in rec.budgets], [b.final_depth for b in rec.budgets],
                 color=["0.75" if b.censored else "#0173b2" for b in rec.budgets])
     axes[2].set_ylabel("final depth (grey: censored)")

@@ -77,7 +77,8 @@ def _claims(r) -> str:
     for v in r.verdicts:
         row = [v.claim, v.paper, v.ours, v.controls, f"**{v.verdict}**"]
         if seeds:
-            row.append(f"{seeds.holds[v.key]}/{len(seeds.seeds)}" if v.key in seeds.holds else "")
+            row.append("" if v.key not in seeds.holds else "n/a" if v.verdict == "n/a"
+                       else f"{seeds.holds[v.key]}/{len(seeds.seeds)}")
         rows.append(row)
     out.append(_table(head, rows))
     out += ["", "Verdicts: holds, partly, does not, **no evidence** (the claim's test is met, but a control meets it "
@@ -97,11 +98,19 @@ def _findings(r) -> str:
         for net in NETS:
             p = a.trained[net].profile
             std = p.std_profile
+            s = p.sensitivity
+            means = f"stop changing after layer {s.mean_layer_absolute}" if s.mean_layer_absolute else "never stop changing"
+            spread = f"falls below it from layer {s.std_layer_absolute}" if s.std_layer_absolute else "never falls below it"
             out.append(f"{net} weights: the across-sample std of the residuals stays at "
                        f"{100 * min(std[5:]) / max(std):.0f}-{100 * max(std[5:]) / max(std):.0f} % of its peak from "
-                       f"layer 6 to {a.depth}; by the paper's absolute scale (0.01 per neuron) the class means stop "
-                       f"changing {'after layer ' + str(p.sensitivity.mean_layer_absolute) if p.sensitivity.mean_layer_absolute else 'never'} "
-                       f"and the std {'falls below it from layer ' + str(p.sensitivity.std_layer_absolute) if p.sensitivity.std_layer_absolute else 'never falls below it'}.")
+                       f"layer 6 to {a.depth}; by the paper's absolute scale (0.01 per neuron) the class means {means} "
+                       f"and the std {spread}.")
+        u = {net: a.untrained[net].profile.sensitivity for net in NETS}
+        if all(x.std_layer_absolute is not None for x in u.values()):
+            out.append("The untrained nets meet the paper's absolute scale before any training: their across-sample "
+                       f"std is below 0.01 from layer {max(x.std_layer_absolute for x in u.values())} (their residuals "
+                       "are nearly sigmoid(b) for every input). A 'std near 0' judged on an absolute scale says "
+                       "nothing about learning; the rules judge each profile against its own peak and the controls.")
     if r.adaptive is not None:
         sh = r.adaptive.nets["shared"]
         prof = r.adaptive.profiles["shared"]
@@ -109,7 +118,7 @@ def _findings(r) -> str:
             f"Adaptive depth (shared weights): final depth {sh.final_depth}"
             + (" — censored: the rule was still removing when training ended, so the depth is set by the budget"
                if sh.censored else "")
-            + f". The criterion was {sh.initial_criterion:.4f} before training; on the trained 15-layer shared net "
+            + f". The criterion was {sh.initial_criterion:.1e} before training; on the trained 15-layer shared net "
             f"c(t) = mean |y(t) - y(t-1)| is below {r.adaptive.threshold} for every t > {prof.stop_depth}, so repeated "
             f"checks would stop at depth {prof.stop_depth}.")
         if r.fig1ab is not None:
@@ -137,9 +146,11 @@ def _mechanism_sentence(m) -> str:
 
 def _map_sentence(g) -> str:
     d = g.decision
-    both = ", ".join(g.both) if g.both else "none"
-    return (f"Nets that give both the paper's accuracy (test error within 0.3 points) and Fig. 1B settling by layer 7: "
-            f"{both}. Regime decision on validation: the best paper-scaled candidate is `{d.best_paper_scaled}` "
+    by = {f"{p.key}/{'shared' if p.shared else 'separate'}": p for p in g.points}
+    both = "; ".join(f"`{k}` (test error {100 * (1 - by[k].test_acc):.2f} %, settles from layer {by[k].std_layer}, "
+                     f"{100 * by[k].saturation:.0f} % of its deep units saturated)" for k in g.both) or "none"
+    return (f"Nets that give both the paper's accuracy (test error within 0.3 points of the paper's) and Fig. 1B settling "
+            f"by layer 7: {both}. Regime decision on validation: the best paper-scaled candidate is `{d.best_paper_scaled}` "
             f"({', '.join(f'{n} {_pct(v)}' for n, v in d.best.items())} against today's "
             f"{', '.join(f'{n} {_pct(v)}' for n, v in d.today.items())}); "
             + ("the paper notebooks move to it." if d.switch else "today's regime stays."))
@@ -248,7 +259,7 @@ def _adaptive(ad, fig: Path) -> str:
         out += [f"**{net} weights**: final depth {n.final_depth} of {n.initial_depth}"
                 f"{' (censored)' if n.censored else ''}, test accuracy {_pct(n.test_acc)} against {_pct(n.full_test_acc)} "
                 f"for the unpruned net trained the same way ({100 * (n.test_acc - n.full_test_acc):+.2f} points); "
-                f"criterion before training {n.initial_criterion:.4f}"
+                f"criterion before training {n.initial_criterion:.1e}"
                 + ("; it was below the threshold at every check, so a layer went after every epoch." if n.always_below
                    else "."), ""]
         out.append(_table(["epoch", "depth", "criterion", "val acc", "val acc before removal"],
@@ -284,7 +295,13 @@ def _seeds(s, fig: Path) -> str:
         ci = "n/a" if iv.low is None else f"[{iv.low:.3g}, {iv.high:.3g}]"
         rows.append((what, vals, _num(iv.mean, "{:.3g}"), ci, iv.n))
     out.append(_table(["number", "per seed", "mean", "95 % interval", "defined in"], rows))
-    out += ["", "Verdicts per seed:", ""]
+    n = len(s.seeds)
+    groups = {"hold in every seed": [k for k, v in s.holds.items() if v == n],
+              "hold in some seeds only": [k for k, v in s.holds.items() if 0 < v < n],
+              "hold in no seed": [k for k, v in s.holds.items() if v == 0]}
+    out += ["", "Which conclusions survive the seed spread: " + "; ".join(
+        f"{len(keys)} {what}" + (f" ({', '.join(keys)})" if keys else "") for what, keys in groups.items()) + ".", ""]
+    out += ["Verdicts per seed:", ""]
     keys = list(s.holds)
     out.append(_table(["seed"] + keys, [[r.seed] + [r.verdicts[k] for k in keys] for r in s.runs]))
     out += ["", f"![Seeds]({fig / 'seeds.png'})", ""]

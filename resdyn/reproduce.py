@@ -189,11 +189,15 @@ def clean_executed(src: str | Path, dst: str | Path) -> Path:
 
     nb = nbformat.read(src, as_version=4)
     nb.metadata.pop("papermill", None)
+    name = Path(dst).name
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
-        if cell.cell_type == "markdown":
-            cell.source = cell.source.replace("../paper/notebooks/", "").replace("../paper/REPORT.md", "../REPORT.md")
+        if cell.cell_type == "markdown":  # the source's note on its stored outputs becomes the twin's own
+            cell.source = re.sub(
+                r"^> \*\*Executed full run\*\*.*?· (\*\*Report\*\*: \[[^]]*\]\()\.\./paper/REPORT\.md(#[^)]*\)).*$",
+                rf"> The **executed full run** (MNIST, seed 0) of [`notebooks/{name}`](../../notebooks/{name}), with every "
+                r"output · \1../REPORT.md\2.", cell.source, flags=re.M)
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
             for o in cell.outputs:

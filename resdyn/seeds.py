@@ -67,6 +67,13 @@ class SeedsSection:
     holds: dict[str, int]
     wall_seconds: float
 
+    def frame(self):
+        """Every number per seed with its mean and 95 % interval, as a DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame({m: {**{f"seed {s}": v for s, v in zip(self.seeds, iv.values)}, "mean": iv.mean,
+                                 "low": iv.low, "high": iv.high} for m, iv in self.summary.items()}).T
+
 
 def headline(fig1ab, fig1c, fig1d, adaptive) -> dict[str, float | None]:
     """The :data:`METRICS` of one seed's four paper sections."""

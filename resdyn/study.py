@@ -279,6 +279,14 @@ class RegimeMap:
     both: list[str]
     decision: RegimeDecision
 
+    def frame(self):
+        """The targeted candidates as a DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame([{"candidate": c.name, "shared": c.shared, "val_acc": c.net.val_acc, "test_acc": c.net.test_acc,
+                              "std settles": c.point.std_layer, "means settle": c.point.mean_layer,
+                              "saturated": c.point.saturation} for c in self.candidates])
+
 
 def regime_map(exp: Setup, mechanism: MechanismStudy) -> RegimeMap:
     """Train (or load) the targeted configurations, put them on the map with ``mechanism``'s nets,
@@ -414,7 +422,7 @@ def depth_study(exp: Setup) -> DepthStudy:
                    adaptive["shared"].test_acc),
         ComputeRow(f"{final} layers from scratch", final, training_multiply_adds(scratch, scratch_job.model, n),
                    scratch.seconds, scratch.test_acc),
-        ComputeRow(f"growing from shallow: depths {', '.join(str(r.depth) for r in shallow)}, each from scratch", final,
+        ComputeRow(f"growing from shallow ({', '.join(str(r.depth) for r in shallow)} layers)", final,
                    sum(r.multiply_adds for r in shallow), sum(r.train_seconds for r in shallow), shallow[-1].test_acc),
     ]
     full = exp.train(exp.job(shared=True))[0]

@@ -57,8 +57,10 @@ def test_unknown_section_is_refused(tmp_path):
         results.save_fragment(tmp_path, "fig9", {}, identity=identity())
 
 
-def test_run_identity_records_code_spec_and_commit():
+def test_run_identity_records_code_spec_and_commit(monkeypatch):
     from resdyn.experiment import setup
+
+    monkeypatch.delenv("RESDYN_QUICK", raising=False)  # `make test` sets it; it would turn quick=False quick
 
     exp = setup(quick=True, seed=3, verbose=False)
     ident = results.run_identity(exp)

@@ -395,14 +395,17 @@ def _how_to_rerun() -> str:
 def _runs(r) -> str:
     if not r.runs:
         return ""
+    from .results import TARGETS
+
+    runs = sorted(r.runs.items(), key=lambda item: list(TARGETS).index(item[0]) if item[0] in TARGETS else len(TARGETS))
     out = ["## The runs", ""]
     out.append(_table(["target", "seed", "precision", "code", "commit", "machine", "threads x workers", "wall minutes",
                        "peak RSS (MB)"],
                       [(t, run.identity.get("seed"), run.identity.get("precision"), run.identity.get("code"),
                         (run.identity.get("commit") or "")[:12], run.machine, f"{run.torch_threads} x {run.workers}",
-                        f"{run.wall_seconds / 60:.1f}", f"{run.peak_rss_mb:,.0f}") for t, run in r.runs.items()]))
+                        f"{run.wall_seconds / 60:.1f}", f"{run.peak_rss_mb:,.0f}") for t, run in runs]))
     out += ["", "Seconds per notebook:", ""]
-    out.append(_table(["notebook", "seconds"], [(k, f"{v:.0f}") for run in r.runs.values()
+    out.append(_table(["notebook", "seconds"], [(k, f"{v:.0f}") for _, run in runs
                                                 for k, v in run.notebook_seconds.items()]))
     if r.run is not None:
         out += ["", _table(["package", "version"], sorted(r.run.versions.items()))]

@@ -180,7 +180,7 @@ def _is_checked(cell) -> bool:
 def clean_executed(src: str | Path, dst: str | Path) -> Path:
     """Write executed notebook ``src`` to ``dst`` for readers: every figure and table kept; stderr
     (progress lines, warnings), the metadata that changes from run to run (papermill's timings and
-    paths, execution timestamps) and memory addresses in object reprs removed; so two runs of the
+    paths, execution timestamps, the injected cell's random id) and memory addresses in object reprs removed; so two runs of the
     same code give the same bytes. The source notebook's links to its executed twin are made
     relative to the twin's folder."""
     import re
@@ -193,6 +193,8 @@ def clean_executed(src: str | Path, dst: str | Path) -> Path:
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.id = "injected-parameters"  # papermill gives it a random id in each run
         if cell.cell_type == "markdown":  # the source's note on its stored outputs becomes the twin's own
             cell.source = re.sub(
                 r"^> \*\*Executed full run\*\*.*?· (\*\*Report\*\*: \[[^]]*\]\()\.\./paper/REPORT\.md(#[^)]*\)).*$",

@@ -44,7 +44,7 @@ def test_executed_notebooks_are_byte_stable_and_clean(tmp_path):
     for i in range(2):
         done = tmp_path / f"run{i}.ipynb"
         papermill.execute_notebook(str(src), str(done), kernel_name="python3", progress_bar=False,
-                                   **reproduce.KERNEL_OPTIONS)
+                                   parameters={"answer": 42}, **reproduce.KERNEL_OPTIONS)
         outs.append(reproduce.clean_executed(done, tmp_path / f"clean{i}.ipynb").read_bytes())
     assert outs[0] == outs[1]
     nb = json.loads(outs[0])
@@ -55,6 +55,8 @@ def test_executed_notebooks_are_byte_stable_and_clean(tmp_path):
     assert "[<matplotlib.lines.Line2D>]" in json.dumps(nb)  # the repr, without its memory address
     raw = json.loads((tmp_path / "run0.ipynb").read_text())
     assert "papermill" in raw["metadata"]  # what the cleaning removed was there
+    assert "injected-parameters" in raw["cells"][0]["metadata"]["tags"] and raw["cells"][0]["id"] != "injected-parameters"
+    assert nb["cells"][0]["id"] == "injected-parameters"
 
 
 def test_a_partial_run_leaves_the_record_as_it_was(tmp_path, monkeypatch):

@@ -180,7 +180,8 @@ def regime_sweep(exp: Setup, *, log=print) -> RegimeSweep:
     results = exp.train(*(exp.job(shared=v.shared, variant=v, n_train=n_train, epochs=epochs) for v in variants))
     rows = [_sweep_row(v, r, exp) for v, r in zip(variants, results)]
     for row in rows:
-        log(f"{row.val_acc:.4f}  {'shared  ' if row.shared else 'separate'}  {row.name}  ({row.seconds:.0f} s)")
+        # no seconds here: the executed notebook must not change from run to run (they are in the record)
+        log(f"{row.val_acc:.4f}  {'shared  ' if row.shared else 'separate'}  {row.name}")
     ranked = sorted((r for r in rows if not r.shared), key=lambda r: -r.val_acc)
     runner_up = next(r.key for r in ranked if r.key != "chosen")
     by_key = {v.key: v for v in variants if not v.shared}

@@ -263,7 +263,7 @@ def toy_circles(*, quick: bool = False, seed: int = 0, setup: ToySetup | None = 
                 a = nets[net]
                 log(f"{net:8s}: depth {a.initial_depth} -> {a.final_depth}{' (censored)' if a.censored else ''}, "
                     f"test accuracy {a.test_acc:.4f}, criterion before training {a.initial_criterion:.2e}, "
-                    f"after the last epoch {a.criterion[-1]:.2e} ({a.train_seconds:.1f} s)")
+                    f"after the last epoch {a.criterion[-1]:.2e}")
         gx = np.linspace(-1.5, 1.5, grid, dtype=np.float32)
         xx, yy = np.meshgrid(gx, gx)
         lifted = torch.zeros(grid * grid, s.width)

@@ -32,10 +32,10 @@ test-full: install ## full-scale tests on real MNIST (tens of minutes)
 reproduce: install ## the paper (notebooks 00-04) on MNIST: figures/, paper/ (results.json, REPORT.md, notebooks/)
 	$(PY) -m resdyn reproduce $(if $(CHECK),--check $(CHECK))
 
-seeds: install ## notebook 05: every headline number over five seeds (outside CI; about 20 minutes)
+seeds: install ## notebook 05: every headline number over five seeds (outside CI; about 5 minutes from a warm cache)
 	$(PY) -m resdyn reproduce --target seeds
 
-study: install ## notebooks 06-10: mechanism, regime map, depth, toy, precision (outside CI; about an hour)
+study: install ## notebooks 06-10: mechanism, regime map, depth, toy, precision (outside CI; about 5 minutes from a warm cache)
 	$(PY) -m resdyn reproduce --target study
 
 EXECUTED ?= paper/notebooks

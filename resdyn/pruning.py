@@ -15,7 +15,6 @@ read-out bias (an option, not the paper's algorithm).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -217,5 +216,5 @@ def check_depth(model: DenseResNet, probe: torch.Tensor, config: AdaptiveDepthCo
         model, record = remove_last_layers(model, 1, fold_probe=probe if config.fold_bias else None,
                                            criterion=c, epoch=epoch)
         removed.append(record)
-        c = depth_criterion(model, probe) if model.depth >= 2 else math.inf
+        c = depth_criterion(model, probe)  # defined: the depth is still >= min_depth >= 2
     return DepthCheck(criterion=criterion, removed=removed, model=model)

@@ -6,7 +6,8 @@ Nothing depends on the current working folder, so a notebook run by JupyterLab (
 Environment variables (all optional):
 
 ``RESDYN_DATA``   data root holding ``MNIST/raw/`` (torchvision's layout). Default: ``../shared/data``
-                  beside the checkout where it holds MNIST (this workplace), else ``<repo>/data``.
+                  beside the checkout where it holds the four MNIST files (this workplace), else
+                  ``<repo>/data``.
 ``RESDYN_CACHE``  trained-model cache; default ``<repo>/.cache``.
 ``RESDYN_OUT``    scratch outputs (executed notebooks, fragments, quick runs); default ``<repo>/build``.
 ``RESDYN_QUICK``  ``1``: notebooks run in quick mode (digits, seconds) whatever their ``quick`` parameter.
@@ -25,6 +26,20 @@ PAPER_DIR = REPO_ROOT / "paper"
 EXECUTED_DIR = PAPER_DIR / "notebooks"
 #: The shared data folder of this workplace, beside the checkout.
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+#: The four MNIST files in torchvision's raw layout (sizes and checksums: ``resdyn.data.MNIST_FILES``).
+MNIST_RAW_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+def has_mnist(root: str | os.PathLike) -> bool:
+    """Whether ``root/MNIST/raw`` holds all four MNIST files (an empty folder left by a failed
+    download does not count)."""
+    raw = Path(root) / "MNIST" / "raw"
+    return all((raw / name).is_file() for name in MNIST_RAW_FILES)
 
 
 def _env_path(name: str, default: Path) -> Path:
@@ -34,12 +49,12 @@ def _env_path(name: str, default: Path) -> Path:
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
     """The data root: ``root`` if given, else ``$RESDYN_DATA``, else ``../shared/data`` where it
-    holds ``MNIST/raw``, else ``<repo>/data``."""
+    holds the four MNIST files, else ``<repo>/data``."""
     if root is not None:
         return Path(root).expanduser().resolve()
     if os.environ.get("RESDYN_DATA"):
         return _env_path("RESDYN_DATA", REPO_ROOT / "data")
-    if (SHARED_DATA / "MNIST" / "raw").is_dir():
+    if has_mnist(SHARED_DATA):
         return SHARED_DATA.resolve()
     return REPO_ROOT / "data"
 

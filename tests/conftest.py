@@ -28,8 +28,9 @@ def digits():
 @pytest.fixture(scope="session")
 def mnist_root() -> Path:
     """Real MNIST for the tests that need it, where resdyn finds it (resdyn.paths.data_root); the
-    test is skipped where no MNIST/raw is there."""
+    test is skipped where the four MNIST files are not all there (a failed download leaves an
+    empty ``MNIST/raw``)."""
     root = paths.data_root()
-    if not (root / "MNIST" / "raw").is_dir():
+    if not paths.has_mnist(root):
         pytest.skip(f"MNIST files not present under {root}")
     return root

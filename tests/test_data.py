@@ -103,3 +103,10 @@ def test_failed_download_names_root_cause_and_fix(tmp_path, monkeypatch):
     msg = str(err.value)
     assert "download failed (OSError: Name or service not known)" in msg
     assert str(tmp_path) in msg and "RESDYN_DATA" in msg
+
+
+def test_package_and_data_agree_on_the_mnist_file_names():
+    from resdyn import paths
+    from resdyn.data import MNIST_FILES
+
+    assert tuple(MNIST_FILES) == paths.MNIST_RAW_FILES

@@ -86,8 +86,14 @@ def test_data_root_order(tmp_path, monkeypatch):
     monkeypatch.delenv("RESDYN_DATA", raising=False)
     monkeypatch.setattr(paths, "SHARED_DATA", tmp_path / "shared")
     assert paths.data_root() == paths.REPO_ROOT / "data"
-    (tmp_path / "shared" / "MNIST" / "raw").mkdir(parents=True)
-    assert paths.data_root() == tmp_path / "shared"
+    raw = tmp_path / "shared" / "MNIST" / "raw"
+    raw.mkdir(parents=True)  # an empty folder, as a failed download leaves it, is not MNIST
+    assert paths.data_root() == paths.REPO_ROOT / "data" and not paths.has_mnist(tmp_path / "shared")
+    for name in paths.MNIST_RAW_FILES[:-1]:
+        (raw / name).touch()
+    assert paths.data_root() == paths.REPO_ROOT / "data"  # three of four files are not enough
+    (raw / paths.MNIST_RAW_FILES[-1]).touch()
+    assert paths.data_root() == tmp_path / "shared" and paths.has_mnist(tmp_path / "shared")
     monkeypatch.setenv("RESDYN_DATA", str(tmp_path / "env"))
     assert paths.data_root() == tmp_path / "env"
     assert paths.data_root(tmp_path / "arg") == tmp_path / "arg"

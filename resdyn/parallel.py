@@ -16,7 +16,7 @@ cache (which workers and parent share), and the parent reads the finished nets f
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -84,10 +84,27 @@ def train_many(jobs: list[Job], *, workers: int | None = None, progress: bool = 
     """Train every job that is not in the cache yet, ``workers`` at a time (see :func:`plan`),
     longest first; then return all results, in the order of ``jobs``, read from the cache.
 
-    With one worker (or one job to train) everything runs in this process, with its threads.
+    A plain job whose adaptive twin (the same job with ``adaptive``) is also to be trained waits for
+    a second wave: the twin's run is the plain run up to its first layer removal and leaves it a
+    checkpoint there (:func:`resdyn.train.train_or_load`), so the plain job trains only the epochs
+    after it, none where no layer goes. With one worker (or one job to train) a wave runs in this
+    process, with its threads.
     """
     todo = list({job: None for job in jobs if not _cached(job)})  # unique, in order
-    todo.sort(key=lambda j: -j.cost)
+    twins = {replace(j, adaptive=None) for j in todo if j.adaptive is not None}
+    _run([j for j in todo if j not in twins], workers, progress)
+    _run([j for j in todo if j in twins and not _cached(j)], workers, progress)
+    return [train_or_load(_dataset(j.data), j.model, j.train, adaptive=j.adaptive, progress=progress, name=j.name)
+            for j in jobs]
+
+
+def _run(todo: list[Job], workers: int | None, progress: bool) -> None:
+    """Train ``todo``, longest first; jobs with less left to train (a resumed checkpoint) are
+    finished in this process first, so that they do not hold a worker."""
+    todo = sorted(todo, key=lambda j: -j.cost * _left(j))
+    while todo and _left(todo[-1]) == 0:  # a checkpoint that holds every epoch: only the test set is left
+        job = todo.pop()
+        train_or_load(_dataset(job.data), job.model, job.train, adaptive=job.adaptive, progress=progress, name=job.name)
     n_workers, threads = plan(len(todo), workers=workers) if todo else (1, 1)
     if n_workers == 1:
         for job in todo:
@@ -99,8 +116,18 @@ def train_many(jobs: list[Job], *, workers: int | None = None, progress: bool = 
 
         cache = str(cache_dir())
         Parallel(n_jobs=n_workers)(delayed(_train)(job, threads, progress, cache) for job in todo)
-    return [train_or_load(_dataset(j.data), j.model, j.train, adaptive=j.adaptive, progress=progress, name=j.name)
-            for j in jobs]
+
+
+def _left(job: Job) -> float:
+    """The fraction of ``job``'s epochs that its checkpoint (if any) has not trained yet."""
+    from . import store
+
+    folder = store.entry_dir(_dataset(job.data), job.model, job.train, job.adaptive)
+    try:
+        saved = torch.load(folder / "checkpoint.pt", map_location="cpu", weights_only=True, mmap=True)
+        return 1.0 - len(saved["history"]) / job.train.epochs
+    except Exception:  # none, or damaged: train_or_load sets a damaged one aside and starts afresh
+        return 1.0
 
 
 def _cached(job: Job) -> bool:

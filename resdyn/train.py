@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
@@ -149,6 +150,7 @@ def fit(
     *,
     adaptive: AdaptiveDepthConfig | None = None,
     checkpoint: str | os.PathLike | None = None,
+    plain_checkpoint: str | os.PathLike | None = None,
     progress: bool = True,
     callback: Callable[[EpochRecord], None] | None = None,
     name: str = "",
@@ -163,6 +165,11 @@ def fit(
             below the threshold (see :mod:`resdyn.pruning`), so the final net is trained at its depth.
         checkpoint: a file written atomically after every epoch; if it exists, training resumes
             from it and ends with the same weights as an uninterrupted run.
+        plain_checkpoint: adaptive runs only. Until its first layer removal an adaptive run is,
+            epoch for epoch, the plain run of the same settings (the check reads the net and draws
+            no random numbers). At that epoch, before the removal (or after the last epoch, when
+            no layer goes), the plain run's checkpoint is written here, unless the file exists:
+            the plain run resumes from it instead of training those epochs again.
         progress: a summary line per epoch on stderr, and a tqdm bar where stderr is a terminal.
         callback: called with each epoch's record after its checkpoint is written.
         name: put before each progress line (which run it is, when several run side by side).
@@ -186,6 +193,7 @@ def fit(
         t0 = time.perf_counter()
         loss, train_acc, lr = _train_epoch(model, optimizer, x, y, config, epoch, progress=progress, name=name)
         val_acc = accuracy(model, val)
+        plain = (model, optimizer, val_acc, not pruning)  # the net before this epoch's check; still the plain run's?
         criterion = val_acc_unpruned = None
         if adaptive is not None and (epoch + 1 < config.epochs or adaptive.prune_after_last_epoch):
             check = check_depth(model, probe, adaptive, epoch=epoch + 1)
@@ -200,6 +208,8 @@ def fit(
                              seconds=time.perf_counter() - t0, lr=lr, criterion=criterion,
                              val_acc_unpruned=val_acc_unpruned)
         history.append(record)
+        if plain_checkpoint is not None and plain[3] and (pruning or epoch + 1 == config.epochs):
+            _write_plain_fork(plain_checkpoint, history, *plain[:3], config)
         if progress:
             _log_epoch(record, config, name)
         if checkpoint is not None:
@@ -260,7 +270,9 @@ def train_or_load(
     The cache (``$RESDYN_CACHE`` or ``<repo>/.cache``, see :mod:`resdyn.store`) is keyed by every
     setting that changes the result, so notebooks that need the same net train it once. An
     interrupted run resumes from its last complete epoch; an unreadable entry is set aside and the
-    net trained again.
+    net trained again. An adaptive run leaves its plain twin (``adaptive=None``) a checkpoint at
+    its first layer removal (see ``plain_checkpoint`` of :func:`fit`), so training the adaptive
+    run first saves the twin those epochs: all of them where no layer goes.
     """
     config = config.resolved()
     folder = store.entry_dir(data, model_config, config, adaptive)
@@ -271,8 +283,12 @@ def train_or_load(
                          config=config, adaptive=adaptive, initial_criterion=saved["initial_criterion"],
                          from_cache=True)
     checkpoint = folder / "checkpoint.pt" if cache else None
+    plain_checkpoint = None
+    if cache and adaptive is not None:  # the plain twin, unless it is trained already, starts from this run's fork
+        plain = store.entry_dir(data, model_config, config)
+        plain_checkpoint = None if (plain / "final.pt").exists() else plain / "checkpoint.pt"
     result = fit(DenseResNet(model_config, seed=config.seed), data, config, adaptive=adaptive,
-                 checkpoint=checkpoint, progress=progress, name=name)
+                 checkpoint=checkpoint, plain_checkpoint=plain_checkpoint, progress=progress, name=name)
     if cache:
         store.save(folder / "final.pt", model=result.model, history=result.history, pruning=result.pruning,
                    config=config, adaptive=adaptive, test_acc=result.test_acc,
@@ -379,6 +395,17 @@ def _resolve_device(device: str) -> torch.device:
 def _generator(seed: int, epoch: int) -> torch.Generator:
     # one independent stream per (seed, epoch), so an epoch's shuffle does not depend on the past
     return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0]))
+
+
+def _write_plain_fork(path, history: list[EpochRecord], model, optimizer, val_acc: float, config: TrainConfig) -> None:
+    """The plain run's checkpoint at the end of an adaptive run's last epoch without a removal
+    (``model`` and ``optimizer`` as they were before that epoch's check)."""
+    path = Path(path)
+    if path.exists():  # the plain run has a checkpoint of its own: leave it
+        return
+    plain = [replace(r, criterion=None, val_acc_unpruned=None) for r in history]
+    plain[-1] = replace(plain[-1], depth=model.depth, val_acc=val_acc)
+    store.save(path, model=model, history=plain, pruning=[], config=config, adaptive=None, optimizer=optimizer)
 
 
 def _transfer_optimizer(old_opt, old_model, new_model, config):

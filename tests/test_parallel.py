@@ -55,3 +55,23 @@ def test_dask_backend_on_a_local_two_worker_cluster():
         results = train_many(js, workers=2, progress=False)
     for job, r in zip(js, results):
         assert same(r.model, serial(job).model)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_plain_job_waits_for_its_adaptive_twin_and_trains_only_after_the_fork(digits, workers, monkeypatch):
+    from dataclasses import replace
+
+    import resdyn.parallel as par
+    from resdyn.pruning import AdaptiveDepthConfig
+
+    plain = jobs()[0]
+    never = replace(plain, adaptive=AdaptiveDepthConfig(threshold=0.0))  # no layer goes: the twin is the plain net
+    other = replace(jobs()[1], adaptive=AdaptiveDepthConfig(threshold=float("inf")))  # forks after epoch 1
+    trained, real = [], par._train  # jobs trained in this process (with 2 workers, only a wave of one job)
+    monkeypatch.setattr(par, "_train", lambda job, *a: trained.append((job.train.seed, job.adaptive is None))
+                        or real(job, *a))
+    results = train_many([plain, never, replace(other, adaptive=None), other], workers=workers, progress=False)
+    # the adaptive runs first; then only the plain seed 1, from epoch 2: the plain seed 0 has nothing left
+    assert trained == {1: [(0, False), (1, False), (1, True)], 2: [(1, True)]}[workers]
+    assert same(results[0].model, serial(plain).model) and same(results[2].model, serial(replace(other, adaptive=None)).model)
+    assert same(results[1].model, results[0].model) and results[3].model.depth < 3

@@ -210,3 +210,63 @@ def test_auto_precision_follows_the_processor(monkeypatch):
     assert explicit.resolved() is explicit
     with pytest.raises(ValueError, match='Invalid precision "fp16". Must be one of'):
         TrainConfig(precision="fp16")
+
+
+def _fork_threshold(digits, cfg) -> tuple[float, int]:
+    """A threshold at which the adaptive run's first removal comes after epoch 2 or later (found from
+    the criteria of a run that removes nothing), and that epoch."""
+    from resdyn.pruning import AdaptiveDepthConfig
+
+    crit = [r.criterion for r in fit(DenseResNet(digits_model()), digits, cfg, adaptive=AdaptiveDepthConfig(threshold=0.0),
+                                     progress=False).history]
+    k = next(k for k in range(1, len(crit) - 1) if crit[k] < min(crit[:k]))  # a new lowest criterion after epoch k+1
+    return (crit[k] + min(crit[:k])) / 2, k + 1
+
+
+@pytest.mark.parametrize("case", ["first epoch", "later epoch", "never"])
+def test_adaptive_run_leaves_its_plain_twin_the_state_before_its_first_removal(digits, tmp_path, case):
+    from resdyn import store
+    from resdyn.pruning import AdaptiveDepthConfig
+
+    cfg = TrainConfig(epochs=6, batch_size=64, lr=1e-2)
+    threshold, fork = {"first epoch": (float("inf"), 1), "never": (0.0, 6)}.get(case) or _fork_threshold(digits, cfg)
+    model = DenseResNet(digits_model(), seed=0)
+    twin = tmp_path / "plain.pt"
+    adaptive = fit(model, digits, cfg, adaptive=AdaptiveDepthConfig(threshold=threshold), plain_checkpoint=twin,
+                   progress=False)
+    assert (adaptive.pruning[0].epoch if adaptive.pruning else cfg.epochs) == fork
+    saved = store.load(twin)
+    assert len(saved["history"]) == fork and saved["adaptive"] is None and saved["model"].depth == 4
+    straight = fit(model, digits, cfg, progress=False)
+    resumed = fit(model, digits, cfg, checkpoint=twin, progress=False)
+    assert_same_weights(resumed.model, straight.model)  # the twin's checkpoint is the plain run's, bit for bit
+    assert resumed.test_acc == straight.test_acc
+    drop = lambda h: [{**r.__dict__, "seconds": 0} for r in h]  # noqa: E731
+    assert drop(resumed.history) == drop(straight.history)  # no criterion, the val accuracy before any removal
+    if case == "never":  # nothing removed: the adaptive net is the plain net
+        assert_same_weights(adaptive.model, straight.model)
+
+
+def test_plain_twin_checkpoint_is_never_overwritten(digits, tmp_path):
+    from resdyn.pruning import AdaptiveDepthConfig
+
+    twin = tmp_path / "plain.pt"
+    twin.write_bytes(b"the plain run's own")
+    fit(DenseResNet(digits_model()), digits, TrainConfig(epochs=2, batch_size=64), progress=False,
+        adaptive=AdaptiveDepthConfig(threshold=float("inf")), plain_checkpoint=twin)
+    assert twin.read_bytes() == b"the plain run's own"
+
+
+def test_train_or_load_trains_the_plain_twin_only_after_the_fork(digits, monkeypatch):
+    import resdyn.train as tr
+    from resdyn.pruning import AdaptiveDepthConfig
+
+    cfg = TrainConfig(epochs=3, batch_size=64, seed=5)
+    epochs, real = [], tr._train_epoch
+    monkeypatch.setattr(tr, "_train_epoch", lambda *a, **kw: epochs.append(a[5]) or real(*a, **kw))
+    tr.train_or_load(digits, digits_model(), cfg, adaptive=AdaptiveDepthConfig(threshold=float("inf")), progress=False)
+    assert epochs == [0, 1, 2]
+    epochs.clear()
+    plain = tr.train_or_load(digits, digits_model(), cfg, progress=False)
+    assert epochs == [1, 2]  # epoch 1 came from the adaptive run, before its first removal
+    assert_same_weights(plain.model, fit(DenseResNet(digits_model(), seed=5), digits, cfg, progress=False).model)

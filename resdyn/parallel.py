@@ -16,6 +16,7 @@ cache (which workers and parent share), and the parent reads the finished nets f
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -115,7 +116,11 @@ def _run(todo: list[Job], workers: int | None, progress: bool) -> None:
         from .paths import cache_dir
 
         cache = str(cache_dir())
-        Parallel(n_jobs=n_workers)(delayed(_train)(job, threads, progress, cache) for job in todo)
+        with warnings.catch_warnings():
+            # loky replaces a worker whose memory grew by 300 MB (each holds its data set) and says
+            # so in words that suggest a fault (joblib/joblib#883, joblib/loky#641): the job is unharmed
+            warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor")
+            Parallel(n_jobs=n_workers)(delayed(_train)(job, threads, progress, cache) for job in todo)
 
 
 def _left(job: Job) -> float:

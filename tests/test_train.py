@@ -270,3 +270,24 @@ def test_train_or_load_trains_the_plain_twin_only_after_the_fork(digits, monkeyp
     plain = tr.train_or_load(digits, digits_model(), cfg, progress=False)
     assert epochs == [1, 2]  # epoch 1 came from the adaptive run, before its first removal
     assert_same_weights(plain.model, fit(DenseResNet(digits_model(), seed=5), digits, cfg, progress=False).model)
+
+
+def test_epoch_line_is_one_write_with_its_newline(monkeypatch):
+    import sys
+
+    from resdyn.train import EpochRecord, _log_epoch
+
+    class Stream:
+        writes: list = []
+
+        def write(self, s):
+            self.writes.append(s)
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr(sys, "stderr", Stream())
+    _log_epoch(EpochRecord(epoch=2, depth=14, loss=0.12345, train_acc=0.9, val_acc=0.95, seconds=3.21, lr=1e-3,
+                           criterion=0.0016), TrainConfig(epochs=10, precision="bf16"), "regime shared seed 0: ")
+    assert [w for w in Stream.writes if w] == [
+        "regime shared seed 0: epoch 2/10: depth 14 loss 0.1235 train 0.9000 val 0.9500 criterion 0.0016 (3.2 s, bf16)\n"]

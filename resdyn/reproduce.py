@@ -13,6 +13,7 @@ for readers. ``paper/`` is written only from a whole run of a target: every sect
 """
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
@@ -93,6 +94,19 @@ def run(*, target: str = "paper", quick: bool = False, seed: int = 0, data_root:
     print(f"wrote {dirs.paper / 'results.json'}, {dirs.paper / 'REPORT.md'} and figures in {dirs.figures} "
           f"({run_info.wall_seconds:.0f} s)", file=log, flush=True)
     return record
+
+
+class _NoTrailingNewline(logging.Filter):
+    """papermill logs each piece of a notebook's stderr as it comes, newline included, and logging
+    adds its own: without this filter every progress line is followed by an empty one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = record.msg.rstrip("\n")
+        return True
+
+
+logging.getLogger("papermill").addFilter(_NoTrailingNewline())
 
 
 def _kernel_options() -> dict:

@@ -350,8 +350,7 @@ def _train_epoch(model, optimizer, x, y, config: TrainConfig, epoch: int, *, pro
 
 def _log_epoch(r: EpochRecord, config: TrainConfig, name: str = "") -> None:
     crit = "" if r.criterion is None else f" criterion {r.criterion:.4f}"
-    # one write with its newline: a notebook kernel may send the text and the newline as two messages,
-    # which papermill then logs as a line and an empty line
+    # one write with its newline, so that the lines of workers sharing a terminal do not interleave
     tqdm.write(f"{name}epoch {r.epoch}/{config.epochs}: depth {r.depth} loss {r.loss:.4f} train {r.train_acc:.4f} "
                f"val {r.val_acc:.4f}{crit} ({r.seconds:.1f} s, {config.precision})\n", file=sys.stderr, end="")
 

@@ -97,3 +97,12 @@ def test_figure_comparison_names_the_figure_that_moved(tmp_path):
     assert len(problems) == 1 and problems[0].startswith("b.png: RMS difference")
     (tmp_path / "same" / "a.png").unlink()
     assert reproduce.compare_figures(tmp_path / "committed", tmp_path / "same", tol)[0].startswith("a.png: missing")
+
+
+def test_notebook_stderr_is_logged_without_an_empty_line_after_each_piece(caplog):  # the filter of resdyn.reproduce
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="papermill"):
+        logging.getLogger("papermill").warning("regime shared seed 0: epoch 2/10: depth 14\n")
+        logging.getLogger("papermill").warning("two lines\nat once\n\n")
+    assert [r.getMessage() for r in caplog.records] == ["regime shared seed 0: epoch 2/10: depth 14", "two lines\nat once"]

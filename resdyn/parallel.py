@@ -95,17 +95,22 @@ def train_many(jobs: list[Job], *, workers: int | None = None, progress: bool = 
     twins = {replace(j, adaptive=None) for j in todo if j.adaptive is not None}
     _run([j for j in todo if j not in twins], workers, progress)
     _run([j for j in todo if j in twins and not _cached(j)], workers, progress)
-    return [train_or_load(_dataset(j.data), j.model, j.train, adaptive=j.adaptive, progress=progress, name=j.name)
-            for j in jobs]
+    return [_result(j, progress) for j in jobs]
+
+
+def _result(job: Job, progress: bool) -> FitResult:
+    """The job's net: read from the cache, or (in this process) trained or finished from its checkpoint."""
+    return train_or_load(_dataset(job.data), job.model, job.train, adaptive=job.adaptive, progress=progress,
+                         name=job.name)
 
 
 def _run(todo: list[Job], workers: int | None, progress: bool) -> None:
-    """Train ``todo``, longest first; jobs with less left to train (a resumed checkpoint) are
-    finished in this process first, so that they do not hold a worker."""
-    todo = sorted(todo, key=lambda j: -j.cost * _left(j))
-    while todo and _left(todo[-1]) == 0:  # a checkpoint that holds every epoch: only the test set is left
-        job = todo.pop()
-        train_or_load(_dataset(job.data), job.model, job.train, adaptive=job.adaptive, progress=progress, name=job.name)
+    """Train ``todo``, longest first (by what is left after a checkpoint). A job whose checkpoint
+    holds every epoch has only the test set left: it is finished here, so it never holds a worker."""
+    left = {job: _left(job) for job in todo}
+    for job in [j for j in todo if left[j] == 0]:
+        _result(job, progress)
+    todo = sorted((j for j in todo if left[j] > 0), key=lambda j: -j.cost * left[j])
     n_workers, threads = plan(len(todo), workers=workers) if todo else (1, 1)
     if n_workers == 1:
         for job in todo:
@@ -127,12 +132,8 @@ def _left(job: Job) -> float:
     """The fraction of ``job``'s epochs that its checkpoint (if any) has not trained yet."""
     from . import store
 
-    folder = store.entry_dir(_dataset(job.data), job.model, job.train, job.adaptive)
-    try:
-        saved = torch.load(folder / "checkpoint.pt", map_location="cpu", weights_only=True, mmap=True)
-        return 1.0 - len(saved["history"]) / job.train.epochs
-    except Exception:  # none, or damaged: train_or_load sets a damaged one aside and starts afresh
-        return 1.0
+    saved = store.load(store.entry_dir(_dataset(job.data), job.model, job.train, job.adaptive) / "checkpoint.pt")
+    return 1.0 if saved is None else 1.0 - len(saved["history"]) / job.train.epochs  # None: none, or set aside
 
 
 def _cached(job: Job) -> bool:

@@ -193,7 +193,8 @@ def fit(
         t0 = time.perf_counter()
         loss, train_acc, lr = _train_epoch(model, optimizer, x, y, config, epoch, progress=progress, name=name)
         val_acc = accuracy(model, val)
-        plain = (model, optimizer, val_acc, not pruning)  # the net before this epoch's check; still the plain run's?
+        still_plain = not pruning  # no layer removed yet: this is also the plain run's state
+        before_check = (model, optimizer, val_acc)
         criterion = val_acc_unpruned = None
         if adaptive is not None and (epoch + 1 < config.epochs or adaptive.prune_after_last_epoch):
             check = check_depth(model, probe, adaptive, epoch=epoch + 1)
@@ -208,8 +209,8 @@ def fit(
                              seconds=time.perf_counter() - t0, lr=lr, criterion=criterion,
                              val_acc_unpruned=val_acc_unpruned)
         history.append(record)
-        if plain_checkpoint is not None and plain[3] and (pruning or epoch + 1 == config.epochs):
-            _write_plain_fork(plain_checkpoint, history, *plain[:3], config)
+        if plain_checkpoint is not None and still_plain and (pruning or epoch + 1 == config.epochs):
+            _write_plain_fork(plain_checkpoint, history, *before_check, config)
         if progress:
             _log_epoch(record, config, name)
         if checkpoint is not None:

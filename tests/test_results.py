@@ -60,7 +60,6 @@ def test_unknown_section_is_refused(tmp_path):
 def test_run_identity_records_code_spec_and_commit():
     from resdyn.experiment import setup
 
-
     exp = setup(quick=True, seed=3, verbose=False)
     ident = results.run_identity(exp)
     assert ident["mode"] == "quick" and ident["dataset"] == "digits" and ident["seed"] == 3

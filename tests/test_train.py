@@ -291,3 +291,14 @@ def test_epoch_line_is_one_write_with_its_newline(monkeypatch):
                            criterion=0.0016), TrainConfig(epochs=10, precision="bf16"), "regime shared seed 0: ")
     assert [w for w in Stream.writes if w] == [
         "regime shared seed 0: epoch 2/10: depth 14 loss 0.1235 train 0.9000 val 0.9500 criterion 0.0016 (3.2 s, bf16)\n"]
+
+
+def test_no_fork_is_written_after_the_first_removal(digits, tmp_path):
+    from resdyn.pruning import AdaptiveDepthConfig
+
+    twin = tmp_path / "plain.pt"
+    # the plain run took its fork and finished (its checkpoint gone) while the adaptive run goes on removing
+    result = fit(DenseResNet(digits_model()), digits, TrainConfig(epochs=3, batch_size=64), progress=False,
+                 adaptive=AdaptiveDepthConfig(threshold=float("inf")), plain_checkpoint=twin,
+                 callback=lambda r: twin.unlink() if r.epoch == 1 else None)
+    assert [p.epoch for p in result.pruning] == [1, 2] and not twin.exists()  # a net already pruned is no plain run

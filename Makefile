@@ -20,7 +20,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name resdyn --display-name "Python (resdyn)"
 	touch $@
 
-test: install ## unit tests + every notebook's checked outputs (nbval, quick mode)
+test: install ## the layer contract, unit tests, every notebook's checked outputs (nbval, quick mode)
+	$(VENV)/bin/lint-imports
 	RESDYN_QUICK=1 $(PY) -m pytest tests notebooks $(NBVAL)
 
 test-unit: install

@@ -1,40 +1,30 @@
 """resdyn: residual networks as dynamical systems, after Lagzi, 'Compact representations and
 pruning in residual networks' (NIPS 2018 submission; arXiv 2101.03009).
 
-Public API (see each module's docstring):
+The face the notebooks use::
 
-- data:      ``load_dataset``, ``balanced_subset``, ``Dataset``, ``Split``, ``DataError``
-- model:     ``DenseResNet``, ``ModelConfig``, ``Trajectory``
-- training:  ``fit``, ``train_or_load``, ``TrainConfig``, ``accuracy``
-- pruning:   ``AdaptiveDepthConfig``, ``convergence_criterion``, ``depth_criterion``, ``remove_last_layers``
-- dynamics:  ``collect_trajectory``, ``class_residual_stats``, ``settling_layer``,
-             ``trajectory_distances``, ``tsne_embedding``, ``cluster_separation``
-- experiment: ``setup`` (one run of the paper's experiment: regime, data, nets, output folders)
-- ``resdyn.paper`` (one function per figure: its results.json section as a typed record),
-  ``resdyn.results`` (the schema, fragments, merging), ``resdyn.claims`` (verdict rules),
-  ``resdyn.plots`` (figures), ``resdyn.store`` (the model cache), ``resdyn.reproduce``.
+    import resdyn
+    from resdyn import claims, plots, sections
+
+    exp = resdyn.setup(quick=False, seed=0)      # the run: regime, data, nets (cached), output folders
+    fig1c = sections.fig1c.run(exp)              # one section of results.json, as a typed record
+    exp.save_figure(plots.fig1c(fig1c), "fig1c_trajectory_distances")
+    exp.save(fig1c)                              # the notebook's fragment of results.json
+    print(sections.verdict_table(exp, fig1c))    # its verdicts, by the rules in resdyn.claims
+
+- ``setup``: :func:`resdyn.experiment.setup`.
+- ``sections``: one module per figure or study (record, core ``measure`` on models and samples,
+  ``run`` on a Setup, report part) and the registry ``sections.SECTIONS``.
+- ``claims``: the rule ledger (every threshold, the paper's numbers, the verdict rules).
+- ``plots``: one figure per section record; plots compute nothing.
+
+Below them (import what you need from the module): ``resdyn.model`` (``DenseResNet``,
+``ModelConfig``, ``Trajectory``), ``resdyn.data`` (``load_dataset``, ``balanced_subset``),
+``resdyn.train`` (``fit``, ``train_or_load``, ``TrainConfig``), ``resdyn.pruning`` (the adaptive
+rule), ``resdyn.dynamics`` (the statistics), ``resdyn.results`` (the schema), ``resdyn.report``,
+``resdyn.reproduce``. The layers and their order are in ``pyproject.toml`` (import-linter).
 """
 from .experiment import setup
-from .data import DataError, Dataset, Split, balanced_subset, load_dataset
-from .dynamics import (
-    class_residual_stats,
-    cluster_separation,
-    collect_trajectory,
-    settling_layer,
-    trajectory_distances,
-    tsne_embedding,
-)
-from .model import DenseResNet, ModelConfig, Trajectory
-from .pruning import AdaptiveDepthConfig, convergence_criterion, depth_criterion, remove_last_layers
-from .train import TrainConfig, accuracy, fit, train_or_load
 
-__all__ = [
-    "setup",
-    "DataError", "Dataset", "Split", "balanced_subset", "load_dataset",
-    "DenseResNet", "ModelConfig", "Trajectory",
-    "TrainConfig", "accuracy", "fit", "train_or_load",
-    "AdaptiveDepthConfig", "convergence_criterion", "depth_criterion", "remove_last_layers",
-    "class_residual_stats", "cluster_separation", "collect_trajectory", "settling_layer",
-    "trajectory_distances", "tsne_embedding",
-]
+__all__ = ["setup", "claims", "plots", "sections"]
 __version__ = "0.1.0"

@@ -12,16 +12,25 @@ controls meet the claim too: no evidence of learning).
 
 Verdicts: "holds", "partly", "does not", "no evidence", "inconclusive" (the measurement cannot
 decide, e.g. a censored depth), or "n/a" (nothing in the paper to compare with).
+
+This module is the ledger of every number a rule, a plot or the report uses: the kinds of weights
+(:data:`NETS`), the paper's values (:data:`PAPER`), each rule's thresholds and margins, and the
+study's two decision rules (:data:`ASSOCIATION`, :data:`REGIME_DECISION`). Nothing else in the
+package types a threshold.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+#: The two kinds of weights the paper trains, in the order every table lists them.
 NETS = ("separate", "shared")
 VERDICTS = ("holds", "partly", "does not", "no evidence", "inconclusive", "n/a")
 
 #: The paper's numbers (NIPS 2018 submission; 1.4 % and 1.8 % from the longer version).
 PAPER = {"error_shared": 1.4, "error_separate": 1.8, "settling_layer": 6, "pruned_depth": 5}
+#: The paper's own scale for "near 0": 0.01 per neuron (its adaptive threshold), used as an absolute
+#: settling threshold beside the rules' relative one.
+PAPER_SCALE = 0.01
 _CONTROLS = "2026-11-28 (session 4), before the first run with controls"
 
 
@@ -109,7 +118,32 @@ TOY = Rule(
     {"max_depth": 6, "min_acc": 0.99, "depth": 15},
     written="before the first run of the toy (issue 11, item 6)")
 
-RULES = (ERROR, MEAN_SETTLING, STD_SETTLING, DISTANCE, TSNE, ADAPTIVE, TOY)
+ASSOCIATION = Rule(
+    "association", "what goes with settling across the trained nets of the map", "not in the paper",
+    "the deep-layer quantity whose Spearman correlation with the deep std ratio has the expected sign (saturation "
+    "negative, weight ratio positive) and is the strongest, if |rho| >= {min_rho} with p < {max_p} over at least "
+    "{min_nets} nets; else neither",
+    {"min_rho": 0.5, "max_p": 0.05, "min_nets": 8},
+    written="before the study's first run (issue 11); moved here from resdyn/study.py unchanged (issue 17)")
+#: The sign :data:`ASSOCIATION` expects of each quantity's correlation with the deep std ratio.
+ASSOCIATION_SIGNS = {"saturation": -1, "weight_ratio": +1}
+REGIME_DECISION = Rule(
+    "regime_decision", "which regime the paper notebooks run in", "not in the paper",
+    "the best paper-scaled candidate (inputs in [0, 1]) replaces today's regime if its validation accuracy is at "
+    "most {tolerance} points below today's for both kinds of weights; settling plays no part",
+    {"tolerance": 0.1},
+    written="before the study's first run (issue 11, item 4); moved here from resdyn/study.py unchanged (issue 17)")
+
+#: The precision comparison (notebook 10): a number moves between fp32 and bf16 if the difference of
+#: their means exceeds this many seed spreads (the larger range over seeds of the two precisions).
+PRECISION_SPREADS = 1.0
+
+RULES = (ERROR, MEAN_SETTLING, STD_SETTLING, DISTANCE, TSNE, ADAPTIVE, TOY, ASSOCIATION, REGIME_DECISION)
+assert MEAN_SETTLING.thresholds["fraction"] == STD_SETTLING.thresholds["fraction"]
+#: The settling rules' fraction of the peak (both rules share it).
+SETTLING_FRACTION = STD_SETTLING.thresholds["fraction"]
+#: The latest settling layer the settling rules accept (the paper's layer 6, plus one).
+SETTLING_BY_LAYER = STD_SETTLING.thresholds["by_layer"]
 #: The longer version's toy result, per kind of weights.
 TOY_PAPER = {"shared": "5 layers, 100 % accuracy", "separate": "keeps all 15 layers"}
 
@@ -123,8 +157,23 @@ def _points(fraction: float) -> float:
     return round(100 * fraction, 6)
 
 
+def error_limit(net: str) -> float:
+    """The largest test error (%) for which :data:`ERROR` holds for ``net``."""
+    return PAPER[f"error_{net}"] + ERROR.thresholds["holds"]
+
+
+def distance_control(fig1c, net: str) -> float:
+    """The better (lower) control's mean within/between ratio for ``net``: raw input or untrained net."""
+    return min(fig1c.raw.mean_ratio, fig1c.untrained[net].mean_ratio)
+
+
+def tsne_controls(fig1d, net: str) -> tuple:
+    """The controls of ``net``'s t-SNE: the raw input's and the untrained net's separation."""
+    return (fig1d.raw, fig1d.untrained[net])
+
+
 def accuracy(fig1ab) -> list[Verdict]:
-    """:data:`ERROR` for both nets of a :class:`resdyn.paper.Fig1AB`."""
+    """:data:`ERROR` for both nets of a :class:`resdyn.sections.fig1ab.Fig1AB`."""
     th = ERROR.thresholds
     out = []
     for net in NETS:
@@ -166,7 +215,7 @@ def settling(fig1ab) -> list[Verdict]:
 
 
 def distance_ratio(fig1c) -> list[Verdict]:
-    """:data:`DISTANCE` for both nets of a :class:`resdyn.paper.Fig1C`, against the raw inputs and
+    """:data:`DISTANCE` for both nets of a :class:`resdyn.sections.fig1c.Fig1C`, against the raw inputs and
     the untrained nets."""
     th, out = DISTANCE.thresholds, []
     for net in NETS:
@@ -174,7 +223,7 @@ def distance_ratio(fig1c) -> list[Verdict]:
         below = sum(x < th["below"] for x in r)
         v = "holds" if below == len(r) else "partly" if 2 * below >= len(r) else "does not"
         mean = fig1c.trained[net].mean_ratio
-        worst = min(fig1c.raw.mean_ratio, fig1c.untrained[net].mean_ratio)
+        worst = distance_control(fig1c, net)
         if v != "does not" and mean > round(worst - th["margin"], 6):
             v = "no evidence"
         out.append(Verdict(f"distance_{net}", DISTANCE.claim.format(net=net), DISTANCE.paper,
@@ -185,14 +234,14 @@ def distance_ratio(fig1c) -> list[Verdict]:
 
 
 def tsne_clusters(fig1d) -> list[Verdict]:
-    """:data:`TSNE` for both nets of a :class:`resdyn.paper.Fig1D`, against the raw input and the
+    """:data:`TSNE` for both nets of a :class:`resdyn.sections.fig1d.Fig1D`, against the raw input and the
     untrained nets."""
     th, out = TSNE.thresholds, []
     for net in NETS:
         s = fig1d.trained[net]
         n_ok = (s.knn_accuracy >= th["knn"]) + (s.silhouette >= th["silhouette"])
         v = {2: "holds", 1: "partly", 0: "does not"}[n_ok]
-        controls = (fig1d.raw, fig1d.untrained[net])
+        controls = tsne_controls(fig1d, net)
         beats = all(s.knn_accuracy >= round(c.knn_accuracy + th["knn_margin"], 6)
                     and s.silhouette >= round(c.silhouette + th["silhouette_margin"], 6) for c in controls)
         if v != "does not" and not beats:
@@ -205,7 +254,7 @@ def tsne_clusters(fig1d) -> list[Verdict]:
 
 
 def adaptive_depth(adaptive) -> list[Verdict]:
-    """:data:`ADAPTIVE` for the shared net of a :class:`resdyn.paper.AdaptiveDepth`; separate
+    """:data:`ADAPTIVE` for the shared net of a :class:`resdyn.sections.adaptive.AdaptiveDepth`; separate
     weights: n/a (no MNIST claim in the paper; its toy example keeps all layers)."""
     th, out = ADAPTIVE.thresholds, []
     for net in NETS:
@@ -228,7 +277,7 @@ def adaptive_depth(adaptive) -> list[Verdict]:
 
 
 def toy_verdicts(record) -> list[Verdict]:
-    """:data:`TOY` for both nets of a :class:`resdyn.toy.ToyCircles`. The control column gives the
+    """:data:`TOY` for both nets of a :class:`resdyn.sections.toy.ToyCircles`. The control column gives the
     criterion before training: where it is already under the threshold, the untrained net would be
     pruned too."""
     th, out = TOY.thresholds, []
@@ -250,19 +299,15 @@ def toy_verdicts(record) -> list[Verdict]:
     return out
 
 
-def verdicts(results) -> list[Verdict]:
-    """Every verdict the record allows (sections it lacks are skipped), in the report's order."""
+def verdicts(results, sections) -> list[Verdict]:
+    """Every verdict the record allows, in the order of ``sections`` (the registry,
+    :data:`resdyn.sections.SECTIONS`): each entry's ``verdicts`` rule applied to its record; sections
+    the record lacks are skipped."""
     out = []
-    if getattr(results, "fig1ab", None) is not None:
-        out += accuracy(results.fig1ab) + settling(results.fig1ab)
-    if getattr(results, "fig1c", None) is not None:
-        out += distance_ratio(results.fig1c)
-    if getattr(results, "fig1d", None) is not None:
-        out += tsne_clusters(results.fig1d)
-    if getattr(results, "adaptive", None) is not None:
-        out += adaptive_depth(results.adaptive)
-    if getattr(results, "toy", None) is not None:
-        out += toy_verdicts(results.toy)
+    for section in sections:
+        record = getattr(results, section.name, None)
+        if section.verdicts is not None and record is not None:
+            out += section.verdicts(record)
     return out
 
 
@@ -275,10 +320,8 @@ def format_table(verdicts: list[Verdict]) -> str:
     return "\n".join([line(head)] + [line(r) for r in rows])
 
 
-def table(exp=None, **sections) -> str:
-    """The verdicts of the given sections (``fig1ab=...``, ``fig1c=...``) as a notebook's checked cell
-    prints them: with ``exp``, a first line says which run they come from."""
-    from types import SimpleNamespace
-
-    text = format_table(verdicts(SimpleNamespace(**sections)))
+def table(verdicts: list[Verdict], *, exp=None) -> str:
+    """``verdicts`` as a notebook's checked cell prints them: with ``exp``, a first line says which
+    run they come from."""
+    text = format_table(verdicts)
     return text if exp is None else f"{exp.describe()}\n{text}"

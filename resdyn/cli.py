@@ -140,18 +140,19 @@ def cmd_report(args):
     from pathlib import Path
 
     from . import report, results
+    from .files import write_text
 
     results_file = Path(args.results)
     record = results.load(results_file)
     paper_dir = results_file.parent
     figures = Path(args.figures) if args.figures else paper_dir.parent / "figures"
     out = paper_dir / "REPORT.md"
-    out.write_text(report.render(record, report_dir=paper_dir, figures_dir=figures))
+    write_text(report.render(record, report_dir=paper_dir, figures_dir=figures), out)
     print(f"wrote {out}")
 
 
 def cmd_check_figures(args):
-    from . import reproduce, results
+    from . import reproduce, results, sections
 
     if args.expected_results:
         before, now = results.load(args.expected_results), results.load(args.results)
@@ -165,18 +166,24 @@ def cmd_check_figures(args):
     if problems:
         print("Figures differ from the committed ones:\n  " + "\n  ".join(problems), file=sys.stderr)
         sys.exit(1)
-    print(f"All {len(reproduce.FIGURE_TOLERANCE)} figures match {args.expected} within their tolerance.")
+    print(f"All {len(sections.figure_tolerances())} figures match {args.expected} within their tolerance.")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .pruning import PAPER_THRESHOLD, AdaptiveDepthConfig
-
     parser = argparse.ArgumentParser(
         prog="resdyn",
         description="Reproduce 'Compact representations and pruning in residual networks': "
                     "train dense residual nets, prune them adaptively, and regenerate the paper's figures.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_training_commands(sub)
+    _add_run_commands(sub)
+    return parser
+
+
+def _add_training_commands(sub) -> None:
+    """``train`` and ``prune``."""
+    from .pruning import PAPER_THRESHOLD, AdaptiveDepthConfig
 
     p = sub.add_parser("train", help="train a dense ResNet (cached by its full config) and print its accuracy.",
                        description="Train x(t+1) = x(t) + f(W x(t) + b) with a linear read-out; "
@@ -202,10 +209,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the history as JSON.")
     p.set_defaults(func=cmd_prune)
 
+
+def _add_run_commands(sub) -> None:
+    """``reproduce``, ``check-figures`` and ``report``."""
+    from .sections import TARGETS
+
     p = sub.add_parser("reproduce", help="run all notebooks with papermill; write figures, results.json, the report.",
                        description="Full mode (default): MNIST; writes figures/, paper/results.json and "
                                    "paper/REPORT.md. --quick: digits, a few minutes, writes under build/quick.")
-    p.add_argument("--target", default="paper", choices=["paper", "seeds", "study"],
+    p.add_argument("--target", default="paper", choices=list(TARGETS),
                    help="paper: notebooks 00-04 (default; CI); seeds: 05, five seeds; study: 06-10.")
     p.add_argument("--quick", action="store_true", help="digits instead of MNIST; minutes; for tests and set-up.")
     p.add_argument("--seed", type=int, default=0, help="seed passed to every notebook (default 0).")
@@ -223,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check-figures", help="compare regenerated figures with committed copies (image RMS).",
                        description="Fail (exit 1), naming each figure, where a regenerated PNG differs from the "
-                                   "committed copy by more than its RMS tolerance (resdyn.reproduce.FIGURE_TOLERANCE).")
+                                   "committed copy by more than its RMS tolerance (resdyn.sections.SECTIONS).")
     p.add_argument("--expected", required=True, help="folder with the committed figures (copied before the run).")
     p.add_argument("--actual", default=str(paths.FIGURES_DIR), help="folder with the regenerated figures (default figures/).")
     p.add_argument("--expected-results", default=None,
@@ -237,7 +249,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="results.json to render (default: paper/results.json); REPORT.md is written beside it.")
     p.add_argument("--figures", default=None, help="figures folder to link (default: ../figures from the results).")
     p.set_defaults(func=cmd_report)
-    return parser
 
 
 def main(argv=None):

@@ -234,6 +234,9 @@ def _load_mnist(root: Path, *, download: bool | None, verify: bool):
     if missing:
         if download is False:
             raise DataError(_missing_message(root, missing, "Download is switched off (download=False)."))
+        if not root.is_dir() and root != paths.REPO_ROOT / "data":
+            raise DataError(_missing_message(root, missing, f"The data root {root} does not exist, and resdyn "
+                                             "creates no folder the user did not make (only <repo>/data)."))
         try:
             _try_download(root)
         except Exception as exc:  # no network, mirror down, disk full, ...

@@ -16,37 +16,18 @@ from pathlib import Path
 
 import torch
 
-from . import paths
+from . import fragments, paths, style
+from .claims import NETS
 from .data import Dataset, DataSpec, Split, balanced_subset, load_dataset
+from .files import save_figure
 from .model import ModelConfig
 from .parallel import Job, plan, train_many
 from .pruning import PAPER_THRESHOLD, AdaptiveDepthConfig
-from .train import FitResult, TrainConfig, choose_precision, train_or_load
+from .regimes import Budget, Candidate, Regime, Variant, regime_variants
+from .train import FitResult, TrainConfig, choose_precision
 
-
-@dataclass(frozen=True)
-class Regime:
-    """A training regime: everything but the architecture (sigmoid, x(t+1) = x(t) + y(t+1), linear
-    read-out of x(T)), which is never changed.
-
-    Args:
-        scaling: input scaling (see :func:`resdyn.data.load_dataset`).
-        init_scale, init_bias: initialization of the residual layers (see :class:`ModelConfig`).
-        train: optimizer, schedule, batch size and epochs.
-    """
-
-    scaling: str
-    init_scale: float | None
-    init_bias: float
-    train: TrainConfig
-
-    def settings(self) -> dict:
-        """The settings as one flat dict (for tables)."""
-        t = self.train
-        return {"scaling": self.scaling, "init_scale": self.init_scale, "init_bias": self.init_bias,
-                "optimizer": t.optimizer, "lr": t.lr, "schedule": t.schedule, "batch_size": t.batch_size,
-                "epochs": t.epochs}
-
+# ----------------------------------------------------------------------------------------------
+# The run's settings, in one place: the regime, the depth, the budgets, the quick mode.
 
 #: The training regime chosen from the sweep in ``notebooks/00_training_regime.ipynb`` (see its
 #: table and paper/REPORT.md): small Gaussian weights with a negative bias, so that the residuals
@@ -60,8 +41,11 @@ QUICK_TRAIN = TrainConfig(epochs=12, batch_size=64, lr=1e-2, precision="fp32")
 QUICK_THREADS = 1
 #: The paper's depth.
 DEPTH = 15
-#: The two kinds of weights the paper trains, in the order every table lists them.
-NETS = ("separate", "shared")
+#: The analyses' sample counts and the regime sweep's stage-1 budget, per mode.
+BUDGETS = {"full": Budget(n_per_class=200, probe_size=1000, sweep=(20000, 1)),
+           "quick": Budget(n_per_class=40, probe_size=200, sweep=(None, 4))}
+# ----------------------------------------------------------------------------------------------
+
 
 
 @dataclass(frozen=True)
@@ -110,7 +94,7 @@ class Setup:
     @property
     def sweep_budget(self) -> tuple[int | None, int]:
         """(training samples, epochs) of stage 1 of the regime sweep (``None``: all samples)."""
-        return (None, 4) if self.quick else (20000, 1)
+        return BUDGETS[self.mode].sweep
 
     def model_config(self, *, shared: bool, depth: int | None = None) -> ModelConfig:
         return ModelConfig(
@@ -177,24 +161,22 @@ class Setup:
                     "not the paper's results")
         return f"full run (MNIST, seed {self.seed})"
 
-    def save(self, name: str, record) -> None:
-        """Write ``record`` (a section of results.json) as this run's fragment ``name``."""
-        from .results import save_fragment
-
-        save_fragment(self.dirs.fragments, name, record, identity=self.identity())
+    def save(self, record) -> None:
+        """Write ``record`` (a section of results.json: a section record, whose ``SECTION`` names it)
+        as this run's fragment."""
+        name = getattr(type(record), "SECTION", None)
+        if name is None:
+            raise TypeError(f"record must be a section record (resdyn.sections), got {type(record).__name__}.")
+        fragments.save_fragment(self.dirs.fragments, name, record, identity=self.identity())
 
     def save_figure(self, fig, name: str, *, dpi: int = 150) -> None:
         """Write ``name``.png and ``name``.pdf to the run's figures folder (the figure stays open, so
         a notebook shows it)."""
-        from .plots import save_figure
-
         save_figure(fig, self.dirs.figures / name, dpi=dpi)
 
     def identity(self) -> dict:
         """What a fragment of this run must share with the others to be merged with them."""
-        from .results import run_identity
-
-        return run_identity(self)
+        return fragments.run_identity(self)
 
 
 def setup(*, quick: bool = False, seed: int = 0, data_root: str | None = None, out_dir: str | None = None,
@@ -207,64 +189,24 @@ def setup(*, quick: bool = False, seed: int = 0, data_root: str | None = None, o
             only for the same thread count on the same machine.
         verbose: print one line saying which run this is.
     """
-    from . import plots
-
     quick = paths.quick_mode(quick)
     if threads is None and quick:
         threads = QUICK_THREADS
     if threads is not None:
         torch.set_num_threads(threads)
-    plots.use_style()
+    style.use_style()
     data = load_dataset("digits" if quick else "mnist", root=data_root, scaling=REGIME.scaling)
     train = replace(QUICK_TRAIN if quick else REGIME.train, seed=seed)
     resolved = train.resolved()
+    budget = BUDGETS["quick" if quick else "full"]
     exp = Setup(quick=quick, seed=seed, data=data, dirs=run_dirs(quick, out_dir, seed=seed), regime=REGIME,
-                train_config=resolved, n_per_class=40 if quick else 200, probe_size=200 if quick else 1000,
+                train_config=resolved, n_per_class=budget.n_per_class, probe_size=budget.probe_size,
                 data_root=data_root)
     if verbose:
         why = f" ({choose_precision(torch.device(resolved.device))[1]})" if train.precision == "auto" else ""
         print(f"{exp.mode} run on {data.name}: N = {data.n_features}, T = {exp.depth}, seed {seed}, "
               f"precision {resolved.precision}{why}")
     return exp
-
-
-# ----------------------------------------------------------------------------------------------
-# The training-regime sweep (notebook 00): one change at a time from the chosen regime.
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One row of the sweep: a key, a display name, and the changes from the chosen regime."""
-
-    key: str
-    name: str
-    shared: bool = False
-    scaling: str | None = None
-    model: dict | None = None
-    train: dict | None = None
-
-
-def regime_variants() -> list[Variant]:
-    """The sweep's rows: the chosen regime, the naive baseline, and one change at a time."""
-    baseline = dict(scaling="unit", model={"init_scale": None, "init_bias": 0.0},
-                    train={"schedule": "constant", "lr": 1e-3})
-    return [
-        Variant("chosen", "chosen regime"),
-        Variant("baseline", "baseline: PyTorch init, inputs [0,1], Adam 1e-3 constant", **baseline),
-        Variant("init_default", "init: PyTorch default", model={"init_scale": None, "init_bias": 0.0}),
-        Variant("init_scale_1", "init scale 1.0", model={"init_scale": 1.0}),
-        Variant("init_bias_-2", "init bias -2", model={"init_bias": -2.0}),
-        Variant("init_bias_-6", "init bias -6", model={"init_bias": -6.0}),
-        Variant("inputs_unit", "inputs [0, 1] (paper)", scaling="unit"),
-        Variant("inputs_centered", "inputs centred, [-0.5, 0.5]", scaling="centered"),
-        Variant("lr_3e-4", "lr 3e-4", train={"lr": 3e-4}),
-        Variant("lr_3e-3", "lr 3e-3", train={"lr": 3e-3}),
-        Variant("schedule_constant", "schedule constant", train={"schedule": "constant"}),
-        Variant("batch_256", "batch 256", train={"batch_size": 256}),
-        Variant("sgd", "SGD momentum 0.9, lr 0.05", train={"optimizer": "sgd", "lr": 0.05}),
-        Variant("chosen", "chosen regime", shared=True),
-        Variant("baseline", "baseline: PyTorch init, inputs [0,1], Adam 1e-3 constant", shared=True, **baseline),
-    ]
 
 
 def paper_jobs(exp: Setup, *, sweep: bool = True) -> list[Job]:
@@ -276,3 +218,11 @@ def paper_jobs(exp: Setup, *, sweep: bool = True) -> list[Job]:
     jobs = [exp.job(shared=v.shared, variant=v, n_train=n_train, epochs=epochs) for v in variants]
     jobs += [exp.job(shared=(net == "shared")) for net in NETS]
     return jobs + [exp.job(shared=(net == "shared"), adaptive=True) for net in NETS]
+
+
+def candidate_job(exp: Setup, cand: Candidate, *, shared: bool) -> Job:
+    """The job that trains ``cand`` (a :class:`resdyn.regimes.Candidate`) with ``exp``'s seed and precision."""
+    job = exp.job(shared=shared, **cand.train)
+    data = replace(job.data, scaling=cand.scaling or job.data.scaling)
+    name = f"{cand.key} {'shared' if shared else 'separate'} seed {exp.seed}: "
+    return replace(job, data=data, model=replace(job.model, **cand.model), name=name)

@@ -22,6 +22,17 @@ ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
 _IN_PLACE = {"sigmoid": torch.sigmoid_, "tanh": torch.tanh_, "relu": torch.relu_}
 
 
+#: Seeds are integers in [0, MAX_SEED]: what numpy, torch and openTSNE all accept.
+MAX_SEED = 2**31 - 1
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """``seed`` if it is an integer in [0, :data:`MAX_SEED`]; else a ValueError naming ``name``."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"{name} must be an integer in [0, {MAX_SEED}], got {seed!r}; pass for example {name}=0.")
+    return seed
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Architecture and initialization of a :class:`DenseResNet`.
@@ -56,6 +67,8 @@ class ModelConfig:
             )
         if self.init_scale is not None and not (self.init_scale >= 0 and math.isfinite(self.init_scale)):
             raise ValueError(f"init_scale must be None or a finite number >= 0, got {self.init_scale!r}.")
+        if not math.isfinite(self.init_bias):
+            raise ValueError(f"init_bias must be a finite number, got {self.init_bias!r}; the chosen regime uses -4.0.")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -111,7 +124,7 @@ class DenseResNet(nn.Module):
         n_weights = 1 if config.shared_weights else config.depth
         self.blocks = nn.ModuleList(nn.Linear(config.width, config.width) for _ in range(n_weights))
         self.readout = nn.Linear(config.width, config.n_classes)
-        self._init(seed)
+        self._init(check_seed(seed))
 
     # -- structure ---------------------------------------------------------------------------
     @property

@@ -1,40 +1,19 @@
 """The reproduction report, generated from results.json: never edit paper/REPORT.md by hand.
 
-:func:`render` joins one renderer per section; each reads the typed record
-(:class:`resdyn.results.Results`), the stored verdicts and the rules' wording (:mod:`resdyn.claims`).
-Every sentence with a number is generated from the record.
+:func:`render` joins the header, the verdict table with every rule's wording (:mod:`resdyn.claims`),
+the findings, and each registered section's own part (its ``render``, :mod:`resdyn.sections`) with
+its figures. Every sentence with a number is generated from the record.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from . import claims
+from . import claims, sections
 from .claims import NETS
-
-EXECUTED = "notebooks"  # the executed notebooks' folder, beside the report
-
-
-def _pct(x) -> str:
-    return "n/a" if x is None else f"{100 * x:.2f} %"
-
-
-def _num(x, fmt="{:.3f}") -> str:
-    return "n/a" if x is None else fmt.format(x)
-
-
-def _never(layer) -> str:
-    return "never" if layer is None else str(layer)
-
-
-def _table(header, rows) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _nb(name: str) -> str:
-    return f"[`{name}`]({EXECUTED}/{name}.ipynb)"
+from .fragments import is_dirty
+from .markdown import EXECUTED, notebook_link, table
+from .sections import mechanism, regime_map
 
 
 def render(results, *, report_dir: Path, figures_dir: Path) -> str:
@@ -42,13 +21,19 @@ def render(results, *, report_dir: Path, figures_dir: Path) -> str:
     fig = Path(os.path.relpath(figures_dir, report_dir))
     r = results
     parts = [_header(r), _claims(r), _findings(r)]
-    for name, renderer in (("regime", _regime), ("fig1ab", _fig1ab), ("fig1c", _fig1c), ("fig1d", _fig1d),
-                           ("adaptive", _adaptive), ("seeds", _seeds), ("mechanism", _mechanism),
-                           ("regime_map", _regime_map), ("depth", _depth), ("toy", _toy), ("precision", _precision)):
-        if getattr(r, name) is not None:
-            parts.append(renderer(getattr(r, name), fig))
+    for entry in sections.SECTIONS:
+        record = getattr(r, entry.name)
+        if record is not None:
+            parts.append(section(entry, record, fig))
     parts += [_how_to_rerun(), _runs(r)]
     return "\n".join(p for p in parts if p)
+
+
+def section(entry, record, fig: Path) -> str:
+    """One section's part of the report: its own rendering, then its figures."""
+    text = entry.render(record, notebook_link(entry.notebook))
+    images = [line for f in entry.figures for line in (f"![{f.title}]({fig / (f.stem + '.png')})", "")]
+    return text + ("\n" + "\n".join(images) if images else "")
 
 
 def _header(r) -> str:
@@ -58,6 +43,10 @@ def _header(r) -> str:
     if r.run is not None and r.run.identity.get("mode") == "quick":
         out += ["", "> **Quick mode**: scikit-learn's 8x8 digits, not MNIST. These numbers exercise the pipeline "
                 "and say nothing about the paper's claims."]
+    dirty = [t for t, run in r.runs.items() if is_dirty(run.identity)]
+    if dirty:
+        out += ["", f"> **Uncommitted code**: the {', '.join(dirty)} target(s) ran from a tree with uncommitted changes "
+                "(commit marked `+dirty` under The runs); their numbers cannot be traced to a commit. Commit, then re-run."]
     if r.stale:
         out += ["", f"> **Stale sections**: {', '.join(r.stale)} were computed with another experiment spec than the "
                 "paper run; re-run their targets."]
@@ -80,7 +69,7 @@ def _claims(r) -> str:
             row.append("" if v.key not in seeds.holds else "n/a" if v.verdict == "n/a"
                        else f"{seeds.holds[v.key]}/{len(seeds.seeds)}")
         rows.append(row)
-    out.append(_table(head, rows))
+    out.append(table(head, rows))
     out += ["", "Verdicts: holds, partly, does not, **no evidence** (the claim's test is met, but a control meets it "
             "too: nothing shows that training did it), inconclusive (the measurement cannot decide), n/a. Rules, "
             "as `resdyn/claims.py` states them:", ""]
@@ -93,6 +82,7 @@ def _claims(r) -> str:
 def _findings(r) -> str:
     """Generated statements about what the verdicts alone do not say."""
     out = []
+    late = claims.PAPER["settling_layer"] - 1  # 0-based index of the paper's settling layer
     if r.fig1ab is not None:
         a = r.fig1ab
         for net in NETS:
@@ -102,13 +92,13 @@ def _findings(r) -> str:
             means = f"stop changing after layer {s.mean_layer_absolute}" if s.mean_layer_absolute else "never stop changing"
             spread = f"falls below it from layer {s.std_layer_absolute}" if s.std_layer_absolute else "never falls below it"
             out.append(f"{net} weights: the across-sample std of the residuals stays at "
-                       f"{100 * min(std[5:]) / max(std):.0f}-{100 * max(std[5:]) / max(std):.0f} % of its peak from "
-                       f"layer 6 to {a.depth}; by the paper's absolute scale (0.01 per neuron) the class means {means} "
-                       f"and the std {spread}.")
+                       f"{100 * min(std[late:]) / max(std):.0f}-{100 * max(std[late:]) / max(std):.0f} % of its peak from "
+                       f"layer {late + 1} to {a.depth}; by the paper's absolute scale ({claims.PAPER_SCALE} per neuron) "
+                       f"the class means {means} and the std {spread}.")
         u = {net: a.untrained[net].profile.sensitivity for net in NETS}
         if all(x.std_layer_absolute is not None for x in u.values()):
             out.append("The untrained nets meet the paper's absolute scale before any training: their across-sample "
-                       f"std is below 0.01 from layer {max(x.std_layer_absolute for x in u.values())} (their residuals "
+                       f"std is below {claims.PAPER_SCALE} from layer {max(x.std_layer_absolute for x in u.values())} (their residuals "
                        "are nearly sigmoid(b) for every input). A 'std near 0' judged on an absolute scale says "
                        "nothing about learning; the rules judge each profile against its own peak and the controls.")
     if r.adaptive is not None:
@@ -118,7 +108,8 @@ def _findings(r) -> str:
             f"Adaptive depth (shared weights): final depth {sh.final_depth}"
             + (" — censored: the rule was still removing when training ended, so the depth is set by the budget"
                if sh.censored else "")
-            + f". The criterion was {sh.initial_criterion:.1e} before training; on the trained 15-layer shared net "
+            + f". The criterion was {sh.initial_criterion:.1e} before training; on the trained {sh.initial_depth}-layer "
+            "shared net "
             f"c(t) = mean |y(t) - y(t-1)| is below {r.adaptive.threshold} for every t > {prof.stop_depth}, so repeated "
             f"checks would stop at depth {prof.stop_depth}.")
         if r.fig1ab is not None:
@@ -126,261 +117,16 @@ def _findings(r) -> str:
             out.append(
                 "How one net can fail Fig. 1A's rule and pass the adaptive criterion: the rule asks the change of the "
                 f"class means to fall below {claims.MEAN_SETTLING.thresholds['fraction']:.0%} of its own peak "
-                f"({max(p.change_profile):.4f} for the shared net, so below {0.05 * max(p.change_profile):.4f}); the "
-                f"criterion asks the per-sample change at the last layer to fall below an absolute 0.01. The shared "
+                f"({max(p.change_profile):.4f} for the shared net, so below "
+                f"{claims.SETTLING_FRACTION * max(p.change_profile):.4f}); the criterion asks the per-sample change at "
+                f"the last layer to fall below an absolute {r.adaptive.threshold}. The shared "
                 f"net's last change of class means is {p.change_profile[-1]:.4f}: under the absolute scale, over the "
                 "relative one. The rule is unchanged; the sensitivity curves in the Fig. 1A/1B section show both.")
     if r.mechanism is not None:
-        out.append(_mechanism_sentence(r.mechanism))
+        out.append(mechanism.sentence(r.mechanism))
     if r.regime_map is not None:
-        out.append(_map_sentence(r.regime_map))
+        out.append(regime_map.sentence(r.regime_map))
     return "\n".join(["## What we found", ""] + [f"- {f}" for f in out] + [""]) if out else ""
-
-
-def _mechanism_sentence(m) -> str:
-    q = {"saturation": "saturation of the deep sigmoid units", "weight_ratio": "shrinking deep weights",
-         "neither": "neither saturation nor shrinking weights (by the rule fixed before the run)"}[m.goes_with_settling]
-    assoc = "; ".join(f"{a.quantity}: Spearman rho {a.rho:+.2f} (p = {a.p_value:.2g}, {a.n} nets)" for a in m.associations)
-    return f"What goes with settling: **{q}** ({assoc}; against the deep layers' std relative to its peak)."
-
-
-def _map_sentence(g) -> str:
-    d = g.decision
-    by = {f"{p.key}/{'shared' if p.shared else 'separate'}": p for p in g.points}
-    both = "; ".join(f"`{k}` (test error {100 * (1 - by[k].test_acc):.2f} %, settles from layer {by[k].std_layer}, "
-                     f"{100 * by[k].saturation:.0f} % of its deep units saturated)" for k in g.both) or "none"
-    return (f"Nets that give both the paper's accuracy (test error within 0.3 points of the paper's) and Fig. 1B settling "
-            f"by layer 7: {both}. Regime decision on validation: the best paper-scaled candidate is `{d.best_paper_scaled}` "
-            f"({', '.join(f'{n} {_pct(v)}' for n, v in d.best.items())} against today's "
-            f"{', '.join(f'{n} {_pct(v)}' for n, v in d.today.items())}); "
-            + ("the paper notebooks move to it." if d.switch else "today's regime stays."))
-
-
-def _regime(g, fig: Path) -> str:
-    s2 = g.stage2
-    names = {row.key: row.name for row in g.table}
-    out = ["## Training regime", "",
-           "The paper gives no optimizer, learning rate or initialization. With PyTorch's default initialization and "
-           "inputs in [0, 1], most sigmoid units of the deep layers saturate early in training: every y(t) is positive, "
-           "so x(t) drifts away from 0 layer after layer, and the pre-activations W x(t) with it. We swept the settings "
-           f"that matter, one change at a time ({_nb('00_training_regime')}; stage 1: {g.n_train} training samples, "
-           f"{g.epochs} epoch(s), 15 layers), then trained the chosen regime and the best other variant at full length "
-           f"(stage 2: all training samples, {s2.epochs} epochs). **Every choice is made on the validation split** "
-           "(10,000 images held out from the training set); the test set is read once per final net. The chosen regime:",
-           "", _table(["setting", "value"], sorted(g.chosen.items())), ""]
-    rows = [(row.name, "shared" if row.shared else "separate", _pct(row.val_acc), f"{row.seconds:.1f}") for row in g.table]
-    out += ["Stage 1:", "", _table(["variant (one change from the chosen regime)", "weights", "val acc", "s"], rows), ""]
-    out.append(f"Best separate-weights variant of stage 1: `{names[g.best]}`; the chosen regime ranks {g.chosen_rank}. "
-               "Stage 2, at full length:")
-    out += ["", _table(["variant", "val acc", "train seconds"],
-                       [(names[k], _pct(v), f"{s2.seconds[k]:.0f}") for k, v in s2.val_acc.items()]), ""]
-    out += [f"Checks: {'; '.join(f'{t}: **{ok}**' for t, ok in g.checks())}.", "",
-            f"![Regime sweep]({fig / 'regime_sweep.png'})", ""]
-    return "\n".join(out)
-
-
-def _fig1ab(a, fig: Path) -> str:
-    out = ["## Fig. 1A and 1B: residual statistics per layer", "", f"Notebook: {_nb('01_fig1ab_residual_statistics')}.", ""]
-    out.append(_table(
-        ["net", "test accuracy", "val accuracy", "precision", "train seconds", "class means settle after layer",
-         "std below 5 % of peak from layer", "untrained: means / std"],
-        [(net, _pct(a.nets[net].test_acc), _pct(a.nets[net].val_acc), a.nets[net].precision,
-          f"{a.nets[net].train_seconds:.0f}", _never(a.trained[net].profile.mean_layer),
-          _never(a.trained[net].profile.std_layer),
-          f"{_never(a.untrained[net].profile.mean_layer)} / {_never(a.untrained[net].profile.std_layer)}") for net in NETS]))
-    out += ["", f"{a.n_per_class} test samples per class. Per-layer profiles, averaged over classes and neurons: the "
-            "across-sample std (Fig. 1B) and the change of the class-mean residual from layer t to t+1 (Fig. 1A); "
-            f"the raw input's across-sample std, for scale, is {a.input_std:.3f}.", ""]
-    rows = []
-    for net in NETS:
-        for kind, dyn in (("trained", a.trained[net]), ("untrained", a.untrained[net])):
-            rows.append([f"std, {net}, {kind}"] + [f"{v:.3f}" for v in dyn.profile.std_profile])
-            rows.append([f"change, {net}, {kind}"] + [f"{v:.4f}" for v in dyn.profile.change_profile] + [""])
-    out.append(_table(["layer t"] + [str(i + 1) for i in range(a.depth)], rows))
-    out += ["", "**Sensitivity**: the settling layer under other rules (fraction of the peak; the paper's absolute "
-            "scale 0.01 per neuron):", ""]
-    s0 = a.trained["separate"].profile.sensitivity
-    rows = []
-    for net in NETS:
-        for kind, dyn in (("trained", a.trained[net]), ("untrained", a.untrained[net])):
-            s = dyn.profile.sensitivity
-            rows.append([f"1A {net}, {kind}"] + [_never(x) for x in s.mean_layer] + [_never(s.mean_layer_absolute)])
-            rows.append([f"1B {net}, {kind}"] + [_never(x) for x in s.std_layer] + [_never(s.std_layer_absolute)])
-    out.append(_table(["rule"] + [f"{f:.1%}" for f in s0.fractions] + [f"< {s0.absolute}"], rows))
-    out += ["", "Mechanism in the deep layers (layers 7-15, mean): fraction of saturated units (y < 0.01 or > 0.99), "
-            "mean slope y(1 - y), across-sample spread of the pre-activation z, its offset |mean z|, ||W(t)||:", ""]
-    rows = []
-    deep = slice(6, None)
-    mean = lambda xs: sum(xs[deep]) / len(xs[deep])  # noqa: E731
-    named = [(f"{n}, trained", a.trained[n]) for n in NETS] + [(f"{n}, untrained", a.untrained[n]) for n in NETS] \
-        + [(f"{n}, baseline (stage 1)", b.dynamics) for n, b in a.baseline.items()]
-    for name, dyn in named:
-        m = dyn.mechanism
-        rows.append((name, f"{mean(m.saturated):.3f}", f"{mean(m.slope):.3f}", f"{mean(m.z_spread):.2f}",
-                     f"{mean(m.z_offset):.2f}", f"{mean(m.weight_norm):.2f}", _never(dyn.profile.std_layer)))
-    out.append(_table(["net", "saturated", "slope", "z spread", "z offset", "||W||", "std settles from"], rows))
-    out += ["", f"![Fig. 1A]({fig / 'fig1a_residual_means.png'})", "", f"![Fig. 1B]({fig / 'fig1b_residual_std.png'})", ""]
-    return "\n".join(out)
-
-
-def _fig1c(c, fig: Path) -> str:
-    out = ["## Fig. 1C: distances between residual trajectories", "", f"Notebook: {_nb('02_fig1c_trajectory_distances')}.", ""]
-    rows = [[f"{net}, trained"] + [f"{x:.3f}" for x in c.trained[net].ratio] + [f"{c.trained[net].mean_ratio:.3f}"]
-            for net in NETS]
-    rows += [[f"{net}, untrained"] + [f"{x:.3f}" for x in c.untrained[net].ratio] + [f"{c.untrained[net].mean_ratio:.3f}"]
-             for net in NETS]
-    rows.append(["raw input x(0)"] + [f"{x:.3f}" for x in c.raw.ratio] + [f"{c.raw.mean_ratio:.3f}"])
-    out.append(_table(["trajectories"] + [f"class {k}" for k in c.classes] + ["mean"], rows))
-    out += ["", "Within-class / between-class mean l2 distance of whole residual trajectories "
-            f"({c.n_samples} samples, {c.trajectory_length} values each; the raw input: its {c.trajectory_length // 15} "
-            "pixels).", "", f"![Fig. 1C]({fig / 'fig1c_trajectory_distances.png'})", ""]
-    return "\n".join(out)
-
-
-def _fig1d(d, fig: Path) -> str:
-    out = ["## Fig. 1D: t-SNE of x(T)", "", f"Notebook: {_nb('03_fig1d_tsne')}.", ""]
-    rows = [(f"x(T), {n}, trained", d.trained[n]) for n in NETS] + [(f"sum of y(t) = x(T) - x(0), {n}", d.residual_sum[n])
-                                                                   for n in NETS]
-    rows += [(f"x(T), {n}, untrained", d.untrained[n]) for n in NETS] + [("raw input x(0)", d.raw)]
-    out.append(_table(["embedded", "kNN accuracy (k=10, 5-fold)", "silhouette"],
-                      [(name, f"{s.knn_accuracy:.3f}", f"{s.silhouette:.3f}") for name, s in rows]))
-    out += ["", f"openTSNE, perplexity {d.perplexity}, seed {d.seed}; {d.seconds:.0f} s for the seven embeddings.", "",
-            f"![Fig. 1D]({fig / 'fig1d_tsne.png'})", ""]
-    return "\n".join(out)
-
-
-def _adaptive(ad, fig: Path) -> str:
-    out = ["## Adaptive depth", "", f"Notebook: {_nb('04_adaptive_depth')}.", "",
-           f"Criterion: mean over {ad.probe_size} training samples and all neurons of |y(T) - y(T-1)|, recorded before "
-           f"training and after every epoch; threshold {ad.threshold}; at most one layer removed per check, none after "
-           "the last epoch (so the final net is trained at its depth).", ""]
-    for net in NETS:
-        n = ad.nets[net]
-        out += [f"**{net} weights**: final depth {n.final_depth} of {n.initial_depth}"
-                f"{' (censored)' if n.censored else ''}, test accuracy {_pct(n.test_acc)} against {_pct(n.full_test_acc)} "
-                f"for the unpruned net trained the same way ({100 * (n.test_acc - n.full_test_acc):+.2f} points); "
-                f"criterion before training {n.initial_criterion:.1e}"
-                + ("; it was below the threshold at every check, so a layer went after every epoch." if n.always_below
-                   else "."), ""]
-        out.append(_table(["epoch", "depth", "criterion", "val acc", "val acc before removal"],
-                          [(h["epoch"], h["depth"], _num(h["criterion"], "{:.4f}"), _pct(h["val_acc"]),
-                            _pct(h["val_acc_unpruned"])) for h in n.history]))
-        out.append("")
-    out += ["Criterion between successive layers of the trained 15-layer nets, c(t) for t = 2..15 (on the probe set):", ""]
-    out.append(_table(["net"] + [str(t) for t in range(2, 2 + len(ad.profiles["shared"].criterion))] + ["stops at"],
-                      [[net] + [f"{c:.4f}" for c in ad.profiles[net].criterion] + [ad.profiles[net].stop_depth]
-                       for net in NETS]))
-    sc, sh = ad.scratch, ad.nets["shared"]
-    out += ["", f"Control: a shared-weights net of depth {sc.depth} trained from scratch with the same regime reaches "
-            f"{_pct(sc.test_acc)} in {sc.train_seconds:.0f} s of training; the adaptive run {_pct(sh.test_acc)} in "
-            f"{sh.train_seconds:.0f} s, the 15-layer net {_pct(sh.full_test_acc)} in {sh.full_train_seconds:.0f} s.", "",
-            "Lesion check (remove the last layers of the trained unpruned shared net, no retraining; validation accuracy):", ""]
-    out.append(_table(["depth kept"] + [str(row.depth) for row in ad.lesion],
-                      [["plain"] + [_pct(row.val_acc) for row in ad.lesion],
-                       ["removed residuals folded into the bias"] + [_pct(row.val_acc_folded) for row in ad.lesion]]))
-    out += ["", f"![Adaptive depth]({fig / 'adaptive_depth.png'})", ""]
-    return "\n".join(out)
-
-
-def _seeds(s, fig: Path) -> str:
-    from .seeds import METRICS
-
-    out = ["## Seeds", "", f"Notebook: {_nb('05_seeds')}. Seeds {', '.join(map(str, s.seeds))}, each the whole paper "
-           f"analysis ({s.wall_seconds / 60:.0f} min for all, side by side). Mean and 95 % t-interval over the seeds "
-           "where a number is defined (a settling layer is undefined where the net never settles):", ""]
-    rows = []
-    for key, what in METRICS.items():
-        iv = s.summary[key]
-        vals = ", ".join("never" if v is None else f"{v:.3g}" for v in iv.values)
-        ci = "n/a" if iv.low is None else f"[{iv.low:.3g}, {iv.high:.3g}]"
-        rows.append((what, vals, _num(iv.mean, "{:.3g}"), ci, iv.n))
-    out.append(_table(["number", "per seed", "mean", "95 % interval", "defined in"], rows))
-    n = len(s.seeds)
-    groups = {"hold in every seed": [k for k, v in s.holds.items() if v == n],
-              "hold in some seeds only": [k for k, v in s.holds.items() if 0 < v < n],
-              "hold in no seed": [k for k, v in s.holds.items() if v == 0]}
-    out += ["", "Which conclusions survive the seed spread: " + "; ".join(
-        f"{len(keys)} {what}" + (f" ({', '.join(keys)})" if keys else "") for what, keys in groups.items()) + ".", ""]
-    out += ["Verdicts per seed:", ""]
-    keys = list(s.holds)
-    out.append(_table(["seed"] + keys, [[r.seed] + [r.verdicts[k] for k in keys] for r in s.runs]))
-    out += ["", f"![Seeds]({fig / 'seeds.png'})", ""]
-    return "\n".join(out)
-
-
-def _mechanism(m, fig: Path) -> str:
-    out = ["## Why the residuals settle: saturation or shrinking weights", "", f"Notebook: {_nb('06_mechanism')}.", "",
-           _mechanism_sentence(m), "",
-           "The paper-like regime (inputs in [0, 1], PyTorch's default initialization, Adam 1e-3 constant) at full length:", ""]
-    out.append(_table(["weights", "test accuracy", "val accuracy", "epochs"],
-                      [(n, _pct(t.test_acc), _pct(t.val_acc), t.epochs) for n, t in m.paper_like.items()]))
-    out += ["", "Every net (deep layers 7-15; weight ratio = mean ||W(t)|| there over ||W(1)||; sweep variants: stage-1 "
-            "budget, test set not read):", ""]
-    out.append(_table(["net", "weights", "group", "val acc", "test acc", "std settles", "std / peak (deep)", "saturated",
-                       "slope", "weight ratio"],
-                      [(p.name, "shared" if p.shared else "separate", p.group, _pct(p.val_acc), _pct(p.test_acc),
-                        _never(p.std_layer), f"{p.deep_std_ratio:.2f}", f"{p.saturation:.2f}", f"{p.slope:.3f}",
-                        f"{p.weight_ratio:.2f}") for p in m.points]))
-    out += ["", f"![Mechanism]({fig / 'mechanism.png'})", ""]
-    return "\n".join(out)
-
-
-def _regime_map(g, fig: Path) -> str:
-    out = ["## Regime map and the targeted search", "", f"Notebook: {_nb('07_regime_map')}.", "", _map_sentence(g), "",
-           f"Decision rule (fixed before the run): {g.decision.rule}.", ""]
-    out.append(_table(["candidate", "weights", "inputs in [0, 1]", "epochs", "val acc", "test acc", "std settles",
-                       "means settle", "saturated (deep)"],
-                      [(c.name, "shared" if c.shared else "separate", c.paper_scaled, c.net.epochs, _pct(c.net.val_acc),
-                        _pct(c.net.test_acc), _never(c.point.std_layer), _never(c.point.mean_layer),
-                        f"{c.point.saturation:.2f}") for c in g.candidates]))
-    out += ["", f"![Regime map]({fig / 'regime_map.png'})", ""]
-    return "\n".join(out)
-
-
-def _depth(d, fig: Path) -> str:
-    out = ["## Depth from scratch, and what adaptive depth costs", "", f"Notebook: {_nb('08_depth')}.", ""]
-    out.append(_table(["depth", "weights", "val acc", "test acc", "train seconds", "multiply-adds (1e12)"],
-                      [(r.depth, "shared" if r.shared else "separate", _pct(r.val_acc), _pct(r.test_acc),
-                        f"{r.train_seconds:.0f}", f"{r.multiply_adds / 1e12:.2f}") for r in d.curve]))
-    out += ["", "The adaptive runs on that curve: " + "; ".join(
-        f"{n} weights end at depth {r.depth} with {_pct(r.test_acc)} test accuracy" for n, r in d.adaptive.items()) + ".", "",
-        "Three ways to a shared net of the adaptive run's final depth (multiply-adds counted from the layer shapes at "
-        "each epoch's depth, checks included; seconds as measured, each net trained in a 1-thread worker):", ""]
-    out.append(_table(["method", "depth", "multiply-adds (1e12)", "train seconds", "test acc"],
-                      [(c.method, c.depth, f"{c.multiply_adds / 1e12:.2f}", f"{c.seconds:.0f}", _pct(c.test_acc))
-                       for c in d.compute]))
-    out += ["", "Adaptive runs of the shared net with longer budgets:", ""]
-    out.append(_table(["budget", "final depth", "censored", "criterion below at every check", "test acc", "depth per epoch"],
-                      [(b.label, b.final_depth, b.censored, b.always_below, _pct(b.test_acc),
-                        " ".join(map(str, b.depths))) for b in d.budgets]))
-    out += ["", "Does the final depth level off? " + (f"Yes, at depth {d.levels_off}." if d.levels_off is not None else
-            "No: the longer budgets end at different depths, or censored, so within these budgets the depth is set by "
-            "the budget, not by the dynamics."), "", f"![Depth]({fig / 'depth.png'})", ""]
-    return "\n".join(out)
-
-
-def _toy(t, fig: Path) -> str:
-    from .claims import toy_verdicts
-
-    out = ["## The longer version's toy: two concentric circles", "", f"Notebook: {_nb('09_toy_circles')}.", "",
-           "Setup (chosen before the run; the paper gives none): " + ", ".join(f"{k} {v}" for k, v in t.setup.items()) + ".", ""]
-    out.append(_table(["claim", "paper", "ours", "controls", "verdict"],
-                      [(v.claim, v.paper, v.ours, v.controls, f"**{v.verdict}**") for v in toy_verdicts(t)]))
-    out += ["", f"![Toy]({fig / 'toy_circles.png'})", ""]
-    return "\n".join(out)
-
-
-def _precision(p, fig: Path) -> str:
-    out = ["## bf16 against fp32", "", f"Notebook: {_nb('10_precision')}. The chosen regime's two 15-layer nets and the "
-           f"adaptive shared run, trained in fp32 and in bf16 autocast, seeds {', '.join(map(str, p.seeds))}; every "
-           "analysis in fp32. A number moves if its fp32-bf16 difference of means exceeds the seed spread (the larger "
-           "range over seeds of the two precisions).", ""]
-    out.append(_table(["number", "fp32 mean", "bf16 mean", "difference", "seed spread", "within the spread"],
-                      [(r.metric, _num(r.fp32, "{:.4g}"), _num(r.bf16, "{:.4g}"), _num(r.difference, "{:+.3g}"),
-                        _num(r.spread, "{:.3g}"), r.within) for r in p.rows]))
-    out += ["", "Verdicts that move: " + ("; ".join(p.moved) if p.moved else "none") + ".", "",
-            f"bf16 qualifies as the default where the processor runs it natively: **{p.bf16_ok}**.", ""]
-    return "\n".join(out)
 
 
 def _how_to_rerun() -> str:
@@ -395,18 +141,17 @@ def _how_to_rerun() -> str:
 def _runs(r) -> str:
     if not r.runs:
         return ""
-    from .results import TARGETS
-
-    runs = sorted(r.runs.items(), key=lambda item: list(TARGETS).index(item[0]) if item[0] in TARGETS else len(TARGETS))
+    order = list(sections.TARGETS)
+    runs = sorted(r.runs.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order))
     out = ["## The runs", ""]
-    out.append(_table(["target", "seed", "precision", "code", "commit", "machine", "threads x workers", "wall minutes",
+    out.append(table(["target", "seed", "precision", "code", "commit", "machine", "threads x workers", "wall minutes",
                        "peak RSS (MB)"],
                       [(t, run.identity.get("seed"), run.identity.get("precision"), run.identity.get("code"),
                         (run.identity.get("commit") or "")[:12], run.machine, f"{run.torch_threads} x {run.workers}",
                         f"{run.wall_seconds / 60:.1f}", f"{run.peak_rss_mb:,.0f}") for t, run in runs]))
     out += ["", "Seconds per notebook:", ""]
-    out.append(_table(["notebook", "seconds"], [(k, f"{v:.0f}") for _, run in runs
+    out.append(table(["notebook", "seconds"], [(k, f"{v:.0f}") for _, run in runs
                                                 for k, v in run.notebook_seconds.items()]))
     if r.run is not None:
-        out += ["", _table(["package", "version"], sorted(r.run.versions.items()))]
+        out += ["", table(["package", "version"], sorted(r.run.versions.items()))]
     return "\n".join(out + [""])

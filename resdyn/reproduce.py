@@ -18,21 +18,21 @@ import sys
 import time
 from pathlib import Path
 
-from . import machine, paths, report, results
+from . import fragments, machine, paths, report, results, sections
 from .experiment import paper_jobs, run_dirs, setup
+from .files import write_json, write_text
 from .parallel import plan, train_many
 
 
 def notebooks(target: str | None = None) -> list[Path]:
-    """The numbered notebooks (of ``target``), in order."""
-    found = sorted(paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
-    return [nb for nb in found if target is None or nb.name[:2] in results.TARGETS[target]]
+    """The registered notebooks (of ``target``), in order."""
+    entries = sections.SECTIONS if target is None else sections.of_target(target)
+    return [paths.NOTEBOOKS_DIR / f"{s.notebook}.ipynb" for s in entries]
 
 
 def select(target: str, only: list[str] | None) -> list[Path]:
     """The target's notebooks whose names start with one of ``only`` (all if ``only`` is empty)."""
-    if target not in results.TARGETS:
-        raise ValueError(f'Invalid target "{target}". Must be one of {set(results.TARGETS)}.')
+    sections.of_target(target)  # validates the target
     selected = [nb for nb in notebooks(target) if not only or any(nb.name.startswith(o) for o in only)]
     if not selected:
         raise ValueError(f"only={only!r} matches no notebook of target {target!r}; choose from "
@@ -54,9 +54,9 @@ def run(*, target: str = "paper", quick: bool = False, seed: int = 0, data_root:
     dirs = run_dirs(quick, out_dir, seed=seed)
     executed = dirs.scratch / "notebooks"
     executed.mkdir(parents=True, exist_ok=True)
-    sections = results.TARGETS[target]
+    own = {s.notebook: s.name for s in sections.of_target(target)}
     for nb in selected:  # a notebook's old fragment never stands in for its new run
-        (dirs.fragments / f"{sections[nb.name[:2]]}.json").unlink(missing_ok=True)
+        (dirs.fragments / f"{own[nb.stem]}.json").unlink(missing_ok=True)
     params = {"quick": quick, "seed": seed, "data_root": None if data_root is None else str(Path(data_root).resolve()),
               "out_dir": None if out_dir is None else str(Path(out_dir).resolve())}
     t_all = time.perf_counter()
@@ -74,9 +74,9 @@ def run(*, target: str = "paper", quick: bool = False, seed: int = 0, data_root:
         seconds[nb.stem] = time.perf_counter() - t0
         print(f"      done in {seconds[nb.stem]:.0f} s", file=log, flush=True)
     try:
-        identity, records = results.merge(results.load_fragments(dirs.fragments, sections.values()),
-                                          require=tuple(sections.values()))
-    except results.MixedRunError as exc:
+        identity, records = fragments.merge(fragments.load_fragments(dirs.fragments, own.values()),
+                                            require=tuple(own.values()))
+    except fragments.MixedRunError as exc:
         print(f"{dirs.paper} left as it was: {exc}", file=log, flush=True)
         return None
     import torch
@@ -133,9 +133,9 @@ def _load_previous(path: Path, log) -> results.Results | None:
 
 def write(record: results.Results, dirs) -> None:
     """results.json, its schema and REPORT.md of ``record`` in ``dirs.paper``."""
-    results.write_json(results.to_dict(record), dirs.paper / "results.json")
-    results.write_json(results.schema(), dirs.paper / "results.schema.json")
-    (dirs.paper / "REPORT.md").write_text(report.render(record, report_dir=dirs.paper, figures_dir=dirs.figures))
+    write_json(results.to_dict(record), dirs.paper / "results.json")
+    write_json(results.schema(), dirs.paper / "results.schema.json")
+    write_text(report.render(record, report_dir=dirs.paper, figures_dir=dirs.figures), dirs.paper / "REPORT.md")
 
 
 def compare_verdicts(before: results.Results, after: results.Results) -> list[str]:
@@ -148,23 +148,15 @@ def compare_verdicts(before: results.Results, after: results.Results) -> list[st
 # ----------------------------------------------------------------------------------------------
 # figures: the committed ones must stay true to the code
 
-#: RMS tolerance (matplotlib.testing's 0-255 scale) of each figure the paper target draws, against
-#: float noise between processors: measured between the same code's figures on Intel Xeon and AMD EPYC
-#: (fp32, session 4: adaptive_depth 1.2, fig1a 0.18, fig1b 6.2, fig1c 0.05, fig1d 19.8, regime_sweep
-#: 10.0), doubled, at least 1. t-SNE (fig1d) amplifies float noise, so its check is the weakest.
-FIGURE_TOLERANCE = {"adaptive_depth": 2.5, "fig1a_residual_means": 1.0, "fig1b_residual_std": 12.5,
-                    "fig1c_trajectory_distances": 1.0, "fig1d_tsne": 40.0, "regime_sweep": 20.0}
-
-
 def compare_figures(expected_dir: str | Path, actual_dir: str | Path, tolerance: dict | None = None) -> list[str]:
-    """One line per figure of ``tolerance`` (default :data:`FIGURE_TOLERANCE`) whose PNG in
+    """One line per figure of ``tolerance`` (default: the paper target's, :func:`resdyn.sections.figure_tolerances`) whose PNG in
     ``actual_dir`` is missing or differs from ``expected_dir``'s by more than its RMS tolerance."""
     import matplotlib.image as mpimg
     import numpy as np
     from matplotlib.testing.compare import calculate_rms
 
     problems = []
-    for name, tol in (tolerance or FIGURE_TOLERANCE).items():
+    for name, tol in (tolerance or sections.figure_tolerances()).items():
         expected, actual = Path(expected_dir) / f"{name}.png", Path(actual_dir) / f"{name}.png"
         if not actual.exists() or not expected.exists():
             problems.append(f"{name}.png: missing in {actual_dir if not actual.exists() else expected_dir}")

@@ -6,7 +6,13 @@ the net. It holds ``final.pt`` once training has finished, and ``checkpoint.pt``
 plus the optimizer state) while it runs. A file that cannot be read back (truncated by a full disk
 or a killed process, overwritten, written by another version) is never fatal: :func:`load` moves it
 aside to ``<name>.corrupt``, says so with a :class:`CacheWarning` naming both paths, and the caller
-trains again.
+trains again. So is an entry that holds another net than its key promises (copied, swapped,
+or written by older code under the same key): :func:`load` with ``expect=`` compares the stored
+settings with the requested ones and sets a mismatch aside the same way.
+
+Code drift: the cache key holds :data:`CACHE_VERSION`, and ``tests/test_store.py`` fingerprints
+the code that determines a trained net (:data:`TRAINING_CODE`); when that code changes, the test
+fails until the fingerprint is updated, with :data:`CACHE_VERSION` bumped if trained nets change.
 """
 from __future__ import annotations
 
@@ -24,6 +30,8 @@ from .model import DenseResNet, ModelConfig
 
 #: Bump when a change to the training code changes what a given configuration produces.
 CACHE_VERSION = 3
+#: The modules whose code determines what a configuration trains to (fingerprinted by the tests).
+TRAINING_CODE = ("model.py", "train.py", "trainconfig.py", "checkpoints.py", "pruning.py", "data.py")
 #: The layout of a saved file (see :func:`save`).
 FORMAT = 2
 _KEYS = ("format", "model_config", "model_state", "history", "pruning", "train_config", "adaptive", "test_acc",
@@ -85,9 +93,28 @@ def save(path, *, model: DenseResNet, history, pruning, config, adaptive=None, o
     }, path)
 
 
-def load(path, *, map_location="cpu") -> dict | None:
+def settings(model_config: ModelConfig, config, adaptive=None) -> dict:
+    """What a save file must hold for a request: the model, training and adaptive settings as saved."""
+    return {"model_config": model_config.to_dict(), "train_config": config.to_dict(),
+            "adaptive": None if adaptive is None else adaptive.to_dict()}
+
+
+def mismatch(saved: dict, expect: dict) -> str | None:
+    """How ``saved`` differs from the requested settings ``expect`` (:func:`settings`), or None.
+    An adaptive run's model may be shallower than requested (layers went); nothing else may differ."""
+    for key, want in expect.items():
+        got = saved.get(key)
+        if key == "model_config" and expect.get("adaptive") is not None and isinstance(got, dict):
+            got = {**got, "depth": want["depth"]} if got.get("depth", 0) <= want["depth"] else got
+        if got != want:
+            return f"{key} {got} where {want} was asked for"
+    return None
+
+
+def load(path, *, map_location="cpu", expect: dict | None = None) -> dict | None:
     """The saved dict at ``path`` with its model rebuilt under ``"model"``, or ``None`` if there is
-    no file or it cannot be read (then it is moved aside, with a :class:`CacheWarning`)."""
+    no file, it cannot be read, or it holds other settings than ``expect`` (:func:`settings`); then
+    it is moved aside, with a :class:`CacheWarning` that says why."""
     path = Path(path)
     if not path.exists():
         return None
@@ -101,13 +128,20 @@ def load(path, *, map_location="cpu") -> dict | None:
         model = DenseResNet(ModelConfig(**saved["model_config"]))
         model.load_state_dict(saved["model_state"])
     except Exception as exc:  # truncated zip, unpickling error, wrong keys or shapes: the file is the problem
-        aside = set_aside(path)
         reason = (str(exc).strip().splitlines() or [""])[0][:200]  # torch's messages run to many lines
-        warnings.warn(f"{path} could not be read ({type(exc).__name__}: {reason}); moved it to {aside}. "
-                      "The net is trained again.", CacheWarning, stacklevel=2)
-        return None
+        return _discard(path, f"could not be read ({type(exc).__name__}: {reason})")
+    wrong = mismatch(saved, expect) if expect is not None else None
+    if wrong is not None:
+        return _discard(path, f"holds another net than this entry is for ({wrong})")
     saved["model"] = model.to(map_location)
     return saved
+
+
+def _discard(path: Path, why: str) -> None:
+    aside = set_aside(path)
+    warnings.warn(f"resdyn cache: {path} {why}; moved it to {aside}. The net is trained again.", CacheWarning,
+                  stacklevel=3)
+    return None
 
 
 def set_aside(path: Path) -> Path:

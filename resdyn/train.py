@@ -12,8 +12,6 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
@@ -21,140 +19,26 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from . import store
+from . import checkpoints, store
 from .data import Dataset, Split, random_subset
 from .model import DenseResNet, ModelConfig
 from .pruning import AdaptiveDepthConfig, PruneRecord, check_depth, depth_criterion, probe_set
+from .trainconfig import (  # noqa: F401  (the training API's names, importable from resdyn.train)
+    AUTO_BF16,
+    OPTIMIZERS,
+    PRECISIONS,
+    SCHEDULES,
+    EpochRecord,
+    FitResult,
+    TrainConfig,
+    choose_precision,
+)
+from .trainconfig import resolve_device as _resolve_device
 
-OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("constant", "cosine")
-PRECISIONS = ("auto", "fp32", "bf16")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to train. The defaults are the chosen regime's (``resdyn.experiment.REGIME``).
-
-    Args:
-        epochs: passes over the training set.
-        batch_size: samples per step.
-        optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"`` (with ``momentum``).
-        lr: peak learning rate.
-        schedule: ``"constant"`` or ``"cosine"`` (decay to 0 over all steps).
-        momentum: SGD momentum.
-        weight_decay: L2 penalty (decoupled for AdamW).
-        n_train: train on a seeded random subset of this many samples (``None``: all).
-        seed: initialization (through :func:`train_or_load`), shuffling and subsets.
-        device: ``"cpu"``, ``"cuda"`` or ``"auto"`` (cuda where present).
-        precision: ``"fp32"``, ``"bf16"`` (bfloat16 autocast of the forward and backward pass;
-            weights, optimizer and every analysis stay fp32) or ``"auto"``: bf16 where the
-            processor computes it natively, fp32 elsewhere (:func:`choose_precision`). The cache
-            key and the results record the precision it resolved to.
-    """
-
-    epochs: int = 10
-    batch_size: int = 128
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    schedule: str = "cosine"
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    n_train: int | None = None
-    seed: int = 0
-    device: str = "cpu"
-    precision: str = "auto"
-
-    def __post_init__(self):
-        for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f'Invalid optimizer "{self.optimizer}". Must be one of {set(OPTIMIZERS)}.')
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f'Invalid schedule "{self.schedule}". Must be one of {set(SCHEDULES)}.')
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}.")
-        if self.n_train is not None and (not isinstance(self.n_train, int) or self.n_train < 1):
-            raise ValueError(f"n_train must be None or an integer >= 1, got {self.n_train!r}.")
-        if self.device not in ("cpu", "cuda", "auto") and not self.device.startswith("cuda:"):
-            raise ValueError(f'Invalid device "{self.device}". Must be "cpu", "cuda", "cuda:N" or "auto".')
-        if self.precision not in PRECISIONS:
-            raise ValueError(f'Invalid precision "{self.precision}". Must be one of {set(PRECISIONS)}.')
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def resolved(self) -> "TrainConfig":
-        """This config with ``precision="auto"`` replaced by what this machine runs
-        (:func:`choose_precision`): the form the cache key and the results record."""
-        if self.precision != "auto":
-            return self
-        return replace(self, precision=choose_precision(_resolve_device(self.device))[0])
-
-
-@dataclass
-class EpochRecord:
-    """One epoch of training. ``train_acc`` is the running accuracy over the epoch's batches;
-    ``val_acc`` is measured on the validation split after the epoch (after any layer removal, on
-    the net that goes on); ``val_acc_unpruned`` is the accuracy just before a removal in this epoch
-    (else ``None``); ``criterion`` the adaptive-depth criterion after the epoch, before any removal."""
-
-    epoch: int
-    depth: int
-    loss: float
-    train_acc: float
-    val_acc: float
-    seconds: float
-    lr: float
-    criterion: float | None = None
-    val_acc_unpruned: float | None = None
-
-
-@dataclass
-class FitResult:
-    """A trained model, its per-epoch history, the layers removed on the way, and its test accuracy,
-    measured once, after training. ``initial_criterion``: the adaptive-depth criterion before training."""
-
-    model: DenseResNet
-    history: list[EpochRecord]
-    test_acc: float
-    pruning: list[PruneRecord] = field(default_factory=list)
-    config: TrainConfig = TrainConfig()
-    adaptive: AdaptiveDepthConfig | None = None
-    initial_criterion: float | None = None
-    from_cache: bool = False
-
-    @property
-    def val_acc(self) -> float:
-        return self.history[-1].val_acc
-
-    @property
-    def seconds(self) -> float:
-        return float(sum(r.seconds for r in self.history))
-
-    def history_table(self):
-        """The history as a pandas DataFrame (one row per epoch)."""
-        import pandas as pd
-
-        return pd.DataFrame([asdict(r) for r in self.history])
-
-
-# ----------------------------------------------------------------------------------------------
-
-
-def fit(
-    model: DenseResNet,
-    data: Dataset,
-    config: TrainConfig = TrainConfig(),
-    *,
-    adaptive: AdaptiveDepthConfig | None = None,
-    checkpoint: str | os.PathLike | None = None,
-    plain_checkpoint: str | os.PathLike | None = None,
-    progress: bool = True,
-    callback: Callable[[EpochRecord], None] | None = None,
-    name: str = "",
-) -> FitResult:
+def fit(model: DenseResNet, data: Dataset, config: TrainConfig = TrainConfig(), *,
+        adaptive: AdaptiveDepthConfig | None = None, checkpoint: str | os.PathLike | None = None,
+        plain_checkpoint: str | os.PathLike | None = None, progress: bool = True,
+        callback: Callable[[EpochRecord], None] | None = None, name: str = "") -> FitResult:
     """Train a copy of ``model`` on ``data.train``; ``model`` itself is not changed.
 
     After every epoch the net is measured on ``data.val``; ``data.test`` is read once, at the end.
@@ -165,11 +49,9 @@ def fit(
             below the threshold (see :mod:`resdyn.pruning`), so the final net is trained at its depth.
         checkpoint: a file written atomically after every epoch; if it exists, training resumes
             from it and ends with the same weights as an uninterrupted run.
-        plain_checkpoint: adaptive runs only. Until its first layer removal an adaptive run is,
-            epoch for epoch, the plain run of the same settings (the check reads the net and draws
-            no random numbers). At that epoch, before the removal (or after the last epoch, when
-            no layer goes), the plain run's checkpoint is written here, unless the file exists:
-            the plain run resumes from it instead of training those epochs again.
+        plain_checkpoint: adaptive runs only. Until its first layer removal an adaptive run is the
+            plain run of the same settings; at that epoch it leaves the plain run its checkpoint
+            here, unless the file exists (the fork, see :mod:`resdyn.checkpoints`).
         progress: a summary line per epoch on stderr, and a tqdm bar where stderr is a terminal.
         callback: called with each epoch's record after its checkpoint is written.
         name: put before each progress line (which run it is, when several run side by side).
@@ -177,17 +59,10 @@ def fit(
     _check_model_fits_data(model, data)
     config = config.resolved()
     device = _resolve_device(config.device)
-    train = data.train if config.n_train is None else random_subset(data.train, config.n_train, seed=config.seed)
-    x, y = train.x.to(device), train.y.to(device)
-    val = Split(data.val.x.to(device), data.val.y.to(device))
-    probe = None if adaptive is None else probe_set(data.train, adaptive, seed=config.seed).to(device)
+    x, y, val, probe = _training_tensors(data, config, adaptive, device)
     model = copy.deepcopy(model).to(device)
     initial_criterion = None if adaptive is None else depth_criterion(model, probe)
-    optimizer = make_optimizer(model, config)
-    history, pruning = [], []
-    saved = store.load(checkpoint, map_location=device) if checkpoint is not None else None
-    if saved is not None:
-        model, optimizer, history, pruning = _resume(saved, checkpoint, config, adaptive)
+    model, optimizer, history, pruning = _resume_or_start(model, checkpoint, config, adaptive, device)
 
     for epoch in range(len(history), config.epochs):
         t0 = time.perf_counter()
@@ -195,27 +70,18 @@ def fit(
         val_acc = accuracy(model, val)
         still_plain = not pruning  # no layer removed yet: this is also the plain run's state
         before_check = (model, optimizer, val_acc)
-        criterion = val_acc_unpruned = None
-        if adaptive is not None and (epoch + 1 < config.epochs or adaptive.prune_after_last_epoch):
-            check = check_depth(model, probe, adaptive, epoch=epoch + 1)
-            criterion = check.criterion
-            if check.removed:
-                optimizer = _transfer_optimizer(optimizer, model, check.model, config)
-                model, val_acc_unpruned, val_acc = check.model, val_acc, accuracy(check.model, val)
-                pruning += check.removed
-        elif adaptive is not None:  # after the last epoch the criterion is recorded, no layer removed
-            criterion = depth_criterion(model, probe)
-        record = EpochRecord(epoch=epoch + 1, depth=model.depth, loss=loss, train_acc=train_acc, val_acc=val_acc,
-                             seconds=time.perf_counter() - t0, lr=lr, criterion=criterion,
-                             val_acc_unpruned=val_acc_unpruned)
+        model, optimizer, removed, scores = _adapt_depth(model, optimizer, val_acc, val, probe, adaptive, config, epoch)
+        pruning += removed
+        record = EpochRecord(epoch=epoch + 1, depth=model.depth, loss=loss, train_acc=train_acc,
+                             seconds=time.perf_counter() - t0, lr=lr, **scores)
         history.append(record)
-        if plain_checkpoint is not None and still_plain and (pruning or epoch + 1 == config.epochs):
-            _write_plain_fork(plain_checkpoint, history, *before_check, config)
+        if plain_checkpoint is not None and checkpoints.at_fork(still_plain, pruning, epoch + 1, config.epochs):
+            checkpoints.write_plain_fork(plain_checkpoint, history, *before_check, config)
         if progress:
             _log_epoch(record, config, name)
         if checkpoint is not None:
-            store.save(checkpoint, model=model, history=history, pruning=pruning, config=config, adaptive=adaptive,
-                       optimizer=optimizer)
+            checkpoints.save(checkpoint, model=model, optimizer=optimizer, history=history, pruning=pruning,
+                             config=config, adaptive=adaptive)
         if callback is not None:
             callback(record)
     test_acc = accuracy(model, Split(data.test.x.to(device), data.test.y.to(device)))
@@ -277,7 +143,8 @@ def train_or_load(
     """
     config = config.resolved()
     folder = store.entry_dir(data, model_config, config, adaptive)
-    saved = store.load(folder / "final.pt") if cache else None
+    expect = store.settings(model_config, config, adaptive)
+    saved = store.load(folder / "final.pt", expect=expect) if cache else None
     if saved is not None:
         return FitResult(model=saved["model"], history=[EpochRecord(**r) for r in saved["history"]],
                          test_acc=saved["test_acc"], pruning=[PruneRecord.from_dict(p) for p in saved["pruning"]],
@@ -286,8 +153,7 @@ def train_or_load(
     checkpoint = folder / "checkpoint.pt" if cache else None
     plain_checkpoint = None
     if cache and adaptive is not None:  # the plain twin, unless it is trained already, starts from this run's fork
-        plain = store.entry_dir(data, model_config, config)
-        plain_checkpoint = None if (plain / "final.pt").exists() else plain / "checkpoint.pt"
+        plain_checkpoint = checkpoints.plain_twin_checkpoint(data, model_config, config)
     result = fit(DenseResNet(model_config, seed=config.seed), data, config, adaptive=adaptive,
                  checkpoint=checkpoint, plain_checkpoint=plain_checkpoint, progress=progress, name=name)
     if cache:
@@ -349,6 +215,46 @@ def _train_epoch(model, optimizer, x, y, config: TrainConfig, epoch: int, *, pro
     return float(loss_sum) / n, float(correct) / n, lr
 
 
+def _training_tensors(data: Dataset, config: TrainConfig, adaptive: AdaptiveDepthConfig | None, device):
+    """The training inputs and labels (a seeded subset with ``config.n_train``), the validation split
+    and the adaptive-depth probe set (``None`` without ``adaptive``), on ``device``."""
+    train = data.train if config.n_train is None else random_subset(data.train, config.n_train, seed=config.seed)
+    x, y = train.x.to(device), train.y.to(device)
+    val = Split(data.val.x.to(device), data.val.y.to(device))
+    probe = None if adaptive is None else probe_set(data.train, adaptive, seed=config.seed).to(device)
+    return x, y, val, probe
+
+
+def _resume_or_start(model: DenseResNet, checkpoint, config: TrainConfig, adaptive, device):
+    """(model, optimizer, history, pruning records) after the last epoch of ``checkpoint`` where it
+    exists (see :mod:`resdyn.checkpoints`), else ``model`` with a new optimizer and no history."""
+    resumed = checkpoints.resume(checkpoint, config, adaptive, map_location=device, make_optimizer=make_optimizer,
+                                 make_record=EpochRecord, model_config=model.config)
+    return resumed if resumed is not None else (model, make_optimizer(model, config), [], [])
+
+
+def _adapt_depth(model, optimizer, val_acc: float, val: Split, probe, adaptive: AdaptiveDepthConfig | None,
+                 config: TrainConfig, epoch: int):
+    """The adaptive-depth check after epoch ``epoch`` (0-based), on the net validated at ``val_acc``.
+
+    Returns the net and optimizer that go on, the layers removed, and the epoch record's
+    ``val_acc``, ``criterion`` and ``val_acc_unpruned``. After the last epoch the criterion is
+    recorded and no layer removed, unless ``adaptive.prune_after_last_epoch``.
+    """
+    scores = {"val_acc": val_acc, "criterion": None, "val_acc_unpruned": None}
+    if adaptive is None:
+        return model, optimizer, [], scores
+    if not (epoch + 1 < config.epochs or adaptive.prune_after_last_epoch):
+        return model, optimizer, [], {**scores, "criterion": depth_criterion(model, probe)}
+    check = check_depth(model, probe, adaptive, epoch=epoch + 1)
+    scores["criterion"] = check.criterion
+    if not check.removed:
+        return model, optimizer, [], scores
+    optimizer = _transfer_optimizer(optimizer, model, check.model, config)
+    scores.update(val_acc=accuracy(check.model, val), val_acc_unpruned=val_acc)
+    return check.model, optimizer, check.removed, scores
+
+
 def _log_epoch(r: EpochRecord, config: TrainConfig, name: str = "") -> None:
     crit = "" if r.criterion is None else f" criterion {r.criterion:.4f}"
     # one write with its newline, so that the lines of workers sharing a terminal do not interleave
@@ -366,48 +272,9 @@ def _check_model_fits_data(model: DenseResNet, data: Dataset) -> None:
         raise ValueError(f"n_classes={model.config.n_classes} but {data.name} has {data.n_classes} classes.")
 
 
-#: bf16 is what ``precision="auto"`` picks where the processor runs it natively, because it trains
-#: about twice as fast there and changed no conclusion (notebooks/10_precision.ipynb, BENCHMARKS.md).
-AUTO_BF16 = True
-
-
-def choose_precision(device: torch.device) -> tuple[str, str]:
-    """What ``precision="auto"`` means on ``device``: ("bf16" or "fp32", the reason in words)."""
-    if not AUTO_BF16:
-        return "fp32", "bf16 is switched off (resdyn.train.AUTO_BF16)"
-    if device.type == "cuda":
-        if torch.cuda.is_bf16_supported():
-            return "bf16", "this GPU computes bf16 natively"
-        return "fp32", "this GPU has no native bf16"
-    native = [f for f, ok in (("avx512_bf16", getattr(torch.cpu, "_is_avx512_bf16_supported", None)),
-                              ("amx_bf16", getattr(torch.cpu, "_is_amx_tile_supported", None))) if ok and ok()]
-    if native:
-        return "bf16", f"this CPU computes bf16 natively ({', '.join(native)})"
-    return "fp32", "this CPU has no native bf16 (avx512_bf16 or amx): emulated bf16 would be slower than fp32"
-
-
-def _resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f'device="{device}" but CUDA is not available here; use device="cpu" or "auto".')
-    return torch.device(device)
-
-
 def _generator(seed: int, epoch: int) -> torch.Generator:
     # one independent stream per (seed, epoch), so an epoch's shuffle does not depend on the past
     return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0]))
-
-
-def _write_plain_fork(path, history: list[EpochRecord], model, optimizer, val_acc: float, config: TrainConfig) -> None:
-    """The plain run's checkpoint at the end of an adaptive run's last epoch without a removal
-    (``model`` and ``optimizer`` as they were before that epoch's check)."""
-    path = Path(path)
-    if path.exists():  # the plain run has a checkpoint of its own: leave it
-        return
-    plain = [replace(r, criterion=None, val_acc_unpruned=None) for r in history]
-    plain[-1] = replace(plain[-1], depth=model.depth, val_acc=val_acc)
-    store.save(path, model=model, history=plain, pruning=[], config=config, adaptive=None, optimizer=optimizer)
 
 
 def _transfer_optimizer(old_opt, old_model, new_model, config):
@@ -419,15 +286,3 @@ def _transfer_optimizer(old_opt, old_model, new_model, config):
         if state:
             new_opt.state[p] = {k: v.clone() if torch.is_tensor(v) else v for k, v in state.items()}
     return new_opt
-
-
-def _resume(saved: dict, path, config: TrainConfig, adaptive: AdaptiveDepthConfig | None):
-    """Model, optimizer, history and pruning records from a checkpoint written with these settings."""
-    if (saved["train_config"], saved["adaptive"]) != (config.to_dict(), None if adaptive is None else adaptive.to_dict()):
-        raise ValueError(f"checkpoint {path} was written with other settings "
-                         f"({saved['train_config']}, {saved['adaptive']}); delete it or pass another checkpoint path.")
-    model = saved["model"]
-    optimizer = make_optimizer(model, config)
-    optimizer.load_state_dict(saved["optimizer_state"])
-    return (model, optimizer, [EpochRecord(**r) for r in saved["history"]],
-            [PruneRecord.from_dict(p) for p in saved["pruning"]])

@@ -2,30 +2,15 @@
 claims, report, CLI and the schema. ``complete_record(...)`` takes overrides per section."""
 from dataclasses import replace
 
-from resdyn.paper import (
-    AdaptiveDepth,
-    AdaptiveNet,
-    BaselineNet,
-    CriterionProfile,
-    DistanceSummary,
-    Fig1AB,
-    Fig1C,
-    Fig1D,
-    LayerMechanism,
-    LesionRow,
-    NetDynamics,
-    RegimeSweep,
-    ResidualProfile,
-    Scratch,
-    Sensitivity,
-    Separation,
-    Stage2,
-    SweepRow,
-    TrainedNet,
-)
+from resdyn import sections
+from resdyn.claims import NETS
 from resdyn.results import Results, RunInfo
-
-NETS = ("separate", "shared")
+from resdyn.sections.adaptive import AdaptiveDepth, AdaptiveNet, CriterionProfile, LesionRow, Scratch
+from resdyn.sections.common import TrainedNet
+from resdyn.sections.fig1ab import BaselineNet, Fig1AB, LayerMechanism, NetDynamics, ResidualProfile, Sensitivity
+from resdyn.sections.fig1c import DistanceSummary, Fig1C
+from resdyn.sections.fig1d import Fig1D, Separation
+from resdyn.sections.regime import RegimeSweep, Stage2, SweepRow
 
 
 def history(epochs=3, depth=15, criterion=0.02):
@@ -128,7 +113,7 @@ def run_info(mode="full", spec="5bec"):
 
 
 def seeds():
-    from resdyn.seeds import METRICS, SeedRun, summarize
+    from resdyn.sections.seeds import METRICS, SeedRun, summarize
 
     runs = [SeedRun(seed=s, numbers={m: (None if "layer" in m and s == 0 else float(s)) for m in METRICS},
                     verdicts={"error_separate": "holds" if s else "partly", "tsne_shared": "no evidence"})
@@ -137,7 +122,7 @@ def seeds():
 
 
 def point(key="chosen", shared=False, group="chosen", std_layer=None, saturation=0.1, ratio=0.8, test_acc=0.985):
-    from resdyn.study import NetPoint
+    from resdyn.sections.mechanism import NetPoint
 
     return NetPoint(key=key, name=key, shared=shared, group=group, val_acc=0.98, test_acc=test_acc, std_layer=std_layer,
                     mean_layer=None, std_layer_absolute=3, deep_std_ratio=ratio, saturation=saturation, slope=0.1,
@@ -145,7 +130,7 @@ def point(key="chosen", shared=False, group="chosen", std_layer=None, saturation
 
 
 def mechanism_study():
-    from resdyn.study import Association, MechanismStudy
+    from resdyn.sections.mechanism import Association, MechanismStudy
 
     points = [point(f"v{i}", i % 2 == 1, "sweep", std_layer=6 if i < 4 else None, saturation=0.9 - 0.1 * i,
                     ratio=0.1 * i, test_acc=None) for i in range(9)]
@@ -156,7 +141,7 @@ def mechanism_study():
 
 
 def regime_map():
-    from resdyn.study import CandidateResult, RegimeDecision, RegimeMap
+    from resdyn.sections.regime_map import CandidateResult, RegimeDecision, RegimeMap
 
     cands = [CandidateResult("gauss_b0_unit_e20", "gauss", n == "shared", True, {"epochs": 20}, trained_net(0.97),
                              point("gauss_b0_unit_e20", n == "shared", "targeted")) for n in NETS]
@@ -167,7 +152,7 @@ def regime_map():
 
 
 def depth():
-    from resdyn.study import BudgetRow, ComputeRow, DepthRow, DepthStudy
+    from resdyn.sections.depth import BudgetRow, ComputeRow, DepthRow, DepthStudy
 
     curve = [DepthRow(d, n == "shared", 0.98, 0.98, 10.0 * d, 10 ** 12 * d) for d in (1, 5, 15) for n in NETS]
     return DepthStudy(curve=curve, adaptive={n: DepthRow(5, n == "shared", 0.98, 0.98, 50.0, 5 * 10 ** 12) for n in NETS},
@@ -177,7 +162,7 @@ def depth():
 
 
 def toy():
-    from resdyn.toy import SETUP, ToyCircles, ToyNet
+    from resdyn.sections.toy import SETUP, ToyCircles, ToyNet
 
     net = ToyNet(initial_depth=15, final_depth=5, test_acc=1.0, val_acc=1.0, initial_criterion=1e-4, depth=[14, 13],
                  criterion=[0.005, 0.02], val_acc_history=[0.5, 1.0], always_below=False, censored=False,
@@ -186,7 +171,7 @@ def toy():
 
 
 def precision():
-    from resdyn.study import PrecisionRow, PrecisionRun, PrecisionStudy
+    from resdyn.sections.precision import PrecisionRow, PrecisionRun, PrecisionStudy
 
     runs = [PrecisionRun(seed=s, precision=p, numbers={"error_separate": 1.5}, verdicts={"error_separate": "holds"},
                          epoch_seconds={n: 10.0 for n in NETS}) for s in (0, 1) for p in ("fp32", "bf16")]
@@ -198,9 +183,9 @@ def complete_record(**overrides) -> Results:
     """Every section filled; ``overrides`` replace sections by name. Verdicts computed from them."""
     from resdyn import claims
 
-    sections = {"runs": {"paper": run_info(), "seeds": run_info(), "study": run_info()}, "regime": regime(),
+    parts = {"runs": {"paper": run_info(), "seeds": run_info(), "study": run_info()}, "regime": regime(),
                 "fig1ab": fig1ab(), "fig1c": fig1c(), "fig1d": fig1d(), "adaptive": adaptive(), "seeds": seeds(),
                 "mechanism": mechanism_study(), "regime_map": regime_map(), "depth": depth(), "toy": toy(),
                 "precision": precision()}
-    record = Results(**{**sections, **overrides})
-    return replace(record, verdicts=claims.verdicts(record))
+    record = Results(**{**parts, **overrides})
+    return replace(record, verdicts=claims.verdicts(record, sections.SECTIONS))

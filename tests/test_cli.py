@@ -71,7 +71,8 @@ def test_python_dash_m_entry_point():
 
 def test_report_rerenders_from_results(tmp_path, capsys):
     from records import complete_record
-    from resdyn.results import to_dict, write_json
+    from resdyn.files import write_json
+    from resdyn.results import to_dict
 
     write_json(to_dict(complete_record()), tmp_path / "paper" / "results.json")
     main(["report", "--results", str(tmp_path / "paper" / "results.json")])

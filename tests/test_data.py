@@ -110,3 +110,10 @@ def test_package_and_data_agree_on_the_mnist_file_names():
     from resdyn.data import MNIST_FILES
 
     assert tuple(MNIST_FILES) == paths.MNIST_RAW_FILES
+
+
+def test_a_missing_data_root_is_not_created(tmp_path):
+    root = tmp_path / "no" / "such" / "folder"
+    with pytest.raises(DataError, match="does not exist, and resdyn creates no folder"):
+        load_dataset("mnist", root=root)
+    assert not (tmp_path / "no").exists()

@@ -15,7 +15,7 @@ from resdyn import claims
 from resdyn.data import Split, balanced_subset
 from resdyn.model import DenseResNet, ModelConfig, Trajectory
 from resdyn.dynamics import class_residual_stats, cluster_separation, settling_layer, trajectory_distances, tsne_embedding
-from resdyn.paper import Separation
+from resdyn.sections.fig1d import Separation
 from resdyn.pruning import AdaptiveDepthConfig, censored_depth, check_depth, criterion_profile, probe_set, stop_depth
 
 # -- Fig. 1C: how many classes, and the margin against the better control ----------------------
@@ -98,17 +98,19 @@ def test_verdict_to_dict_round_trips():
 # -- the table a notebook's checked cell prints -------------------------------------------------
 
 
-def test_table_of_the_given_sections_only():
-    f = fig1ab()
-    assert claims.table(fig1ab=f) == claims.format_table(claims.accuracy(f) + claims.settling(f))
-    c = fig1c()
-    assert claims.table(fig1c=c) == claims.format_table(claims.distance_ratio(c))  # no fig1ab: skipped
-    d, a, t = fig1d(), adaptive(), toy()
-    assert claims.table(fig1d=d) == claims.format_table(claims.tsne_clusters(d))
-    assert claims.table(adaptive=a) == claims.format_table(claims.adaptive_depth(a))
-    assert claims.table(toy=t) == claims.format_table(claims.toy_verdicts(t))
+def test_verdict_table_of_a_record_uses_its_registered_rule():
+    from resdyn import sections
+
     exp = SimpleNamespace(describe=lambda: "full run, seed 0")
-    assert claims.table(exp, toy=t) == "full run, seed 0\n" + claims.format_table(claims.toy_verdicts(t))
+    f = fig1ab()
+    assert sections.verdict_table(exp, f) == "full run, seed 0\n" + claims.format_table(claims.accuracy(f) + claims.settling(f))
+    c, d, a, t = fig1c(), fig1d(), adaptive(), toy()
+    for record, rule in ((c, claims.distance_ratio), (d, claims.tsne_clusters), (a, claims.adaptive_depth),
+                         (t, claims.toy_verdicts)):
+        assert sections.verdict_table(exp, record) == "full run, seed 0\n" + claims.format_table(rule(record))
+    assert claims.table(claims.toy_verdicts(t)) == claims.format_table(claims.toy_verdicts(t))
+    with pytest.raises(TypeError, match="record must be a section record"):
+        sections.verdict_table(exp, object())
 
 
 def test_format_table_is_left_aligned_without_trailing_spaces():

@@ -198,3 +198,19 @@ def test_multiply_adds_count_the_products_a_training_step_calls(shared):
     assert ModelConfig().multiply_adds(1, training=False) == 15 * 784 * 784 + 784 * 10
     with pytest.raises(ValueError, match="batch must be an integer >= 1, got 0"):
         cfg.multiply_adds(0)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**31, 2**40, 1.5, True, "0"])
+def test_bad_seeds_are_refused_where_they_enter(seed):
+    from resdyn.train import TrainConfig
+
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2147483647\], got"):
+        TrainConfig(seed=seed)
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2147483647\]"):
+        DenseResNet(ModelConfig(width=4, depth=1, n_classes=2), seed=seed)
+
+
+@pytest.mark.parametrize("bias", [float("inf"), float("-inf"), float("nan")])
+def test_non_finite_init_bias_is_refused(bias):
+    with pytest.raises(ValueError, match="init_bias must be a finite number"):
+        ModelConfig(init_bias=bias)

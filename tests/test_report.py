@@ -5,6 +5,7 @@ import pytest
 from records import adaptive, complete_record, fig1ab, fig1c, fig1d
 
 from resdyn import claims, results
+from resdyn.files import write_json
 from resdyn.report import render
 from resdyn.reproduce import compare_verdicts
 
@@ -60,7 +61,7 @@ def test_distance_rule_boundaries_and_margin(trained, control, expected):
 
 
 def test_tsne_rule_boundaries_and_margins():
-    from resdyn.paper import Separation
+    from resdyn.sections.fig1d import Separation
 
     at = fig1d(trained={"separate": Separation(0.9, 0.3, 10), "shared": Separation(0.8999, 0.2999, 10)},
                control=Separation(0.89, 0.25, 10))
@@ -118,7 +119,7 @@ def test_report_renders_every_section_of_a_complete_record(tmp_path):
 
 def test_record_round_trips_through_json(tmp_path):
     record = complete_record()
-    path = results.write_json(results.to_dict(record), tmp_path / "results.json")
+    path = write_json(results.to_dict(record), tmp_path / "results.json")
     back = results.load(path)
     assert back == record
     bad = json.loads(path.read_text())

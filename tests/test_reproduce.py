@@ -11,12 +11,13 @@ import nbformat  # noqa: E402
 import pytest  # noqa: E402
 from records import complete_record, run_info  # noqa: E402
 
-from resdyn import plots, reproduce, results  # noqa: E402
+from resdyn import fragments, plots, reproduce, results, sections  # noqa: E402
+from resdyn.files import jsonable  # noqa: E402
 
 
 def test_combine_replaces_a_target_and_keeps_or_marks_the_others():
     previous = complete_record()
-    paper = {s: results.jsonable(getattr(previous, s)) for s in results.TARGETS["paper"].values()}
+    paper = {s.name: jsonable(getattr(previous, s.name)) for s in sections.of_target("paper")}
     same = results.combine(previous, "paper", paper, run_info(spec="5bec"))
     assert same.seeds == previous.seeds and same.mechanism == previous.mechanism and same.stale == []
     newer = results.combine(previous, "paper", paper, run_info(spec="n3w"))
@@ -63,7 +64,7 @@ def test_a_partial_run_leaves_the_record_as_it_was(tmp_path, monkeypatch):
     monkeypatch.setenv("RESDYN_QUICK", "1")
     out = tmp_path / "out"
     # a fragment of another run (other seed) where notebook 01's goes; 02 runs now
-    results.save_fragment(out / "results", "fig1ab", complete_record().fig1ab, identity={"seed": 9, "mode": "quick"})
+    fragments.save_fragment(out / "results", "fig1ab", complete_record().fig1ab, identity={"seed": 9, "mode": "quick"})
     record = reproduce.run(quick=True, only=["02"], out_dir=str(out), log=open(tmp_path / "log", "w"))
     assert record is None and not (out / "paper" / "results.json").exists()
     log = (tmp_path / "log").read_text()
@@ -72,7 +73,7 @@ def test_a_partial_run_leaves_the_record_as_it_was(tmp_path, monkeypatch):
 
 
 def test_unknown_target_and_empty_selection_are_refused():
-    with pytest.raises(ValueError, match='Invalid target "figures"'):
+    with pytest.raises(ValueError, match="target must be one of paper, seeds, study; got 'figures'"):
         reproduce.select("figures", None)
     with pytest.raises(ValueError, match="matches no notebook of target 'paper'"):
         reproduce.select("paper", ["07"])

@@ -10,7 +10,8 @@ import pytest
 import torch
 from records import fig1c, fig1d
 
-from resdyn import machine, paths, results
+from resdyn import fragments, machine, paths, results, sections
+from resdyn.files import jsonable
 from resdyn.experiment import run_dirs
 
 
@@ -21,7 +22,7 @@ def test_jsonable_known_values():
         b: list
         hidden: object = field(default=None, metadata={"saved": False})
 
-    out = results.jsonable({"nan": float("nan"), "inf": -math.inf, "np": np.float32(0.5), "i": np.int64(3),
+    out = jsonable({"nan": float("nan"), "inf": -math.inf, "np": np.float32(0.5), "i": np.int64(3),
                             "t": torch.tensor([1.0, float("nan")]), "tuple": (1, 2), "path": Path("/a/b"),
                             "rec": Rec(a=1.5, b=[np.bool_(True)], hidden=torch.ones(3)), 7: "key"})
     assert out == {"nan": None, "inf": None, "np": 0.5, "i": 3, "t": [1.0, None], "tuple": [1, 2], "path": "/a/b",
@@ -34,40 +35,54 @@ def identity(**kw):
 
 
 def test_fragments_of_one_run_merge(tmp_path):
-    results.save_fragment(tmp_path, "fig1c", fig1c(), identity=identity())
-    results.save_fragment(tmp_path, "fig1d", fig1d(), identity=identity(commit="other"))  # provenance only
-    ident, sections = results.merge(results.load_fragments(tmp_path))
-    assert ident["seed"] == 0 and set(sections) == {"fig1c", "fig1d"}
-    assert sections["fig1c"]["trained"]["separate"]["ratio"] == [0.5] * 10
-    paper = tuple(results.TARGETS["paper"].values())
-    with pytest.raises(results.MixedRunError, match="lacks the sections regime, fig1ab, adaptive"):
-        results.merge(results.load_fragments(tmp_path), require=paper)
+    fragments.save_fragment(tmp_path, "fig1c", fig1c(), identity=identity())
+    fragments.save_fragment(tmp_path, "fig1d", fig1d(), identity=identity(commit="other"))  # provenance only
+    ident, merged = fragments.merge(fragments.load_fragments(tmp_path, sections.NAMES))
+    assert ident["seed"] == 0 and set(merged) == {"fig1c", "fig1d"}
+    assert merged["fig1c"]["trained"]["separate"]["ratio"] == [0.5] * 10
+    paper = tuple(s.name for s in sections.of_target("paper"))
+    with pytest.raises(fragments.MixedRunError, match="lacks the sections regime, fig1ab, adaptive"):
+        fragments.merge(fragments.load_fragments(tmp_path, sections.NAMES), require=paper)
 
 
 @pytest.mark.parametrize("key, value", [("seed", 1), ("mode", "quick"), ("code", "beef"), ("spec", "0ld")])
 def test_fragments_of_different_runs_are_refused(tmp_path, key, value):
-    results.save_fragment(tmp_path, "fig1c", fig1c(), identity=identity())
-    results.save_fragment(tmp_path, "fig1d", fig1d(), identity=identity(**{key: value}))
-    with pytest.raises(results.MixedRunError, match=rf"fig1c from .*; fig1d from .*'{key}': '?{value}"):
-        results.merge(results.load_fragments(tmp_path))
+    fragments.save_fragment(tmp_path, "fig1c", fig1c(), identity=identity())
+    fragments.save_fragment(tmp_path, "fig1d", fig1d(), identity=identity(**{key: value}))
+    with pytest.raises(fragments.MixedRunError, match=rf"fig1c from .*; fig1d from .*'{key}': '?{value}"):
+        fragments.merge(fragments.load_fragments(tmp_path, sections.NAMES))
 
 
 def test_unknown_section_is_refused(tmp_path):
-    with pytest.raises(ValueError, match='Invalid section "fig9"'):
-        results.save_fragment(tmp_path, "fig9", {}, identity=identity())
+    with pytest.raises(ValueError, match="name must be a section name"):
+        fragments.save_fragment(tmp_path, "fig 9", {}, identity=identity())
+    with pytest.raises(ValueError, match="name must be a section of results.json, one of regime, fig1ab"):
+        sections.section("fig9")
+    with pytest.raises(ValueError, match="unknown sections fig9"):
+        results.from_dict({"fig9": {}})
+
+
+def test_setup_saves_a_section_record_under_its_registered_name(tmp_path):
+    from resdyn.experiment import setup
+
+    exp = setup(quick=True, out_dir=tmp_path, verbose=False)
+    exp.save(fig1c())
+    assert (exp.dirs.fragments / "fig1c.json").exists()
+    with pytest.raises(TypeError, match="record must be a section record"):
+        exp.save({"ratio": 1})
 
 
 def test_run_identity_records_code_spec_and_commit():
     from resdyn.experiment import setup
 
     exp = setup(quick=True, seed=3, verbose=False)
-    ident = results.run_identity(exp)
+    ident = fragments.run_identity(exp)
     assert ident["mode"] == "quick" and ident["dataset"] == "digits" and ident["seed"] == 3
-    assert len(ident["code"]) == 12 and ident["code"] == results.code_version()
+    assert len(ident["code"]) == 12 and ident["code"] == fragments.code_version()
     assert ident["commit"] is None or len(ident["commit"].split("+")[0]) == 40
     assert ident["precision"] == "fp32"  # quick mode is pinned
-    assert ident["spec"] == results.experiment_spec(setup(quick=True, seed=4, verbose=False))  # the seed is not in it
-    assert ident["spec"] != results.experiment_spec(replace(exp, n_per_class=exp.n_per_class + 1))  # no MNIST needed
+    assert ident["spec"] == fragments.experiment_spec(setup(quick=True, seed=4, verbose=False))  # the seed is not in it
+    assert ident["spec"] != fragments.experiment_spec(replace(exp, n_per_class=exp.n_per_class + 1))  # no MNIST needed
 
 
 def test_run_dirs_keep_quick_runs_off_the_committed_figures(tmp_path, monkeypatch):

@@ -1,8 +1,11 @@
 """The model cache: one save format, and damaged entries that are set aside instead of wedging the project."""
+import shutil
+
 import pytest
 import torch
 
 from resdyn import store
+from resdyn.pruning import AdaptiveDepthConfig
 from resdyn.model import DenseResNet, ModelConfig
 from resdyn.train import TrainConfig, fit, train_or_load
 
@@ -77,10 +80,85 @@ def test_cache_key_depends_on_every_setting(digits):
     assert store.cache_key(digits, model_config(), CFG) == base
     others = [store.cache_key(digits, ModelConfig(width=64, depth=4, n_classes=10), CFG),
               store.cache_key(digits, model_config(), TrainConfig(epochs=2, batch_size=64, lr=1e-2, seed=1)),
-              store.cache_key(digits, model_config(), CFG, adaptive=__import__("resdyn").AdaptiveDepthConfig())]
+              store.cache_key(digits, model_config(), CFG, adaptive=AdaptiveDepthConfig())]
     assert len({base, *others}) == 4
 
 
 def test_atomic_save_leaves_no_temporary(tmp_path):
     store.atomic_save({"a": torch.ones(2)}, tmp_path / "x.pt")
     assert [p.name for p in tmp_path.iterdir()] == ["x.pt"]
+
+
+# -- a cache entry proves what it is ------------------------------------------------------------
+
+
+def test_a_swapped_entry_is_set_aside_and_the_net_trained_again(digits):
+    from resdyn.store import CacheWarning, entry_dir
+
+    wanted, other = TrainConfig(epochs=1, batch_size=64, seed=5), TrainConfig(epochs=1, batch_size=64, seed=6)
+    straight = train_or_load(digits, model_config(), wanted, progress=False, cache=False)
+    train_or_load(digits, model_config(), other, progress=False)
+    folder = entry_dir(digits, model_config(), wanted)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(entry_dir(digits, model_config(), other) / "final.pt", folder / "final.pt")  # another net's save
+    with pytest.warns(CacheWarning, match=r"holds another net than this entry is for \(train_config"):
+        again = train_or_load(digits, model_config(), wanted, progress=False)
+    assert not again.from_cache and (folder / "final.pt.corrupt").exists()
+    for a, b in zip(again.model.parameters(), straight.model.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_a_checkpoint_of_another_model_is_set_aside_not_resumed(digits, tmp_path):
+    from resdyn.store import CacheWarning
+
+    ckpt = tmp_path / "run.pt"
+    fit(DenseResNet(ModelConfig(width=64, depth=3, n_classes=10, shared_weights=True)), digits, CFG, checkpoint=ckpt,
+        progress=False)
+    with pytest.warns(CacheWarning, match="model_config"):
+        resumed = fit(DenseResNet(model_config()), digits, CFG, checkpoint=ckpt, progress=False)
+    straight = fit(DenseResNet(model_config()), digits, CFG, progress=False)
+    assert resumed.model.depth == model_config().depth and len(resumed.history) == len(straight.history)
+    for a, b in zip(resumed.model.parameters(), straight.model.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_mismatch_allows_only_a_shallower_adaptive_model():
+    want = store.settings(model_config(), CFG, AdaptiveDepthConfig())
+    pruned = {**want, "model_config": {**want["model_config"], "depth": 2}}
+    assert store.mismatch(pruned, want) is None
+    deeper = {**want, "model_config": {**want["model_config"], "depth": 99}}
+    assert "model_config" in store.mismatch(deeper, want)
+    plain = store.settings(model_config(), CFG)
+    assert "model_config" in store.mismatch({**plain, "model_config": pruned["model_config"]}, plain)
+    assert "adaptive" in store.mismatch({**want, "adaptive": None}, want)
+
+
+#: The fingerprint of the code that determines a trained net (store.TRAINING_CODE, docstrings and
+#: comments aside), for each cache version. When this test fails: if the change alters what a
+#: configuration trains to, bump store.CACHE_VERSION; then add the new fingerprint here.
+FINGERPRINTS = {3: "7d3559c5b2866e48"}
+
+
+def _training_code_fingerprint() -> str:
+    import ast
+    import hashlib
+
+    from resdyn import paths
+
+    h = hashlib.sha256()
+    for name in store.TRAINING_CODE:
+        tree = ast.parse((paths.REPO_ROOT / "resdyn" / name).read_text())
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                    and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+        h.update(name.encode() + ast.dump(tree).encode())
+    return h.hexdigest()[:16]
+
+
+def test_training_code_has_not_drifted_from_the_cache_version():
+    got = _training_code_fingerprint()
+    assert FINGERPRINTS.get(store.CACHE_VERSION) == got, (
+        f"the code that trains nets ({', '.join(store.TRAINING_CODE)}) changed: if trained nets change, bump "
+        f"resdyn.store.CACHE_VERSION; then set FINGERPRINTS[{store.CACHE_VERSION}] = {got!r} in tests/test_store.py")

@@ -1,4 +1,4 @@
-"""The two-circles toy (resdyn.toy): the data, the verdict rule's boundaries, one quick run."""
+"""The two-circles toy (resdyn.sections.toy): the data, the verdict rule's boundaries, one quick run."""
 import json
 import math
 from dataclasses import replace
@@ -11,9 +11,10 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from resdyn import claims, plots, toy
+from resdyn import claims, plots
+from resdyn.sections import toy
 from resdyn.pruning import censored_depth  # noqa: E402
-from resdyn.results import jsonable  # noqa: E402
+from resdyn.files import jsonable  # noqa: E402
 
 DATA = dict(n_train=40, n_val=10, n_test=31, noise=0.05, factor=0.5, width=6, seed=3)
 
@@ -139,7 +140,7 @@ def test_censored_depth(criteria, depth, expected):
 def test_quick_run_end_to_end():
     threads = torch.get_num_threads()
     setup = replace(toy.QUICK_SETUP, n_train=200, n_val=50, n_test=100, epochs=6)
-    rec = toy.toy_circles(setup=setup, seed=1, log=None, grid=21)
+    rec = toy.run(setup=setup, seed=1, log=None, grid=21)
     assert torch.get_num_threads() == threads  # restored
     assert rec.setup == {**setup.to_dict(), "seed": 1}
     for name, a in rec.nets.items():
@@ -156,7 +157,7 @@ def test_quick_run_end_to_end():
     assert saved["nets"]["shared"]["depth"] == rec.nets["shared"].depth
     assert len(claims.toy_verdicts(rec)) == 2
 
-    again = toy.toy_circles(setup=setup, seed=1, log=None, grid=21)
+    again = toy.run(setup=setup, seed=1, log=None, grid=21)
     assert again.nets["shared"].criterion == rec.nets["shared"].criterion  # same seed, same run
 
     fig = plots.toy_circles(rec)

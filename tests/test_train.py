@@ -66,11 +66,16 @@ def test_resume_after_interrupt_equals_uninterrupted(digits, tmp_path, shared):
     assert resumed.history[-1].loss == straight.history[-1].loss
 
 
-def test_checkpoint_with_other_settings_is_refused(digits, tmp_path):
+def test_checkpoint_with_other_settings_is_set_aside_and_training_starts_over(digits, tmp_path):
+    from resdyn.store import CacheWarning
+
     ckpt = tmp_path / "run.pt"
     fit(DenseResNet(digits_model()), digits, TrainConfig(epochs=1), checkpoint=ckpt, progress=False)
-    with pytest.raises(ValueError, match="written with other settings"):
-        fit(DenseResNet(digits_model()), digits, TrainConfig(epochs=2, lr=0.1), checkpoint=ckpt, progress=False)
+    other = TrainConfig(epochs=2, lr=0.1)
+    with pytest.warns(CacheWarning, match=r"holds another net than this entry is for \(train_config"):
+        resumed = fit(DenseResNet(digits_model()), digits, other, checkpoint=ckpt, progress=False)
+    assert (tmp_path / "run.pt.corrupt").exists()
+    assert_same_weights(resumed.model, fit(DenseResNet(digits_model()), digits, other, progress=False).model)
 
 
 def test_train_or_load_caches_by_config(digits):
@@ -196,6 +201,7 @@ def test_bf16_autocasts_the_products_and_keeps_fp32_weights(digits):
 
 def test_auto_precision_follows_the_processor(monkeypatch):
     import resdyn.train as tr
+    import resdyn.trainconfig as trainconfig
 
     cpu = torch.device("cpu")
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
@@ -204,7 +210,7 @@ def test_auto_precision_follows_the_processor(monkeypatch):
     assert "no native bf16" in tr.choose_precision(cpu)[1]
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
     assert TrainConfig().resolved().precision == "bf16" and "avx512_bf16" in tr.choose_precision(cpu)[1]
-    monkeypatch.setattr(tr, "AUTO_BF16", False)
+    monkeypatch.setattr(trainconfig, "AUTO_BF16", False)
     assert TrainConfig().resolved().precision == "fp32"
     explicit = TrainConfig(precision="bf16")
     assert explicit.resolved() is explicit

@@ -20,26 +20,27 @@ schedule, so the setup here is ours, stated in full in :data:`SETUP` and fixed b
   neurons of |y(T) - y(T-1)|, checked after every epoch but the last on 200 class-balanced training
   points, at most one layer removed per check, never below 2 layers.
 
-    >>> record = toy_circles()                 # both kinds of weights, seconds
+    >>> record = run()                 # both kinds of weights, seconds
     >>> print(claims.format_table(claims.toy_verdicts(record)))
 """
 from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from dataclasses import asdict, dataclass, replace
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
-from .data import Dataset, Split
-from .model import DenseResNet, ModelConfig
-from .pruning import PAPER_THRESHOLD, AdaptiveDepthConfig, censored_depth
-from .train import FitResult, TrainConfig, fit
-
-#: The two kinds of weights, in the order every table lists them.
-NETS = ("separate", "shared")
+from .. import claims
+from ..claims import NETS
+from ..data import Dataset, Split
+from ..markdown import table
+from ..model import DenseResNet, ModelConfig
+from ..pruning import PAPER_THRESHOLD, AdaptiveDepthConfig, censored_depth
+from ..train import FitResult, TrainConfig, fit
+from .common import unsaved
 
 
 def circles(*, n_train: int, n_val: int, n_test: int, noise: float, factor: float, width: int,
@@ -167,11 +168,6 @@ QUICK_SETUP = replace(SETUP, n_train=500, n_val=100, n_test=500)
 # The record and the function that computes it.
 
 
-def _unsaved():
-    # the convention of resdyn.paper.NOT_SAVED: kept in memory for the figure, not written to JSON
-    return field(default=None, metadata={"saved": False}, repr=False, compare=False)
-
-
 @dataclass(frozen=True)
 class ToyNet:
     """One adaptive-depth run from ``initial_depth`` layers.
@@ -179,7 +175,7 @@ class ToyNet:
     depth[i], criterion[i], val_acc_history[i]: after epoch i+1 (depth after that epoch's check;
     the criterion before any removal; after the last epoch it is recorded and nothing is removed).
     initial_criterion: before training. always_below, censored: as in
-    :class:`resdyn.paper.AdaptiveNet` (censored: the final depth is not where the rule stops pruning).
+    :class:`resdyn.sections.adaptive.AdaptiveNet` (censored: the final depth is not where the rule stops pruning).
     test_acc: read once, after training.
     """
 
@@ -205,11 +201,13 @@ class ToyCircles:
     setup: dict
     nets: dict[str, ToyNet]
     seconds: float
-    points: Any = _unsaved()
-    labels: Any = _unsaved()
-    grid_x: Any = _unsaved()
-    grid_y: Any = _unsaved()
-    predictions: Any = _unsaved()
+    points: Any = unsaved()
+    labels: Any = unsaved()
+    grid_x: Any = unsaved()
+    grid_y: Any = unsaved()
+    predictions: Any = unsaved()
+
+    SECTION: ClassVar[str] = "toy"
 
     @property
     def threshold(self) -> float:
@@ -237,7 +235,7 @@ def _torch_threads(n: int):
         torch.set_num_threads(before)
 
 
-def toy_circles(*, quick: bool = False, seed: int = 0, setup: ToySetup | None = None, log=print,
+def run(*, quick: bool = False, seed: int = 0, setup: ToySetup | None = None, log=print,
                 grid: int = 121) -> ToyCircles:
     """Adaptive-depth training on the two circles for shared and separate weights.
 
@@ -273,3 +271,16 @@ def toy_circles(*, quick: bool = False, seed: int = 0, setup: ToySetup | None = 
     return ToyCircles(setup=s.to_dict(), nets=nets, seconds=time.perf_counter() - t_all,
                       points=data.test.x[:, :2].numpy(), labels=data.test.y.numpy(), grid_x=gx, grid_y=gx,
                       predictions=predictions)
+
+
+def verdicts(rec: ToyCircles) -> list[claims.Verdict]:
+    return claims.toy_verdicts(rec)
+
+
+def render(t: ToyCircles, link: str) -> str:
+    """The report's section: the setup and the verdicts."""
+    out = ["## The longer version's toy: two concentric circles", "", f"Notebook: {link}.", "",
+           "Setup (chosen before the run; the paper gives none): " + ", ".join(f"{k} {v}" for k, v in t.setup.items()) + ".", ""]
+    out.append(table(["claim", "paper", "ours", "controls", "verdict"],
+                      [(v.claim, v.paper, v.ours, v.controls, f"**{v.verdict}**") for v in claims.toy_verdicts(t)]))
+    return "\n".join(out + [""])

@@ -2,7 +2,7 @@
 
 A seed fixes the initialization, the shuffling, the analysis samples, the probe set, t-SNE and the
 cross-validation folds. :func:`seed_run` computes one seed's headline numbers and verdicts with the
-same functions as the paper notebooks (:mod:`resdyn.paper`); :func:`seeds_study` runs the seeds side
+same functions as the paper notebooks (:mod:`resdyn.sections`); :func:`run` runs the seeds side
 by side (:mod:`resdyn.parallel`) and summarizes them (section ``seeds``, notebook 05).
 """
 from __future__ import annotations
@@ -10,10 +10,13 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from types import SimpleNamespace
+from typing import ClassVar
 
-from . import claims, paper
-from .experiment import NETS, Setup, paper_jobs, setup
+from .. import claims
+from ..claims import NETS
+from ..experiment import Setup, paper_jobs, setup
+from ..markdown import num, table
+from . import adaptive, fig1ab, fig1c, fig1d
 
 #: The headline numbers: key -> what it is. Settling layers are None where a net never settles.
 METRICS = {
@@ -67,6 +70,8 @@ class SeedsSection:
     holds: dict[str, int]
     wall_seconds: float
 
+    SECTION: ClassVar[str] = "seeds"
+
     def frame(self):
         """Every number per seed with its mean and 95 % interval, as a DataFrame."""
         import pandas as pd
@@ -90,8 +95,8 @@ def figure_numbers(fig1ab, fig1c, fig1d) -> dict[str, float | None]:
         out[f"std_layer_untrained_{n}"] = fig1ab.untrained[n].profile.std_layer
         ratio = fig1c.trained[n].mean_ratio
         out[f"distance_ratio_{n}"] = ratio
-        out[f"distance_margin_{n}"] = min(fig1c.raw.mean_ratio, fig1c.untrained[n].mean_ratio) - ratio
-        s, controls = fig1d.trained[n], (fig1d.raw, fig1d.untrained[n])
+        out[f"distance_margin_{n}"] = claims.distance_control(fig1c, n) - ratio
+        s, controls = fig1d.trained[n], claims.tsne_controls(fig1d, n)
         out[f"knn_{n}"], out[f"silhouette_{n}"] = s.knn_accuracy, s.silhouette
         out[f"knn_margin_{n}"] = s.knn_accuracy - max(c.knn_accuracy for c in controls)
         out[f"silhouette_margin_{n}"] = s.silhouette - max(c.silhouette for c in controls)
@@ -113,10 +118,11 @@ def adaptive_numbers(adaptive) -> dict[str, float | None]:
 
 def seed_run(exp: Setup) -> SeedRun:
     """One seed's headline numbers and verdicts, from the paper notebooks' section functions."""
-    sections = {"fig1ab": paper.fig1ab(exp), "fig1c": paper.fig1c(exp), "fig1d": paper.fig1d(exp),
-                "adaptive": paper.adaptive_depth(exp, log=lambda *a: None)}
-    return SeedRun(seed=exp.seed, numbers=headline(**sections),
-                   verdicts={v.key: v.verdict for v in claims.verdicts(SimpleNamespace(**sections))})
+    records = {"fig1ab": fig1ab.run(exp), "fig1c": fig1c.run(exp), "fig1d": fig1d.run(exp),
+               "adaptive": adaptive.run(exp, log=lambda *a: None)}
+    verdicts = (fig1ab.verdicts(records["fig1ab"]) + fig1c.verdicts(records["fig1c"]) + fig1d.verdicts(records["fig1d"])
+                + adaptive.verdicts(records["adaptive"]))
+    return SeedRun(seed=exp.seed, numbers=headline(**records), verdicts={v.key: v.verdict for v in verdicts})
 
 
 def t_interval(values: list[float | None]) -> Interval:
@@ -146,13 +152,13 @@ def _one_seed(seed: int, quick: bool, data_root: str | None, threads: int) -> Se
     return seed_run(setup(quick=quick, seed=seed, data_root=data_root, threads=threads, verbose=False))
 
 
-def seeds_study(seeds: list[int], *, quick: bool = False, data_root: str | None = None,
-                workers: int | None = None) -> SeedsSection:
+def run(seeds: list[int], *, quick: bool = False, data_root: str | None = None,
+        workers: int | None = None) -> SeedsSection:
     """Train every seed's nets side by side, then compute each seed's numbers (also side by side,
     one thread per worker) and summarize them."""
     from joblib import Parallel, delayed
 
-    from .parallel import plan, train_many
+    from ..parallel import plan, train_many
 
     if len(set(seeds)) != len(seeds) or len(seeds) < 2:
         raise ValueError(f"seeds must be at least two different integers, got {seeds!r}.")
@@ -164,3 +170,27 @@ def seeds_study(seeds: list[int], *, quick: bool = False, data_root: str | None 
         threads = 1
     runs = Parallel(n_jobs=n)(delayed(_one_seed)(s, quick, data_root, threads) for s in seeds)
     return summarize(runs, wall_seconds=time.perf_counter() - t0)
+
+
+def render(s: SeedsSection, link: str) -> str:
+    """The report's section: every number over the seeds, and the verdicts per seed."""
+    out = ["## Seeds", "", f"Notebook: {link}. Seeds {', '.join(map(str, s.seeds))}, each the whole paper "
+           f"analysis ({s.wall_seconds / 60:.0f} min for all, side by side). Mean and 95 % t-interval over the seeds "
+           "where a number is defined (a settling layer is undefined where the net never settles):", ""]
+    rows = []
+    for key, what in METRICS.items():
+        iv = s.summary[key]
+        vals = ", ".join("never" if v is None else f"{v:.3g}" for v in iv.values)
+        ci = "n/a" if iv.low is None else f"[{iv.low:.3g}, {iv.high:.3g}]"
+        rows.append((what, vals, num(iv.mean, "{:.3g}"), ci, iv.n))
+    out.append(table(["number", "per seed", "mean", "95 % interval", "defined in"], rows))
+    n = len(s.seeds)
+    groups = {"hold in every seed": [k for k, v in s.holds.items() if v == n],
+              "hold in some seeds only": [k for k, v in s.holds.items() if 0 < v < n],
+              "hold in no seed": [k for k, v in s.holds.items() if v == 0]}
+    out += ["", "Which conclusions survive the seed spread: " + "; ".join(
+        f"{len(keys)} {what}" + (f" ({', '.join(keys)})" if keys else "") for what, keys in groups.items()) + ".", ""]
+    out += ["Verdicts per seed:", ""]
+    keys = list(s.holds)
+    out.append(table(["seed"] + keys, [[r.seed] + [r.verdicts[k] for k in keys] for r in s.runs]))
+    return "\n".join(out + [""])

@@ -1,0 +1,22 @@
+"""Plot helpers: each takes computed results and an optional ``ax``, and computes nothing.
+
+All use seaborn's style and the colour-blind-safe palette (:mod:`resdyn.style`); figures are saved
+with :func:`resdyn.files.save_figure` (no timestamps, so identical runs give identical bytes).
+
+- :mod:`resdyn.plots.base`: helpers on arrays (layer profiles, heatmaps, embeddings, ...);
+- :mod:`resdyn.plots.paper`: one figure per paper section record (notebooks 00-04);
+- :mod:`resdyn.plots.study`: the seeds' and the studies' figures (notebooks 05-10).
+"""
+from ..files import save_figure
+from ..style import use_style
+from .base import (NEVER, class_colors, plot_class_distance_matrix, plot_depth_history, plot_distance_matrix,
+                   plot_embedding, plot_layer_profiles, plot_ratios, plot_residual_heatmap)
+from .paper import adaptive_depth, fig1a, fig1b, fig1c, fig1d, plot_grouped_ratios, regime_sweep
+from .study import depth, mechanism, precision, regime_map, seeds, toy_circles
+
+__all__ = [
+    "save_figure", "use_style", "NEVER", "class_colors", "plot_class_distance_matrix", "plot_depth_history",
+    "plot_distance_matrix", "plot_embedding", "plot_layer_profiles", "plot_ratios", "plot_residual_heatmap",
+    "adaptive_depth", "fig1a", "fig1b", "fig1c", "fig1d", "plot_grouped_ratios", "regime_sweep",
+    "depth", "mechanism", "precision", "regime_map", "seeds", "toy_circles",
+]

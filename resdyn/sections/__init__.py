@@ -1,0 +1,117 @@
+"""The sections of results.json, one module per figure or study, and the registry that names them.
+
+Each module holds its record type (a frozen dataclass whose ``SECTION`` is its key in results.json),
+a *core* that takes models and samples (``measure``, so that it works on other models and data), a
+thin ``run`` that gets them from a :class:`resdyn.experiment.Setup`, and ``render``, its part of
+the report. :data:`SECTIONS` says, for every section, which notebook computes it, which target
+runs it, its record, its figures (with the tolerance ``check-figures`` allows), its claims and its
+verdict rule. The schema (:mod:`resdyn.results`), the report, the verdicts, ``resdyn reproduce``
+and ``check-figures`` read it; adding a figure is one entry here, its module, its notebook and its
+plot (:mod:`resdyn.plots`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .. import claims
+from ..claims import NETS
+from . import adaptive, depth, fig1ab, fig1c, fig1d, mechanism, precision, regime, regime_map, seeds, toy
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure a section's notebook saves: ``stem``.png/.pdf in the figures folder, its title in the
+    report, and the RMS tolerance (matplotlib.testing's 0-255 scale) ``check-figures`` allows against
+    float noise between processors (None: not regenerated in CI, not compared)."""
+
+    stem: str
+    title: str
+    tolerance: float | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of results.json: its key, notebook (file stem), target, record type, figures,
+    claim keys and the rule that gives their verdicts (record -> list of :class:`resdyn.claims.Verdict`),
+    and its report renderer (record, notebook link -> Markdown)."""
+
+    name: str
+    notebook: str
+    target: str
+    record: type
+    figures: tuple[Figure, ...]
+    render: Callable
+    claims: tuple[str, ...] = ()
+    verdicts: Callable | None = None
+
+
+def _keys(*claims_: str) -> tuple[str, ...]:
+    return tuple(f"{c}_{net}" for c in claims_ for net in NETS)
+
+
+#: RMS tolerances of the paper target's figures: measured between the same code's figures on Intel
+#: Xeon and AMD EPYC (fp32, session 4: adaptive_depth 1.2, fig1a 0.18, fig1b 6.2, fig1c 0.05, fig1d
+#: 19.8, regime_sweep 10.0), doubled, at least 1. t-SNE (fig1d) amplifies float noise, so its check
+#: is the weakest.
+SECTIONS = (
+    Section("regime", "00_training_regime", "paper", regime.RegimeSweep,
+            (Figure("regime_sweep", "Regime sweep", 20.0),), regime.render),
+    Section("fig1ab", "01_fig1ab_residual_statistics", "paper", fig1ab.Fig1AB,
+            (Figure("fig1a_residual_means", "Fig. 1A", 1.0), Figure("fig1b_residual_std", "Fig. 1B", 12.5)),
+            fig1ab.render, _keys("error", "mean_layer", "std_layer"), fig1ab.verdicts),
+    Section("fig1c", "02_fig1c_trajectory_distances", "paper", fig1c.Fig1C,
+            (Figure("fig1c_trajectory_distances", "Fig. 1C", 1.0),), fig1c.render, _keys("distance"), fig1c.verdicts),
+    Section("fig1d", "03_fig1d_tsne", "paper", fig1d.Fig1D,
+            (Figure("fig1d_tsne", "Fig. 1D", 40.0),), fig1d.render, _keys("tsne"), fig1d.verdicts),
+    Section("adaptive", "04_adaptive_depth", "paper", adaptive.AdaptiveDepth,
+            (Figure("adaptive_depth", "Adaptive depth", 2.5),), adaptive.render, _keys("adaptive"), adaptive.verdicts),
+    Section("seeds", "05_seeds", "seeds", seeds.SeedsSection, (Figure("seeds", "Seeds"),), seeds.render),
+    Section("mechanism", "06_mechanism", "study", mechanism.MechanismStudy, (Figure("mechanism", "Mechanism"),),
+            mechanism.render),
+    Section("regime_map", "07_regime_map", "study", regime_map.RegimeMap, (Figure("regime_map", "Regime map"),),
+            regime_map.render),
+    Section("depth", "08_depth", "study", depth.DepthStudy, (Figure("depth", "Depth"),), depth.render),
+    Section("toy", "09_toy_circles", "study", toy.ToyCircles, (Figure("toy_circles", "Toy"),), toy.render,
+            _keys("toy"), toy.verdicts),
+    Section("precision", "10_precision", "study", precision.PrecisionStudy,
+            (Figure("precision", "bf16 against fp32"),), precision.render),
+)
+#: The targets, in the order they run: each is one ``resdyn reproduce --target`` run of its notebooks.
+TARGETS = tuple(dict.fromkeys(s.target for s in SECTIONS))
+NAMES = tuple(s.name for s in SECTIONS)
+
+
+def section(name: str) -> Section:
+    """The registry entry of section ``name``."""
+    for s in SECTIONS:
+        if s.name == name:
+            return s
+    raise ValueError(f"name must be a section of results.json, one of {', '.join(NAMES)}; got {name!r}.")
+
+
+def of_target(target: str) -> tuple[Section, ...]:
+    """The sections ``target`` computes, in notebook order."""
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {', '.join(TARGETS)}; got {target!r}.")
+    return tuple(s for s in SECTIONS if s.target == target)
+
+
+def of_record(record) -> Section:
+    """The registry entry whose record type ``record`` is."""
+    for s in SECTIONS:
+        if isinstance(record, s.record):
+            return s
+    raise TypeError(f"record must be a section record ({', '.join(s.record.__name__ for s in SECTIONS)}), "
+                    f"got {type(record).__name__}.")
+
+
+def figure_tolerances(target: str = "paper") -> dict[str, float]:
+    """{stem: RMS tolerance} of the figures ``target`` draws that ``check-figures`` compares."""
+    return {f.stem: f.tolerance for s in of_target(target) for f in s.figures if f.tolerance is not None}
+
+
+def verdict_table(exp, record) -> str:
+    """The verdicts of ``record`` as its notebook's checked cell prints them (the run first)."""
+    entry = of_record(record)
+    return claims.table(entry.verdicts(record) if entry.verdicts else [], exp=exp)

@@ -1,0 +1,186 @@
+"""Adaptive depth (notebook 04): the paper's rule during training, on both kinds of weights.
+
+After each epoch but the last, if c = mean |y(T) - y(T-1)| on a probe set is under the threshold,
+the last layer goes (:mod:`resdyn.pruning`). Core: :func:`measure` takes the adaptive runs, the
+unpruned nets, the from-scratch control, the probe and the validation split; :func:`run` trains or
+loads them through a :class:`resdyn.experiment.Setup`.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import ClassVar
+
+import torch
+
+from .. import claims
+from ..claims import NETS
+from ..data import Split
+from ..experiment import DEPTH
+from ..markdown import num, pct, table
+from ..model import DenseResNet
+from ..pruning import AdaptiveDepthConfig, censored_depth, criterion_profile, probe_set, remove_last_layers, stop_depth
+from ..train import FitResult, accuracy
+from .common import trained_nets
+
+
+@dataclass(frozen=True)
+class AdaptiveNet:
+    """One adaptive-depth run and the unpruned net trained the same way.
+
+    initial_criterion: before training; history[i]["criterion"]: after epoch i+1 (no removal after
+    the last). always_below: the criterion was under the threshold at every check, so a layer went
+    at every check and the depth was set by the number of epochs; censored: the run ended while
+    the rule was still removing (the criterion after the last epoch, or at every check, under the
+    threshold), so the final depth is not where the dynamics stop pruning."""
+
+    initial_depth: int
+    final_depth: int
+    test_acc: float
+    val_acc: float
+    full_test_acc: float
+    train_seconds: float
+    full_train_seconds: float
+    epochs: int
+    initial_criterion: float
+    always_below: bool
+    censored: bool
+    history: list[dict]
+    pruning: list[dict]
+
+
+@dataclass(frozen=True)
+class CriterionProfile:
+    """The criterion between every pair of successive layers of a trained 15-layer net, c(t) for
+    t = 2..T (entry t-2), on the probe set; ``stop_depth``: where repeated checks would stop."""
+
+    criterion: list[float]
+    stop_depth: int
+
+
+@dataclass(frozen=True)
+class Scratch:
+    """The control: a shared-weights net of the adaptive run's final depth, trained from scratch."""
+
+    depth: int
+    test_acc: float
+    val_acc: float
+    train_seconds: float
+
+
+@dataclass(frozen=True)
+class LesionRow:
+    """The trained unpruned shared net cut to ``depth`` without retraining, plain and with the removed
+    layers' mean residual folded into the read-out bias (validation accuracy)."""
+
+    depth: int
+    val_acc: float
+    val_acc_folded: float
+
+
+@dataclass(frozen=True)
+class AdaptiveDepth:
+    """Section ``adaptive``: the paper's algorithm on both kinds of weights, the criterion profile of
+    the trained 15-layer nets, the from-scratch control and the lesion check."""
+
+    threshold: float
+    probe_size: int
+    seed: int
+    nets: dict[str, AdaptiveNet]
+    profiles: dict[str, CriterionProfile]
+    scratch: Scratch
+    lesion: list[LesionRow]
+
+    SECTION: ClassVar[str] = "adaptive"
+
+
+def adaptive_net(a: FitResult, full: FitResult, threshold: float, min_depth: int) -> AdaptiveNet:
+    """:class:`AdaptiveNet` of adaptive run ``a`` and the unpruned net ``full``."""
+    always, censored = censored_depth([r.criterion for r in a.history], threshold, min_depth, a.model.depth)
+    return AdaptiveNet(initial_depth=full.model.depth, final_depth=a.model.depth, test_acc=a.test_acc,
+                       val_acc=a.val_acc, full_test_acc=full.test_acc, train_seconds=a.seconds,
+                       full_train_seconds=full.seconds, epochs=len(a.history), initial_criterion=a.initial_criterion,
+                       always_below=always, censored=censored, history=[asdict(r) for r in a.history],
+                       pruning=[p.to_dict() for p in a.pruning])
+
+
+def measure(runs: dict[str, FitResult], full: dict[str, FitResult], scratch: FitResult, probe: torch.Tensor,
+            val: Split, *, adaptive: AdaptiveDepthConfig, seed: int, log=print) -> AdaptiveDepth:
+    """The section from adaptive ``runs`` and the unpruned nets ``full`` trained the same way (same
+    keys), the from-scratch ``scratch`` net at the shared run's final depth, the criterion ``probe``
+    and the validation split ``val`` (for the lesion); ``adaptive``: the rule's settings."""
+    nets = {net: adaptive_net(runs[net], full[net], adaptive.threshold, adaptive.min_depth) for net in runs}
+    for net, a in nets.items():
+        log(f"{net:8s}: depth {a.initial_depth} -> {a.final_depth}{' (censored)' if a.censored else ''}, "
+            f"test accuracy {a.test_acc:.4f} (unpruned: {a.full_test_acc:.4f})")
+    profiles = {}
+    for net in runs:
+        c = criterion_profile(full[net].model, probe)
+        profiles[net] = CriterionProfile(criterion=c.tolist(), stop_depth=stop_depth(c, adaptive))
+    return AdaptiveDepth(threshold=adaptive.threshold, probe_size=adaptive.probe_size, seed=seed, nets=nets, profiles=profiles,
+                         scratch=Scratch(depth=scratch.model.depth, test_acc=scratch.test_acc, val_acc=scratch.val_acc,
+                                         train_seconds=scratch.seconds),
+                         lesion=lesion(full["shared"].model, val, probe))
+
+
+def run(exp, *, log=print) -> AdaptiveDepth:
+    """Adaptive-depth training for both kinds of weights, the criterion profile of the unpruned
+    nets, the final depth trained from scratch (shared), and the lesion of the unpruned shared net."""
+    full = trained_nets(exp)
+    runs = dict(zip(NETS, exp.train(*(exp.job(shared=(net == "shared"), adaptive=True) for net in NETS))))
+    cfg = exp.adaptive_config()
+    final = adaptive_net(runs["shared"], full["shared"], exp.threshold, cfg.min_depth).final_depth
+    scratch = exp.net(shared=True, depth=final)
+    return measure(runs, full, scratch, probe_set(exp.data.train, cfg, seed=exp.seed), exp.data.val,
+                   adaptive=cfg, seed=exp.seed, log=log)
+
+
+def verdicts(rec: AdaptiveDepth) -> list[claims.Verdict]:
+    return claims.adaptive_depth(rec)
+
+
+def lesion(model: DenseResNet, split: Split, probe: torch.Tensor) -> list[LesionRow]:
+    """``model`` cut to every depth 1..T without retraining: accuracy on ``split`` (validation)
+    plain and with the removed residuals' mean on ``probe`` folded into the read-out bias."""
+    rows = []
+    for d in range(1, model.depth + 1):
+        if d == model.depth:
+            acc = acc_f = accuracy(model, split)
+        else:
+            cut, _ = remove_last_layers(model, model.depth - d)
+            folded, _ = remove_last_layers(model, model.depth - d, fold_probe=probe)
+            acc, acc_f = accuracy(cut, split), accuracy(folded, split)
+        rows.append(LesionRow(depth=d, val_acc=acc, val_acc_folded=acc_f))
+    return rows
+
+
+def render(ad: AdaptiveDepth, link: str) -> str:
+    """The report's section: both runs epoch by epoch, the criterion profile, the control, the lesion."""
+    out = ["## Adaptive depth", "", f"Notebook: {link}.", "",
+           f"Criterion: mean over {ad.probe_size} training samples and all neurons of |y(T) - y(T-1)|, recorded before "
+           f"training and after every epoch; threshold {ad.threshold}; at most one layer removed per check, none after "
+           "the last epoch (so the final net is trained at its depth).", ""]
+    for net in NETS:
+        n = ad.nets[net]
+        out += [f"**{net} weights**: final depth {n.final_depth} of {n.initial_depth}"
+                f"{' (censored)' if n.censored else ''}, test accuracy {pct(n.test_acc)} against {pct(n.full_test_acc)} "
+                f"for the unpruned net trained the same way ({100 * (n.test_acc - n.full_test_acc):+.2f} points); "
+                f"criterion before training {n.initial_criterion:.1e}"
+                + ("; it was below the threshold at every check, so a layer went after every epoch." if n.always_below
+                   else "."), ""]
+        out.append(table(["epoch", "depth", "criterion", "val acc", "val acc before removal"],
+                          [(h["epoch"], h["depth"], num(h["criterion"], "{:.4f}"), pct(h["val_acc"]),
+                            pct(h["val_acc_unpruned"])) for h in n.history]))
+        out.append("")
+    out += [f"Criterion between successive layers of the trained {DEPTH}-layer nets, c(t) for t = 2..{DEPTH} (on the probe set):", ""]
+    out.append(table(["net"] + [str(t) for t in range(2, 2 + len(ad.profiles["shared"].criterion))] + ["stops at"],
+                      [[net] + [f"{c:.4f}" for c in ad.profiles[net].criterion] + [ad.profiles[net].stop_depth]
+                       for net in NETS]))
+    sc, sh = ad.scratch, ad.nets["shared"]
+    out += ["", f"Control: a shared-weights net of depth {sc.depth} trained from scratch with the same regime reaches "
+            f"{pct(sc.test_acc)} in {sc.train_seconds:.0f} s of training; the adaptive run {pct(sh.test_acc)} in "
+            f"{sh.train_seconds:.0f} s, the {sh.initial_depth}-layer net {pct(sh.full_test_acc)} in {sh.full_train_seconds:.0f} s.", "",
+            "Lesion check (remove the last layers of the trained unpruned shared net, no retraining; validation accuracy):", ""]
+    out.append(table(["depth kept"] + [str(row.depth) for row in ad.lesion],
+                      [["plain"] + [pct(row.val_acc) for row in ad.lesion],
+                       ["removed residuals folded into the bias"] + [pct(row.val_acc_folded) for row in ad.lesion]]))
+    return "\n".join(out + [""])

@@ -1,0 +1,63 @@
+"""What several sections share: the trained-net record, the nets of the regime and their controls.
+
+Fields marked :data:`NOT_SAVED` hold what a figure needs beyond the numbers (per-neuron means, the
+distance matrix, embeddings); they exist in the notebook and are not written to results.json.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from ..claims import NETS
+from ..model import DenseResNet
+from ..train import FitResult
+
+#: Field metadata: kept in memory for figures, not written to results.json.
+NOT_SAVED = {"saved": False}
+
+
+def unsaved():
+    """A record field that holds figure data only (not written to results.json)."""
+    return field(default=None, metadata=NOT_SAVED, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class TrainedNet:
+    """One trained net: test accuracy (read once, after training), validation accuracy, precision,
+    training time and per-epoch history (:class:`resdyn.train.EpochRecord` as dicts)."""
+
+    test_acc: float
+    val_acc: float
+    precision: str
+    train_seconds: float
+    epochs: int
+    history: list[dict]
+
+    @classmethod
+    def of(cls, result: FitResult) -> "TrainedNet":
+        return cls(test_acc=result.test_acc, val_acc=result.val_acc, precision=result.config.precision,
+                   train_seconds=result.seconds, epochs=len(result.history),
+                   history=[asdict(r) for r in result.history])
+
+    @property
+    def epoch_seconds(self) -> list[float]:
+        return [h["seconds"] for h in self.history]
+
+
+def trained_nets(exp) -> dict[str, FitResult]:
+    """The two 15-layer nets of ``exp``'s regime (separate and shared weights), trained or from the cache."""
+    return dict(zip(NETS, exp.train(*(exp.job(shared=(net == "shared")) for net in NETS))))
+
+
+def untrained_net(exp, net: str, *, depth: int | None = None) -> DenseResNet:
+    """The control: the net of ``net``'s configuration and seed as initialized, before training."""
+    return DenseResNet(exp.model_config(shared=(net == "shared"), depth=depth), seed=exp.seed)
+
+
+def untrained_nets(exp) -> dict[str, DenseResNet]:
+    """:func:`untrained_net` for both kinds of weights."""
+    return {net: untrained_net(exp, net) for net in NETS}
+
+
+def models(nets: dict[str, FitResult]) -> dict:
+    """The trained models of ``nets``."""
+    return {net: r.model for net, r in nets.items()}

@@ -1,0 +1,230 @@
+"""Fig. 1A and 1B (notebook 01): class means and across-sample spread of the residuals per layer.
+
+Core: :func:`measure` takes trained nets, their untrained twins and the analysis samples;
+:func:`run` gets them from a :class:`resdyn.experiment.Setup`. :func:`net_dynamics` is the per-net
+statistic the studies reuse (notebooks 06-07).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .. import claims
+from ..claims import NETS, PAPER_SCALE, SETTLING_FRACTION
+from ..data import Split, balanced_subset
+from ..dynamics import class_residual_stats, collect_trajectory, mechanism, settling_layer
+from ..markdown import never, pct, table
+from ..model import DenseResNet
+from ..regimes import regime_variants
+from ..train import FitResult
+from .common import TrainedNet, trained_nets, unsaved, untrained_nets
+
+#: The fractions of the peak of the sensitivity curve (the rules' own fraction is among them).
+SENSITIVITY_FRACTIONS = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2)
+#: The deep layers the mechanism numbers average over: from the paper's settling layer plus one.
+DEEP = claims.SETTLING_BY_LAYER
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """The settling layer under other rules: below ``fractions`` of the peak (one entry each), and
+    below the paper's absolute scale ``absolute`` (0.01 per neuron). None: never settles."""
+
+    fractions: list[float]
+    std_layer: list[int | None]
+    mean_layer: list[int | None]
+    absolute: float
+    std_layer_absolute: int | None
+    mean_layer_absolute: int | None
+
+
+@dataclass(frozen=True)
+class ResidualProfile:
+    """Fig. 1A/1B statistics of one net on the analysis samples, averaged over classes and neurons.
+
+    std_profile: (T,) across-sample std of the residuals per layer (Fig. 1B);
+    change_profile: (T-1,) change of the class-mean residual from layer t to t+1 (Fig. 1A);
+    std_layer, mean_layer: :func:`resdyn.dynamics.settling_layer` at 5 % of the peak (None: never);
+    std_peak_layer: the layer (1-based) of the std's peak; sensitivity: other rules."""
+
+    std_profile: list[float]
+    change_profile: list[float]
+    std_layer: int | None
+    mean_layer: int | None
+    std_peak_layer: int
+    sensitivity: Sensitivity
+
+
+@dataclass(frozen=True)
+class LayerMechanism:
+    """:class:`resdyn.dynamics.Mechanism` as lists, (T,) each, entry t-1 for layer t."""
+
+    saturated: list[float]
+    slope: list[float]
+    z_spread: list[float]
+    z_offset: list[float]
+    weight_norm: list[float]
+    bias_mean: list[float]
+
+
+@dataclass(frozen=True)
+class NetDynamics:
+    """One net's residual statistics and the mechanism behind them (on the analysis samples)."""
+
+    profile: ResidualProfile
+    mechanism: LayerMechanism
+
+
+@dataclass(frozen=True)
+class BaselineNet:
+    """A net of the naive baseline regime (notebook 00, stage 1: short budget)."""
+
+    val_acc: float
+    dynamics: NetDynamics
+
+
+@dataclass(frozen=True)
+class Fig1AB:
+    """Section ``fig1ab``: the two 15-layer nets, their residual statistics, and controls: the same
+    statistics for the untrained nets; ``input_std``, the across-sample std of the raw input x(0)
+    (averaged over classes and pixels: the scale the residuals' spread starts from); the naive
+    baseline nets. ``class_stats`` (not saved): per net, for the report adds the figures."""
+
+    depth: int
+    epochs: int
+    n_per_class: int
+    seed: int
+    nets: dict[str, TrainedNet]
+    trained: dict[str, NetDynamics]
+    untrained: dict[str, NetDynamics]
+    input_std: float
+    baseline: dict[str, BaselineNet]
+    class_stats: dict | None = unsaved()
+
+    SECTION: ClassVar[str] = "fig1ab"
+
+    def sensitivity_frame(self):
+        """The settling layer of every net under every rule (rows: Fig. 1A/1B x net x trained or
+        untrained; columns: fractions of the peak and the paper's absolute scale) as a DataFrame."""
+        import pandas as pd
+
+        rows = {}
+        for net in NETS:
+            for kind in ("trained", "untrained"):
+                s = getattr(self, kind)[net].profile.sensitivity
+                rows[f"1A {net} {kind}"] = s.mean_layer + [s.mean_layer_absolute]
+                rows[f"1B {net} {kind}"] = s.std_layer + [s.std_layer_absolute]
+        s = self.trained["separate"].profile.sensitivity
+        return pd.DataFrame(rows, index=[f"{f:.1%} of peak" for f in s.fractions] + [f"below {s.absolute}"]).T
+
+    def mechanism_frame(self, *, from_layer: int = DEEP):
+        """Each mechanism quantity averaged over layers ``from_layer``..T, per net (columns)."""
+        import pandas as pd
+
+        nets = {f"{n} {kind}": getattr(self, kind)[n] for n in NETS for kind in ("trained", "untrained")}
+        nets.update({f"{n} baseline": b.dynamics for n, b in self.baseline.items()})
+        return pd.DataFrame({name: {k: sum(v[from_layer - 1:]) / len(v[from_layer - 1:])
+                                    for k, v in vars(d.mechanism).items()} for name, d in nets.items()})
+
+
+def residual_profile(stats) -> ResidualProfile:
+    """The :class:`ResidualProfile` of a :class:`resdyn.dynamics.ClassResidualStats`."""
+    std, change = stats.std_profile, stats.change_profile
+    return ResidualProfile(
+        std_profile=std.tolist(), change_profile=change.tolist(),
+        std_layer=settling_layer(std, fraction=SETTLING_FRACTION),
+        mean_layer=settling_layer(change, fraction=SETTLING_FRACTION), std_peak_layer=int(std.argmax()) + 1,
+        sensitivity=Sensitivity(
+            fractions=list(SENSITIVITY_FRACTIONS),
+            std_layer=[settling_layer(std, fraction=f) for f in SENSITIVITY_FRACTIONS],
+            mean_layer=[settling_layer(change, fraction=f) for f in SENSITIVITY_FRACTIONS],
+            absolute=PAPER_SCALE, std_layer_absolute=settling_layer(std, absolute=PAPER_SCALE),
+            mean_layer_absolute=settling_layer(change, absolute=PAPER_SCALE)))
+
+
+def net_dynamics(model: DenseResNet, split: Split) -> tuple:
+    """(class statistics, :class:`NetDynamics`) of ``model`` on ``split``."""
+    stats = class_residual_stats(collect_trajectory(model, split.x).residuals, split.y)
+    m = mechanism(model, split.x)
+    return stats, NetDynamics(profile=residual_profile(stats),
+                              mechanism=LayerMechanism(**{k: v.tolist() for k, v in vars(m).items()}))
+
+
+def measure(nets: dict[str, FitResult], untrained: dict[str, DenseResNet], samples: Split, *,
+            baseline: dict[str, tuple[FitResult, Split]], n_per_class: int, seed: int) -> Fig1AB:
+    """The Fig. 1A/1B statistics of trained ``nets`` and their ``untrained`` twins on ``samples``,
+    the raw input's spread, and the ``baseline`` nets (each with its own analysis split)."""
+    stats, trained, controls = {}, {}, {}
+    for net in nets:
+        stats[net], trained[net] = net_dynamics(nets[net].model, samples)
+        _, controls[net] = net_dynamics(untrained[net], samples)
+    input_std = float(class_residual_stats(samples.x[:, None, :], samples.y).std_profile[0])
+    base = {net: BaselineNet(val_acc=r.val_acc, dynamics=net_dynamics(r.model, split)[1])
+            for net, (r, split) in baseline.items()}
+    first = next(iter(nets.values()))
+    return Fig1AB(depth=first.model.depth, epochs=first.config.epochs, n_per_class=n_per_class, seed=seed,
+                  nets={net: TrainedNet.of(r) for net, r in nets.items()}, trained=trained, untrained=controls,
+                  input_std=input_std, baseline=base, class_stats=stats)
+
+
+def run(exp) -> Fig1AB:
+    """Train (or load) both 15-layer nets; the Fig. 1A/1B statistics on ``exp.samples()`` for them,
+    for their untrained twins and for the naive baseline nets of notebook 00's stage 1."""
+    nets = trained_nets(exp)
+    n_train, epochs = exp.sweep_budget
+    base = [v for v in regime_variants() if v.key == "baseline"]
+    results = exp.train(*(exp.job(shared=v.shared, variant=v, n_train=n_train, epochs=epochs) for v in base))
+    baseline = {("shared" if v.shared else "separate"):
+                (r, balanced_subset(exp.dataset(v.scaling).test, exp.n_per_class, seed=exp.seed))
+                for v, r in zip(base, results)}
+    return measure(nets, untrained_nets(exp), exp.samples(), baseline=baseline, n_per_class=exp.n_per_class,
+                   seed=exp.seed)
+
+
+def verdicts(rec: Fig1AB) -> list[claims.Verdict]:
+    """The accuracy and settling verdicts of the record."""
+    return claims.accuracy(rec) + claims.settling(rec)
+
+
+def render(a: Fig1AB, link: str) -> str:
+    """The report's section: tables of the nets, profiles, sensitivity and mechanism; the report adds the figures."""
+    out = ["## Fig. 1A and 1B: residual statistics per layer", "", f"Notebook: {link}.", ""]
+    out.append(table(
+        ["net", "test accuracy", "val accuracy", "precision", "train seconds", "class means settle after layer",
+         f"std below {100 * SETTLING_FRACTION:g} % of peak from layer", "untrained: means / std"],
+        [(net, pct(a.nets[net].test_acc), pct(a.nets[net].val_acc), a.nets[net].precision,
+          f"{a.nets[net].train_seconds:.0f}", never(a.trained[net].profile.mean_layer),
+          never(a.trained[net].profile.std_layer),
+          f"{never(a.untrained[net].profile.mean_layer)} / {never(a.untrained[net].profile.std_layer)}") for net in NETS]))
+    out += ["", f"{a.n_per_class} test samples per class. Per-layer profiles, averaged over classes and neurons: the "
+            "across-sample std (Fig. 1B) and the change of the class-mean residual from layer t to t+1 (Fig. 1A); "
+            f"the raw input's across-sample std, for scale, is {a.input_std:.3f}.", ""]
+    rows = []
+    for net in NETS:
+        for kind, dyn in (("trained", a.trained[net]), ("untrained", a.untrained[net])):
+            rows.append([f"std, {net}, {kind}"] + [f"{v:.3f}" for v in dyn.profile.std_profile])
+            rows.append([f"change, {net}, {kind}"] + [f"{v:.4f}" for v in dyn.profile.change_profile] + [""])
+    out.append(table(["layer t"] + [str(i + 1) for i in range(a.depth)], rows))
+    out += ["", "**Sensitivity**: the settling layer under other rules (fraction of the peak; the paper's absolute "
+            f"scale {PAPER_SCALE} per neuron):", ""]
+    s0 = a.trained["separate"].profile.sensitivity
+    rows = []
+    for net in NETS:
+        for kind, dyn in (("trained", a.trained[net]), ("untrained", a.untrained[net])):
+            s = dyn.profile.sensitivity
+            rows.append([f"1A {net}, {kind}"] + [never(x) for x in s.mean_layer] + [never(s.mean_layer_absolute)])
+            rows.append([f"1B {net}, {kind}"] + [never(x) for x in s.std_layer] + [never(s.std_layer_absolute)])
+    out.append(table(["rule"] + [f"{f:.1%}" for f in s0.fractions] + [f"< {s0.absolute}"], rows))
+    out += ["", f"Mechanism in the deep layers (layers {DEEP}-{a.depth}, mean): fraction of saturated units (y < 0.01 or > 0.99), "
+            "mean slope y(1 - y), across-sample spread of the pre-activation z, its offset |mean z|, ||W(t)||:", ""]
+    rows = []
+    deep = slice(DEEP - 1, None)
+    mean = lambda xs: sum(xs[deep]) / len(xs[deep])  # noqa: E731
+    named = [(f"{n}, trained", a.trained[n]) for n in NETS] + [(f"{n}, untrained", a.untrained[n]) for n in NETS] \
+        + [(f"{n}, baseline (stage 1)", b.dynamics) for n, b in a.baseline.items()]
+    for name, dyn in named:
+        m = dyn.mechanism
+        rows.append((name, f"{mean(m.saturated):.3f}", f"{mean(m.slope):.3f}", f"{mean(m.z_spread):.2f}",
+                     f"{mean(m.z_offset):.2f}", f"{mean(m.weight_norm):.2f}", never(dyn.profile.std_layer)))
+    out.append(table(["net", "saturated", "slope", "z spread", "z offset", "||W||", "std settles from"], rows))
+    return "\n".join(out + [""])

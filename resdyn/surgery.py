@@ -1,0 +1,170 @@
+"""Removing blocks from a trained model, the ground truth the layer criteria try to predict.
+
+- :func:`lesion` skips residual branches at inference (Veit et al. 2016): block t's output becomes
+  its shortcut, P x(t) (torchvision ``downsample``) or x(t), so shapes hold also at a
+  downsampling block;
+- :func:`truncate` keeps the first k blocks of a stage;
+- :func:`remove_last_block` drops the last block, as the paper's adaptive-depth rule does.
+
+Every function returns a new model (a deep copy); the model passed in is untouched. Blocks are
+named as in :mod:`resdyn.blocks`; a :class:`resdyn.model.DenseResNet` takes ``blocks=None`` and
+is handled through its own structure (shared weights: one module for all T layers).
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .blocks import find_block_containers, resolve_blocks, shortcut_of
+from .model import DenseResNet
+
+_CONTAINERS = (nn.ModuleList, nn.Sequential)
+
+
+class Shortcut(nn.Module):
+    """What a lesioned block becomes: x -> P x with ``projection`` P, or x -> x where it is None.
+    Arguments after the input (masks and the like) are accepted and ignored."""
+
+    def __init__(self, projection: nn.Module | None = None):
+        super().__init__()
+        self.projection = projection
+
+    def forward(self, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+        return x if self.projection is None else self.projection(x)
+
+
+class LesionedDenseResNet(nn.Module):
+    """A DenseResNet whose layers ``skipped`` (0-based) add no residual: x(t+1) = x(t) there.
+
+    Holds its own copy of the model (``.model``): with shared weights the one W, b stays and is
+    still used by the other layers, so a layer cannot be skipped by replacing a module.
+    """
+
+    def __init__(self, model: DenseResNet, skipped: Sequence[int]):
+        super().__init__()
+        self.model = copy.deepcopy(model)
+        self.skipped = frozenset(skipped)
+
+    @property
+    def depth(self) -> int:
+        return self.model.depth
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (batch, n_classes): DenseResNet.forward without the skipped layers' residuals."""
+        model = self.model
+        if x.ndim != 2 or x.shape[1] != model.config.width:
+            raise ValueError(f"x must have shape (batch, {model.config.width}), got {tuple(x.shape)}.")
+        for t in range(model.depth):
+            if t not in self.skipped:
+                x = x + model.f(model.layer(t)(x))
+        return model.readout(x)
+
+
+def lesion(model: nn.Module, blocks, t: int | Sequence[int]) -> nn.Module:
+    """A copy of ``model`` in which block ``t`` (or each block of a list of t) is skipped.
+
+    Args:
+        blocks: the blocks (:mod:`resdyn.blocks`; None to find them); t indexes them in that
+            order, 0-based. A block that forward calls several times is skipped at every call.
+        t: block index in [0, T), or a sequence of them (lesion several blocks in one call: a
+            lesioned copy's blocks are no longer all of one class, so blocks=None would not find
+            them again).
+    Returns a new model: each lesioned block replaced by a :class:`Shortcut` holding its projection
+    (``downsample``/``shortcut``, a copy) or the identity; a DenseResNet gives a
+    :class:`LesionedDenseResNet` (as does a LesionedDenseResNet, with the union of the layers).
+    The shortcut is applied to the block's input: not right for pre-activation blocks that
+    project the normalized input.
+    """
+    if isinstance(model, (DenseResNet, LesionedDenseResNet)):
+        _check_dense_blocks(blocks)
+        layers = _indices(t, model.depth)
+        if isinstance(model, LesionedDenseResNet):
+            return LesionedDenseResNet(model.model, model.skipped | set(layers))
+        return LesionedDenseResNet(model, layers)
+    resolved = resolve_blocks(model, blocks)
+    new = copy.deepcopy(model)
+    for i in _indices(t, len(resolved)):
+        name = resolved[i][0]
+        _replace(new, name, Shortcut(shortcut_of(new.get_submodule(name))))
+    return new
+
+
+def truncate(model: nn.Module, blocks, k: int) -> nn.Module:
+    """A copy of ``model`` keeping the first ``k`` blocks of a stage and dropping the rest.
+
+    Args:
+        blocks: the ``nn.ModuleList``/``nn.Sequential`` holding the stage's blocks (path or
+            module), or None where the model has one such container; None for a DenseResNet.
+        k: blocks to keep, 1 <= k <= the stage's length.
+    A DenseResNet gives ``model.truncated(k)`` (its depth becomes k; shared weights keep the module).
+    """
+    if isinstance(model, DenseResNet):
+        _check_dense_blocks(blocks)
+        _check_k(k, model.depth)
+        return model.truncated(k)
+    path, container = _container(model, blocks)
+    _check_k(k, len(container))
+    new = copy.deepcopy(model)
+    kept = new.get_submodule(path)[:k] if path else new[:k]
+    return kept if not path else _replace(new, path, kept)
+
+
+def remove_last_block(model: nn.Module, blocks=None) -> nn.Module:
+    """A copy of ``model`` without the last block of a stage (the paper's adaptive-depth step):
+    :func:`truncate` to one block less. ``blocks`` as there; the stage needs 2 blocks or more."""
+    if isinstance(model, DenseResNet):
+        length = model.depth
+    else:
+        length = len(_container(model, blocks)[1])
+    if length < 2:
+        raise ValueError(f"remove_last_block: the stage has {length} block; keep at least one (nothing removed).")
+    return truncate(model, blocks, length - 1)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _container(model: nn.Module, blocks) -> tuple[str, nn.Module]:
+    """(path, container) of the ModuleList/Sequential that ``blocks`` names or that holds the blocks."""
+    if blocks is None:
+        found = find_block_containers(model)
+        if len(found) != 1:
+            names = [name for name, _ in found]
+            raise ValueError(
+                f"blocks=None: {type(model).__name__} holds its blocks in {len(found)} containers {names}; "
+                "name the stage, e.g. blocks='layer1'."
+            )
+        return found[0]
+    resolved = resolve_blocks(model, blocks) if isinstance(blocks, (str, nn.Module)) else []
+    if len(resolved) != 1 or not isinstance(resolved[0][1], _CONTAINERS):
+        got = [f"{name} ({type(module).__name__})" for name, module in resolved] or type(blocks).__name__
+        raise ValueError(
+            f"blocks={blocks!r} must name one nn.ModuleList or nn.Sequential of blocks (a stage, e.g. "
+            f"'layer1'), got {got}."
+        )
+    return resolved[0]
+
+
+def _replace(root: nn.Module, path: str, module: nn.Module) -> nn.Module:
+    """Put ``module`` at ``path`` in ``root`` (in place); returns root."""
+    parent, _, attribute = path.rpartition(".")
+    setattr(root.get_submodule(parent) if parent else root, attribute, module)
+    return root
+
+
+def _indices(t, T: int) -> tuple[int, ...]:
+    values = [t] if isinstance(t, int) else list(t) if isinstance(t, Sequence) else None
+    if not values or any(not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < T for v in values):
+        raise ValueError(f"t must be a block index in [0, {T - 1}] or a list of them, got {t!r}.")
+    return tuple(sorted(set(values)))
+
+
+def _check_k(k, length: int) -> None:
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= length:
+        raise ValueError(f"k must be an integer in [1, {length}] (blocks to keep of {length}), got {k!r}.")
+
+
+def _check_dense_blocks(blocks) -> None:
+    if blocks is not None:
+        raise ValueError(f"blocks={blocks!r}: a DenseResNet's layers are set by its structure; pass blocks=None.")

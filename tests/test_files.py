@@ -1,0 +1,95 @@
+"""Writes whole or not at all (resdyn.files): a failed write leaves the old file and no temporary file."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from resdyn.files import atomic_write, read_json, write_json, write_text
+
+
+def _left(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_write_replaces_the_file_whole(tmp_path):
+    path = tmp_path / "REPORT.md"
+    write_text("old", path)
+    write_text("new text", path)
+    assert path.read_text() == "new text" and _left(tmp_path) == ["REPORT.md"]
+    assert oct(path.stat().st_mode & 0o777) != oct(0o600)  # not the temporary file's private mode
+
+
+def test_a_failing_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    path = tmp_path / "results.json"
+    write_json({"a": 1}, path)
+
+    def half(tmp):
+        tmp.write_text('{"a": ')
+        raise RuntimeError("killed mid-write")
+
+    with pytest.raises(RuntimeError, match="killed mid-write"):
+        atomic_write(path, half)
+    assert read_json(path) == {"a": 1} and _left(tmp_path) == ["results.json"]
+
+
+def test_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path):
+    """Under a file-size limit (what a full disk looks like to a writer) the write fails with an
+    OSError that names the file; the old file is whole and no temporary file is left."""
+    path = tmp_path / "REPORT.md"
+    write_text("the committed report", path)
+    script = f"""
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
+from resdyn.files import write_text
+try:
+    write_text("x" * 100_000, {str(path)!r})
+except OSError as exc:
+    print(exc)
+    sys.exit(3)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 3, out.stderr
+    assert f"could not write {path}" in out.stdout and "previous file" in out.stdout
+    assert path.read_text() == "the committed report" and _left(tmp_path) == ["REPORT.md"]
+
+
+def test_two_writers_use_different_temporary_files(tmp_path):
+    seen = []
+    atomic_write(tmp_path / "a.txt", lambda tmp: (seen.append(tmp), tmp.write_text("1")))
+    atomic_write(tmp_path / "a.txt", lambda tmp: (seen.append(tmp), tmp.write_text("2")))
+    assert seen[0] != seen[1] and all(p.parent == tmp_path for p in seen)
+
+
+def test_damaged_json_names_the_file(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text('{"a": 1,,}')
+    with pytest.raises(ValueError, match=rf"{path} is not valid JSON"):
+        read_json(path)
+    assert json.loads('{"a": 1}') == {"a": 1}
+
+
+def test_save_figure_writes_png_and_pdf_whole(tmp_path):
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    from resdyn.files import save_figure
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    png, pdf = save_figure(fig, tmp_path / "fig")
+    assert png.read_bytes()[:4] == b"\x89PNG" and pdf.read_bytes()[:4] == b"%PDF"
+    old = png.read_bytes()
+
+    class Broken:
+        def savefig(self, fname, **kw):
+            open(fname, "wb").write(b"\x89PN")
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match=f"could not write {png}"):
+        save_figure(Broken(), tmp_path / "fig")
+    assert png.read_bytes() == old and _left(tmp_path) == ["fig.pdf", "fig.png"]
+    plt.close(fig)

@@ -1,0 +1,115 @@
+"""The registry (resdyn.sections.SECTIONS): every section has a notebook, a schema field, a report
+part, figures its notebook saves, and claims its rule gives; the layers and the ledger hold."""
+import ast
+import dataclasses
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from records import complete_record
+
+from resdyn import claims, paths, report, results, sections
+
+REPO = paths.REPO_ROOT
+
+
+def _code(notebook: str) -> str:
+    nb = json.loads((paths.NOTEBOOKS_DIR / f"{notebook}.ipynb").read_text())
+    return "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+
+
+@pytest.mark.parametrize("entry", sections.SECTIONS, ids=lambda s: s.name)
+def test_every_section_has_notebook_schema_record_report_and_figures(entry):
+    assert (paths.NOTEBOOKS_DIR / f"{entry.notebook}.ipynb").is_file()
+    assert entry.record.SECTION == entry.name
+    assert entry.name in {f.name for f in dataclasses.fields(results.Results)}
+    assert entry.name in results.schema()["properties"]
+    record = getattr(complete_record(), entry.name)
+    text = report.section(entry, record, Path("../figures"))
+    assert text.startswith("## ") and f"notebooks/{entry.notebook}.ipynb" in text
+    code = _code(entry.notebook)
+    assert entry.figures, "every section draws at least one figure"
+    for fig in entry.figures:
+        assert f'"{fig.stem}"' in code, f"{entry.notebook} never saves {fig.stem}"
+        assert f"../figures/{fig.stem}.png" in text
+    assert f"sections.{entry.name}." in code, f"{entry.notebook} does not compute its section"
+
+
+@pytest.mark.parametrize("entry", sections.SECTIONS, ids=lambda s: s.name)
+def test_claim_keys_are_what_the_rule_gives(entry):
+    record = getattr(complete_record(), entry.name)
+    keys = tuple(v.key for v in entry.verdicts(record)) if entry.verdicts else ()
+    assert keys == entry.claims
+
+
+def test_registry_is_ordered_by_notebook_and_names_are_unique():
+    numbers = [s.notebook[:2] for s in sections.SECTIONS]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+    assert len(set(sections.NAMES)) == len(sections.NAMES)
+    assert sections.TARGETS == ("paper", "seeds", "study")
+    assert sorted(p.stem for p in paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")) == [s.notebook for s in sections.SECTIONS]
+
+
+def test_verdicts_follow_the_registry_order():
+    record = complete_record()
+    keys = [v.key for v in claims.verdicts(record, sections.SECTIONS)]
+    assert keys == [k for s in sections.SECTIONS for k in s.claims]
+
+
+def test_lookups_refuse_unknown_names():
+    assert sections.section("fig1c").notebook == "02_fig1c_trajectory_distances"
+    assert [s.name for s in sections.of_target("seeds")] == ["seeds"]
+    with pytest.raises(ValueError, match="target must be one of paper, seeds, study; got 'figures'"):
+        sections.of_target("figures")
+    assert sections.figure_tolerances() == {"regime_sweep": 20.0, "fig1a_residual_means": 1.0,
+                                            "fig1b_residual_std": 12.5, "fig1c_trajectory_distances": 1.0,
+                                            "fig1d_tsne": 40.0, "adaptive_depth": 2.5}
+
+
+# -- the rule ledger: thresholds live in claims.py only ------------------------------------------
+
+
+def _sources(*globs):
+    return [p for g in globs for p in sorted((REPO / "resdyn").glob(g))]
+
+
+def test_plots_draw_no_typed_threshold():
+    """A line a plot draws at a threshold reads the threshold from resdyn.claims (or the depth)."""
+    for path in _sources("plots/*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in ("axhline", "axvline"):
+                assert not isinstance(node.args[0], ast.Constant), f"{path.name}:{node.lineno}: {ast.unparse(node)}"
+
+
+def test_report_types_no_number_but_counts_and_units():
+    tree = ast.parse((REPO / "resdyn" / "report.py").read_text())
+    numbers = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and type(n.value) in (int, float)}
+    assert numbers <= {0, 1, 12, 60, 100}, numbers  # 12: a commit's short hash; 60: minutes; 100: percent
+
+
+def test_nets_defined_once():
+    defined = [p.name for p in _sources("*.py", "*/*.py") if "\nNETS = " in p.read_text()]
+    assert defined == ["claims.py"]
+
+
+# -- the layers ---------------------------------------------------------------------------------
+
+
+def _lint(root: Path) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).with_name("lint-imports")
+    return subprocess.run([str(exe), "--config", str(root / "pyproject.toml")], cwd=root, capture_output=True,
+                          text=True, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}, timeout=300)
+
+
+def test_the_layer_contract_holds_and_fails_on_an_upward_import(tmp_path):
+    shutil.copytree(REPO / "resdyn", tmp_path / "resdyn", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", tmp_path)
+    ok = _lint(tmp_path)
+    assert ok.returncode == 0, ok.stdout[-2000:]
+    model = tmp_path / "resdyn" / "model.py"
+    model.write_text(model.read_text() + "\n\ndef _planted():\n    from . import report  # noqa\n")
+    broken = _lint(tmp_path)
+    assert broken.returncode != 0 and "resdyn.model is not allowed to import resdyn.report" in broken.stdout

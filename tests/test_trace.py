@@ -1,0 +1,384 @@
+"""resdyn.trace, resdyn.streaming and resdyn.surgery against hand computations."""
+import copy
+
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from models import ConvResNet1d, InPlaceBlock, PreActBlock1d, WithUnused
+from resdyn import criteria
+from resdyn.model import DenseResNet, ModelConfig
+from resdyn.streaming import trace_stats
+from resdyn.surgery import LesionedDenseResNet, Shortcut, lesion, remove_last_block, truncate
+from resdyn.trace import trace
+
+RESNET_STAGES = [(64, 8, 8), (128, 4, 4), (256, 2, 2), (512, 1, 1)]
+
+
+def dense(shared: bool, depth: int = 5) -> DenseResNet:
+    return DenseResNet(ModelConfig(width=16, depth=depth, n_classes=3, shared_weights=shared), seed=1)
+
+
+@pytest.fixture(scope="module")
+def resnet():
+    torch.manual_seed(0)
+    return torchvision.models.resnet18(weights=None).eval()  # eval: the hand computations use running stats
+
+
+@pytest.fixture(scope="module")
+def image():
+    return torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+
+
+def encoder(norm_first: bool = True, layers: int = 3) -> nn.TransformerEncoder:
+    torch.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True, norm_first=norm_first)
+    return nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+
+
+# -- DenseResNet ------------------------------------------------------------------------------
+@pytest.mark.parametrize("shared", [False, True])
+def test_dense_resnet_trace_is_its_trajectory_bit_for_bit(shared):
+    model = dense(shared).train()
+    x = torch.rand(7, 16)
+    traced = trace(model, x)
+    with torch.no_grad():
+        ref = model.trajectory(x)
+    assert torch.equal(traced.states, ref.states) and torch.equal(traced.residuals, ref.residuals)
+    assert torch.equal(traced.output, ref.logits)
+    assert traced.names == tuple(f"blocks.{0 if shared else t}" for t in range(5))
+    assert traced.transitions == (False,) * 5 and len(traced.stages) == 1
+    assert model.training  # the flag is restored
+    batched = trace(model, x, batch_size=3)  # rows written into one allocation
+    torch.testing.assert_close(batched.states, ref.states, rtol=0, atol=1e-6)
+    torch.testing.assert_close(batched.output, ref.logits, rtol=0, atol=1e-6)
+
+
+# -- transformer ------------------------------------------------------------------------------
+def test_pre_norm_transformer_residual_is_attention_plus_mlp():
+    model = encoder(norm_first=True).eval()  # eval: layer(x) below takes the fast path, as the trace
+    x = torch.randn(4, 5, 8, generator=torch.Generator().manual_seed(1))
+    traced = trace(model, x)
+    assert traced.names == ("layers.0", "layers.1", "layers.2") and traced.states.shape == (4, 4, 5, 8)
+    with torch.no_grad():
+        for t, layer in enumerate(model.layers):
+            xt = traced.states[:, t]
+            h = layer.norm1(xt)
+            attention = layer.self_attn(h, h, h, need_weights=False)[0]
+            mlp = layer.linear2(layer.activation(layer.linear1(layer.norm2(xt + attention))))
+            torch.testing.assert_close(traced.residuals[:, t], attention + mlp, rtol=0, atol=2e-6)
+            torch.testing.assert_close(traced.states[:, t + 1], layer(xt), rtol=0, atol=0)
+        torch.testing.assert_close(traced.output, model(x), rtol=0, atol=0)
+
+
+def test_tokens_mean_and_one_token():
+    model, x = encoder(), torch.randn(3, 5, 8)
+    full = trace(model, x)
+    mean, last = trace(model, x, reduce_tokens="mean"), trace(model, x, reduce_tokens=-1)
+    assert mean.states.shape == (3, 4, 8) and last.states.shape == (3, 4, 8)
+    torch.testing.assert_close(mean.residuals, full.residuals.mean(dim=2), rtol=0, atol=1e-6)
+    assert torch.equal(last.states, full.states[:, :, -1])
+    with pytest.raises(ValueError, match=r"reduce_tokens=7 needs tensors \(n, tokens, d\).*\(3, 5, 8\)"):
+        trace(model, x, reduce_tokens=7)
+    with pytest.raises(ValueError, match="reduce_tokens must be 'all', 'mean' or a token index"):
+        trace(model, x, reduce_tokens="first")
+
+
+# -- torchvision resnet18: stages, projections, in-place ops, BatchNorm --------------------------
+def basic_block_by_hand(block, x):
+    """torchvision BasicBlock without in-place ops: relu(bn2(conv2(relu(bn1(conv1 x)))) + P x)."""
+    out = torch.relu(block.bn1(block.conv1(x)))
+    out = block.bn2(block.conv2(out))
+    shortcut = x if block.downsample is None else block.downsample(x)
+    return torch.relu(out + shortcut), shortcut
+
+
+def test_resnet18_stages_and_projected_residuals(resnet, image):
+    traced = trace(resnet, image)
+    assert traced.names == tuple(f"layer{s}.{b}" for s in range(1, 5) for b in range(2))
+    assert traced.transitions == (False, False, True, False, True, False, True, False)
+    assert [tuple(s.states.shape[2:]) for s in traced.stages] == RESNET_STAGES
+    assert [s.layers for s in traced.stages] == [(0, 1), (2, 3), (4, 5), (6, 7)]
+    with pytest.raises(ValueError, match="4 stages"):
+        traced.states
+    blocks = [resnet.get_submodule(name) for name in traced.names]
+    with torch.no_grad():
+        x = resnet.maxpool(resnet.relu(resnet.bn1(resnet.conv1(image))))
+        assert torch.equal(traced.stages[0].states[:, 0], x)
+        for k, block in enumerate(blocks):
+            stage = traced.stages[k // 2]
+            out, shortcut = basic_block_by_hand(block, x)
+            assert torch.equal(stage.states[:, k % 2 + 1], out)  # x(t+1), after the in-place add and ReLU
+            assert torch.equal(stage.residuals[:, k % 2], out - shortcut)  # y = x(t+1) - P x(t)
+            if block.downsample is not None:
+                assert torch.equal(stage.states[:, 0], block.downsample(x))
+            x = out
+        assert torch.equal(traced.output, resnet(image))
+
+
+def test_inputs_are_copied_before_an_in_place_block_overwrites_them():
+    torch.manual_seed(0)
+    model = nn.Sequential(InPlaceBlock(6), InPlaceBlock(6))
+    x = torch.randn(4, 6)
+    traced = trace(model, x.clone())
+    with torch.no_grad():
+        y1 = torch.relu(model[0].linear(x))
+        y2 = torch.relu(model[1].linear(x + y1))
+    assert traced.names == ("0", "1")
+    assert torch.equal(traced.states[:, 0], x)
+    torch.testing.assert_close(traced.residuals, torch.stack([y1, y2], dim=1), rtol=0, atol=1e-6)
+
+
+def test_batchnorm_statistics_and_training_flags_are_unchanged(resnet, image):
+    model = copy.deepcopy(resnet).train()
+    model.layer2[0].bn1.eval()  # a mixed state, restored as it was
+    flags = [m.training for m in model.modules()]
+    buffers = {k: v.clone() for k, v in model.state_dict().items()}
+    trace(model, image)
+    assert [m.training for m in model.modules()] == flags
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in buffers.items())
+    trace(model, image, mode="current")  # as the model is: train-mode BatchNorm updates its statistics
+    assert not torch.equal(buffers["bn1.running_mean"], model.bn1.running_mean)
+
+
+# -- a 1-D conv ResNet with pre-activation blocks ----------------------------------------------
+def test_pre_activation_conv_resnet_residual_is_the_branch():
+    model, x = ConvResNet1d().eval(), torch.randn(5, 40)
+    traced = trace(model, x)
+    assert traced.names == ("blocks.0", "blocks.1", "blocks.2", "blocks.3")
+    assert traced.transitions == (False, False, True, False)
+    assert [tuple(s.states.shape) for s in traced.stages] == [(5, 3, 8, 40), (5, 3, 16, 20)]
+    with torch.no_grad():
+        h = model.stem(x[:, None])
+        for k, block in enumerate(model.blocks):
+            stage = traced.stages[k // 2]
+            if k == 2:  # the transition: its stage begins at P x
+                torch.testing.assert_close(stage.states[:, 0], block.shortcut(h), rtol=0, atol=0)
+            torch.testing.assert_close(stage.residuals[:, k % 2], block.branch(h), rtol=0, atol=1e-6)
+            h = block(h)
+            torch.testing.assert_close(stage.states[:, k % 2 + 1], h, rtol=0, atol=0)
+        torch.testing.assert_close(traced.output, model(x), rtol=0, atol=0)
+
+
+def test_batches_are_written_into_their_rows():
+    model, x = ConvResNet1d().eval(), torch.randn(7, 40)
+    whole = trace(model, x)
+    for batched in (trace(model, x, batch_size=3), trace(model, x, batch_size=3, grad=True)):
+        for a, b in zip(batched.stages, whole.stages):
+            torch.testing.assert_close(a.states, b.states, rtol=0, atol=1e-6)
+            torch.testing.assert_close(a.residuals, b.residuals, rtol=0, atol=1e-6)
+            assert a.states[:, 1].is_contiguous()  # layer by layer
+        torch.testing.assert_close(batched.output, whole.output, rtol=0, atol=1e-6)
+    assert batched.stages[0].states.requires_grad and not whole.stages[0].states.requires_grad
+    first_projects = nn.Sequential(PreActBlock1d(1, 4), PreActBlock1d(4, 4)).eval()  # x(0) (n, 1, L), P x(0) (n, 4, L)
+    signals = torch.randn(5, 1, 12)
+    one, batched = trace(first_projects, signals), trace(first_projects, signals, batch_size=2)
+    assert one.transitions == (True, False) and one.states.shape == (5, 3, 4, 12)
+    torch.testing.assert_close(batched.states, one.states, rtol=0, atol=1e-6)
+    with torch.no_grad():
+        torch.testing.assert_close(one.states[:, 0], first_projects[0].shortcut(signals), rtol=0, atol=0)
+    model, tokens = encoder(), torch.randn(5, 4, 8)
+    torch.testing.assert_close(trace(model, tokens, reduce_tokens="mean", batch_size=2).states,
+                               trace(model, tokens, reduce_tokens="mean").states, rtol=0, atol=1e-6)
+
+
+# -- streaming --------------------------------------------------------------------------------
+def assert_stats_match_full(stats, full, labels):
+    for s, stage in zip(stats.stages, full.stages):
+        r = stage.residuals.reshape(*stage.residuals.shape[:2], -1).double()
+        for c, cls in enumerate(s.classes):
+            rc = r[labels == cls]
+            torch.testing.assert_close(s.mean[c], rc.mean(dim=0), rtol=1e-6, atol=1e-6)
+            torch.testing.assert_close(s.std[c], rc.std(dim=0), rtol=1e-6, atol=1e-6)
+        assert s.counts.tolist() == [int((labels == c).sum()) for c in s.classes]
+        close = dict(rtol=1e-6, atol=1e-6)
+        torch.testing.assert_close(s.convergence, criteria.convergence_profile(stage.residuals), **close)
+        torch.testing.assert_close(s.block_influence, criteria.block_influence(stage.states), **close)
+        torch.testing.assert_close(s.relative_residual, criteria.relative_residual(stage.states, stage.residuals), **close)
+        for span in range(1, len(stage.layers) + 1):
+            torch.testing.assert_close(s.angular_distance(span), criteria.angular_distance(stage.states, span), **close)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_streaming_equals_the_full_trace_dense(shared):
+    model = dense(shared)
+    x, labels = torch.rand(50, 16), torch.arange(50) % 3 + 4
+    stats = trace_stats(model, x, labels, batch_size=7)
+    assert stats.n == 50 and stats.stages[0].classes.tolist() == [4, 5, 6]
+    assert_stats_match_full(stats, trace(model, x), labels)
+
+
+def test_streaming_equals_the_full_trace_conv_stages():
+    model, x, labels = ConvResNet1d().eval(), torch.randn(23, 40), torch.arange(23) % 2
+    stats = trace_stats(model, x, labels, batch_size=6)
+    assert len(stats.stages) == 2 and stats.transitions == (False, False, True, False)
+    assert_stats_match_full(stats, trace(model, x), labels)
+    one_class = trace_stats(model, x, batch_size=10).stages[1]
+    torch.testing.assert_close(one_class.mean[0], stats.stages[1].mean.mul(
+        stats.stages[1].counts[:, None, None]).sum(0) / 23, rtol=1e-6, atol=1e-6)
+
+
+def test_streaming_keeps_the_precision_of_float64():
+    """Nearly constant, tiny residuals (the settled regime): a float32 batch mean, E[y^2] - E[y]^2 or a
+    float32 cosine would be off by far more than these tolerances."""
+    model = DenseResNet(ModelConfig(width=16, depth=3, n_classes=2, init_scale=0.01, init_bias=-8.0), seed=0)
+    x, labels = torch.rand(1000, 16), torch.arange(1000) % 2
+    stats, full = trace_stats(model, x, labels, batch_size=500).stages[0], trace(model, x)
+    r = full.residuals.double()
+    for c in range(2):
+        torch.testing.assert_close(stats.mean[c], r[labels == c].mean(dim=0), rtol=1e-9, atol=0)
+        torch.testing.assert_close(stats.std[c], r[labels == c].std(dim=0), rtol=1e-5, atol=0)
+    torch.testing.assert_close(stats.angular_distance(1), criteria.angular_distance(full.states, 1), rtol=1e-6, atol=0)
+
+
+def test_streaming_bad_labels():
+    with pytest.raises(ValueError, match=r"labels must be an integer tensor of shape \(8,\).*float32"):
+        trace_stats(dense(False), torch.rand(8, 16), torch.zeros(8))
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
+        trace_stats(dense(False), torch.rand(8, 16), batch_size=0)
+
+
+# -- bad input --------------------------------------------------------------------------------
+def test_unknown_block_path_lists_the_nearest_names(resnet, image):
+    with pytest.raises(ValueError, match=r"blocks='layer1\.3' is not a module path of ResNet; nearest names: .*'layer1\.1'"):
+        trace(resnet, image, "layer1.3")
+    with pytest.raises(ValueError, match=r"blocks='stage\*\.\*' matches no module name"):
+        trace(resnet, image, "stage*.*")
+    with pytest.raises(ValueError, match="is not a submodule of the model"):
+        trace(resnet, image, [nn.Linear(2, 2)])
+
+
+def test_glob_matches_direct_children_only():
+    model = WithUnused()
+    traced = trace(model, torch.randn(3, 6), "layers.*")
+    assert traced.names == ("layers.0", "layers.1", "layers.2")  # not layers.0.linear
+    picked = trace(model, torch.randn(3, 6), [model.layers[1], "layers.2"])  # modules and paths, in that order
+    assert picked.names == ("layers.1", "layers.2") and picked.states.shape == (3, 3, 6)
+
+
+def test_shape_change_without_projection():
+    with pytest.raises(ValueError, match=r"'widen' maps shape \(6,\) to \(12,\) and has no projection shortcut"):
+        trace(WithUnused(widen=True), torch.randn(3, 6), ["layers.*", "widen"])
+
+
+def test_block_never_reached():
+    with pytest.raises(ValueError, match=r"model.forward never called \['unused'\]"):
+        trace(WithUnused(), torch.randn(3, 6), ["layers.0", "unused"])
+
+
+def test_something_between_blocks_and_nested_blocks():
+    for between in (True, "in place"):  # a new tensor, or the output tensor changed in place
+        with pytest.raises(ValueError, match=r"input of 'layers.1' is not the output of 'layers.0'"):
+            trace(WithUnused(scale_between=between), torch.randn(3, 6), "layers.*")
+    with pytest.raises(ValueError, match=r"'blocks.0' runs inside block 'blocks'"):
+        trace(ConvResNet1d().eval(), torch.randn(2, 40), ["blocks", "blocks.0"])
+
+
+def test_inputs_on_another_device():
+    with pytest.raises(ValueError, match=r"x is on device 'meta' but the model is on 'cpu'; move the inputs"):
+        trace(dense(False), torch.empty(4, 16, device="meta"))
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "8"])
+def test_bad_batch_size(bad):
+    with pytest.raises(ValueError, match=rf"batch_size must be None \(one batch\) or an integer >= 1, got {bad!r}"):
+        trace(dense(False), torch.rand(4, 16), batch_size=bad)
+
+
+def test_other_bad_arguments():
+    with pytest.raises(ValueError, match=r"x must be a tensor of inputs \(n, \.\.\.\) with n >= 1, got \(0, 16\)"):
+        trace(dense(False), torch.rand(0, 16))
+    with pytest.raises(ValueError, match="a DenseResNet is traced through its own trajectory; pass blocks=None"):
+        trace(dense(False), torch.rand(4, 16), "blocks.0")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        trace(dense(False), torch.rand(4, 16), mode="train")
+    with pytest.raises(ValueError, match="found no residual blocks in Linear"):
+        trace(nn.Linear(3, 3), torch.rand(2, 3))
+
+
+# -- surgery ----------------------------------------------------------------------------------
+def conv_forward_by_hand(model, x, skip=(), keep=None):
+    h = model.stem(x[:, None])
+    for k, block in enumerate(list(model.blocks)[:keep]):
+        h = block.shortcut(h) if k in skip else block(h)
+    return model.head(h.mean(dim=2))
+
+
+def test_lesion_conv_resnet_at_a_downsampling_block():
+    model, x = ConvResNet1d().eval(), torch.randn(6, 40)
+    state = copy.deepcopy(model.state_dict())
+    with torch.no_grad():
+        before = model(x)
+    for skip in [(2,), (0, 3)]:
+        lesioned = lesion(model, None, skip if len(skip) > 1 else skip[0])
+        assert all(isinstance(lesioned.blocks[k], Shortcut) for k in skip)
+        with torch.no_grad():
+            torch.testing.assert_close(lesioned(x), conv_forward_by_hand(model, x, skip), rtol=0, atol=0)
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())
+    assert not any(isinstance(m, Shortcut) for m in model.modules()) and torch.equal(model(x), before)
+    with pytest.raises(ValueError, match=r"t must be a block index in \[0, 3\] or a list of them, got 4"):
+        lesion(model, None, 4)
+
+
+def test_lesion_resnet18_downsample_and_transformer(resnet, image):
+    lesioned = lesion(resnet, "layer*.*", 2).eval()
+    assert lesioned.layer2[0].projection is not resnet.layer2[0].downsample  # a copy
+    with torch.no_grad():
+        ref = resnet
+        h = ref.maxpool(ref.relu(ref.bn1(ref.conv1(image))))
+        h = ref.layer2[1](ref.layer2[0].downsample(ref.layer1(h)))
+        h = torch.flatten(ref.avgpool(ref.layer4(ref.layer3(h))), 1)
+        assert torch.equal(lesioned(image), ref.fc(h))
+    model, x = encoder().eval(), torch.randn(2, 5, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(lesion(model, None, 1)(x), model.layers[2](model.layers[0](x)), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_lesion_dense_resnet(shared):
+    model, x = dense(shared), torch.rand(6, 16)
+    before = model(x)
+    lesioned = lesion(lesion(model, None, 1), None, [3])
+    assert isinstance(lesioned, LesionedDenseResNet) and lesioned.skipped == {1, 3}
+    with torch.no_grad():
+        h = x
+        for t in (0, 2, 4):
+            h = h + torch.sigmoid(model.layer(t)(h))
+        assert torch.equal(lesioned(x), model.readout(h))
+    assert torch.equal(model(x), before) and len(lesioned.model.blocks) == (1 if shared else 5)
+    with pytest.raises(ValueError, match=r"t must be a block index in \[0, 4\]"):
+        lesion(model, None, 5)
+
+
+def test_truncate():
+    model, x = ConvResNet1d().eval(), torch.randn(4, 40)
+    short = truncate(model, "blocks", 3)
+    assert len(short.blocks) == 3 and len(model.blocks) == 4
+    with torch.no_grad():
+        assert torch.equal(short(x), conv_forward_by_hand(model, x, keep=3))
+    enc = truncate(encoder(), None, 2)
+    assert len(enc.layers) == 2
+    d = dense(True)
+    assert torch.equal(truncate(d, None, 2)(torch.ones(1, 16)), d.truncated(2)(torch.ones(1, 16)))
+    with pytest.raises(ValueError, match=r"holds its blocks in 4 containers \['layer1', 'layer2', 'layer3', 'layer4'\]"):
+        truncate(torchvision.models.resnet18(weights=None), None, 1)
+    with pytest.raises(ValueError, match=r"k must be an integer in \[1, 4\].*got 5"):
+        truncate(model, "blocks", 5)
+    with pytest.raises(ValueError, match=r"must name one nn.ModuleList or nn.Sequential.*PreActBlock1d"):
+        truncate(model, "blocks.0", 1)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_remove_last_block(shared):
+    model, x = WithUnused(), torch.randn(3, 6)
+    shorter = remove_last_block(model)
+    assert len(shorter.layers) == 2 and len(model.layers) == 3
+    with torch.no_grad():
+        assert torch.equal(shorter(x), model.layers[1](model.layers[0](x)))
+    d = dense(shared)
+    smaller = remove_last_block(d)
+    assert smaller.depth == 4 and d.depth == 5 and len(smaller.blocks) == (1 if shared else 4)
+    assert torch.equal(smaller(torch.ones(2, 16)), d.truncated(4)(torch.ones(2, 16)))
+    with pytest.raises(ValueError, match="the stage has 1 block"):
+        remove_last_block(DenseResNet(ModelConfig(width=4, depth=1, n_classes=2)))

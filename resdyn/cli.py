@@ -42,13 +42,24 @@ def _add_model_train_args(p):
     p.add_argument("--optimizer", default=t.optimizer, choices=["adam", "adamw", "sgd"], help=f"default {t.optimizer}.")
     p.add_argument("--lr", type=float, default=t.lr, help=f"peak learning rate, default {t.lr}.")
     p.add_argument("--schedule", default=t.schedule, choices=["constant", "cosine"], help=f"default {t.schedule}.")
-    p.add_argument("--seed", type=int, default=0, help="initialization and shuffling seed (default 0).")
+    p.add_argument("--seed", type=_seed, default=0, help="initialization and shuffling seed (default 0).")
     p.add_argument("--device", default="cpu", help='"cpu" (default), "cuda" or "auto".')
     p.add_argument("--precision", default=t.precision, choices=["auto", "fp32", "bf16"],
                    help="training precision: bf16 autocast, fp32, or auto (default): bf16 where the processor "
                         "computes it natively, fp32 elsewhere. Analyses always run in fp32.")
     p.add_argument("--no-cache", action="store_true", help="train even if the cache holds this net; do not store it.")
     p.add_argument("--quiet", action="store_true", help="no progress bars.")
+
+
+def _seed(text: str) -> int:
+    """argparse type of ``--seed``: an integer in [0, 2**31 - 1]."""
+    from .model import check_seed
+
+    try:
+        return check_seed(int(text), "--seed")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc) if "must be" in str(exc) else
+                                         f"--seed must be an integer, got {text!r}") from None
 
 
 def _build(args):
@@ -100,6 +111,9 @@ def cmd_prune(args):
     from .train import train_or_load
 
     data, model, train = _build(args)
+    if args.min_depth > model.depth:
+        raise ValueError(f"--min-depth {args.min_depth} is above the net's depth {model.depth}; pass --min-depth "
+                         f"{min(2, model.depth)} (the default is 2) or a larger --depth.")
     adaptive = AdaptiveDepthConfig(threshold=args.threshold, min_depth=args.min_depth,
                                    max_removals_per_check=args.max_removals, probe_size=args.probe_size,
                                    fold_bias=args.fold_bias)
@@ -111,8 +125,11 @@ def cmd_reproduce(args):
     from . import reproduce, results
 
     before = results.load(args.check) if args.check else None
-    record = reproduce.run(target=args.target, quick=args.quick, seed=args.seed, data_root=args.data_root,
-                           out_dir=args.out, only=args.only, kernel_name=args.kernel)
+    try:
+        record = reproduce.run(target=args.target, quick=args.quick, seed=args.seed, data_root=args.data_root,
+                               out_dir=args.out, only=args.only, kernel_name=args.kernel)
+    except reproduce.RunError as exc:
+        sys.exit(f"resdyn reproduce: {exc}")
     if args.update_notebooks:
         from .experiment import run_dirs
 
@@ -143,11 +160,20 @@ def cmd_report(args):
     from .files import write_text
 
     results_file = Path(args.results)
-    record = results.load(results_file)
+    try:
+        record = results.load(results_file)
+        results.check_whole(record)
+    except ValueError as exc:
+        raise ValueError(f"{results_file} is not a whole record ({str(exc).splitlines()[0]}); REPORT.md left as it "
+                         "was. Fix: restore it (git checkout paper/results.json) or re-run its targets.") from None
     paper_dir = results_file.parent
     figures = Path(args.figures) if args.figures else paper_dir.parent / "figures"
     out = paper_dir / "REPORT.md"
-    write_text(report.render(record, report_dir=paper_dir, figures_dir=figures), out)
+    text = report.render(record, report_dir=paper_dir, figures_dir=figures)
+    if out.exists() and report.section_count(text) < report.section_count(out.read_text()) and not args.force:
+        raise ValueError(f"the new report of {results_file} has fewer sections than {out}; {out} left as it was. "
+                         "Fix: re-run the missing targets, or pass --force to write it anyway.")
+    write_text(text, out)
     print(f"wrote {out}")
 
 
@@ -220,7 +246,7 @@ def _add_run_commands(sub) -> None:
     p.add_argument("--target", default="paper", choices=list(TARGETS),
                    help="paper: notebooks 00-04 (default; CI); seeds: 05, five seeds; study: 06-10.")
     p.add_argument("--quick", action="store_true", help="digits instead of MNIST; minutes; for tests and set-up.")
-    p.add_argument("--seed", type=int, default=0, help="seed passed to every notebook (default 0).")
+    p.add_argument("--seed", type=_seed, default=0, help="seed passed to every notebook (default 0).")
     p.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
     p.add_argument("--out", default=None, help="write figures, paper/ and scratch here instead of the defaults.")
     p.add_argument("--only", nargs="+", default=None, metavar="NN",
@@ -248,6 +274,7 @@ def _add_run_commands(sub) -> None:
     p.add_argument("--results", default=str(paths.PAPER_DIR / "results.json"),
                    help="results.json to render (default: paper/results.json); REPORT.md is written beside it.")
     p.add_argument("--figures", default=None, help="figures folder to link (default: ../figures from the results).")
+    p.add_argument("--force", action="store_true", help="write the report even if it has fewer sections than the old one.")
     p.set_defaults(func=cmd_report)
 
 

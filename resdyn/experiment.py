@@ -20,7 +20,7 @@ from . import fragments, paths, style
 from .claims import NETS
 from .data import Dataset, DataSpec, Split, balanced_subset, load_dataset
 from .files import save_figure
-from .model import ModelConfig
+from .model import ModelConfig, check_seed
 from .parallel import Job, plan, train_many
 from .pruning import PAPER_THRESHOLD, AdaptiveDepthConfig
 from .regimes import Budget, Candidate, Regime, Variant, regime_variants
@@ -66,6 +66,7 @@ def run_dirs(quick: bool, out_dir: str | os.PathLike | None = None, *, seed: int
     """Full run of seed 0: ``figures/`` and ``paper/`` of the repository, scratch in ``build/full``.
     Quick runs and other seeds: all under ``build/quick``, ``build/full-seed<k>`` (``build/quick-seed<k>``),
     so they never touch the committed record. An explicit ``out_dir`` holds all three."""
+    check_seed(seed)
     if out_dir is not None:
         out = Path(out_dir).expanduser().resolve()
         return RunDirs(out / "figures", out / "paper", out)
@@ -189,6 +190,7 @@ def setup(*, quick: bool = False, seed: int = 0, data_root: str | None = None, o
             only for the same thread count on the same machine.
         verbose: print one line saying which run this is.
     """
+    check_seed(seed)
     quick = paths.quick_mode(quick)
     if threads is None and quick:
         threads = QUICK_THREADS

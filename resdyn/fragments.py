@@ -11,14 +11,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import subprocess
 from pathlib import Path
 
 from . import claims, paths, store
 from .files import read_json, write_json
 
-#: The identity fields that every fragment of one run shares.
-RUN_KEYS = ("mode", "dataset", "seed", "code", "spec")
+#: The identity fields that every fragment of one run shares ("run": the invocation's id, set by
+#: ``resdyn reproduce`` in ``$RESDYN_RUN_ID``; None for a notebook run by hand).
+RUN_KEYS = ("run", "mode", "dataset", "seed", "code", "spec")
 
 
 class MixedRunError(ValueError):
@@ -68,7 +70,8 @@ def is_dirty(identity: dict) -> bool:
 
 def run_identity(exp) -> dict:
     """The identity of ``exp``'s run: its fragments share mode, dataset, seed, code and spec."""
-    return {"mode": exp.mode, "dataset": exp.data.name, "seed": exp.seed, "code": code_version(),
+    return {"run": os.environ.get("RESDYN_RUN_ID"), "mode": exp.mode, "dataset": exp.data.name, "seed": exp.seed,
+            "code": code_version(),
             "spec": experiment_spec(exp), "precision": exp.train_config.precision, "commit": git_commit()}
 
 

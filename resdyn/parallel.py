@@ -50,6 +50,17 @@ class Job:
         return self.train.epochs * self.model.multiply_adds(n)
 
 
+def _env_workers(default: int) -> int:
+    value = os.environ.get("RESDYN_WORKERS", "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"RESDYN_WORKERS must be an integer >= 1 (worker processes), got {value!r}; unset it "
+                         f"to use one worker per core ({default} here).") from None
+
+
 def plan(n_jobs: int, *, workers: int | None = None, cores: int | None = None) -> tuple[int, int]:
     """(workers, torch threads per worker) for ``n_jobs`` jobs on ``cores`` cores.
 
@@ -57,7 +68,7 @@ def plan(n_jobs: int, *, workers: int | None = None, cores: int | None = None) -
     the cores split evenly between them."""
     cores = cores or os.cpu_count() or 1
     if workers is None:
-        workers = int(os.environ.get("RESDYN_WORKERS", cores))
+        workers = _env_workers(cores)
     if workers < 1:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}.")
     workers = max(1, min(workers, n_jobs))

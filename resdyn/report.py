@@ -29,6 +29,11 @@ def render(results, *, report_dir: Path, figures_dir: Path) -> str:
     return "\n".join(p for p in parts if p)
 
 
+def section_count(text: str) -> int:
+    """The number of sections (``## `` headings) of a rendered report."""
+    return sum(line.startswith("## ") for line in text.splitlines())
+
+
 def section(entry, record, fig: Path) -> str:
     """One section's part of the report: its own rendering, then its figures."""
     text = entry.render(record, notebook_link(entry.notebook))

@@ -13,14 +13,18 @@ for readers. ``paper/`` is written only from a whole run of a target: every sect
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from . import fragments, machine, paths, report, results, sections
 from .experiment import paper_jobs, run_dirs, setup
-from .files import write_json, write_text
+from .files import atomic_write, write_json, write_text
+from .model import check_seed
 from .parallel import plan, train_many
 
 
@@ -40,45 +44,132 @@ def select(target: str, only: list[str] | None) -> list[Path]:
     return selected
 
 
+class RunError(RuntimeError):
+    """A run that cannot do what it was asked: another run holds the folder, a kernel died, or a
+    whole run's fragments do not make its record."""
+
+
 def run(*, target: str = "paper", quick: bool = False, seed: int = 0, data_root: str | None = None,
         out_dir: str | None = None, only: list[str] | None = None, kernel_name: str = "python3",
         timeout: int = 3600, log=sys.stderr) -> results.Results | None:
     """Execute the target's notebooks (all, or those whose name starts with one of ``only``), then
     merge their fragments into the record and write results.json, the report and the executed notebooks.
 
-    Returns the record, or ``None`` when the fragments do not make a whole record of one run of the
-    target (a partial run): then nothing is written to the report folder and ``log`` says why."""
-    import papermill
-
+    Every invocation has its own run id, which its notebooks' fragments carry: the record is made
+    from one whole run's fragments only. Returns the record, or ``None`` for a partial run (``only``),
+    which never writes the record. Raises :class:`RunError` when another run holds the output
+    folder, a kernel dies, or a whole run's fragments do not make a record. The inputs are checked
+    before anything is touched."""
+    check_seed(seed)
     selected = select(target, only)
     dirs = run_dirs(quick, out_dir, seed=seed)
-    executed = dirs.scratch / "notebooks"
-    executed.mkdir(parents=True, exist_ok=True)
-    own = {s.notebook: s.name for s in sections.of_target(target)}
-    for nb in selected:  # a notebook's old fragment never stands in for its new run
-        (dirs.fragments / f"{own[nb.stem]}.json").unlink(missing_ok=True)
+    run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     params = {"quick": quick, "seed": seed, "data_root": None if data_root is None else str(Path(data_root).resolve()),
               "out_dir": None if out_dir is None else str(Path(out_dir).resolve())}
+    own = {s.notebook: s.name for s in sections.of_target(target)}
     t_all = time.perf_counter()
-    if target == "paper":
-        exp = setup(quick=quick, seed=seed, data_root=data_root, out_dir=out_dir, verbose=False)
-        print(f"training the paper's nets side by side ({plan(99)[0]} workers); one line per epoch:", file=log, flush=True)
-        train_many(paper_jobs(exp))
-    seconds = {}
-    for i, nb in enumerate(selected, 1):
-        print(f"[{i}/{len(selected)}] {nb.name} ({'quick' if quick else 'full'} mode)", file=log, flush=True)
-        t0 = time.perf_counter()
-        papermill.execute_notebook(
-            str(nb), str(executed / nb.name), parameters=params, kernel_name=kernel_name, cwd=str(paths.NOTEBOOKS_DIR),
-            progress_bar=False, log_output=True, execution_timeout=timeout, **KERNEL_OPTIONS)
-        seconds[nb.stem] = time.perf_counter() - t0
-        print(f"      done in {seconds[nb.stem]:.0f} s", file=log, flush=True)
+    with _exclusive(dirs), _run_environment(run_id) as kernels:
+        for nb in selected:  # a notebook's old fragment never stands in for its new run
+            (dirs.fragments / f"{own[nb.stem]}.json").unlink(missing_ok=True)
+        if target == "paper":
+            exp = setup(quick=quick, seed=seed, data_root=data_root, out_dir=out_dir, verbose=False)
+            print(f"training the paper's nets side by side ({plan(99)[0]} workers); one line per epoch:", file=log,
+                  flush=True)
+            train_many(paper_jobs(exp))
+        seconds = {nb.stem: _execute(nb, i, len(selected), dirs, params, kernel_name, timeout, kernels, quick, log)
+                   for i, nb in enumerate(selected, 1)}
+        try:
+            identity, records = fragments.merge(fragments.load_fragments(dirs.fragments, own.values()),
+                                                require=tuple(own.values()))
+        except fragments.MixedRunError as exc:
+            if only:
+                print(f"a partial run (--only) never writes the record: {dirs.paper} left as it was.", file=log,
+                      flush=True)
+                return None
+            raise RunError(f"this whole run of {target!r} made no record, {dirs.paper} left as it was: {exc}") from exc
+        record = _write_record(target, identity, records, seconds, selected, dirs, t_all, log)
+        if not quick and seed == 0 and out_dir is None:
+            for nb in notebooks(target):
+                clean_executed(dirs.scratch / "notebooks" / nb.name, paths.EXECUTED_DIR / nb.name)
+    print(f"wrote {dirs.paper / 'results.json'}, {dirs.paper / 'REPORT.md'} and figures in {dirs.figures} "
+          f"({record.runs[target].wall_seconds:.0f} s)", file=log, flush=True)
+    return record
+
+
+@contextlib.contextmanager
+def _exclusive(dirs):
+    """One run per output folder: a lock (filelock) in the run's scratch folder, held for the run."""
+    from filelock import FileLock, Timeout
+
+    dirs.scratch.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(dirs.scratch / ".run.lock"))
     try:
-        identity, records = fragments.merge(fragments.load_fragments(dirs.fragments, own.values()),
-                                            require=tuple(own.values()))
-    except fragments.MixedRunError as exc:
-        print(f"{dirs.paper} left as it was: {exc}", file=log, flush=True)
-        return None
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise RunError(f"another resdyn reproduce is writing to {dirs.paper} and {dirs.figures} (it holds "
+                       f"{lock.lock_file}); wait for it to end, or give this run its own folder with --out.") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
+def _run_environment(run_id: str):
+    """The run id for the notebooks' kernels (``$RESDYN_RUN_ID``, which their fragments carry), and a
+    temporary folder for the kernels' IPC sockets, removed at the end (never in notebooks/)."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="resdyn-kernels-"))
+    before = os.environ.get("RESDYN_RUN_ID")
+    os.environ["RESDYN_RUN_ID"] = run_id
+    try:
+        yield folder
+    finally:
+        if before is None:
+            os.environ.pop("RESDYN_RUN_ID", None)
+        else:
+            os.environ["RESDYN_RUN_ID"] = before
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _execute(nb: Path, i: int, n: int, dirs, params: dict, kernel_name: str, timeout: int, kernels: Path,
+             quick: bool, log) -> float:
+    """Run notebook ``nb`` with papermill into the scratch folder, whole or not at all: a failed
+    notebook is kept as ``<name>.failed.ipynb`` and raises, naming the notebook and the fix."""
+    import papermill
+    from nbclient.exceptions import DeadKernelError
+
+    executed = dirs.scratch / "notebooks"
+    executed.mkdir(parents=True, exist_ok=True)
+    tmp, failed = executed / f".{nb.stem}.running.ipynb", executed / f"{nb.stem}.failed.ipynb"
+    print(f"[{i}/{n}] {nb.name} ({'quick' if quick else 'full'} mode)", file=log, flush=True)
+    t0 = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(nb), str(tmp), parameters=params, kernel_name=kernel_name, cwd=str(paths.NOTEBOOKS_DIR),
+            progress_bar=False, log_output=True, execution_timeout=timeout, **kernel_options(kernels))
+    except DeadKernelError as exc:
+        _keep_failed(tmp, failed)
+        raise RunError(f"{nb.name}: the kernel died ({exc}); most likely it ran out of memory. Its partial output "
+                       f"is {failed}. Fix: close other jobs, or run with fewer workers (RESDYN_WORKERS=1).") from None
+    except BaseException:
+        _keep_failed(tmp, failed)
+        raise
+    os.replace(tmp, executed / nb.name)
+    failed.unlink(missing_ok=True)
+    seconds = time.perf_counter() - t0
+    print(f"      done in {seconds:.0f} s", file=log, flush=True)
+    return seconds
+
+
+def _keep_failed(tmp: Path, failed: Path) -> None:
+    if tmp.exists():
+        os.replace(tmp, failed)
+
+
+def _write_record(target, identity, records, seconds, selected, dirs, t_all, log) -> results.Results:
     import torch
 
     run_info = results.RunInfo(
@@ -88,11 +179,6 @@ def run(*, target: str = "paper", quick: bool = False, seed: int = 0, data_root:
     previous = _load_previous(dirs.paper / "results.json", log)
     record = results.combine(previous, target, records, run_info)
     write(record, dirs)
-    if not quick and seed == 0 and out_dir is None:
-        for nb in notebooks(target):
-            clean_executed(executed / nb.name, paths.EXECUTED_DIR / nb.name)
-    print(f"wrote {dirs.paper / 'results.json'}, {dirs.paper / 'REPORT.md'} and figures in {dirs.figures} "
-          f"({run_info.wall_seconds:.0f} s)", file=log, flush=True)
     return record
 
 
@@ -109,15 +195,13 @@ class _NoTrailingNewline(logging.Filter):
 logging.getLogger("papermill").addFilter(_NoTrailingNewline())
 
 
-def _kernel_options() -> dict:
-    """The notebooks' kernels talk to papermill over local IPC sockets, not TCP: on TCP every kernel
-    warns that it runs "without encryption", noise on one machine, where IPC is the right transport."""
+def kernel_options(folder: Path) -> dict:
+    """The notebooks' kernels talk to papermill over local IPC sockets in ``folder``, not TCP: on TCP
+    every kernel warns that it runs "without encryption", noise on one machine, where IPC is the
+    right transport. (Without ``ip`` the sockets land in the working folder, notebooks/.)"""
     from traitlets.config import Config
 
-    return {"config": Config({"KernelManager": {"transport": "ipc"}})}
-
-
-KERNEL_OPTIONS = _kernel_options()
+    return {"config": Config({"KernelManager": {"transport": "ipc", "ip": str(Path(folder) / "kernel")}})}
 
 
 def _load_previous(path: Path, log) -> results.Results | None:
@@ -211,8 +295,7 @@ def clean_executed(src: str | Path, dst: str | Path) -> Path:
             for o in cell.outputs:
                 if "text/plain" in o.get("data", {}):
                     o["data"]["text/plain"] = re.sub(r" at 0x[0-9a-f]+", "", o["data"]["text/plain"])
-    Path(dst).parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, dst)
+    atomic_write(dst, lambda tmp: nbformat.write(nb, str(tmp)))
     return Path(dst)
 
 
@@ -244,6 +327,6 @@ def refresh_checked_outputs(executed_dir: str | Path, target: str | None = None)
             else:
                 cell.outputs, cell.execution_count = [], None
         nb.metadata.pop("papermill", None)
-        nbformat.write(nb, src)
+        atomic_write(src, lambda tmp, nb=nb: nbformat.write(nb, str(tmp)))
         written.append(src)
     return written

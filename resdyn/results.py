@@ -81,6 +81,17 @@ def from_dict(d: dict) -> Results:
     return _adapter().validate_python(d)
 
 
+def check_whole(record: Results) -> None:
+    """Raise ``ValueError`` unless ``record`` holds at least one target's run and, for every target it
+    has run, every section of that target (the registry's)."""
+    if not record.runs:
+        raise ValueError("the record holds no run (runs is empty): it was not written by resdyn reproduce")
+    for target in record.runs:
+        missing = [s.name for s in sections.of_target(target) if getattr(record, s.name) is None]
+        if missing:
+            raise ValueError(f"the {target} target's run lacks its sections {', '.join(missing)}")
+
+
 def load(path: str | Path) -> Results:
     """Read and validate a results.json."""
     return from_dict(read_json(path))

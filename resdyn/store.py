@@ -129,6 +129,8 @@ def load(path, *, map_location="cpu", expect: dict | None = None) -> dict | None
         model.load_state_dict(saved["model_state"])
     except Exception as exc:  # truncated zip, unpickling error, wrong keys or shapes: the file is the problem
         reason = (str(exc).strip().splitlines() or [""])[0][:200]  # torch's messages run to many lines
+        if "weights only" in reason.lower() or "weights_only" in reason:  # torch's advice would be unsafe here
+            reason = "it holds objects a resdyn save never contains, so it is not a resdyn save file"
         return _discard(path, f"could not be read ({type(exc).__name__}: {reason})")
     wrong = mismatch(saved, expect) if expect is not None else None
     if wrong is not None:

@@ -78,3 +78,51 @@ def test_report_rerenders_from_results(tmp_path, capsys):
     main(["report", "--results", str(tmp_path / "paper" / "results.json")])
     text = (tmp_path / "paper" / "REPORT.md").read_text()
     assert "## Claims and verdicts" in text and "](../figures/fig1d_tsne.png)" in text
+
+
+@pytest.mark.parametrize("content, why", [("{}", "holds no run"), ('{"foo": 1}', "unknown sections foo"),
+                                          ('{"runs": {}, ', "is not valid JSON")])
+def test_report_refuses_a_record_that_does_not_validate(tmp_path, capsys, content, why):
+    paper = tmp_path / "paper"
+    paper.mkdir()
+    (paper / "results.json").write_text(content)
+    (paper / "REPORT.md").write_text("the committed report")
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--results", str(paper / "results.json")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and why in err and str(paper / "results.json") in err and "Fix:" in err
+    assert (paper / "REPORT.md").read_text() == "the committed report"
+
+
+def test_report_is_never_replaced_by_an_emptier_one(tmp_path, capsys):
+    from dataclasses import replace
+
+    from records import complete_record
+    from resdyn.files import write_json
+    from resdyn.results import to_dict
+
+    full = complete_record()
+    write_json(to_dict(full), tmp_path / "paper" / "results.json")
+    main(["report", "--results", str(tmp_path / "paper" / "results.json")])
+    before = (tmp_path / "paper" / "REPORT.md").read_text()
+    fewer = replace(full, runs={"paper": full.runs["paper"]}, seeds=None, mechanism=None, regime_map=None, depth=None,
+                    toy=None, precision=None)
+    write_json(to_dict(fewer), tmp_path / "paper" / "results.json")
+    with pytest.raises(SystemExit):
+        main(["report", "--results", str(tmp_path / "paper" / "results.json")])
+    assert "fewer sections" in capsys.readouterr().err and (tmp_path / "paper" / "REPORT.md").read_text() == before
+    main(["report", "--results", str(tmp_path / "paper" / "results.json"), "--force"])
+    assert (tmp_path / "paper" / "REPORT.md").read_text() != before
+
+
+@pytest.mark.parametrize("seed", ["-1", "abc", str(2**40)])
+def test_bad_seed_on_the_command_line(capsys, seed):
+    with pytest.raises(SystemExit) as exc:
+        main(["reproduce", "--quick", "--seed", seed])
+    assert exc.value.code == 2 and "--seed must be an integer" in capsys.readouterr().err
+
+
+def test_min_depth_above_the_depth_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        main(["prune", "--dataset", "digits", "--depth", "3", "--min-depth", "5", "--no-cache", "--quiet"])
+    assert "--min-depth 5 is above the net's depth 3" in capsys.readouterr().err

@@ -45,7 +45,7 @@ def test_executed_notebooks_are_byte_stable_and_clean(tmp_path):
     for i in range(2):
         done = tmp_path / f"run{i}.ipynb"
         papermill.execute_notebook(str(src), str(done), kernel_name="python3", progress_bar=False,
-                                   parameters={"answer": 42}, **reproduce.KERNEL_OPTIONS)
+                                   parameters={"answer": 42}, **reproduce.kernel_options(tmp_path))
         outs.append(reproduce.clean_executed(done, tmp_path / f"clean{i}.ipynb").read_bytes())
     assert outs[0] == outs[1]
     nb = json.loads(outs[0])
@@ -68,7 +68,7 @@ def test_a_partial_run_leaves_the_record_as_it_was(tmp_path, monkeypatch):
     record = reproduce.run(quick=True, only=["02"], out_dir=str(out), log=open(tmp_path / "log", "w"))
     assert record is None and not (out / "paper" / "results.json").exists()
     log = (tmp_path / "log").read_text()
-    assert "left as it was" in log and "different runs" in log
+    assert "a partial run (--only) never writes the record" in log and "left as it was" in log
     assert (out / "results" / "fig1c.json").exists()  # the new fragment is kept for a later whole run
 
 
@@ -107,3 +107,79 @@ def test_notebook_stderr_is_logged_without_an_empty_line_after_each_piece(caplog
         logging.getLogger("papermill").warning("regime shared seed 0: epoch 2/10: depth 14\n")
         logging.getLogger("papermill").warning("two lines\nat once\n\n")
     assert [r.getMessage() for r in caplog.records] == ["regime shared seed 0: epoch 2/10: depth 14", "two lines\nat once"]
+
+
+# -- one run per folder, a record from one whole run only, failures that name their cause -------
+
+
+@pytest.fixture(scope="module")
+def whole_quick_run(tmp_path_factory):
+    """A whole quick run of the paper target into its own folder (about a minute)."""
+    import os
+
+    out = tmp_path_factory.mktemp("whole")
+    old = os.environ.get("RESDYN_QUICK")
+    os.environ["RESDYN_QUICK"] = "1"
+    try:
+        record = reproduce.run(quick=True, out_dir=str(out), log=open(out / "log", "w"))
+    finally:
+        os.environ.pop("RESDYN_QUICK") if old is None else os.environ.__setitem__("RESDYN_QUICK", old)
+    return out, record
+
+
+def test_only_after_a_whole_run_leaves_the_record_untouched(whole_quick_run, tmp_path, monkeypatch):
+    out, record = whole_quick_run
+    assert record is not None and (out / "paper" / "results.json").exists()
+    ids = {json.loads(p.read_text())["identity"]["run"] for p in (out / "results").glob("*.json")}
+    assert len(ids) == 1 and None not in ids  # every fragment carries the whole run's id
+    before = {name: (out / "paper" / name).read_bytes() for name in ("results.json", "REPORT.md")}
+    monkeypatch.setenv("RESDYN_QUICK", "1")
+    again = reproduce.run(quick=True, only=["02"], out_dir=str(out), log=open(tmp_path / "log", "w"))
+    assert again is None and "never writes the record" in (tmp_path / "log").read_text()
+    assert {name: (out / "paper" / name).read_bytes() for name in before} == before
+
+
+def test_no_kernel_socket_is_left_in_the_notebooks_folder(whole_quick_run):
+    from resdyn import paths
+
+    assert not [p.name for p in paths.NOTEBOOKS_DIR.iterdir() if p.name.startswith("kernel")]
+
+
+def test_a_second_run_on_the_same_folder_fails_clearly(tmp_path):
+    from filelock import FileLock
+
+    (tmp_path / "out").mkdir()
+    with FileLock(str(tmp_path / "out" / ".run.lock")):
+        with pytest.raises(reproduce.RunError, match="another resdyn reproduce is writing to"):
+            reproduce.run(quick=True, out_dir=str(tmp_path / "out"), log=open(tmp_path / "log", "w"))
+
+
+@pytest.mark.parametrize("seed", [-1, 2**40])
+def test_a_bad_seed_is_refused_before_anything_is_touched(tmp_path, seed):
+    fragment = fragments.save_fragment(tmp_path / "results", "fig1c", complete_record().fig1c, identity={})
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2147483647\]"):
+        reproduce.run(quick=True, seed=seed, out_dir=str(tmp_path))
+    assert fragment.exists()
+
+
+def test_a_dead_kernel_names_the_notebook_the_cause_and_the_fix(tmp_path):
+    from types import SimpleNamespace
+
+    nb = tmp_path / "07_dies.ipynb"
+    write_notebook(nb, ["import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"])
+    dirs = SimpleNamespace(scratch=tmp_path / "scratch")
+    with pytest.raises(reproduce.RunError, match=r"07_dies.ipynb: the kernel died .*out of memory.*RESDYN_WORKERS=1"):
+        reproduce._execute(nb, 1, 1, dirs, {}, "python3", 60, tmp_path, True, open(tmp_path / "log", "w"))
+    assert (tmp_path / "scratch" / "notebooks" / "07_dies.failed.ipynb").exists()
+    assert not (tmp_path / "scratch" / "notebooks" / "07_dies.ipynb").exists()
+
+
+def test_workers_variable_is_checked_with_its_name(monkeypatch):
+    from resdyn.parallel import plan
+
+    monkeypatch.setenv("RESDYN_WORKERS", "abc")
+    with pytest.raises(ValueError, match="RESDYN_WORKERS must be an integer >= 1 .*got 'abc'"):
+        plan(4)
+    monkeypatch.setenv("RESDYN_WORKERS", "0")
+    with pytest.raises(ValueError, match="workers must be an integer >= 1"):
+        plan(4)

@@ -162,3 +162,14 @@ def test_training_code_has_not_drifted_from_the_cache_version():
     assert FINGERPRINTS.get(store.CACHE_VERSION) == got, (
         f"the code that trains nets ({', '.join(store.TRAINING_CODE)}) changed: if trained nets change, bump "
         f"resdyn.store.CACHE_VERSION; then set FINGERPRINTS[{store.CACHE_VERSION}] = {got!r} in tests/test_store.py")
+
+
+def test_a_foreign_pickle_is_reported_in_resdyns_words(tmp_path):
+    import pickle
+
+    path = tmp_path / "final.pt"
+    torch.save({"format": 2, "x": pickle.dumps}, path)  # a function: torch's weights-only loader refuses it
+    with pytest.warns(store.CacheWarning) as caught:
+        assert store.load(path) is None
+    text = str(caught[0].message)
+    assert "not a resdyn save file" in text and "weights_only" not in text and "resdyn cache:" in text

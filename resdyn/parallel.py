@@ -50,6 +50,11 @@ class Job:
         return self.train.epochs * self.model.multiply_adds(n)
 
 
+#: Idle workers exit after this many seconds (loky's default, 300, kept them alive for five minutes
+#: after their parent was killed).
+WORKER_IDLE_SECONDS = 10
+
+
 def _env_workers(default: int) -> int:
     value = os.environ.get("RESDYN_WORKERS", "").strip()
     if not value:
@@ -136,7 +141,8 @@ def _run(todo: list[Job], workers: int | None, progress: bool) -> None:
             # loky replaces a worker whose memory grew by 300 MB (each holds its data set) and says
             # so in words that suggest a fault (joblib/joblib#883, joblib/loky#641): the job is unharmed
             warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor")
-            Parallel(n_jobs=n_workers)(delayed(_train)(job, threads, progress, cache) for job in todo)
+            Parallel(n_jobs=n_workers, idle_worker_timeout=WORKER_IDLE_SECONDS)(
+                delayed(_train)(job, threads, progress, cache) for job in todo)
 
 
 def _left(job: Job) -> float:

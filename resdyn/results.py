@@ -41,9 +41,14 @@ class RunInfo:
     peak_rss_mb: float
 
 
+#: The layout of results.json; a record without ``schema_version`` has layout 1 (the field came later).
+SCHEMA_VERSION = 1
+
+
 def _results_type() -> type:
     """:class:`Results`, one field per registered section (in the registry's order)."""
-    fields = [("runs", dict[str, RunInfo], field(default_factory=dict))]
+    fields = [("schema_version", int, field(default=SCHEMA_VERSION)),
+              ("runs", dict[str, RunInfo], field(default_factory=dict))]
     fields += [(s.name, s.record | None, field(default=None)) for s in sections.SECTIONS]
     fields += [("verdicts", list[Verdict], field(default_factory=list)),
                ("stale", list[str], field(default_factory=list))]
@@ -72,6 +77,10 @@ def from_dict(d: dict) -> Results:
     """Validate a results.json dict against the schema and return the typed record.
     Raises ``ValueError`` for keys that are no section of the registry, and
     ``pydantic.ValidationError`` naming every field that does not fit."""
+    version = d.get("schema_version", 1)
+    if version != SCHEMA_VERSION:
+        raise ValueError(f"results.json has schema version {version!r}; this code reads version {SCHEMA_VERSION}. "
+                         "Re-run its targets with this code (make reproduce, make seeds, make study).")
     known = {f.name for f in dataclasses.fields(Results)}
     unknown = sorted(set(d) - known)
     if unknown:

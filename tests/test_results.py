@@ -131,3 +131,13 @@ def test_peak_rss_in_decimal_megabytes_of_the_larger_process(monkeypatch):
     kib = {resource.RUSAGE_SELF: 500_000, resource.RUSAGE_CHILDREN: 2_000_000}
     monkeypatch.setattr(resource, "getrusage", lambda who: SimpleNamespace(ru_maxrss=kib[who]))
     assert machine.peak_rss_mb() == 2048.0
+
+
+def test_the_schema_version_is_stored_and_checked():
+    from records import complete_record
+
+    d = results.to_dict(complete_record())
+    assert d["schema_version"] == results.SCHEMA_VERSION
+    assert results.from_dict({k: v for k, v in d.items() if k != "schema_version"}) == complete_record()
+    with pytest.raises(ValueError, match="schema version 99; this code reads version 1"):
+        results.from_dict({**d, "schema_version": 99})

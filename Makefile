@@ -36,7 +36,7 @@ reproduce: install ## the paper (notebooks 00-04) on MNIST: figures/, paper/ (re
 seeds: install ## notebook 05: every headline number over five seeds (outside CI; about 5 minutes from a warm cache)
 	$(PY) -m resdyn reproduce --target seeds
 
-study: install ## notebooks 06-10: mechanism, regime map, depth, toy, precision (outside CI; about 5 minutes from a warm cache)
+study: install ## notebooks 06-11: mechanism, regime map, depth, toy, precision, trace (outside CI)
 	$(PY) -m resdyn reproduce --target study
 
 EXECUTED ?= paper/notebooks

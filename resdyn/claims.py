@@ -137,6 +137,9 @@ REGIME_DECISION = Rule(
 #: The precision comparison (notebook 10): a number moves between fp32 and bf16 if the difference of
 #: their means exceeds this many seed spreads (the larger range over seeds of the two precisions).
 PRECISION_SPREADS = 1.0
+#: The trace study (notebook 11): one block's lesion stands out when it leaves the accuracy lower by at
+#: least this much (a fraction) than every other block's lesion does; closer, float noise can reorder them.
+LESION_MARGIN = 0.02
 
 RULES = (ERROR, MEAN_SETTLING, STD_SETTLING, DISTANCE, TSNE, ADAPTIVE, TOY, ASSOCIATION, REGIME_DECISION)
 assert MEAN_SETTLING.thresholds["fraction"] == STD_SETTLING.thresholds["fraction"]

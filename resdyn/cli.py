@@ -244,7 +244,7 @@ def _add_run_commands(sub) -> None:
                        description="Full mode (default): MNIST; writes figures/, paper/results.json and "
                                    "paper/REPORT.md. --quick: digits, a few minutes, writes under build/quick.")
     p.add_argument("--target", default="paper", choices=list(TARGETS),
-                   help="paper: notebooks 00-04 (default; CI); seeds: 05, five seeds; study: 06-10.")
+                   help="paper: notebooks 00-04 (default; CI); seeds: 05, five seeds; study: 06-11.")
     p.add_argument("--quick", action="store_true", help="digits instead of MNIST; minutes; for tests and set-up.")
     p.add_argument("--seed", type=_seed, default=0, help="seed passed to every notebook (default 0).")
     p.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)

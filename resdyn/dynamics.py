@@ -2,6 +2,9 @@
 
 Axes follow :class:`resdyn.model.Trajectory`: residuals are (samples, T, N) with layer t+1 at
 index t; states are (samples, T+1, N) with the input at index 0. No function changes its inputs.
+The statistics also take the residuals of any residual model (:func:`resdyn.trace.trace`), whose
+blocks output (n, *shape) (conv feature maps, tokens): residuals (n, T, *shape), each layer's
+output flattened to F = prod(shape) features, (n, T, F). A (n, T, N) tensor is used as it is.
 """
 from __future__ import annotations
 
@@ -48,7 +51,8 @@ class ClassResidualStats:
     """Per-class statistics of the residuals across samples.
 
     classes: (C,) class labels; counts: (C,) samples per class;
-    mean, std: (C, T, N), over the samples of each class, per layer and neuron (std with n - 1).
+    mean, std: (C, T, N), over the samples of each class, per layer and neuron (std with n - 1); for
+    residuals (n, T, *shape), N = F = prod(shape), the flattened features.
     """
 
     classes: torch.Tensor
@@ -82,10 +86,11 @@ def class_residual_stats(residuals: torch.Tensor, labels: torch.Tensor) -> Class
     """Mean and standard deviation of the residuals over the samples of each class (Fig. 1A, 1B).
 
     Args:
-        residuals: (n, T, N).
+        residuals: (n, T, N), or (n, T, *shape); each layer's output is flattened to (n, T, F).
         labels: (n,) integer class labels; every class needs at least 2 samples.
     """
     _check_residuals(residuals, labels)
+    residuals = _flat_layers(residuals)
     classes = torch.unique(labels)
     means, stds, counts = [], [], []
     for c in classes:
@@ -170,7 +175,7 @@ def mechanism(model: DenseResNet, x: torch.Tensor, *, saturation: float = 0.01) 
 class TrajectoryDistances:
     """l2 distances between whole residual trajectories (Fig. 1C).
 
-    distances: (n, n) between flattened trajectories (T * N values each);
+    distances: (n, n) between flattened trajectories (T * N values each; T * F for (n, T, *shape));
     labels: (n,) the samples' classes, in the matrix's order; classes: (C,);
     class_mean: (C, C) mean distance between samples of class a and class b (a == b: i != j only);
     within: (C,) diagonal of ``class_mean``; between: (C,) mean distance from a class to all others;
@@ -190,7 +195,8 @@ def trajectory_distances(residuals: torch.Tensor, labels: torch.Tensor) -> Traje
     """Pairwise l2 distances between the flattened residual trajectories and their class summary.
 
     Args:
-        residuals: (n, T, N); labels: (n,).
+        residuals: (n, T, N), or (n, T, *shape); each layer's output is flattened to (n, T, F) (and
+            the whole trajectory to T * F values); labels: (n,).
     """
     _check_residuals(residuals, labels)
     # one float64 copy, whatever the layout (collect_trajectory's is layer-major)
@@ -219,13 +225,18 @@ def tsne_embedding(x: torch.Tensor | np.ndarray, *, seed: int = 0, perplexity: f
                    n_jobs: int = 1, **options) -> np.ndarray:
     """A 2-D openTSNE embedding of ``x`` (n, features) -> (n, 2), reproducible for a given seed.
 
-    ``options`` go to :class:`openTSNE.TSNE` (e.g. ``n_iter``, ``initialization``).
+    ``x`` may also be (n, *shape), e.g. whole residual trajectories (n, T, *shape): each sample is
+    flattened to one vector of prod(shape) features, (n, F) (as each layer's output is flattened to
+    (n, T, F) elsewhere in this module). ``options`` go to :class:`openTSNE.TSNE` (e.g. ``n_iter``,
+    ``initialization``).
     """
     from openTSNE import TSNE
 
     data = np.asarray(x.detach().cpu().numpy() if torch.is_tensor(x) else x, dtype=np.float64)
-    if data.ndim != 2:
-        raise ValueError(f"x must have shape (n, features), got {data.shape}.")
+    if data.ndim < 2 or len(data) == 0:
+        raise ValueError(f"x must have shape (n, features) or (n, *shape) with n >= 1, got {data.shape}.")
+    if data.ndim > 2:
+        data = data.reshape(len(data), -1)
     if not 0 < perplexity < (len(data) - 1) / 3:
         raise ValueError(f"perplexity must be in (0, (n - 1) / 3) = (0, {(len(data) - 1) / 3:.1f}), got {perplexity!r}.")
     tsne = TSNE(n_components=2, perplexity=perplexity, random_state=seed, n_jobs=n_jobs, verbose=False, **options)
@@ -256,9 +267,22 @@ def cluster_separation(embedding: np.ndarray, labels, *, k: int = 10, folds: int
 
 
 def _check_residuals(residuals: torch.Tensor, labels: torch.Tensor) -> None:
-    if residuals.ndim != 3:
-        raise ValueError(f"residuals must have shape (n, T, N), got {tuple(residuals.shape)}.")
+    if not isinstance(residuals, torch.Tensor) or residuals.ndim < 3:
+        got = tuple(residuals.shape) if isinstance(residuals, torch.Tensor) else type(residuals).__name__
+        raise ValueError(f"residuals must have shape (n, T, N), got {got}: n samples, T layers, N features; "
+                         "or (n, T, *shape), each layer's output flattened to N = prod(shape) features "
+                         "(for one layer's (n, N) add the axis: r[:, None]).")
+    if not isinstance(labels, torch.Tensor):
+        raise ValueError(f"labels must be a tensor ({len(residuals)},) of class labels, got {type(labels).__name__}.")
     if labels.ndim != 1 or len(labels) != len(residuals):
         raise ValueError(
             f"labels must have shape ({len(residuals)},) to match residuals, got {tuple(labels.shape)}."
         )
+
+
+def _flat_layers(residuals: torch.Tensor) -> torch.Tensor:
+    """(n, T, *shape) -> (n, T, F): each layer's output flattened. A (n, T, N) tensor is returned
+    as it is (the same object), so that its statistics are computed exactly as before."""
+    if residuals.ndim == 3:
+        return residuals
+    return residuals.reshape(*residuals.shape[:2], -1)

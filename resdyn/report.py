@@ -138,7 +138,7 @@ def _how_to_rerun() -> str:
     return "\n".join(["## How to re-run", "", "```", "make setup      # once: environment, kernel, quick run",
                       "make reproduce  # the paper notebooks 00-04 (CI): figures/, paper/, this report",
                       "make seeds      # notebook 05: five seeds (outside CI)",
-                      "make study      # notebooks 06-10: mechanism, regime map, depth, toy, precision (outside CI)",
+                      "make study      # notebooks 06-11: mechanism, regime map, depth, toy, precision, trace (outside CI)",
                       "make test       # unit tests and the notebooks' checked outputs (nbval, quick mode)", "```", "",
                       "MNIST is read from `$RESDYN_DATA`, else `../shared/data`, else `data/`.", ""])
 

@@ -2,7 +2,7 @@
 
     resdyn reproduce                  # the paper (notebooks 00-04): figures/, paper/results.json, REPORT.md
     resdyn reproduce --target seeds   # notebook 05, five seeds
-    resdyn reproduce --target study   # notebooks 06-10
+    resdyn reproduce --target study   # notebooks 06-11
     resdyn reproduce --quick          # digits, minutes: writes build/quick/...
 
 Before the paper notebooks run, every net they need that depends on no other net is trained side

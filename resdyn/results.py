@@ -6,7 +6,7 @@ targets. ``results.json`` is ``to_dict(results)``; :func:`load` reads it back an
 field (pydantic); :func:`schema` is its JSON Schema.
 
 Three targets fill it, each with its own run: ``paper`` (notebooks 00-04, ``make reproduce``, in
-CI), ``seeds`` (05, ``make seeds``) and ``study`` (06-10, ``make study``). Each notebook writes its
+CI), ``seeds`` (05, ``make seeds``) and ``study`` (06-11, ``make study``). Each notebook writes its
 section as a fragment (:mod:`resdyn.fragments`); :func:`combine` puts one target's merged sections
 into the record beside the other targets', and marks those computed with another experiment spec
 as stale.

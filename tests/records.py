@@ -1,6 +1,7 @@
 """A complete results record (every section of results.json) with made-up numbers, for the tests of
 claims, report, CLI and the schema. ``complete_record(...)`` takes overrides per section."""
 from dataclasses import replace
+from itertools import accumulate
 
 from resdyn import sections
 from resdyn.claims import NETS
@@ -179,6 +180,30 @@ def precision():
                           moved=[], bf16_ok=True)
 
 
+def traced_model(kind="DenseResNet", stages=(15,), worst=1):
+    from resdyn.sections.trace import CRITERIA, LesionRow, TracedModel
+
+    T = sum(stages)
+    change = [0.01] * (T - 1)
+    for b in list(accumulate(stages))[:-1]:
+        change[b - 1] = None  # across a transition
+    return TracedModel(kind=kind, parameters=1000, depth=T, names=[f"blocks.{t}" for t in range(T)],
+                       stages=list(stages), shapes=[[64]] * len(stages), accuracy=0.95, std_profile=[0.1] * T,
+                       change_profile=change, std_layer=4, mean_layer=None, ratio=[0.5] * 10,
+                       criteria={k: [None] + [0.2] * (T - 1) for k in CRITERIA},
+                       lesion=[LesionRow(t, f"blocks.{t - 1}", 0.5 if t == worst else 0.9) for t in range(1, T + 1)])
+
+
+def trace_study():
+    from resdyn.sections.trace import ConvSpec, ConvTraining, TraceStudy
+
+    models = {n: traced_model() for n in NETS}
+    models["conv"] = traced_model("ConvResNet1d", (2, 2, 2), worst=3)
+    spec = ConvSpec([16, 32, 64], 2, n_train=10000, epochs=3, batch_size=64, lr=0.003)
+    return TraceStudy(n_samples=2000, classes=list(range(10)), models=models,
+                      conv=ConvTraining(spec=spec, n_train=10000, seed=0, train_seconds=60.0, test_acc=0.97))
+
+
 def complete_record(**overrides) -> Results:
     """Every section filled; ``overrides`` replace sections by name. Verdicts computed from them."""
     from resdyn import claims
@@ -186,6 +211,6 @@ def complete_record(**overrides) -> Results:
     parts = {"runs": {"paper": run_info(), "seeds": run_info(), "study": run_info()}, "regime": regime(),
                 "fig1ab": fig1ab(), "fig1c": fig1c(), "fig1d": fig1d(), "adaptive": adaptive(), "seeds": seeds(),
                 "mechanism": mechanism_study(), "regime_map": regime_map(), "depth": depth(), "toy": toy(),
-                "precision": precision()}
+                "precision": precision(), "trace": trace_study()}
     record = Results(**{**parts, **overrides})
     return replace(record, verdicts=claims.verdicts(record, sections.SECTIONS))

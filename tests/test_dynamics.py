@@ -110,3 +110,66 @@ def test_change_profile_known_answer():
     stats = class_residual_stats(residuals, torch.zeros(3, dtype=torch.long))
     torch.testing.assert_close(stats.change_profile, torch.tensor([1.0, 0.5]))
     assert torch.equal(stats.std_profile, torch.zeros(3))
+
+
+# -- residuals of any block shape: (n, T, *shape), each layer flattened to (n, T, F) ------------
+
+
+def _conv_like(layer_major: bool = False):
+    """(12, 3, 4, 5) residuals (a conv block's (channels, length) per layer) of 3 classes, and labels."""
+    g = torch.Generator().manual_seed(1)
+    r = torch.randn(12, 3, 4, 5, generator=g)
+    labels = torch.tensor([0, 1, 2] * 4)
+    r[labels == 2] += 1.5
+    if layer_major:  # as resdyn.trace stores them: layer by layer
+        r = r.transpose(0, 1).contiguous().transpose(0, 1)
+    return r, labels
+
+
+@pytest.mark.parametrize("layer_major", [False, True])
+def test_class_stats_of_4d_residuals_equal_the_flattened_call(layer_major):
+    r, labels = _conv_like(layer_major)
+    copy = r.clone()
+    four, three = class_residual_stats(r, labels), class_residual_stats(r.reshape(12, 3, 20), labels)
+    assert four.mean.shape == (3, 3, 20) and four.std.shape == (3, 3, 20)
+    for f in ("classes", "counts", "mean", "std", "std_profile", "change_profile", "layer_mean"):
+        assert torch.equal(getattr(four, f), getattr(three, f)), f
+    assert torch.equal(r, copy)
+    assert settling_layer(four.std_profile) == settling_layer(three.std_profile)
+
+
+@pytest.mark.parametrize("layer_major", [False, True])
+def test_distances_of_4d_residuals_equal_the_flattened_call(layer_major):
+    r, labels = _conv_like(layer_major)
+    four, three = trajectory_distances(r, labels), trajectory_distances(r.reshape(12, 3, 20), labels)
+    for f in ("distances", "labels", "classes", "class_mean", "within", "between", "ratio"):
+        assert torch.equal(getattr(four, f), getattr(three, f)), f
+
+
+def test_3d_residuals_are_used_as_they_are():
+    from resdyn.dynamics import _flat_layers
+
+    r = torch.rand(4, 2, 3).transpose(0, 1).contiguous().transpose(0, 1)
+    assert _flat_layers(r) is r
+    assert _flat_layers(torch.zeros(4, 2, 3, 5)).shape == (4, 2, 15)
+
+
+def test_tsne_of_trajectories_equals_the_flattened_call():
+    r, _ = _conv_like()
+    a = tsne_embedding(r, seed=0, perplexity=3, n_iter=50)
+    b = tsne_embedding(r.reshape(12, -1), seed=0, perplexity=3, n_iter=50)
+    assert a.shape == (12, 2) and np.array_equal(a, b)
+    with pytest.raises(ValueError, match=r"x must have shape \(n, features\) or \(n, \*shape\) with n >= 1, got \(12,\)"):
+        tsne_embedding(torch.zeros(12))
+
+
+@pytest.mark.parametrize("fn", [class_residual_stats, trajectory_distances])
+def test_statistics_name_the_shapes_they_take(fn):
+    with pytest.raises(ValueError, match=r"residuals must have shape \(n, T, N\), got \(4, 3\).*\(n, T, \*shape\)"):
+        fn(torch.zeros(4, 3), torch.zeros(4, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"residuals must have shape .*got list"):
+        fn([[0.0]], torch.zeros(1, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"labels must have shape \(4,\) to match residuals, got \(4, 1\)"):
+        fn(torch.zeros(4, 2, 3, 5), torch.zeros(4, 1, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"labels must be a tensor \(4,\)"):
+        fn(torch.zeros(4, 2, 3, 5), [0, 0, 1, 1])

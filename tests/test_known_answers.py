@@ -293,7 +293,7 @@ def test_tsne_embedding_is_opentsne_with_the_given_options():
     got = tsne_embedding(x, perplexity=19.6, n_iter=20)  # seed 0 by default
     assert got.shape == (60, 2) and np.array_equal(got, ref)
     assert tsne_embedding(x, perplexity=0.5, n_iter=20).shape == (60, 2)  # any perplexity above 0
-    with pytest.raises(ValueError, match=r"x must have shape \(n, features\), got \(60,\)"):
+    with pytest.raises(ValueError, match=r"x must have shape \(n, features\) or \(n, \*shape\) with n >= 1, got \(60,\)"):
         tsne_embedding(x[:, 0])
     # the default perplexity 30 needs n >= 92: (92 - 1) / 3 = 30.33
     x92 = x.repeat(2, 1)[:92]

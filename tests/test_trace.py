@@ -382,3 +382,124 @@ def test_remove_last_block(shared):
     assert torch.equal(smaller(torch.ones(2, 16)), d.truncated(4)(torch.ones(2, 16)))
     with pytest.raises(ValueError, match="the stage has 1 block"):
         remove_last_block(DenseResNet(ModelConfig(width=4, depth=1, n_classes=2)))
+
+
+# -- the trace section (resdyn.sections.trace): the paper's statistics on any model -------------
+
+
+def _samples(n_per_class=6, width=16, classes=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(classes).repeat_interleave(n_per_class)
+    return torch.randn(len(labels), width, generator=g) + labels[:, None].float(), labels
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_section_on_a_dense_net_gives_the_paper_sections_numbers(shared):
+    from resdyn.data import Split
+    from resdyn.dynamics import collect_trajectory, trajectory_distances
+    from resdyn.sections import fig1ab
+    from resdyn.sections import trace as section
+
+    model, (x, labels) = dense(shared, depth=6), _samples()
+    rec = section.measure({"net": model}, x, labels)
+    m = rec.models["net"]
+    _, ref = fig1ab.net_dynamics(model, Split(x, labels))
+    assert m.std_profile == ref.profile.std_profile and m.change_profile == ref.profile.change_profile
+    assert (m.std_layer, m.mean_layer) == (ref.profile.std_layer, ref.profile.mean_layer)
+    ratio = trajectory_distances(collect_trajectory(model, x).residuals, labels).ratio  # as fig1c.measure
+    assert m.ratio == ratio.tolist()
+    states = model.trajectory(x).states
+    assert m.criteria["block_influence"] == criteria.block_influence(states).tolist()
+    assert m.criteria["convergence"] == [None] + criteria.convergence_profile(model.trajectory(x).residuals).tolist()
+    assert (m.depth, m.stages, m.shapes, m.kind) == (6, [6], [[16]], "DenseResNet")
+    assert rec.n_samples == 18 and rec.classes == [0, 1, 2] and rec.conv is None
+    with torch.no_grad():
+        assert m.accuracy == pytest.approx(float((model(x).argmax(1) == labels).double().mean()))
+        assert [r.accuracy for r in m.lesion] == [
+            pytest.approx(float((lesion(model, None, t)(x).argmax(1) == labels).double().mean())) for t in range(6)]
+    assert [r.name for r in m.lesion] == [f"layer {t}" for t in range(1, 7)]
+
+
+def test_section_on_a_conv_net_joins_its_stages():
+    from resdyn.dynamics import class_residual_stats
+    from resdyn.sections import trace as section
+
+    model, (x, labels) = ConvResNet1d(channels=(4, 8, 16), blocks_per_stage=2, n_classes=3), _samples(width=12)
+    with torch.no_grad():
+        model.blocks[2].conv2.weight.zero_()  # block 3 projects (stride 2), its branch adds nothing: y(3) = 0
+        model.blocks[3].conv2.weight.zero_()  # block 4: identity shortcut, zero branch: y(4) = 0
+    m = section.measure({"conv": model}, x, labels).models["conv"]
+    assert (m.depth, m.stages, m.shapes) == (6, [2, 2, 2], [[4, 12], [8, 6], [16, 3]])
+    tr = trace(model, x)
+    std = [v for s in tr.stages for v in class_residual_stats(s.residuals, labels).std_profile.tolist()]
+    assert m.std_profile == std
+    assert [v is None for v in m.change_profile] == [False, True, False, True, False]
+    assert [v is None for v in m.criteria["convergence"]] == [True, False] * 3
+    assert all(len(v) == 6 for v in m.criteria.values())
+    assert m.criteria["relative_residual"][2:4] == [0.0, 0.0]
+    assert m.criteria["block_influence"][3] == pytest.approx(0, abs=1e-12) and m.criteria["cka"][3] == pytest.approx(1.0)
+    assert m.lesion[2].accuracy == m.lesion[3].accuracy == m.accuracy  # skipping a block that adds nothing
+    assert [r.name for r in m.lesion] == [f"blocks.{t}" for t in range(6)]
+    assert section.standout(m) in (None, m.worst_lesion)
+
+
+def test_change_settling_across_stages_known_answer():
+    from types import SimpleNamespace
+
+    from resdyn.sections.trace import _change_settling
+
+    def stage(change, T):
+        return SimpleNamespace(change_profile=torch.tensor(change), std_profile=torch.zeros(T))
+
+    # layers 1-2 | 3-6: the peak 1.0 is in stage 1; stage 2's changes 3->4 0.5, 4->5 and 5->6 0.01 (< 5 %)
+    assert _change_settling([stage([1.0], 2), stage([0.5, 0.01, 0.01], 4)]) == 4
+    assert _change_settling([stage([1.0], 2), stage([0.5, 0.01, 0.2], 4)]) is None
+    assert _change_settling([stage([0.0], 2), stage([0.0, 0.0], 3)]) is None  # nothing moves: no peak
+    assert _change_settling([stage([1.0, 0.01], 3)]) == 2  # one stage: the paper's rule
+
+
+def test_lesion_standout_and_the_record_round_trips():
+    from pydantic import TypeAdapter
+    from records import trace_study, traced_model
+
+    from resdyn.files import jsonable
+    from resdyn.sections import trace as section
+
+    m = traced_model(worst=3)
+    assert section.standout(m).block == 3 and m.worst_lesion.block == 3
+    tie = traced_model(worst=0)  # every lesion at 0.9
+    assert section.standout(tie) is None and tie.worst_lesion.block == 1
+    rec = trace_study()
+    assert TypeAdapter(section.TraceStudy).validate_python(jsonable(rec)) == rec
+    text = section.render(rec, "[`11_trace`](notebooks/11_trace.ipynb)")
+    assert text.startswith("## Any residual model: the paper's statistics and the field's criteria")
+    assert text.count("| t | block |") == 3 and "block 3: 50.00 %" in text
+    assert "conv: ConvResNet1d, 6 layers in 3 stages [2, 2, 2]" in section.describe(rec)
+    assert "none stands out" not in section.describe(rec)
+
+
+def test_trace_models_plot_draws_a_row_per_model():
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+    from records import trace_study
+
+    from resdyn import plots
+
+    fig = plots.trace_models(trace_study())
+    assert len(fig.axes) == 9 and all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
+    plt.close(fig)
+
+
+def test_train_conv_is_seeded():
+    from resdyn.data import Dataset, Split
+    from resdyn.sections.trace import ConvSpec, train_conv
+
+    x, labels = _samples(n_per_class=8, width=12)
+    data = Dataset("toy", Split(x, labels), Split(x, labels), Split(x, labels), 3, (1, 12), "standard")
+    spec = ConvSpec([4, 8], 1, n_train=20, epochs=2, batch_size=8, lr=1e-2)
+    (a, info), (b, _) = train_conv(data, spec, seed=3), train_conv(data, spec, seed=3)
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    assert (info.n_train, info.seed, info.spec) == (20, 3, spec) and 0 <= info.test_acc <= 1
+    assert not a.training

@@ -1,4 +1,4 @@
-"""The seeds' and the studies' figures (05-10): each takes a section's record and draws it."""
+"""The seeds' and the studies' figures (05-11): each takes a section's record and draws it."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,6 +11,7 @@ from ..style import PALETTE
 from .base import NEVER, _ax, _axes, class_colors, plot_depth_history
 from ..sections.fig1ab import DEEP
 from ..sections.seeds import METRICS
+from ..sections.trace import CRITERIA
 
 
 def seeds(rec, *, metrics=None, axes=None):
@@ -147,4 +148,51 @@ def toy_circles(record, *, axes=None):
     ax.set_ylabel("x(0)$_2$")
     ax.set_title("test points and the final nets' decision boundaries")
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    return fig
+
+
+def _stage_bounds(ax, stages):
+    """Dotted lines between a model's stages (at the transition layers)."""
+    for b in np.cumsum(stages)[:-1]:
+        ax.axvline(b + 0.5, color="0.6", ls=":", lw=1)
+
+
+def trace_models(record, *, axes=None):
+    """One row per model of a :class:`resdyn.sections.trace.TraceStudy`: the across-sample std per layer
+    relative to its peak (Fig. 1B) with the settling threshold and layer; every criterion of
+    :mod:`resdyn.criteria` per layer; the accuracy with each block skipped alone, against the
+    unlesioned model's (dashed). Dotted vertical lines: stage transitions."""
+    names = list(record.models)
+    fig, axes = _axes(axes, len(names), 3, figsize=(19, 4.2 * len(names)))
+    axes = np.asarray(axes).reshape(len(names), 3)
+    colors = sns.color_palette(PALETTE, len(CRITERIA))
+    for row, name in zip(axes, names):
+        m = record.models[name]
+        layers = np.arange(1, m.depth + 1)
+        std = np.asarray(m.std_profile)
+        row[0].plot(layers, std / std.max(), marker="o", ms=3, color=colors[0], label="std / its peak")
+        row[0].axhline(claims.SETTLING_FRACTION, color="0.5", ls="--", lw=1,
+                       label=f"{100 * claims.SETTLING_FRACTION:g} % of the peak")
+        if m.std_layer is not None:
+            row[0].axvline(m.std_layer, color="0.3", ls="-.", lw=1, label=f"settles from layer {m.std_layer}")
+        for key, color in zip(CRITERIA, colors):
+            values = [np.nan if v is None else v for v in m.criteria[key]]
+            row[1].plot(layers, values, marker="o", ms=3, color=color, label=key)
+        blocks = [r.block for r in m.lesion]
+        row[2].bar(blocks, [100 * r.accuracy for r in m.lesion], color=colors[0])
+        row[2].axhline(100 * m.accuracy, color="0.3", ls="--", lw=1, label="no block skipped")
+        row[2].set_xticks(blocks)
+        if len(m.lesion) == m.depth:
+            _stage_bounds(row[2], m.stages)
+        for ax in row[:2]:
+            _stage_bounds(ax, m.stages)
+            ax.set_xticks(layers)
+            ax.set_xlabel("layer t")
+        row[0].set_ylabel("across-sample std / its peak")
+        row[1].set_ylabel("criterion at layer t")
+        row[2].set_xlabel("block skipped (lesion)")
+        row[2].set_ylabel("accuracy on the samples (%)")
+        row[0].set_title(f"{name} ({m.kind}, {m.depth} layers, stages {m.stages})")
+        for ax in row:
+            ax.legend(fontsize="small")
     return fig

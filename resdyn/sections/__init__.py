@@ -16,7 +16,7 @@ from typing import Callable
 
 from .. import claims
 from ..claims import NETS
-from . import adaptive, depth, fig1ab, fig1c, fig1d, mechanism, precision, regime, regime_map, seeds, toy
+from . import adaptive, depth, fig1ab, fig1c, fig1d, mechanism, precision, regime, regime_map, seeds, toy, trace
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,8 @@ SECTIONS = (
             _keys("toy"), toy.verdicts),
     Section("precision", "10_precision", "study", precision.PrecisionStudy,
             (Figure("precision", "bf16 against fp32"),), precision.render),
+    Section("trace", "11_trace", "study", trace.TraceStudy,
+            (Figure("trace_models", "Dense and conv residual nets traced"),), trace.render),
 )
 #: The targets, in the order they run: each is one ``resdyn reproduce --target`` run of its notebooks.
 TARGETS = tuple(dict.fromkeys(s.target for s in SECTIONS))

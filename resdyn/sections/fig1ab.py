@@ -12,15 +12,19 @@ from typing import ClassVar
 from .. import claims
 from ..claims import NETS, PAPER_SCALE, SETTLING_FRACTION
 from ..data import Split, balanced_subset
-from ..dynamics import class_residual_stats, collect_trajectory, mechanism, settling_layer
+from ..dynamics import class_residual_stats, mechanism, settling_layer
 from ..markdown import never, pct, table
 from ..model import DenseResNet
 from ..regimes import regime_variants
+from ..trace import trace
 from ..train import FitResult
 from .common import TrainedNet, trained_nets, unsaved, untrained_nets
 
 #: The fractions of the peak of the sensitivity curve (the rules' own fraction is among them).
 SENSITIVITY_FRACTIONS = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2)
+#: Samples per forward pass of a trace: fixed, since other batch sizes round the products differently
+#: (the size resdyn.dynamics.collect_trajectory uses).
+BATCH = 1000
 #: The deep layers the mechanism numbers average over: from the paper's settling layer plus one.
 DEEP = claims.SETTLING_BY_LAYER
 
@@ -144,7 +148,7 @@ def residual_profile(stats) -> ResidualProfile:
 
 def net_dynamics(model: DenseResNet, split: Split) -> tuple:
     """(class statistics, :class:`NetDynamics`) of ``model`` on ``split``."""
-    stats = class_residual_stats(collect_trajectory(model, split.x).residuals, split.y)
+    stats = class_residual_stats(trace(model, split.x, batch_size=BATCH).residuals, split.y)
     m = mechanism(model, split.x)
     return stats, NetDynamics(profile=residual_profile(stats),
                               mechanism=LayerMechanism(**{k: v.tolist() for k, v in vars(m).items()}))

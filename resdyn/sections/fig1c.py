@@ -13,10 +13,12 @@ import torch
 from .. import claims
 from ..claims import NETS
 from ..data import Split
-from ..dynamics import collect_trajectory, trajectory_distances
+from ..dynamics import trajectory_distances
 from ..experiment import DEPTH
 from ..markdown import table
+from ..trace import trace
 from .common import models, trained_nets, unsaved, untrained_nets
+from .fig1ab import BATCH
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def measure(trained: dict[str, torch.nn.Module], untrained: dict[str, torch.nn.M
     """Trajectory distances of the ``trained`` models, their ``untrained`` twins (same keys) and the
     raw inputs, on ``samples``."""
     def distances(model):
-        return trajectory_distances(collect_trajectory(model, samples.x).residuals, samples.y)
+        return trajectory_distances(trace(model, samples.x, batch_size=BATCH).residuals, samples.y)
 
     done = {net: distances(m) for net, m in trained.items()}
     raw = trajectory_distances(samples.x[:, None, :], samples.y)

@@ -14,9 +14,11 @@ import torch
 from .. import claims
 from ..claims import NETS
 from ..data import Split
-from ..dynamics import cluster_separation, collect_trajectory, tsne_embedding
+from ..dynamics import cluster_separation, tsne_embedding
 from ..markdown import table
+from ..trace import trace
 from .common import models, trained_nets, unsaved, untrained_nets
+from .fig1ab import BATCH
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,10 @@ def embedding_inputs(trained: dict[str, torch.nn.Module], untrained: dict[str, t
     """What is embedded: the raw input, and per net x(T), sum y = x(T) - x(0), and the untrained x(T)."""
     inputs = {"raw": samples.x}
     for net in trained:
-        states = collect_trajectory(trained[net], samples.x).states
+        states = trace(trained[net], samples.x, batch_size=BATCH).states
         inputs[f"trained/{net}"] = states[:, -1].clone()  # x(T), before the read-out
         inputs[f"residual_sum/{net}"] = states[:, -1] - states[:, 0]
-        inputs[f"untrained/{net}"] = collect_trajectory(untrained[net], samples.x).states[:, -1].clone()
+        inputs[f"untrained/{net}"] = trace(untrained[net], samples.x, batch_size=BATCH).states[:, -1].clone()
     return inputs
 
 

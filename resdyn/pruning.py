@@ -19,8 +19,12 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from torch import nn
+
+from . import surgery
 from .data import Split, balanced_subset
 from .model import DenseResNet
+from .trace import trace
 
 #: The paper's threshold: "0.01 for each neuron on average".
 PAPER_THRESHOLD = 0.01
@@ -140,11 +144,25 @@ def censored_depth(criteria: list[float], threshold: float, min_depth: int, fina
     return always, censored
 
 
+def model_depth(model: nn.Module) -> int:
+    """The depth the rule prunes: a DenseResNet's, or the number of blocks in the one
+    ``nn.ModuleList``/``nn.Sequential`` of residual blocks of any other model (found automatically)."""
+    return surgery.stage_length(model)
+
+
 @torch.no_grad()
-def depth_criterion(model: DenseResNet, probe_x: torch.Tensor, *, batch_size: int = 1000) -> float:
-    """:func:`convergence_criterion` of ``model`` on the inputs ``probe_x`` (n, N)."""
-    if model.depth < 2:
-        raise ValueError(f"the criterion needs depth >= 2, the model has depth {model.depth}.")
+def depth_criterion(model: nn.Module, probe_x: torch.Tensor, *, batch_size: int = 1000) -> float:
+    """:func:`convergence_criterion` of ``model`` on the inputs ``probe_x`` (n, ...).
+
+    A DenseResNet runs its own trajectory in batches; any other model is traced
+    (:func:`resdyn.trace.trace`) at its blocks, the last two layers of its last stage, each layer's
+    output flattened."""
+    depth = model_depth(model)
+    if depth < 2:
+        raise ValueError(f"the criterion needs depth >= 2, the model has depth {depth}.")
+    if not isinstance(model, DenseResNet):
+        residuals = trace(model, probe_x, batch_size=batch_size).stages[-1].residuals
+        return float(convergence_criterion(residuals[:, -2:].flatten(2)))
     total, n = 0.0, 0
     for i in range(0, len(probe_x), batch_size):
         xb = probe_x[i : i + batch_size]
@@ -155,29 +173,35 @@ def depth_criterion(model: DenseResNet, probe_x: torch.Tensor, *, batch_size: in
 
 @torch.no_grad()
 def remove_last_layers(
-    model: DenseResNet, k: int = 1, *, fold_probe: torch.Tensor | None = None, criterion: float | None = None,
+    model: nn.Module, k: int = 1, *, fold_probe: torch.Tensor | None = None, criterion: float | None = None,
     epoch: int | None = None,
-) -> tuple[DenseResNet, PruneRecord]:
-    """Remove the last ``k`` layers. Returns a new model and a record; ``model`` is untouched.
+) -> tuple[nn.Module, PruneRecord]:
+    """Remove the last ``k`` layers (blocks: :func:`resdyn.surgery.truncate`, the same code for a
+    DenseResNet and for a model whose blocks are one ``nn.ModuleList``). Returns a new model and a
+    record; ``model`` is untouched.
 
     Args:
         k: layers to remove, 1 <= k < depth.
-        fold_probe: inputs (n, N). If given, the removed layers' mean contribution to x(T) on these
-            inputs, sum of y(t) for the removed t, is folded into the read-out bias, so that logits
-            are unchanged wherever those residuals do not depend on the input.
+        fold_probe: inputs (n, N), DenseResNet only. If given, the removed layers' mean contribution
+            to x(T) on these inputs, sum of y(t) for the removed t, is folded into the read-out bias,
+            so that logits are unchanged wherever those residuals do not depend on the input.
     """
-    if not isinstance(k, int) or not 1 <= k < model.depth:
-        raise ValueError(f"k must be an integer in [1, {model.depth - 1}] for a model of depth {model.depth}, got {k!r}.")
-    new_depth = model.depth - k
-    new = model.truncated(new_depth)
+    depth = model_depth(model)
+    if not isinstance(k, int) or not 1 <= k < depth:
+        raise ValueError(f"k must be an integer in [1, {depth - 1}] for a model of depth {depth}, got {k!r}.")
+    if fold_probe is not None and not isinstance(model, DenseResNet):
+        raise ValueError(f"fold_probe folds into a DenseResNet's read-out; {type(model).__name__} has none: "
+                         "pass fold_probe=None (AdaptiveDepthConfig(fold_bias=False)).")
+    new_depth = depth - k
+    new = surgery.truncate(model, None, new_depth)
     if fold_probe is not None:
         removed = model.trajectory(fold_probe).residuals[:, new_depth:]  # (n, k, N)
         shift = removed.sum(dim=1).mean(dim=0)  # mean over samples of sum over removed layers, (N,)
         new.readout.bias += model.readout.weight @ shift
     record = PruneRecord(
-        depth_before=model.depth,
+        depth_before=depth,
         depth_after=new_depth,
-        removed_layers=tuple(range(new_depth + 1, model.depth + 1)),
+        removed_layers=tuple(range(new_depth + 1, depth + 1)),
         criterion=criterion,
         epoch=epoch,
         folded_bias=fold_probe is not None,
@@ -202,17 +226,18 @@ class DepthCheck:
 
     criterion: float
     removed: list[PruneRecord]
-    model: DenseResNet
+    model: nn.Module
 
 
-def check_depth(model: DenseResNet, probe: torch.Tensor, config: AdaptiveDepthConfig, *,
+def check_depth(model: nn.Module, probe: torch.Tensor, config: AdaptiveDepthConfig, *,
                 epoch: int | None = None) -> DepthCheck:
     """The paper's check after an epoch: while the criterion on ``probe`` is below the threshold,
     remove the last layer (at most ``config.max_removals_per_check``, never below ``min_depth``).
-    ``model`` is not changed."""
+    ``model`` is not changed. Any model whose residual blocks are one ``nn.ModuleList`` or
+    ``nn.Sequential`` goes through the same code as a DenseResNet (see :func:`model_depth`)."""
     criterion = c = depth_criterion(model, probe)
     removed: list[PruneRecord] = []
-    while c < config.threshold and model.depth > config.min_depth and len(removed) < config.max_removals_per_check:
+    while c < config.threshold and model_depth(model) > config.min_depth and len(removed) < config.max_removals_per_check:
         model, record = remove_last_layers(model, 1, fold_probe=probe if config.fold_bias else None,
                                            criterion=c, epoch=epoch)
         removed.append(record)

@@ -112,6 +112,15 @@ def truncate(model: nn.Module, blocks, k: int) -> nn.Module:
     return kept if not path else _replace(new, path, kept)
 
 
+def stage_length(model: nn.Module, blocks=None) -> int:
+    """The number of blocks in the stage :func:`truncate` and :func:`remove_last_block` cut
+    (``blocks`` as there): a DenseResNet's depth, else the length of the blocks' container."""
+    if isinstance(model, DenseResNet):
+        _check_dense_blocks(blocks)
+        return model.depth
+    return len(_container(model, blocks)[1])
+
+
 def remove_last_block(model: nn.Module, blocks=None) -> nn.Module:
     """A copy of ``model`` without the last block of a stage (the paper's adaptive-depth step):
     :func:`truncate` to one block less. ``blocks`` as there; the stage needs 2 blocks or more."""

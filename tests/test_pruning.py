@@ -135,3 +135,71 @@ def test_probe_set_is_balanced_and_fits_small_classes(digits):
     assert x.shape == (200, 64)
     smallest = int(torch.bincount(digits.train.y).min())
     assert len(probe_set(digits.train, AdaptiveDepthConfig(probe_size=100000), seed=0)) == 10 * smallest
+
+
+# -- the rule on any model whose blocks are one nn.ModuleList -------------------------------------
+
+
+class BlockList(torch.nn.Module):
+    """x -> blocks (x + relu(W x + b) each, in an nn.ModuleList) -> linear read-out."""
+
+    def __init__(self, d=8, depth=5, classes=3, seed=0):
+        super().__init__()
+        from models import MLPBlock
+
+        torch.manual_seed(seed)
+        self.blocks = torch.nn.ModuleList(MLPBlock(d) for _ in range(depth))
+        self.readout = torch.nn.Linear(d, classes)
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return self.readout(x)
+
+
+def test_the_criterion_of_a_modulelist_model_is_the_papers():
+    from resdyn.pruning import depth_criterion, model_depth
+
+    model, x = BlockList(), torch.randn(20, 8)
+    states = [x]
+    with torch.no_grad():
+        for block in model.blocks:
+            states.append(block(states[-1]))
+    y_last, y_before = states[-1] - states[-2], states[-2] - states[-3]
+    assert model_depth(model) == 5
+    assert depth_criterion(model, x) == pytest.approx(float((y_last - y_before).abs().mean()), rel=1e-6)
+
+
+def test_the_adaptive_rule_during_training_removes_a_modulelists_last_block():
+    """Train a ModuleList model a few epochs with the paper's check after each: with a threshold no
+    criterion can stay under (0) nothing goes; with one every criterion is under (inf) one block goes
+    per check, the original untouched, and training goes on with the shallower model."""
+    from resdyn.pruning import check_depth, model_depth
+
+    x, y = torch.randn(64, 8), torch.randint(0, 3, (64,))
+    for threshold, depths in ((0.0, [5, 5, 5]), (float("inf"), [4, 3, 2])):
+        model, seen = BlockList(), []
+        for epoch in range(3):
+            opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            before = model
+            check = check_depth(model, x, AdaptiveDepthConfig(threshold=threshold, min_depth=2), epoch=epoch)
+            model = check.model
+            seen.append(model_depth(model))
+            assert model_depth(before) == seen[-1] + len(check.removed)  # the input model is not changed
+        assert seen == depths and torch.isfinite(loss)
+
+
+def test_the_same_removal_code_for_a_denseresnet():
+    from resdyn import surgery
+
+    model = DenseResNet(ModelConfig(width=6, depth=4, n_classes=2), seed=1)
+    cut, record = remove_last_layers(model, 2)
+    same = surgery.truncate(model, None, 2)
+    x = torch.randn(5, 6)
+    assert torch.equal(cut(x), same(x)) and record.removed_layers == (3, 4)
+    with pytest.raises(ValueError, match="fold_probe folds into a DenseResNet's read-out"):
+        remove_last_layers(BlockList(), 1, fold_probe=torch.randn(3, 8))

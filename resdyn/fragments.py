@@ -51,15 +51,23 @@ def experiment_spec(exp) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+#: What the runs write (the record, the figures): changes there do not make the code dirty. A
+#: target run after another in the same checkout (seeds after paper) found the first's outputs
+#: uncommitted and marked its record ``+dirty``, although the code was committed.
+OUTPUTS = ("paper", "figures")
+
+
 def git_commit() -> str | None:
-    """The checkout's commit, with ``+dirty`` if tracked files have uncommitted changes; None outside git."""
+    """The checkout's commit, with ``+dirty`` if tracked files other than the runs' outputs
+    (:data:`OUTPUTS`) have uncommitted changes; None outside git."""
     def git(*args):
         return subprocess.run(["git", "-C", str(paths.REPO_ROOT), *args], capture_output=True, text=True, timeout=30)
 
     head = git("rev-parse", "HEAD")
     if head.returncode != 0:
         return None
-    dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+    code = ["--", ".", *(f":(exclude){p}" for p in OUTPUTS)]
+    dirty = git("status", "--porcelain", "--untracked-files=no", *code).stdout.strip()
     return head.stdout.strip() + ("+dirty" if dirty else "")
 
 

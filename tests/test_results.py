@@ -141,3 +141,25 @@ def test_the_schema_version_is_stored_and_checked():
     assert results.from_dict({k: v for k, v in d.items() if k != "schema_version"}) == complete_record()
     with pytest.raises(ValueError, match="schema version 99; this code reads version 1"):
         results.from_dict({**d, "schema_version": 99})
+
+
+def test_dirty_means_code_not_the_runs_outputs(tmp_path, monkeypatch):
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    for name in ("resdyn/x.py", "paper/results.json", "figures/f.png"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("0")
+    git("add", ".")
+    git("-c", "user.email=a@b", "-c", "user.name=t", "commit", "-qm", "0")
+    monkeypatch.setattr(paths, "REPO_ROOT", tmp_path)
+    assert not fragments.git_commit().endswith("+dirty")
+    (tmp_path / "paper" / "results.json").write_text("1")
+    (tmp_path / "figures" / "f.png").write_text("1")
+    assert not fragments.git_commit().endswith("+dirty")  # a run's own outputs
+    (tmp_path / "resdyn" / "x.py").write_text("1")
+    assert fragments.git_commit().endswith("+dirty")
+    assert fragments.is_dirty({"commit": fragments.git_commit()})

@@ -92,11 +92,12 @@ def from_dict(d: dict) -> Results:
 
 def check_whole(record: Results) -> None:
     """Raise ``ValueError`` unless ``record`` holds at least one target's run and, for every target it
-    has run, every section of that target (the registry's)."""
+    has run, the section of every notebook that run ran (the registry's)."""
     if not record.runs:
         raise ValueError("the record holds no run (runs is empty): it was not written by resdyn reproduce")
-    for target in record.runs:
-        missing = [s.name for s in sections.of_target(target) if getattr(record, s.name) is None]
+    for target, run in record.runs.items():
+        ran = set(run.notebooks_run)  # a record of an older target layout holds the sections it ran
+        missing = [s.name for s in sections.of_target(target) if s.notebook in ran and getattr(record, s.name) is None]
         if missing:
             raise ValueError(f"the {target} target's run lacks its sections {', '.join(missing)}")
 

@@ -163,3 +163,19 @@ def test_dirty_means_code_not_the_runs_outputs(tmp_path, monkeypatch):
     (tmp_path / "resdyn" / "x.py").write_text("1")
     assert fragments.git_commit().endswith("+dirty")
     assert fragments.is_dirty({"commit": fragments.git_commit()})
+
+
+def test_a_whole_record_holds_the_sections_of_the_notebooks_its_runs_ran():
+    from records import complete_record
+
+    full = complete_record()
+    study = [s.notebook for s in sections.of_target("study")]
+    full = replace(full, runs={**full.runs, "study": replace(full.runs["study"], notebooks_run=study)})
+    results.check_whole(full)
+    with pytest.raises(ValueError, match="the study target's run lacks its sections depth"):
+        results.check_whole(replace(full, depth=None))
+    older = replace(full, runs={**full.runs, "study": replace(full.runs["study"], notebooks_run=["06_mechanism"])},
+                    depth=None)
+    results.check_whole(older)  # that run never ran notebook 08
+    with pytest.raises(ValueError, match="holds no run"):
+        results.check_whole(replace(full, runs={}))

@@ -75,3 +75,65 @@ def test_a_plain_job_waits_for_its_adaptive_twin_and_trains_only_after_the_fork(
     assert trained == {1: [(0, False), (1, False), (1, True)], 2: [(1, True)]}[workers]
     assert same(results[0].model, serial(plain).model) and same(results[2].model, serial(replace(other, adaptive=None)).model)
     assert same(results[1].model, results[0].model) and results[3].model.depth < 3
+
+
+def test_workers_end_soon_after_their_parent_is_killed(tmp_path):
+    """train_many's pool (joblib's loky, idle timeout resdyn.parallel.WORKER_IDLE_SECONDS): after a
+    SIGKILL of the parent, its workers are idle and exit within the timeout (loky's default kept
+    them for 300 s)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from resdyn.parallel import WORKER_IDLE_SECONDS
+
+    script = f"""
+import os, sys, time
+from joblib import Parallel, delayed
+pids = Parallel(n_jobs=2, idle_worker_timeout={WORKER_IDLE_SECONDS})(delayed(os.getpid)() for _ in range(8))
+print(" ".join(map(str, sorted(set(pids)))), flush=True)
+time.sleep(600)
+"""
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    workers = [int(p) for p in parent.stdout.readline().split()]
+    assert workers and parent.pid not in workers
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+
+    def alive(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return not open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+
+    start = time.time()
+    while any(alive(p) for p in workers) and time.time() < start + WORKER_IDLE_SECONDS + 60:
+        time.sleep(0.5)
+    # loky: the idle timeout, then up to 30 s for its exit lock; the default timeout alone was 300 s
+    assert not any(alive(p) for p in workers), f"workers {workers} outlived their parent"
+    assert time.time() - start < 120
+
+
+def test_train_many_uses_the_short_idle_timeout(monkeypatch):
+    import resdyn.parallel as par
+
+    seen = {}
+
+    class Capture:
+        def __init__(self, **kw):
+            seen.update(kw)
+
+        def __call__(self, jobs):
+            return list(jobs) and []
+
+    monkeypatch.setattr("joblib.Parallel", Capture)
+    jobs = [par.Job(data=DataSpec("digits", "standard", None), model=ModelConfig(width=64, depth=2, n_classes=10),
+                    train=TrainConfig(epochs=1, seed=s), adaptive=None, name=f"j{s}") for s in (101, 102)]
+    try:
+        par.train_many(jobs, workers=2, progress=False)
+    except Exception:
+        pass  # the captured pool trains nothing; what matters is how it was built
+    assert seen.get("idle_worker_timeout") == par.WORKER_IDLE_SECONDS and seen.get("n_jobs") == 2

@@ -2,6 +2,7 @@
 that are byte-stable, figure comparison."""
 import json
 from dataclasses import replace
+from types import SimpleNamespace
 
 import matplotlib
 
@@ -146,12 +147,31 @@ def test_no_kernel_socket_is_left_in_the_notebooks_folder(whole_quick_run):
 
 
 def test_a_second_run_on_the_same_folder_fails_clearly(tmp_path):
-    from filelock import FileLock
+    """Another process holds the folder (a run started earlier, still running): this one stops with
+    a clear error, before it deletes or writes anything; once the other ends, the folder is free."""
+    import subprocess
+    import sys
 
-    (tmp_path / "out").mkdir()
-    with FileLock(str(tmp_path / "out" / ".run.lock")):
-        with pytest.raises(reproduce.RunError, match="another resdyn reproduce is writing to"):
-            reproduce.run(quick=True, out_dir=str(tmp_path / "out"), log=open(tmp_path / "log", "w"))
+    out = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", f"""
+import sys, time
+from types import SimpleNamespace
+from pathlib import Path
+from resdyn import reproduce
+dirs = SimpleNamespace(scratch=Path({str(out)!r}), paper=Path({str(out)!r}) / "paper", figures=Path({str(out)!r}) / "f")
+with reproduce._exclusive(dirs):
+    print("holding", flush=True)
+    sys.stdin.readline()
+"""], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "holding"
+    fragment = fragments.save_fragment(out / "results", "fig1c", complete_record().fig1c, identity={})
+    with pytest.raises(reproduce.RunError, match="another resdyn reproduce is writing to .*--out"):
+        reproduce.run(quick=True, out_dir=str(out), log=open(tmp_path / "log", "w"))
+    assert fragment.exists()  # nothing deleted
+    holder.communicate("done\n", timeout=60)
+    dirs = SimpleNamespace(scratch=out, paper=out / "paper", figures=out / "f")
+    with reproduce._exclusive(dirs):  # free again
+        pass
 
 
 @pytest.mark.parametrize("seed", [-1, 2**40])

@@ -71,13 +71,14 @@ def atomic_save(obj, path: str | os.PathLike) -> Path:
 
 
 def save(path, *, model: DenseResNet, history, pruning, config, adaptive=None, optimizer=None,
-         test_acc: float | None = None, initial_criterion: float | None = None) -> Path:
+         test_acc: float | None = None, initial_criterion: float | None = None, data_spec: dict | None = None) -> Path:
     """Write a net in the one save format.
 
     ``history``: the epoch records (dataclasses); ``pruning``: :class:`resdyn.pruning.PruneRecord`s;
     ``config``/``adaptive``: the training settings it was trained with; ``optimizer``: given for a
     checkpoint (to resume), omitted for a finished net; ``test_acc``: the finished net's test
-    accuracy (measured once); ``initial_criterion``: the adaptive criterion before training.
+    accuracy (measured once); ``initial_criterion``: the adaptive criterion before training;
+    ``data_spec``: the data it was trained on (finished nets; an extra key, so format 2 still reads).
     """
     return atomic_save({
         "format": FORMAT,
@@ -90,19 +91,24 @@ def save(path, *, model: DenseResNet, history, pruning, config, adaptive=None, o
         "optimizer_state": None if optimizer is None else optimizer.state_dict(),
         "test_acc": test_acc,
         "initial_criterion": initial_criterion,
+        **({} if data_spec is None else {"data_spec": data_spec}),
     }, path)
 
 
-def settings(model_config: ModelConfig, config, adaptive=None) -> dict:
-    """What a save file must hold for a request: the model, training and adaptive settings as saved."""
-    return {"model_config": model_config.to_dict(), "train_config": config.to_dict(),
-            "adaptive": None if adaptive is None else adaptive.to_dict()}
+def settings(model_config: ModelConfig, config, adaptive=None, data_spec: dict | None = None) -> dict:
+    """What a save file must hold for a request: the model, training and adaptive settings as saved,
+    and the data's spec (``data_spec``, :meth:`resdyn.data.Dataset.spec`) where given."""
+    out = {"model_config": model_config.to_dict(), "train_config": config.to_dict(),
+           "adaptive": None if adaptive is None else adaptive.to_dict()}
+    return out if data_spec is None else {**out, "data_spec": data_spec}
 
 
 def mismatch(saved: dict, expect: dict) -> str | None:
     """How ``saved`` differs from the requested settings ``expect`` (:func:`settings`), or None.
     An adaptive run's model may be shallower than requested (layers went); nothing else may differ."""
     for key, want in expect.items():
+        if key == "data_spec" and key not in saved:  # written before finished nets stored their data's spec
+            continue
         got = saved.get(key)
         if key == "model_config" and expect.get("adaptive") is not None and isinstance(got, dict):
             got = {**got, "depth": want["depth"]} if got.get("depth", 0) <= want["depth"] else got

@@ -143,7 +143,7 @@ def train_or_load(
     """
     config = config.resolved()
     folder = store.entry_dir(data, model_config, config, adaptive)
-    expect = store.settings(model_config, config, adaptive)
+    expect = store.settings(model_config, config, adaptive, data_spec=data.spec())
     saved = store.load(folder / "final.pt", expect=expect) if cache else None
     if saved is not None:
         return FitResult(model=saved["model"], history=[EpochRecord(**r) for r in saved["history"]],
@@ -159,7 +159,7 @@ def train_or_load(
     if cache:
         store.save(folder / "final.pt", model=result.model, history=result.history, pruning=result.pruning,
                    config=config, adaptive=adaptive, test_acc=result.test_acc,
-                   initial_criterion=result.initial_criterion)
+                   initial_criterion=result.initial_criterion, data_spec=data.spec())
         checkpoint.unlink(missing_ok=True)
     return result
 

@@ -66,7 +66,8 @@ def test_one_format_for_checkpoints_and_final_nets(digits, tmp_path):
     ckpt_path = tmp_path / "ckpt.pt"
     fit(DenseResNet(model_config()), digits, CFG, checkpoint=ckpt_path, progress=False)
     ckpt = torch.load(ckpt_path, weights_only=True)
-    assert final.keys() == ckpt.keys()
+    assert final.keys() - {"data_spec"} == ckpt.keys()  # a finished net also names its data
+    assert final["data_spec"] == digits.spec()
     assert final["format"] == ckpt["format"] == store.FORMAT
     assert final["optimizer_state"] is None and ckpt["optimizer_state"] is not None
     assert final["train_config"] == CFG.resolved().to_dict() and [h["epoch"] for h in final["history"]] == [1, 2]
@@ -136,7 +137,7 @@ def test_mismatch_allows_only_a_shallower_adaptive_model():
 #: The fingerprint of the code that determines a trained net (store.TRAINING_CODE, docstrings and
 #: comments aside), for each cache version. When this test fails: if the change alters what a
 #: configuration trains to, bump store.CACHE_VERSION; then add the new fingerprint here.
-FINGERPRINTS = {3: "10b9c11dd16888d7"}
+FINGERPRINTS = {3: "beebd96a241642a2"}
 
 
 def _training_code_fingerprint() -> str:
@@ -173,3 +174,26 @@ def test_a_foreign_pickle_is_reported_in_resdyns_words(tmp_path):
         assert store.load(path) is None
     text = str(caught[0].message)
     assert "not a resdyn save file" in text and "weights_only" not in text and "resdyn cache:" in text
+
+
+def test_an_entry_of_the_same_net_on_other_data_is_set_aside(digits):
+    from resdyn.data import load_dataset
+    from resdyn.store import CacheWarning, entry_dir
+
+    other_data = load_dataset("digits", scaling="centered")
+    assert other_data.spec() != digits.spec()
+    cfg = TrainConfig(epochs=1, batch_size=64, seed=8)
+    train_or_load(other_data, model_config(), cfg, progress=False)
+    folder = entry_dir(digits, model_config(), cfg)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(entry_dir(other_data, model_config(), cfg) / "final.pt", folder / "final.pt")
+    with pytest.warns(CacheWarning, match="holds another net than this entry is for \\(data_spec"):
+        assert not train_or_load(digits, model_config(), cfg, progress=False).from_cache
+    assert train_or_load(digits, model_config(), cfg, progress=False).from_cache  # its own save now
+
+
+def test_an_older_save_without_the_data_spec_still_reads():
+    want = store.settings(model_config(), CFG, None, data_spec={"name": "digits"})
+    older = {k: v for k, v in want.items() if k != "data_spec"}
+    assert store.mismatch(older, want) is None
+    assert "data_spec" in store.mismatch({**want, "data_spec": {"name": "mnist"}}, want)

@@ -5,7 +5,10 @@ import sys
 
 import pytest
 
+from resdyn import paths
 from resdyn.files import atomic_write, read_json, write_json, write_text
+
+REPO = paths.REPO_ROOT
 
 
 def _left(folder):
@@ -93,3 +96,34 @@ def test_save_figure_writes_png_and_pdf_whole(tmp_path):
         save_figure(Broken(), tmp_path / "fig")
     assert png.read_bytes() == old and _left(tmp_path) == ["fig.pdf", "fig.png"]
     plt.close(fig)
+
+
+def test_a_write_killed_midway_leaves_the_old_file_and_only_an_ignored_temporary(tmp_path):
+    """SIGKILL during a large write (what an out-of-memory kill does): the target keeps its old
+    content; what is left is the temporary file, whose name .gitignore covers (.*.tmp)."""
+    import fnmatch
+    import os
+    import signal
+    import time
+
+    path = tmp_path / "REPORT.md"
+    write_text("the committed report", path)
+    child = subprocess.Popen([sys.executable, "-c", f"""
+from resdyn.files import atomic_write
+def slow(tmp):
+    with open(tmp, "w") as f:
+        while True:
+            f.write("x" * 100_000)
+            f.flush()
+atomic_write({str(path)!r}, slow)
+"""])
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(p.stat().st_size > 0 for p in tmp_path.glob(".*.tmp")):
+        time.sleep(0.05)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert path.read_text() == "the committed report"
+    left = [p.name for p in tmp_path.iterdir() if p.name != "REPORT.md"]
+    assert len(left) == 1 and fnmatch.fnmatch(left[0], ".*.tmp")
+    ignored = (REPO / ".gitignore").read_text().splitlines()
+    assert ".*.tmp" in ignored

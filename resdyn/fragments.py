@@ -41,13 +41,15 @@ def code_version() -> str:
 
 def experiment_spec(exp) -> str:
     """A hash of what defines the experiment's results: the regime, the training settings with their
-    resolved precision, depth, sample counts, data split, verdict thresholds and the cache version.
-    Sections computed under another spec are stale."""
+    resolved precision, depth, sample counts, data split, the verdict rules' thresholds
+    (:data:`resdyn.claims.VERDICT_RULES`) and the cache version. Sections computed under another
+    spec are stale. The study's two decision rules are not in it, as before they moved into
+    resdyn.claims: their wording with its thresholds is stored in the study's own record."""
     train = {k: v for k, v in exp.train_config.to_dict().items() if k != "seed"}
     spec = {"regime": dataclasses.asdict(exp.regime), "train": train, "depth": exp.depth,
             "n_per_class": exp.n_per_class, "probe_size": exp.probe_size, "threshold": exp.threshold,
             "data": exp.data.spec(), "cache": store.CACHE_VERSION,
-            "rules": {r.key: r.thresholds for r in claims.RULES}}
+            "rules": {r.key: r.thresholds for r in claims.VERDICT_RULES}}
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 

@@ -179,3 +179,20 @@ def test_a_whole_record_holds_the_sections_of_the_notebooks_its_runs_ran():
     results.check_whole(older)  # that run never ran notebook 08
     with pytest.raises(ValueError, match="holds no run"):
         results.check_whole(replace(full, runs={}))
+
+
+def test_the_spec_holds_the_verdict_rules_thresholds():
+    from resdyn import claims
+    from resdyn.experiment import setup
+
+    exp = setup(quick=True, verbose=False)
+    base = fragments.experiment_spec(exp)
+    rule = claims.VERDICT_RULES[0]
+    old = dict(rule.thresholds)
+    rule.thresholds["holds"] = old["holds"] + 0.1
+    try:
+        assert fragments.experiment_spec(exp) != base
+    finally:
+        rule.thresholds.clear()
+        rule.thresholds.update(old)
+    assert fragments.experiment_spec(exp) == base

@@ -291,12 +291,26 @@ def clean_executed(src: str | Path, dst: str | Path) -> Path:
                 rf"> The **executed full run** (MNIST, seed 0) of [`notebooks/{name}`](../../notebooks/{name}), with every "
                 r"output · \1../REPORT.md\2.", cell.source, flags=re.M)
         if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+            cell.outputs = _merge_streams([o for o in cell.outputs
+                                           if not (o.get("output_type") == "stream" and o.get("name") == "stderr")])
             for o in cell.outputs:
                 if "text/plain" in o.get("data", {}):
                     o["data"]["text/plain"] = re.sub(r" at 0x[0-9a-f]+", "", o["data"]["text/plain"])
     atomic_write(dst, lambda tmp: nbformat.write(nb, str(tmp)))
     return Path(dst)
+
+
+def _merge_streams(outputs: list) -> list:
+    """Consecutive stdout pieces as one output: how a cell's prints are split into messages depends
+    on timing (a slow cache read splits them), so unmerged they differ from run to run."""
+    merged = []
+    for o in outputs:
+        if merged and o.get("output_type") == "stream" and merged[-1].get("output_type") == "stream" \
+                and o.get("name") == merged[-1].get("name"):
+            merged[-1]["text"] = "".join(merged[-1]["text"]) + "".join(o["text"])
+        else:
+            merged.append(o)
+    return merged
 
 
 def refresh_checked_outputs(executed_dir: str | Path, target: str | None = None) -> list[Path]:

@@ -39,7 +39,8 @@ def test_executed_notebooks_are_byte_stable_and_clean(tmp_path):
 
     src = tmp_path / "nb.ipynb"
     write_notebook(src, [
-        "import sys, time\nprint('result', 42)\nprint('progress', time.time(), file=sys.stderr)",
+        "import sys, time\nprint('result', 42)\nprint('progress', time.time(), file=sys.stderr)\n"
+        "sys.stdout.flush(); time.sleep(0.5); print('more')",
         "import matplotlib\nmatplotlib.use('module://matplotlib_inline.backend_inline')\n"
         "import matplotlib.pyplot as plt\nfrom resdyn import plots\nplots.use_style()\nplt.plot([1, 2, 3])"])
     outs = []
@@ -53,6 +54,10 @@ def test_executed_notebooks_are_byte_stable_and_clean(tmp_path):
     assert "papermill" not in nb["metadata"] and all("papermill" not in c["metadata"] for c in nb["cells"])
     streams = [o for c in nb["cells"] for o in c["outputs"] if o["output_type"] == "stream"]
     assert [o["name"] for o in streams] == ["stdout"] and "result 42" in "".join(streams[0]["text"])
+    assert "".join(streams[0]["text"]).endswith("more\n")  # the pieces of one cell's stdout as one output
+    raw_streams = [o for o in json.loads((tmp_path / "run0.ipynb").read_text())["cells"][1]["outputs"]
+                   if o["output_type"] == "stream" and o["name"] == "stdout"]
+    assert len(raw_streams) == 2  # papermill stored them apart
     assert any("image/png" in o.get("data", {}) for c in nb["cells"] for o in c["outputs"])  # figures kept
     assert "[<matplotlib.lines.Line2D>]" in json.dumps(nb)  # the repr, without its memory address
     raw = json.loads((tmp_path / "run0.ipynb").read_text())

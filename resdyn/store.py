@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 from . import paths
+from .files import atomic_write
 from .model import DenseResNet, ModelConfig
 
 #: Bump when a change to the training code changes what a given configuration produces.
@@ -61,13 +62,9 @@ def entry_dir(data, model_config: ModelConfig, config, adaptive=None) -> Path:
 
 
 def atomic_save(obj, path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temporary file, then rename: a reader sees the old file or the new, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-    return path
+    """``torch.save`` whole or not at all (:func:`resdyn.files.atomic_write`): a reader sees the old
+    file or the new, never half."""
+    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def save(path, *, model: DenseResNet, history, pruning, config, adaptive=None, optimizer=None,

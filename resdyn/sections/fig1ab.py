@@ -92,7 +92,7 @@ class Fig1AB:
     """Section ``fig1ab``: the two 15-layer nets, their residual statistics, and controls: the same
     statistics for the untrained nets; ``input_std``, the across-sample std of the raw input x(0)
     (averaged over classes and pixels: the scale the residuals' spread starts from); the naive
-    baseline nets. ``class_stats`` (not saved): per net, for the report adds the figures."""
+    baseline nets. ``class_stats`` (not saved): per net, for the figures."""
 
     depth: int
     epochs: int

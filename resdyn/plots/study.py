@@ -153,8 +153,8 @@ def toy_circles(record, *, axes=None):
 
 def _stage_bounds(ax, stages):
     """Dotted lines between a model's stages (at the transition layers)."""
-    for b in np.cumsum(stages)[:-1]:
-        ax.axvline(b + 0.5, color="0.6", ls=":", lw=1)
+    for i, b in enumerate(np.cumsum(stages)[:-1]):
+        ax.axvline(b + 0.5, color="0.6", ls=":", lw=1, label="stage transition" if i == 0 else None)
 
 
 def trace_models(record, *, axes=None):
@@ -177,15 +177,14 @@ def trace_models(record, *, axes=None):
             row[0].axvline(m.std_layer, color="0.3", ls="-.", lw=1, label=f"settles from layer {m.std_layer}")
         for key, color in zip(CRITERIA, colors):
             values = [np.nan if v is None else v for v in m.criteria[key]]
-            row[1].plot(layers, values, marker="o", ms=3, color=color, label=key)
+            row[1].plot(layers, values, marker="o", ms=3, color=color, label=CRITERIA[key])
         blocks = [r.block for r in m.lesion]
         row[2].bar(blocks, [100 * r.accuracy for r in m.lesion], color=colors[0])
         row[2].axhline(100 * m.accuracy, color="0.3", ls="--", lw=1, label="no block skipped")
         row[2].set_xticks(blocks)
-        if len(m.lesion) == m.depth:
-            _stage_bounds(row[2], m.stages)
-        for ax in row[:2]:
+        for ax in (row if len(m.lesion) == m.depth else row[:2]):
             _stage_bounds(ax, m.stages)
+        for ax in row[:2]:
             ax.set_xticks(layers)
             ax.set_xlabel("layer t")
         row[0].set_ylabel("across-sample std / its peak")

@@ -10,8 +10,9 @@ same configuration and seed. A claim holds only if the trained net beats both co
 rule's margin; if it meets the claim's test but not the margin, the verdict is "no evidence" (the
 controls meet the claim too: no evidence of learning).
 
-Verdicts: "holds", "partly", "does not", "no evidence", "inconclusive" (the measurement cannot
-decide, e.g. a censored depth), or "n/a" (nothing in the paper to compare with).
+Verdicts: "holds", "partly", "borderline" (the seed interval of the measured value contains the
+rule's threshold), "does not", "no evidence", "inconclusive" (the measurement cannot decide, e.g. a
+censored depth), or "n/a" (nothing in the paper to compare with).
 
 This module is the ledger of every number a rule, a plot or the report uses: the kinds of weights
 (:data:`NETS`), the paper's values (:data:`PAPER`), each rule's thresholds and margins, and the
@@ -24,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 
 #: The two kinds of weights the paper trains, in the order every table lists them.
 NETS = ("separate", "shared")
-VERDICTS = ("holds", "partly", "does not", "no evidence", "inconclusive", "n/a")
+VERDICTS = ("holds", "partly", "borderline", "does not", "no evidence", "inconclusive", "n/a")
 
 #: The paper's numbers (NIPS 2018 submission; 1.4 % and 1.8 % from the longer version).
 PAPER = {"error_shared": 1.4, "error_separate": 1.8, "settling_layer": 6, "pruned_depth": 5}
@@ -141,10 +142,36 @@ PRECISION_SPREADS = 1.0
 #: least this much (a fraction) than every other block's lesion does; closer, float noise can reorder them.
 LESION_MARGIN = 0.02
 
+_STUDY_1D = "2026-12-02 (session 7), before the MNIST-1D study's first run (issue 21)"
+#: The MNIST-1D study's rules (notebooks 12-14). Each compares a seed interval (95 % t-interval of the
+#: per-seed values) with a threshold: above it holds, below it does not, containing it borderline.
+DEPTH_MATTERS = Rule(
+    "depth_matters", "MNIST-1D: depth matters for the {family} family (15 blocks against 1)", "not in the paper",
+    "holds if the deep net's test accuracy minus the 1-block net's, over seeds, has its interval above {margin} "
+    "points; does not if the interval lies below; borderline if it contains {margin}",
+    {"margin": 2.0}, written=_STUDY_1D)
+RANKS_REMOVABLE = Rule(
+    "ranks_removable", "MNIST-1D: the paper's c(t) ranks removable blocks at least as well as the best peer "
+    "criterion ({family})", "not in the paper",
+    "score: the area under test accuracy against blocks removed (k = 1 .. T-1, no healing) over the oracle's; "
+    "holds if the paper's score minus the best peer's (the peer with the highest mean score) has its seed interval "
+    "above -{margin}; does not if below; borderline if it contains -{margin}; inconclusive where depth does not "
+    "matter for the family (removal then costs little whatever is removed)",
+    {"margin": 0.02}, written=_STUDY_1D)
+ADAPTIVE_KEEPS = Rule(
+    "adaptive_keeps", "MNIST-1D: the adaptive rule (threshold 0.01) keeps the depth the {family} family needs",
+    "removes layers 'without significant change'",
+    "no evidence if the criterion of the untrained net is already below the threshold in most seeds (the rule "
+    "removes blocks whatever is learned); inconclusive if no block is removed in any seed; otherwise holds if the "
+    "adaptive net's test accuracy minus the deep net's has its seed interval above -{tolerance} points, does not "
+    "if below, borderline if it contains -{tolerance}",
+    {"tolerance": 1.0}, written=_STUDY_1D)
+STUDY_1D_RULES = (DEPTH_MATTERS, RANKS_REMOVABLE, ADAPTIVE_KEEPS)
+
 #: The rules that give the claims' verdicts (stored in results.json) ...
 VERDICT_RULES = (ERROR, MEAN_SETTLING, STD_SETTLING, DISTANCE, TSNE, ADAPTIVE, TOY)
 #: ... and every rule, the study's two decision rules included (the report lists them all).
-RULES = (*VERDICT_RULES, ASSOCIATION, REGIME_DECISION)
+RULES = (*VERDICT_RULES, ASSOCIATION, REGIME_DECISION, *STUDY_1D_RULES)
 assert MEAN_SETTLING.thresholds["fraction"] == STD_SETTLING.thresholds["fraction"]
 #: The settling rules' fraction of the peak (both rules share it).
 SETTLING_FRACTION = STD_SETTLING.thresholds["fraction"]
@@ -303,6 +330,53 @@ def toy_verdicts(record) -> list[Verdict]:
             v = "holds" if a.final_depth == a.initial_depth == th["depth"] else "does not"
         out.append(Verdict(f"toy_{net}", TOY.claim.format(net=net), TOY_PAPER[net], ours, controls, v))
     return out
+
+
+def against(low: float | None, high: float | None, threshold: float) -> str:
+    """The verdict of an interval [low, high] against a threshold: "holds" above it, "does not" below,
+    "borderline" containing it, "inconclusive" without an interval (fewer than two seeds)."""
+    if low is None or high is None or low != low or high != high:
+        return "inconclusive"
+    return "holds" if low > threshold else "does not" if high < threshold else "borderline"
+
+
+def _interval(i) -> str:
+    if i.low is None:
+        return f"{i.mean:.2f} (one seed)" if i.mean is not None else "undefined"
+    return f"{i.mean:+.2f} [{i.low:+.2f}, {i.high:+.2f}]"
+
+
+def depth_matters(family: str, gain) -> Verdict:
+    """:data:`DEPTH_MATTERS` for one family: ``gain`` the Interval (points) of deep minus 1-block accuracy."""
+    return Verdict(f"depth_matters_{family}", DEPTH_MATTERS.claim.format(family=family), DEPTH_MATTERS.paper,
+                   f"deep minus 1 block: {_interval(gain)} points", f"margin {DEPTH_MATTERS.thresholds['margin']:g} points",
+                   against(gain.low, gain.high, DEPTH_MATTERS.thresholds["margin"]))
+
+
+def ranks_removable(family: str, difference, best_peer: str, depth_verdict: str) -> Verdict:
+    """:data:`RANKS_REMOVABLE` for one family: ``difference`` the Interval of the paper's score minus
+    ``best_peer``'s; ``depth_verdict`` that family's :func:`depth_matters` verdict."""
+    margin = RANKS_REMOVABLE.thresholds["margin"]
+    v = "inconclusive" if depth_verdict == "does not" else against(difference.low, difference.high, -margin)
+    return Verdict(f"ranks_removable_{family}", RANKS_REMOVABLE.claim.format(family=family), RANKS_REMOVABLE.paper,
+                   f"paper's score minus {best_peer}'s: {_interval(difference)}",
+                   f"depth matters: {depth_verdict}", v)
+
+
+def adaptive_keeps(family: str, change, *, removed_any: bool, untrained_below: int, n_seeds: int) -> Verdict:
+    """:data:`ADAPTIVE_KEEPS` for one family: ``change`` the Interval (points) of the adaptive net's
+    test accuracy minus the deep net's; ``untrained_below`` the seeds whose untrained net's criterion
+    is below the threshold."""
+    tol = ADAPTIVE_KEEPS.thresholds["tolerance"]
+    if untrained_below > n_seeds / 2:
+        v = "no evidence"
+    elif not removed_any:
+        v = "inconclusive"
+    else:
+        v = against(change.low, change.high, -tol)
+    return Verdict(f"adaptive_keeps_{family}", ADAPTIVE_KEEPS.claim.format(family=family), ADAPTIVE_KEEPS.paper,
+                   f"adaptive minus deep: {_interval(change)} points",
+                   f"untrained criterion below threshold in {untrained_below}/{n_seeds} seeds", v)
 
 
 def verdicts(results, sections) -> list[Verdict]:

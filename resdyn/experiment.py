@@ -19,12 +19,15 @@ import torch
 from . import fragments, paths, style
 from .claims import NETS
 from .data import Dataset, DataSpec, Split, balanced_subset, load_dataset
+from .data1d import Mnist1dSpec
 from .files import save_figure
+from .fitting import FitConfig, HealConfig
 from .model import ModelConfig, check_seed
 from .parallel import Job, plan, train_many
 from .pruning import PAPER_THRESHOLD, AdaptiveDepthConfig
-from .regimes import Budget, Candidate, Regime, Variant, regime_variants
+from .regimes import Budget, Candidate, Regime, Study1d, Variant, regime_variants
 from .train import FitResult, TrainConfig, choose_precision
+from .zoo import FAMILY_NAMES
 
 # ----------------------------------------------------------------------------------------------
 # The run's settings, in one place: the regime, the depth, the budgets, the quick mode.
@@ -44,6 +47,19 @@ DEPTH = 15
 #: The analyses' sample counts and the regime sweep's stage-1 budget, per mode.
 BUDGETS = {"full": Budget(n_per_class=200, probe_size=1000, sweep=(20000, 1)),
            "quick": Budget(n_per_class=40, probe_size=200, sweep=(None, 4))}
+#: The MNIST-1D criteria study (notebooks 12-14, issue 21), fixed on 2026-12-02 before its first run:
+#: 10,000 generated signals (7,000 train / 1,000 validation / 2,000 test), Adam early-stopped on the
+#: validation loss (patience 5, at most 30 epochs), the learning rate chosen per family on validation
+#: from two, 15 blocks and a ladder of depths from scratch, 3 seeds, 50 healing steps. Quick mode:
+#: 1,000 signals, 4 blocks, two seeds, a few epochs: regression values for the tests.
+STUDY_1D = {
+    "full": Study1d(data=Mnist1dSpec(num_samples=10000, val_size=1000), fit=FitConfig(max_epochs=30, patience=5),
+                    lrs=(1e-3, 3e-3), families=FAMILY_NAMES, depth=15, ladder=(1, 2, 4, 8, 15), seeds=(0, 1, 2),
+                    healing=HealConfig(steps=50), thresholds=(0.001, 0.003, 0.01, 0.03, 0.1), sweep_seeds=(0,)),
+    "quick": Study1d(data=Mnist1dSpec(num_samples=1000, val_size=200), fit=FitConfig(max_epochs=4, patience=2),
+                     lrs=(3e-3,), families=FAMILY_NAMES, depth=4, ladder=(1, 2, 4), seeds=(0, 1),
+                     healing=HealConfig(steps=5), thresholds=(0.01, 0.1), sweep_seeds=(0,), n_criterion=200),
+}
 # ----------------------------------------------------------------------------------------------
 
 
@@ -144,6 +160,13 @@ class Setup:
         if scaling == self.data.scaling:
             return self.data
         return load_dataset(self.data.name, root=self.data_root, scaling=scaling)
+
+    @property
+    def study1d(self) -> Study1d:
+        """The MNIST-1D study's settings for this run's mode (:data:`STUDY_1D`), its data under this
+        run's data root."""
+        study = STUDY_1D[self.mode]
+        return replace(study, data=replace(study.data, root=self.data_root))
 
     @property
     def mode(self) -> str:

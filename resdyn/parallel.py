@@ -157,3 +157,40 @@ def _cached(job: Job) -> bool:
     from . import store
 
     return (store.entry_dir(_dataset(job.data), job.model, job.train, job.adaptive) / "final.pt").exists()
+
+
+def _train_net(job, threads: int, cache: str | None = None) -> str:
+    from .fitting import train_or_load as train_net
+
+    if cache is not None:
+        os.environ["RESDYN_CACHE"] = cache
+    torch.set_num_threads(threads)
+    train_net(job)
+    return job.name
+
+
+def train_nets(jobs: list, *, workers: int | None = None, progress: bool = True) -> list:
+    """:func:`train_many` for :class:`resdyn.fitting.NetJob` (the zoo's nets): every job not in the
+    cache trains, ``workers`` at a time (see :func:`plan`), largest first (depth, then family order);
+    then all results, in the order of ``jobs``, read from the cache (:class:`resdyn.fitting.TrainedNet`)."""
+    from .fitting import train_or_load as train_net
+
+    todo = sorted({job: None for job in jobs if not job.path().exists()}, key=lambda j: -j.depth)
+    if todo:
+        n_workers, threads = plan(len(todo), workers=workers)
+        if progress:
+            print(f"training {len(todo)} nets, {n_workers} worker(s) x {threads} thread(s)", flush=True)
+        if n_workers == 1:
+            for job in todo:
+                train_net(job)
+        else:
+            from joblib import Parallel, delayed
+
+            from .paths import cache_dir
+
+            cache = str(cache_dir())
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor")
+                Parallel(n_jobs=n_workers, idle_worker_timeout=WORKER_IDLE_SECONDS)(
+                    delayed(_train_net)(job, threads, cache) for job in todo)
+    return [train_net(job) for job in jobs]

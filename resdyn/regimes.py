@@ -123,3 +123,38 @@ TARGETED = (
               scaling="unit", model={"init_bias": 0.0}, train={"optimizer": "adamw", "weight_decay": 0.5}),
     Candidate("chosen_e20", "chosen regime, 20 epochs", train={"epochs": 20}),
 )
+
+
+@dataclass(frozen=True)
+class Study1d:
+    """The MNIST-1D criteria study's settings (notebooks 12-14, issue 21), one per mode.
+
+    Args:
+        data: the generated set.
+        fit: training of every net (Adam, early stopping on validation); ``lrs`` the learning
+            rates the study chooses from on validation, per family, at ``depth`` blocks and the
+            first seed.
+        families: zoo families (:data:`resdyn.zoo.FAMILIES`); ``depth`` the deep nets' blocks;
+            ``ladder`` the depths also trained from scratch (``depth`` included); ``seeds``.
+        healing: the fine-tune after a removal (the same for every strategy).
+        thresholds: the adaptive rule's thresholds (the paper's 0.01 among them), each run on
+            ``sweep_seeds``; the paper's threshold runs on every seed.
+        n_criterion: validation inputs the criteria are computed on.
+    """
+
+    data: object
+    fit: object
+    lrs: tuple[float, ...]
+    families: tuple[str, ...]
+    depth: int
+    ladder: tuple[int, ...]
+    seeds: tuple[int, ...]
+    healing: object
+    thresholds: tuple[float, ...]
+    sweep_seeds: tuple[int, ...]
+    n_criterion: int = 1000
+
+    def __post_init__(self):
+        if self.depth not in self.ladder or 1 not in self.ladder:
+            raise ValueError(f"ladder must hold 1 and depth={self.depth} (the depth-matters rule compares them), "
+                             f"got {self.ladder}.")

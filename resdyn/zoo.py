@@ -6,9 +6,15 @@ only.
 
 - :class:`PreActBlock1d`: a pre-activation residual block on 1-D signals (n, channels, length);
 - :class:`ConvResNet1d`: a 1-D conv ResNet of such blocks for signals (n, length), e.g. MNIST-1D
-  (length 40) or a flat image read as a signal of one channel (digits: 64, MNIST: 784).
+  (length 40) or a flat image read as a signal of one channel (digits: 64, MNIST: 784);
+- :class:`SigmoidResNet`: the paper's dense sigmoid ResNet as blocks (optionally lifted to a width);
+- :class:`PatchTransformer1d`: a small pre-norm transformer over patches of a signal;
+- :data:`FAMILIES`: the MNIST-1D study's families (issue 21), each a maker ``(length, depth, seed)``.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -59,3 +65,97 @@ class ConvResNet1d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.blocks(self.stem(x[:, None])).mean(dim=2))
+
+
+class SigmoidBlock(nn.Module):
+    """The paper's residual layer as a block: x + sigmoid(W x + b), written literally."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.linear = nn.Linear(width, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + torch.sigmoid(self.linear(x))
+
+
+class SigmoidResNet(nn.Module):
+    """The paper's dense sigmoid ResNet for inputs (n, n_in) with separate weights, as blocks a trace
+    finds: x(0) = x (``width=None``: width = input dimension, as in the paper) or x(0) = L x with a
+    linear ``lift`` L to ``width``; x(t+1) = x(t) + sigmoid(W(t) x(t) + b(t)) for ``depth`` blocks; a
+    linear head reads x(T). PyTorch's default initialization, drawn from ``seed``."""
+
+    def __init__(self, n_in: int, depth: int, *, width: int | None = None, n_classes: int = 10, seed: int = 0):
+        super().__init__()
+        width = n_in if width is None else width
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.lift = nn.Identity() if width == n_in else nn.Linear(n_in, width)
+            self.blocks = nn.ModuleList(SigmoidBlock(width) for _ in range(depth))
+            self.head = nn.Linear(width, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.lift(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x)
+
+
+class PatchTransformer1d(nn.Module):
+    """A small pre-norm transformer over patches of a signal (n, length): non-overlapping patches of
+    ``patch`` samples embedded to ``d`` with a learned position embedding, ``depth`` pre-norm encoder
+    layers (``norm_first=True``: x(t+1) = x(t) + attention(LN x) + MLP(LN ...), exact residual blocks,
+    no dropout) in one ``nn.ModuleList`` ``blocks``, a final LayerNorm, the mean over tokens, a linear
+    head. Weights drawn from ``seed``."""
+
+    def __init__(self, length: int, depth: int, *, patch: int = 4, d: int = 32, heads: int = 4, mlp: int = 64,
+                 n_classes: int = 10, seed: int = 0):
+        super().__init__()
+        if length % patch:
+            raise ValueError(f"patch must divide the signal length {length}, got patch={patch}.")
+        self.patch = patch
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.embed = nn.Linear(patch, d)
+            self.position = nn.Parameter(0.02 * torch.randn(1, length // patch, d))
+            self.blocks = nn.ModuleList(
+                nn.TransformerEncoderLayer(d, heads, mlp, dropout=0.0, batch_first=True, norm_first=True)
+                for _ in range(depth))
+            self.norm = nn.LayerNorm(d)
+            self.head = nn.Linear(d, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.embed(x.reshape(len(x), -1, self.patch)) + self.position
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x).mean(dim=1))
+
+
+@dataclass(frozen=True)
+class Family:
+    """A kind of residual net for signals (n, length): ``make(length, depth, seed)`` builds one with
+    ``depth`` blocks (each block one x -> x + f(x), found by ``resdyn.trace`` with blocks=None)."""
+
+    name: str
+    title: str
+    make: Callable[[int, int, int], nn.Module]
+
+
+#: The MNIST-1D study's families (issue 21), fixed before its runs.
+FAMILIES = (
+    Family("dense", "dense sigmoid ResNet, width 40 (the paper's)", lambda n, depth, seed: SigmoidResNet(n, depth, seed=seed)),
+    Family("dense256", "dense sigmoid ResNet, lifted to width 256",
+           lambda n, depth, seed: SigmoidResNet(n, depth, width=256, seed=seed)),
+    Family("conv", "1-D conv ResNet, 32 channels, pre-activation",
+           lambda n, depth, seed: ConvResNet1d(channels=(32,), blocks_per_stage=depth, seed=seed)),
+    Family("transformer", "pre-norm transformer, patches of 4, d = 32",
+           lambda n, depth, seed: PatchTransformer1d(n, depth, seed=seed)),
+)
+FAMILY_NAMES = tuple(f.name for f in FAMILIES)
+
+
+def family(name: str) -> Family:
+    """The entry of :data:`FAMILIES` called ``name``."""
+    for f in FAMILIES:
+        if f.name == name:
+            return f
+    raise ValueError(f"family must be one of {', '.join(FAMILY_NAMES)}; got {name!r}.")

@@ -5,6 +5,7 @@ distance matrix, embeddings); they exist in the notebook and are not written to 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 from ..claims import NETS
@@ -61,3 +62,29 @@ def untrained_nets(exp) -> dict[str, DenseResNet]:
 def models(nets: dict[str, FitResult]) -> dict:
     """The trained models of ``nets``."""
     return {net: r.model for net, r in nets.items()}
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A number over seeds: the values (None where undefined), how many are defined, their mean and
+    95 % t-interval (None with fewer than two defined values)."""
+
+    values: list[float | None]
+    n: int
+    mean: float | None
+    low: float | None
+    high: float | None
+
+
+def t_interval(values: list[float | None]) -> Interval:
+    """Mean and 95 % t-interval of the defined values."""
+    from scipy import stats
+
+    xs = [float(v) for v in values if v is not None and math.isfinite(v)]
+    if len(xs) < 2:
+        mean = xs[0] if xs else None
+        return Interval(values=list(values), n=len(xs), mean=mean, low=None, high=None)
+    mean = sum(xs) / len(xs)
+    sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1))
+    half = stats.t.ppf(0.975, len(xs) - 1) * sd / math.sqrt(len(xs))
+    return Interval(values=list(values), n=len(xs), mean=mean, low=mean - half, high=mean + half)

@@ -7,7 +7,6 @@ by side (:mod:`resdyn.parallel`) and summarizes them (section ``seeds``, noteboo
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import ClassVar
@@ -17,6 +16,7 @@ from ..claims import NETS
 from ..experiment import Setup, paper_jobs, setup
 from ..markdown import num, table
 from . import adaptive, fig1ab, fig1c, fig1d
+from .common import Interval, t_interval
 
 #: The headline numbers: key -> what it is. Settling layers are None where a net never settles.
 METRICS = {
@@ -45,18 +45,6 @@ class SeedRun:
     seed: int
     numbers: dict[str, float | None]
     verdicts: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A number over seeds: the values (None where undefined), how many are defined, their mean and
-    95 % t-interval (None with fewer than two defined values)."""
-
-    values: list[float | None]
-    n: int
-    mean: float | None
-    low: float | None
-    high: float | None
 
 
 @dataclass(frozen=True)
@@ -123,20 +111,6 @@ def seed_run(exp: Setup) -> SeedRun:
     verdicts = (fig1ab.verdicts(records["fig1ab"]) + fig1c.verdicts(records["fig1c"]) + fig1d.verdicts(records["fig1d"])
                 + adaptive.verdicts(records["adaptive"]))
     return SeedRun(seed=exp.seed, numbers=headline(**records), verdicts={v.key: v.verdict for v in verdicts})
-
-
-def t_interval(values: list[float | None]) -> Interval:
-    """Mean and 95 % t-interval of the defined values."""
-    from scipy import stats
-
-    xs = [float(v) for v in values if v is not None and math.isfinite(v)]
-    if len(xs) < 2:
-        mean = xs[0] if xs else None
-        return Interval(values=list(values), n=len(xs), mean=mean, low=None, high=None)
-    mean = sum(xs) / len(xs)
-    sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1))
-    half = stats.t.ppf(0.975, len(xs) - 1) * sd / math.sqrt(len(xs))
-    return Interval(values=list(values), n=len(xs), mean=mean, low=mean - half, high=mean + half)
 
 
 def summarize(runs: list[SeedRun], *, wall_seconds: float = 0.0) -> SeedsSection:

@@ -145,8 +145,8 @@ FAMILIES = (
     Family("dense", "dense sigmoid ResNet, width 40 (the paper's)", lambda n, depth, seed: SigmoidResNet(n, depth, seed=seed)),
     Family("dense256", "dense sigmoid ResNet, lifted to width 256",
            lambda n, depth, seed: SigmoidResNet(n, depth, width=256, seed=seed)),
-    Family("conv", "1-D conv ResNet, 32 channels, pre-activation",
-           lambda n, depth, seed: ConvResNet1d(channels=(32,), blocks_per_stage=depth, seed=seed)),
+    Family("conv", "1-D conv ResNet, 16 channels, pre-activation",
+           lambda n, depth, seed: ConvResNet1d(channels=(16,), blocks_per_stage=depth, seed=seed)),
     Family("transformer", "pre-norm transformer, patches of 4, d = 32",
            lambda n, depth, seed: PatchTransformer1d(n, depth, seed=seed)),
 )

@@ -16,7 +16,9 @@ from typing import Callable
 
 from .. import claims
 from ..claims import NETS
-from . import adaptive, depth, fig1ab, fig1c, fig1d, mechanism, precision, regime, regime_map, seeds, toy, trace
+from ..zoo import FAMILY_NAMES
+from . import (adaptive, adaptive1d, criteria1d, depth, depth1d, fig1ab, fig1c, fig1d, mechanism, precision, regime,
+               regime_map, seeds, toy, trace)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,10 @@ def _keys(*claims_: str) -> tuple[str, ...]:
     return tuple(f"{c}_{net}" for c in claims_ for net in NETS)
 
 
+def _families(*claims_: str) -> tuple[str, ...]:
+    return tuple(f"{c}_{f}" for c in claims_ for f in FAMILY_NAMES)
+
+
 #: RMS tolerances of the paper target's figures: measured between the same code's figures on Intel
 #: Xeon and AMD EPYC (fp32, session 4: adaptive_depth 1.2, fig1a 0.18, fig1b 6.2, fig1c 0.05, fig1d
 #: 19.8, regime_sweep 10.0), doubled, at least 1. t-SNE (fig1d) amplifies float noise, so its check
@@ -78,6 +84,15 @@ SECTIONS = (
             (Figure("precision", "bf16 against fp32"),), precision.render),
     Section("trace", "11_trace", "study", trace.TraceStudy,
             (Figure("trace_models", "Dense and conv residual nets traced"),), trace.render),
+    Section("depth1d", "12_mnist1d_depth", "criteria", depth1d.Depth1d,
+            (Figure("mnist1d_depth", "MNIST-1D: depth curves"),), depth1d.render,
+            _families("depth_matters"), depth1d.verdicts),
+    Section("criteria1d", "13_mnist1d_criteria", "criteria", criteria1d.Criteria1d,
+            (Figure("mnist1d_criteria", "MNIST-1D: criteria against removal"),), criteria1d.render,
+            _families("ranks_removable"), criteria1d.verdicts),
+    Section("adaptive1d", "14_mnist1d_adaptive", "criteria", adaptive1d.Adaptive1d,
+            (Figure("mnist1d_adaptive", "MNIST-1D: the adaptive rule"),), adaptive1d.render,
+            _families("adaptive_keeps"), adaptive1d.verdicts),
 )
 #: The targets, in the order they run: each is one ``resdyn reproduce --target`` run of its notebooks.
 TARGETS = tuple(dict.fromkeys(s.target for s in SECTIONS))

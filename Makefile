@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 # MNIST root: $RESDYN_DATA if set; else ../shared/data where it holds MNIST; else <repo>/data (resdyn/paths.py).
 NBVAL  := --nbval-lax --nbval-current-env --nbval-sanitize-with nbval-sanitize.cfg
 
-.PHONY: setup install test test-unit test-notebooks test-full reproduce seeds study check-executed check-figures \
+.PHONY: setup install test test-unit test-notebooks test-full reproduce seeds study criteria check-executed check-figures \
         reproduce-quick notebooks bench clean
 
 setup: install ## environment, Jupyter kernel, then the main job on its quick default
@@ -39,6 +39,9 @@ seeds: install ## notebook 05: every headline number over five seeds (outside CI
 study: install ## notebooks 06-11: mechanism, regime map, depth, toy, precision, trace (outside CI)
 	$(PY) -m resdyn reproduce --target study
 
+criteria: install ## notebooks 12-14: MNIST-1D depth curves, the criteria against removal, the adaptive rule (outside CI)
+	$(PY) -m resdyn reproduce --target criteria
+
 EXECUTED ?= paper/notebooks
 check-executed: install ## nbval on the executed paper notebooks, full mode, from the warm cache
 	RESDYN_QUICK=0 $(PY) -m pytest $(sort $(wildcard $(EXECUTED)/0[0-4]_*.ipynb)) $(NBVAL) -p no:cacheprovider
@@ -50,7 +53,7 @@ reproduce-quick: install
 	$(PY) -m resdyn reproduce --quick
 
 notebooks: install ## re-run quick mode and store the checked cells' outputs in notebooks/
-	for t in paper seeds study; do $(PY) -m resdyn reproduce --quick --target $$t --update-notebooks || exit 1; done
+	for t in paper seeds study criteria; do $(PY) -m resdyn reproduce --quick --target $$t --update-notebooks || exit 1; done
 
 bench: install ## benchmarks; writes BENCHMARKS.md
 	$(PY) bench/bench.py

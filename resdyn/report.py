@@ -75,7 +75,7 @@ def _claims(r) -> str:
                        else f"{seeds.holds[v.key]}/{len(seeds.seeds)}")
         rows.append(row)
     out.append(table(head, rows))
-    out += ["", "Verdicts: holds, partly, does not, **no evidence** (the claim's test is met, but a control meets it "
+    out += ["", "Verdicts: holds, partly, borderline (the seed interval contains the rule's threshold), does not, **no evidence** (the claim's test is met, but a control meets it "
             "too: nothing shows that training did it), inconclusive (the measurement cannot decide), n/a. Rules, "
             "as `resdyn/claims.py` states them:", ""]
     for rule in claims.RULES:
@@ -139,6 +139,7 @@ def _how_to_rerun() -> str:
                       "make reproduce  # the paper notebooks 00-04 (CI): figures/, paper/, this report",
                       "make seeds      # notebook 05: five seeds (outside CI)",
                       "make study      # notebooks 06-11: mechanism, regime map, depth, toy, precision, trace (outside CI)",
+                      "make criteria   # notebooks 12-14: MNIST-1D depth curves, criteria against removal, adaptive rule (outside CI)",
                       "make test       # unit tests and the notebooks' checked outputs (nbval, quick mode)", "```", "",
                       "MNIST is read from `$RESDYN_DATA`, else `../shared/data`, else `data/`.", ""])
 

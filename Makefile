@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 # MNIST root: $RESDYN_DATA if set; else ../shared/data where it holds MNIST; else <repo>/data (resdyn/paths.py).
 NBVAL  := --nbval-lax --nbval-current-env --nbval-sanitize-with nbval-sanitize.cfg
 
-.PHONY: setup install test test-unit test-notebooks test-full reproduce seeds study criteria check-executed check-figures \
+.PHONY: setup install test test-unit test-notebooks test-full reproduce seeds study criteria book check-executed check-figures \
         reproduce-quick notebooks bench clean
 
 setup: install ## environment, Jupyter kernel, then the main job on its quick default
@@ -41,6 +41,11 @@ study: install ## notebooks 06-11: mechanism, regime map, depth, toy, precision,
 
 criteria: install ## notebooks 12-14: MNIST-1D depth curves, the criteria against removal, the adaptive rule (outside CI)
 	$(PY) -m resdyn reproduce --target criteria
+
+book: install ## the readers' book: static HTML of paper/notebooks, the report and figures (build/book/_build/html)
+	$(PY) -m pip install --quiet -e '.[book]'
+	$(PY) -m resdyn book
+	$(PY) -m pytest tests/test_book.py -p no:cacheprovider -ra
 
 EXECUTED ?= paper/notebooks
 check-executed: install ## nbval on the executed paper notebooks, full mode, from the warm cache

@@ -111,13 +111,17 @@ ADAPTIVE = Rule(
 
 TOY = Rule(
     "toy", "two circles, adaptive depth from 15 layers, threshold 0.01 ({net} weights)", "{paper}",
-    "inconclusive if the final depth is censored (the criterion was under the threshold at every check, or still "
-    "under it when training ended, or the run hit its minimum depth); otherwise shared weights: holds if the net ends "
+    "no evidence if the criterion of the net before training is already under the threshold (the rule would remove "
+    "layers whatever is learned); else inconclusive if the final depth is censored (the criterion was under the "
+    "threshold at every check, or still under it when training ended, or the run hit its minimum depth); otherwise "
+    "shared weights: holds if the net ends "
     "at {max_depth} layers or fewer with test accuracy at least {min_acc:.0%}, partly if it is pruned with that "
     "accuracy or reaches the depth without it, does not otherwise; separate weights: holds if the net keeps all "
     "{depth} layers, does not otherwise",
     {"max_depth": 6, "min_acc": 0.99, "depth": 15},
-    written="before the first run of the toy (issue 11, item 6)")
+    written="before the first run of the toy (issue 11, item 6)",
+    changed=("the control clause (criterion under the threshold before training: no evidence) added on 2026-12-02 "
+             "(session 7, issue 19), before the study's re-run; the toy's earlier verdicts had no control",))
 
 ASSOCIATION = Rule(
     "association", "what goes with settling across the trained nets of the map", "not in the paper",
@@ -319,7 +323,9 @@ def toy_verdicts(record) -> list[Verdict]:
         ours = (f"depth {a.final_depth} of {a.initial_depth}{' (censored)' if a.censored else ''}, "
                 f"test accuracy {100 * a.test_acc:.1f} %")
         controls = f"criterion before training {a.initial_criterion:.1e} (threshold {record.threshold:g})"
-        if a.censored:
+        if a.initial_criterion < record.threshold:
+            v = "no evidence"
+        elif a.censored:
             v = "inconclusive"
         elif net == "shared":
             depth_ok = a.final_depth <= th["max_depth"]

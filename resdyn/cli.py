@@ -277,6 +277,23 @@ def _add_run_commands(sub) -> None:
     p.add_argument("--force", action="store_true", help="write the report even if it has fewer sections than the old one.")
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser("book", help="build the readers' book (static HTML) from paper/ and figures/, nothing re-executed.",
+                       description="Lay out the book's sources from the executed notebooks, the report and the figures, "
+                                   "build them with Jupyter Book (warnings as errors) and check every internal link and "
+                                   "image. Needs the [book] extra: pip install -e '.[book]'.")
+    p.add_argument("--out", default=None, help="output folder (default: build/book); the site is in OUT/_build/html.")
+    p.add_argument("--gallery", action="store_true", help="print the README's gallery (from the registry) and stop.")
+    p.set_defaults(func=cmd_book)
+
+
+def cmd_book(args):
+    from . import book
+
+    if args.gallery:
+        print(book.gallery())
+        return
+    sys.exit(book.main(args.out))
+
 
 def main(argv=None):
     args = build_parser().parse_args(argv)

@@ -28,3 +28,37 @@ def table(header, rows) -> str:
 def notebook_link(name: str) -> str:
     """A link to the executed notebook ``name`` (its stem), relative to the report."""
     return f"[`{name}`]({EXECUTED}/{name}.ipynb)"
+
+
+def cell(value, *, never: bool = False, percent: bool = False, digits: int = 4) -> str:
+    """One table cell: None/NaN as "never" (``never``) or "–"; a fraction as a percentage with its unit
+    (``percent``); floats rounded to ``digits`` decimals; booleans as yes/no."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "never" if never else "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if percent:
+        return f"{100 * value:.2f} %"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:.3g}"
+    return str(value)
+
+
+def show(frame, *, never=(), percent=(), digits: int = 4, index: bool = True):
+    """A pandas DataFrame as a Markdown table for a notebook (IPython's Markdown; a str outside IPython):
+    readable columns, "never" instead of None/NaN in the ``never`` columns (all columns: ``never=True``),
+    the ``percent`` columns (fractions) as percentages with their unit, no wrapping."""
+    name = lambda key: " · ".join(map(str, key)) if isinstance(key, tuple) else str(key)  # noqa: E731
+    columns = [name(c) for c in frame.columns]
+    head = ([name(frame.index.name or "")] if index else []) + columns
+    rows = []
+    for key, row in frame.iterrows():
+        cells = [cell(v, never=never is True or c in never, percent=c in percent, digits=digits)
+                 for c, v in zip(columns, row.tolist())]
+        rows.append(([name(key)] if index else []) + cells)
+    text = table(head, rows)
+    try:
+        from IPython.display import Markdown
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return text
+    return Markdown(text)

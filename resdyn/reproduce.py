@@ -288,7 +288,7 @@ def clean_executed(src: str | Path, dst: str | Path) -> Path:
         if cell.cell_type == "markdown":  # the source's note on its stored outputs becomes the twin's own
             cell.source = re.sub(
                 r"^> \*\*Executed full run\*\*.*?· (\*\*Report\*\*: \[[^]]*\]\()\.\./paper/REPORT\.md(#[^)]*\)).*$",
-                rf"> The **executed full run** (MNIST, seed 0) of [`notebooks/{name}`](../../notebooks/{name}), with every "
+                rf"> The **executed full run** (full mode, seed 0) of [`notebooks/{name}`](../../notebooks/{name}), with every "
                 r"output · \1../REPORT.md\2.", cell.source, flags=re.M)
         if cell.cell_type == "code":
             cell.outputs = _merge_streams([o for o in cell.outputs

@@ -204,13 +204,65 @@ def trace_study():
                       conv=ConvTraining(spec=spec, n_train=10000, seed=0, train_seconds=60.0, test_acc=0.97))
 
 
+def depth1d():
+    from resdyn.sections.common import t_interval
+    from resdyn.sections.depth1d import Depth1d, FamilyDepth
+    from resdyn.zoo import FAMILIES
+
+    families = {f.name: FamilyDepth(title=f.title, lr=1e-3,
+                                    test_acc={"1": t_interval([60.0 + i, 61.0 + i, 62.0 + i]), "4": t_interval([80.0, 81.0, 83.0])},
+                                    epochs={"1": [20, 21, 22], "4": [15, 16, 17]},
+                                    gain=t_interval([20.0, 20.0 - i, 21.0]), parameters={"1": 1000, "4": 4000})
+                for i, f in enumerate(FAMILIES)}
+    return Depth1d(settings={"depth": 4, "ladder": [1, 4], "seeds": [0, 1, 2]},
+                   selection=[{"family": f, "lr": 1e-3, "val_loss": 0.5, "val_acc": 0.8, "epochs": 20} for f in families],
+                   families=families, n_nets=28, train_seconds=600.0, wall_seconds=400.0)
+
+
+def criteria1d():
+    from resdyn.removal import CRITERIA, STRATEGIES
+    from resdyn.sections.common import t_interval
+    from resdyn.sections.criteria1d import Criteria1d, FamilyCriteria
+    from resdyn.zoo import FAMILY_NAMES
+
+    iv = t_interval([0.5, 0.6, 0.7])
+    fam = FamilyCriteria(spearman={c: iv for c in CRITERIA}, score={s: t_interval([0.8, 0.85, 0.9]) for s in STRATEGIES},
+                         score_healed={s: t_interval([0.9, 0.92, 0.95]) for s in STRATEGIES},
+                         minus_deepest={s: t_interval([1.0, 2.0, 3.0]) for s in STRATEGIES},
+                         curves={s: {"acc": [90.0, 80.0, 50.0], "healed": [92.0, 85.0, 60.0]} for s in STRATEGIES},
+                         lesion=[0.5, 0.1, 0.05, 0.01], base_acc=t_interval([95.0, 96.0, 97.0]), best_peer="block_influence",
+                         difference=t_interval([-0.01, 0.0, 0.01]))
+    mnist = {"spearman": {c: 0.5 for c in CRITERIA}, "score": {s: 0.9 for s in STRATEGIES},
+             "curves": {s: [95.0, 90.0, 80.0] for s in STRATEGIES}, "lesion": [0.1, 0.01, 0.0, 0.0], "base_acc": 98.0}
+    return Criteria1d(families={f: fam for f in FAMILY_NAMES}, mnist={n: mnist for n in NETS}, nets=[],
+                      healing={"steps": 30, "lr": 1e-3, "batch_size": 128},
+                      depth_verdicts={f: "holds" for f in FAMILY_NAMES}, wall_seconds=300.0)
+
+
+def adaptive1d():
+    from resdyn.sections.adaptive1d import Adaptive1d, AdaptiveRun, FamilyAdaptive
+    from resdyn.sections.common import t_interval
+    from resdyn.zoo import FAMILY_NAMES
+
+    runs = [AdaptiveRun(family=f, seed=s, threshold=t, final_depth=3, test_acc=90.0, epochs=20,
+                        removed=[{"epoch": 3, "depth_after": 3, "criterion": 0.005}], initial_criterion=0.05, final_criterion=0.004,
+                        censored=False, macs=1e12)
+            for f in FAMILY_NAMES for s, t in ((0, 0.003), (0, 0.01), (1, 0.01), (2, 0.01))]
+    fam = FamilyAdaptive(final_depths=[3, 3, 3], change=t_interval([-0.5, -0.2, 0.1]), scratch_acc=[89.0, 90.0, 91.0],
+                         deep_acc=[90.0, 90.5, 91.0], macs={k: [1e12, 1.1e12, 1.2e12] for k in ("adaptive", "deep", "scratch", "growing")},
+                         untrained_below=0, removed_any=True)
+    return Adaptive1d(runs=runs, families={f: fam for f in FAMILY_NAMES}, threshold=0.01, wall_seconds=100.0)
+
+
 def complete_record(**overrides) -> Results:
     """Every section filled; ``overrides`` replace sections by name. Verdicts computed from them."""
     from resdyn import claims
 
-    parts = {"runs": {"paper": run_info(), "seeds": run_info(), "study": run_info()}, "regime": regime(),
+    parts = {"runs": {"paper": run_info(), "seeds": run_info(), "study": run_info(), "criteria": run_info()},
+             "regime": regime(),
                 "fig1ab": fig1ab(), "fig1c": fig1c(), "fig1d": fig1d(), "adaptive": adaptive(), "seeds": seeds(),
                 "mechanism": mechanism_study(), "regime_map": regime_map(), "depth": depth(), "toy": toy(),
-                "precision": precision(), "trace": trace_study()}
+                "precision": precision(), "trace": trace_study(), "depth1d": depth1d(), "criteria1d": criteria1d(),
+                "adaptive1d": adaptive1d()}
     record = Results(**{**parts, **overrides})
     return replace(record, verdicts=claims.verdicts(record, sections.SECTIONS))

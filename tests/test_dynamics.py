@@ -173,3 +173,21 @@ def test_statistics_name_the_shapes_they_take(fn):
         fn(torch.zeros(4, 2, 3, 5), torch.zeros(4, 1, dtype=torch.long))
     with pytest.raises(ValueError, match=r"labels must be a tensor \(4,\)"):
         fn(torch.zeros(4, 2, 3, 5), [0, 0, 1, 1])
+
+
+def test_tsne_embedding_does_not_depend_on_the_openblas_kernel(tmp_path):
+    """The same inputs under two OpenBLAS kernels of one machine give the same embedding, bit for bit
+    (with scikit-learn's PCA and BLAS distances they differed by tens of embedding units)."""
+    import subprocess
+    import sys
+
+    script = ("import sys, numpy as np; from resdyn import data; from resdyn.dynamics import tsne_embedding; "
+              "x = data.load_dataset('digits', scaling='standard').test.x[:150]; "
+              "np.save(sys.argv[1], tsne_embedding(x, seed=0, perplexity=10, n_iter=100))")
+    outs = []
+    for kernel in ("Haswell", "SkylakeX"):
+        out = tmp_path / f"{kernel}.npy"
+        env = {**__import__("os").environ, "OPENBLAS_CORETYPE": kernel}
+        subprocess.run([sys.executable, "-c", script, str(out)], check=True, env=env, timeout=300)
+        outs.append(np.load(out))
+    assert np.array_equal(outs[0], outs[1])

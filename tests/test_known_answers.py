@@ -14,7 +14,8 @@ from records import NETS, adaptive, complete_record, distances, fig1ab, fig1c, f
 from resdyn import claims
 from resdyn.data import Split, balanced_subset
 from resdyn.model import DenseResNet, ModelConfig, Trajectory
-from resdyn.dynamics import class_residual_stats, cluster_separation, settling_layer, trajectory_distances, tsne_embedding
+from resdyn.dynamics import (class_residual_stats, cluster_separation, pca_initialization, settling_layer,
+                             trajectory_distances, tsne_embedding)
 from resdyn.sections.fig1d import Separation
 from resdyn.pruning import AdaptiveDepthConfig, censored_depth, check_depth, criterion_profile, probe_set, stop_depth
 
@@ -287,9 +288,18 @@ def test_cluster_separation_is_the_seeded_stratified_knn_score():
 def test_tsne_embedding_is_opentsne_with_the_given_options():
     from openTSNE import TSNE
 
+    from openTSNE.initialization import pca
+    from scipy.spatial.distance import cdist
+
     x = torch.tensor(_blobs()[0].repeat(3, axis=1), dtype=torch.float32)  # (60, 6); (n - 1) / 3 = 19.67
-    ref = TSNE(n_components=2, perplexity=19.6, random_state=0, n_jobs=1, verbose=False, n_iter=20)
-    ref = np.asarray(ref.fit(x.numpy().astype(np.float64)))
+    data = x.numpy().astype(np.float64)
+    init = pca_initialization(data, seed=0)
+    np.testing.assert_allclose(init, pca(data, random_state=0), rtol=1e-9, atol=1e-15)  # openTSNE's own, to rounding
+    ref = TSNE(n_components=2, perplexity=19.6, random_state=0, n_jobs=1, verbose=False, n_iter=20,
+               metric="precomputed", initialization=init)
+    distances = torch.cdist(torch.from_numpy(data), torch.from_numpy(data), compute_mode="donot_use_mm_for_euclid_dist")
+    np.testing.assert_allclose(distances.numpy(), cdist(data, data), rtol=1e-12, atol=1e-12)
+    ref = np.asarray(ref.fit(distances.numpy()))
     got = tsne_embedding(x, perplexity=19.6, n_iter=20)  # seed 0 by default
     assert got.shape == (60, 2) and np.array_equal(got, ref)
     assert tsne_embedding(x, perplexity=0.5, n_iter=20).shape == (60, 2)  # any perplexity above 0
@@ -298,8 +308,10 @@ def test_tsne_embedding_is_opentsne_with_the_given_options():
     # the default perplexity 30 needs n >= 92: (92 - 1) / 3 = 30.33
     x92 = x.repeat(2, 1)[:92]
     fast = {"n_iter": 10, "early_exaggeration_iter": 10}
-    ref = TSNE(n_components=2, perplexity=30.0, random_state=0, n_jobs=1, verbose=False, **fast)
-    assert np.array_equal(tsne_embedding(x92, **fast), np.asarray(ref.fit(x92.numpy().astype(np.float64))))
+    d92 = x92.numpy().astype(np.float64)
+    ref = TSNE(n_components=2, perplexity=30.0, random_state=0, n_jobs=1, verbose=False, metric="precomputed",
+               initialization=pca_initialization(d92, seed=0), **fast)
+    assert np.array_equal(tsne_embedding(x92, **fast), np.asarray(ref.fit(cdist(d92, d92))))
     for bad in (0.0, 59 / 3):
         with pytest.raises(ValueError, match=r"perplexity must be in \(0, \(n - 1\) / 3\) = \(0, 19.7\)"):
             tsne_embedding(x, perplexity=bad)

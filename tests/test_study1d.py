@@ -219,3 +219,18 @@ def test_study_rules_follow_their_thresholds():
     assert claims.ranks_removable("conv", better, "cka", "does not").verdict == "inconclusive"
     worse = t_interval([-m - 0.1, -m - 0.12, -m - 0.11])
     assert claims.ranks_removable("conv", worse, "cka", "borderline").verdict == "does not"
+
+
+def test_with_shared_weights_every_choice_of_removed_layers_is_the_same_net():
+    """Known answer: a shared-weight net applies one map x + f(x) T times, so skipping any k layers leaves
+    the same function (the map applied T - k times); every removal strategy coincides on such a net."""
+    from resdyn.model import DenseResNet, ModelConfig
+    from resdyn.surgery import lesion
+
+    model = DenseResNet(ModelConfig(width=12, depth=5, n_classes=3, shared_weights=True), seed=0).eval()
+    x = torch.randn(7, 12)
+    with torch.no_grad():
+        ref = lesion(model, None, [3, 4])(x)
+        for cut in ([0, 1], [1, 3], [0, 4], [2, 3]):
+            torch.testing.assert_close(lesion(model, None, cut)(x), ref, rtol=0, atol=0)
+        assert not torch.equal(lesion(model, None, [4])(x), ref)

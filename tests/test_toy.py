@@ -74,7 +74,7 @@ def test_circles_rejects_bad_inputs(change):
 # -- the verdict rule -------------------------------------------------------------------------
 
 
-def net(final_depth=15, test_acc=1.0, *, censored=False, initial_criterion=1e-3):
+def net(final_depth=15, test_acc=1.0, *, censored=False, initial_criterion=2e-2):
     return toy.ToyNet(initial_depth=15, final_depth=final_depth, test_acc=test_acc, val_acc=test_acc,
                       initial_criterion=initial_criterion, depth=[final_depth] * 3, criterion=[0.02] * 3,
                       val_acc_history=[test_acc] * 3, always_below=False, censored=censored, train_seconds=1.0)
@@ -110,6 +110,15 @@ def test_separate_rule_keeps_all_layers(depth, expected):
 def test_censored_depth_is_inconclusive_whatever_the_numbers():
     rec = record(shared=net(5, 1.0, censored=True), separate=net(15, censored=True))
     assert verdict(rec, "shared") == verdict(rec, "separate") == "inconclusive"
+
+
+@pytest.mark.parametrize("which", ["shared", "separate"])
+def test_criterion_under_the_threshold_before_training_is_no_evidence(which):
+    """The control clause: a rule that would prune the untrained net proves nothing about training."""
+    nets = {which: net(5 if which == "shared" else 15, 1.0, initial_criterion=9.9e-3)}
+    assert verdict(record(**nets), which) == "no evidence"
+    nets = {which: net(5 if which == "shared" else 15, 1.0, initial_criterion=1e-2)}  # on the threshold: not under
+    assert verdict(record(**nets), which) == "holds"
 
 
 def test_verdict_rows_say_what_was_measured():

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from .. import claims
 from ..claims import NETS
@@ -128,9 +130,18 @@ def fig1d(rec, *, axes=None):
                    title=f"raw input x(0)\nkNN {rec.raw.knn_accuracy:.3f}, silhouette {rec.raw.silhouette:.2f}")
     ax = axes[1, 3]
     names = list(sep)
-    ax.barh(names, [sep[n].silhouette for n in names], color=["#0173b2" if n.startswith("trained") else "0.6" for n in names])
-    ax.axvline(claims.TSNE.thresholds["silhouette"], color="0.3", ls="--", lw=1)
-    ax.set_xlabel("silhouette")
+    kinds = {"trained": ("#0173b2", "trained net, x(T)"), "residual_sum": ("#de8f05", "trained net, sum of y(t)"),
+             "untrained": ("0.6", "control: untrained net"), "raw": ("0.8", "control: raw input")}
+    kind = [n.split("/")[0] for n in names]
+    labels = {"trained": "x(T)", "residual_sum": "sum of y(t)", "untrained": "untrained x(T)"}
+    ax.barh([f"{labels.get(k, 'raw input x(0)')}{', ' + n.split('/')[1] if '/' in n else ''}" for k, n in zip(kind, names)],
+            [sep[n].silhouette for n in names], color=[kinds[k][0] for k in kind])
+    threshold = claims.TSNE.thresholds["silhouette"]
+    ax.axvline(threshold, color="0.3", ls="--", lw=1)
+    handles = [Patch(color=c, label=label) for c, label in kinds.values()]
+    handles.append(Line2D([], [], color="0.3", ls="--", lw=1, label=f"rule: silhouette {threshold:g} (holds above)"))
+    ax.legend(handles=handles, fontsize="x-small", loc="lower right")
+    ax.set_xlabel("silhouette of the embedding (-1 to 1)")
     ax.set_title("separation of every embedding")
     return fig
 
@@ -143,9 +154,13 @@ def adaptive_depth(rec, *, axes=None):
     for ax, net, color in zip(axes[:2], NETS, colors):
         a = rec.nets[net]
         h = [{"epoch": 0, "depth": a.initial_depth, "criterion": a.initial_criterion}] + a.history
-        plot_depth_history([r["epoch"] for r in h], [r["depth"] for r in h], [r["criterion"] for r in h],
-                           threshold=rec.threshold, ax=ax, color=color,
-                           title=f"{net} weights: depth and criterion{' (censored)' if a.censored else ''}")
+        ax1, ax2 = plot_depth_history([r["epoch"] for r in h], [r["depth"] for r in h], [r["criterion"] for r in h],
+                                      threshold=rec.threshold, ax=ax, color=color,
+                                      title=f"{net} weights: depth and criterion{' (censored)' if a.censored else ''}")
+        handles = [Line2D([], [], color=color, marker="o", ms=3, label="depth T (left axis, solid)"),
+                   Line2D([], [], color=color, ls="--", marker="x", ms=3, label="criterion (right axis, dashed)"),
+                   Line2D([], [], color="0.4", ls=":", lw=1, label=f"threshold {rec.threshold:g} (dotted)")]
+        ax2.legend(handles=handles, fontsize="x-small", loc="lower left")
     ax = axes[2]
     for net, color in zip(NETS, colors):
         c = rec.profiles[net].criterion

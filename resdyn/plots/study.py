@@ -1,8 +1,10 @@
 """The seeds' and the studies' figures (05-11): each takes a section's record and draws it."""
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from matplotlib.lines import Line2D
 
 from .. import claims
 from ..claims import NETS
@@ -10,30 +12,82 @@ from ..experiment import DEPTH
 from ..style import PALETTE
 from .base import NEVER, _ax, _axes, class_colors, plot_depth_history
 from ..sections.fig1ab import DEEP
-from ..sections.seeds import METRICS
 from ..sections.trace import CRITERIA
 
 
-def seeds(rec, *, metrics=None, axes=None):
-    """One point per seed for the headline numbers of a :class:`resdyn.sections.seeds.SeedsSection`, with the
-    mean and its 95 % interval (a settling layer that never comes is drawn at T + 1)."""
-    metrics = metrics or [m for m in METRICS if not m.startswith("adaptive_censored")]
-    ncols = 6
-    nrows = -(-len(metrics) // ncols)
-    fig, axes = _axes(axes, nrows, ncols, figsize=(3.2 * ncols, 2.6 * nrows))
-    for ax, m in zip(axes.flat, metrics):
-        iv = rec.summary[m]
-        never = NEVER if "layer" in m else None
-        ys = [never if v is None else v for v in iv.values]
-        ax.scatter(range(len(ys)), ys, color=class_colors(len(ys)), zorder=3)
-        if iv.mean is not None:
-            ax.axhline(iv.mean, color="0.3", lw=1)
-        if iv.low is not None:
-            ax.axhspan(iv.low, iv.high, color="0.85", zorder=0)
-        ax.set_xticks(range(len(ys)), [str(s) for s in rec.seeds])
-        ax.set_title(m, fontsize="small")
-    for ax in list(axes.flat)[len(metrics):]:
-        ax.axis("off")
+def _forest_rows():
+    """The forest plot's panels: (title, x label, rows of (metric, label, paper's value, rule's threshold))."""
+    tsne, dist, adapt = claims.TSNE.thresholds, claims.DISTANCE.thresholds, claims.ADAPTIVE.thresholds
+    paper = claims.PAPER
+    return (
+        ("Test error", "test error (%)",
+         [(f"error_{n}", f"{n} weights", paper[f"error_{n}"], claims.error_limit(n)) for n in NETS]
+         + [("scratch_error", "shared, from scratch at the adaptive depth", None, None)]),
+        ("Fig. 1A/1B: settling layer", "layer from which the residuals settle",
+         [(f"{k}_{n}", f"{what}, {n}", paper["settling_layer"] if "untrained" not in k else None, claims.SETTLING_BY_LAYER)
+          for k, what in (("mean_layer", "class means (1A)"), ("std_layer", "std (1B)"),
+                          ("std_layer_untrained", "std, untrained control")) for n in NETS]),
+        ("Fig. 1C: trajectory distances", "within / between distance ratio, or margin over the better control",
+         [(f"distance_ratio_{n}", f"ratio, {n}", None, dist["below"]) for n in NETS]
+         + [(f"distance_margin_{n}", f"margin, {n}", None, dist["margin"]) for n in NETS]),
+        ("Fig. 1D: t-SNE clusters", "score, or margin over the better control",
+         [(f"{k}_{n}", f"{what}, {n}", None, tsne[t]) for k, what, t in
+          (("knn", "kNN accuracy", "knn"), ("silhouette", "silhouette", "silhouette"),
+           ("knn_margin", "kNN margin", "knn_margin"), ("silhouette_margin", "silhouette margin", "silhouette_margin"))
+          for n in NETS]),
+        ("Adaptive depth: final depth", "final depth (layers)",
+         [(f"adaptive_depth_{n}", f"{n} weights", paper["pruned_depth"] if n == "shared" else None,
+           adapt["max_depth"] if n == "shared" else None) for n in NETS]),
+        ("Adaptive depth: accuracy", "test accuracy change (points)",
+         [(f"adaptive_change_{n}", f"adaptive minus unpruned, {n}", None, -adapt["max_loss"]) for n in NETS]
+         + [("scratch_minus_adaptive", "from scratch minus adaptive, shared", None, None)]),
+    )
+
+
+def seeds(rec, *, axes=None):
+    """A forest plot of a :class:`resdyn.sections.seeds.SeedsSection`: one row per headline number, each
+    seed a dot, the mean with its 95 % t-interval, the paper's value (star) and the rule's threshold
+    (red tick); a settling layer that never comes is drawn as a hollow dot at "never", right of the axis."""
+    panels = _forest_rows()
+    fig, axes = _axes(axes, len(panels), 1, figsize=(10, sum(0.42 * len(p[2]) + 1.1 for p in panels)),
+                      gridspec_kw={"height_ratios": [len(p[2]) + 1.5 for p in panels]})
+    colors = class_colors(len(rec.seeds))
+    for ax, (title, xlabel, rows) in zip(axes, panels):
+        layers = "settling" in title
+        for i, (metric, label, paper, threshold) in enumerate(rows):
+            iv = rec.summary[metric]
+            y = len(rows) - 1 - i
+            for j, (seed, v) in enumerate(zip(rec.seeds, iv.values)):
+                jitter = (j - (len(rec.seeds) - 1) / 2) * 0.06
+                if v is None:
+                    ax.scatter([DEPTH + 2], [y + jitter], facecolors="none", edgecolors=colors[j], s=30, zorder=3)
+                else:
+                    ax.scatter([v], [y + jitter], color=colors[j], s=18, zorder=3)
+            if iv.mean is not None:
+                ax.plot([iv.mean], [y], marker="|", ms=14, color="0.15", zorder=4)
+            if iv.low is not None:
+                ax.plot([iv.low, iv.high], [y, y], color="0.15", lw=2, zorder=2)
+            if paper is not None:
+                ax.scatter([paper], [y], marker="*", s=110, color="#d55e00", edgecolors="0.2", linewidths=0.4, zorder=5)
+            if threshold is not None:
+                ax.plot([threshold], [y], marker="|", ms=18, mew=2.5, color="#cc0000", zorder=1)
+        ax.set_yticks(range(len(rows)), [r[1] for r in rows][::-1], fontsize="small")
+        ax.set_ylim(-0.7, len(rows) - 0.3)
+        ax.set_title(title, loc="left", fontsize="medium")
+        ax.set_xlabel(xlabel, fontsize="small")
+        if layers:
+            ticks = list(range(1, DEPTH + 1, 2))
+            ax.set_xticks(ticks + [DEPTH + 2], [str(t) for t in ticks] + ["never"])
+            ax.set_xlim(0.5, DEPTH + 2.8)
+    handles = [
+        Line2D([], [], ls="", marker="o", color=colors[0], label="one seed (colour per seed)"),
+        Line2D([], [], ls="", marker="o", mfc="none", color=colors[0], label='one seed, never settles ("never")'),
+        Line2D([], [], color="0.15", lw=2, marker="|", ms=12, label="mean and 95 % t-interval over seeds"),
+        Line2D([], [], ls="", marker="*", ms=10, color="#d55e00", label="the paper's value"),
+        Line2D([], [], ls="", marker="|", ms=14, mew=2.5, color="#cc0000", label="the rule's threshold"),
+    ]
+    axes[0].legend(handles=handles, fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.suptitle(f"Headline numbers over {len(rec.seeds)} seeds ({', '.join(map(str, rec.seeds))})")
     return fig
 
 
@@ -67,22 +121,38 @@ def regime_map(rec, *, ax=None):
     circles: separate weights, squares: shared."""
     ax = _ax(ax)
     pts = [p for p in rec.points if p.group != "untrained"]
-    x = [NEVER if p.std_layer is None else p.std_layer for p in pts]
+    never = DEPTH + 2  # right of the last layer, apart from its tick
+    x = [never if p.std_layer is None else p.std_layer for p in pts]
     y = [100 * (p.test_acc if p.test_acc is not None else p.val_acc) for p in pts]
     c = [p.saturation for p in pts]
+    cmap = plt.get_cmap("viridis")
     for shared, marker in ((False, "o"), (True, "s")):
-        idx = [i for i, p in enumerate(pts) if p.shared == shared]
-        sc = ax.scatter([x[i] for i in idx], [y[i] for i in idx], c=[c[i] for i in idx], cmap="viridis", vmin=0, vmax=1,
-                        marker=marker, s=45, edgecolors="0.2", linewidths=0.5,
-                        label="shared weights" if shared else "separate weights")
+        for tested in (True, False):
+            idx = [i for i, p in enumerate(pts) if p.shared == shared and (p.test_acc is not None) == tested]
+            if not idx:
+                continue
+            colors = [cmap(c[i]) for i in idx]
+            ax.scatter([x[i] for i in idx], [y[i] for i in idx], marker=marker, s=45, linewidths=1.2,
+                       facecolors=colors if tested else "none", edgecolors="0.2" if tested else colors)
+    sc = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, 1))
     ax.axvline(claims.SETTLING_BY_LAYER + 0.5, color="0.4", ls="--", lw=1)
-    ax.axhline(100 - claims.PAPER["error_separate"] - claims.ERROR.thresholds["holds"], color="0.6", ls=":", lw=1)
-    ax.set_xticks(list(range(1, NEVER + 1, 2)) + [NEVER], [str(t) for t in range(1, NEVER + 1, 2)] + ["never"])
-    ax.set_xlabel("Fig. 1B settling layer (std below 5 % of its peak)")
-    ax.set_ylabel("accuracy (%): test, or validation for stage-1 nets")
+    paper_acc = 100 - claims.PAPER["error_separate"] - claims.ERROR.thresholds["holds"]
+    ax.axhline(paper_acc, color="0.45", ls=":", lw=1.2)
+    ticks = list(range(1, DEPTH + 1, 2))
+    ax.set_xticks(ticks + [never], [str(t) for t in ticks] + ["never"])
+    ax.set_xlim(0.5, never + 0.8)
+    ax.set_xlabel("Fig. 1B settling layer (std below 5 % of its peak; never: does not settle)")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title("Settling against accuracy, one point per trained net")
     ax.set_ylim(max(min(y) - 2, 50), 100)
     ax.figure.colorbar(sc, ax=ax, label=f"saturated fraction, layers {DEEP}-{DEPTH}")
-    ax.legend(fontsize="small")
+    handles = [Line2D([], [], ls="", marker="o", color="0.5", mec="0.2", label="separate weights, test accuracy"),
+               Line2D([], [], ls="", marker="s", color="0.5", mec="0.2", label="shared weights, test accuracy"),
+               Line2D([], [], ls="", marker="o", mfc="none", mec="0.4", label="hollow: validation accuracy (stage-1 nets)"),
+               Line2D([], [], color="0.4", ls="--", lw=1, label=f"settling rule: by layer {claims.SETTLING_BY_LAYER}"),
+               Line2D([], [], color="0.45", ls=":", lw=1.2, label=f"paper's separate-weight accuracy - "
+                                                                   f"{claims.ERROR.thresholds['holds']:g} points")]
+    ax.legend(handles=handles, fontsize="x-small", loc="lower left")
     return ax.figure
 
 

@@ -83,7 +83,6 @@ def criteria_comparison(record, *, axes=None):
             row[col].set_title(f"{name}: {title}")
         row[1].set_ylabel("area under the curve / oracle's")
         row[2].set_ylabel("Spearman rho")
-        row[2].axhline(0, color="0.5", lw=0.8, ls=":")
     return fig
 
 

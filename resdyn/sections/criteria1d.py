@@ -235,6 +235,10 @@ def render(record: Criteria1d, link: str) -> str:
         rows = [(c, f"{m['spearman'][c]:.2f}" if c in m["spearman"] and m["spearman"][c] is not None else "",
                  f"{m['score'][c]:.3f}") for c in STRATEGIES]
         out += [f"**MNIST, {name} weights** (one net, no healing)", "", table(["strategy", "Spearman rho", "score"], rows), ""]
+        if name == "shared":
+            out += ["With shared weights every choice of k removed layers leaves the same net (the one map x + f(x) "
+                    "applied T - k times), so every strategy gives the same curve and the single-block losses are "
+                    "equal: the rank correlation is undefined.", ""]
     out.append(table(["claim", "ours", "controls", "verdict"],
                      [(v.claim, v.ours, v.controls, f"**{v.verdict}**") for v in verdicts(record)]))
     return "\n".join(out + [""])

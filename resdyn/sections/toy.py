@@ -284,3 +284,8 @@ def render(t: ToyCircles, link: str) -> str:
     out.append(table(["claim", "paper", "ours", "controls", "verdict"],
                       [(v.claim, v.paper, v.ours, v.controls, f"**{v.verdict}**") for v in claims.toy_verdicts(t)]))
     return "\n".join(out + [""])
+
+
+def describe_run(exp) -> str:
+    """Which run a toy record comes from: the circles, in ``exp``'s mode and seed (not MNIST or digits)."""
+    return f"{exp.mode} run of the two circles (seed {exp.seed})" + (": regression values for the tests" if exp.quick else "")

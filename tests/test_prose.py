@@ -1,0 +1,96 @@
+"""No number typed by hand in the source notebooks' prose: every number in a markdown cell is a quotation
+from the paper, a fixed setting of the method (a constant of the package), or notation; a result is
+printed by the notebook from its record, never written into its prose (issue 22)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+
+import pytest
+
+from resdyn import claims, data, experiment, paths
+from resdyn import regimes
+from resdyn.sections import depth, fig1ab, toy, trace
+
+NUMBER = re.compile(r"(?<![\w.\-])-?\d[\d,]*(?:\.\d+)?(?![\w.]*\d)")
+#: Spans that hold numbers that are not claims about results: quotations, code, link targets, formulas and
+#: names (figures, sections, notebooks, dates of citations, arXiv ids, image sizes, dimensions).
+NOTATION = [
+    r'"[^"\n]*"', r"“[^”]*”", r"`[^`]*`", r"\]\([^)]*\)", r"\b[a-zA-Z]\([^()]*\)", r"\[[0-9., ]+\]",
+    r"Fig(?:ure|s?\.)\s*\d[A-D]?(?:[-/–]\d?[A-D])?(?:,\s*\d[A-D])*", r"figure \d[A-D]", r"\bSec\.\s*\d+", r"\bnotebooks?\s+\d\d(?:(?:\s*(?:-|–|,|and)\s*)\d\d)*",
+    r"^#+ \d\d\b", r"\b[01]\d-[01]\d\b", r"\b(?:19|20)\d\d\b", r"arXiv[: ]\s*\d+\.\d+", r"\b\d+x\d+\b", r"\b\d-D\b",
+    r"\b\d+e-\d+\b", r"\b[tTkK]\s*[-+=]\s*\d+", r"\b\d+(?:st|nd|rd|th)\b", r"\bl\d\b", r"\bStage \d\b", r"\bstage \d\b",
+    r"\bN = \d+", r"\b\d+ \.\. [A-Z]-1\b", r"\|[^|\n]*\|",
+]
+#: Units that make a number a measurement of this run (a time, a speed): never a setting.
+MEASURED = re.compile(r"^\s*(?:minutes?|min|seconds?|s\b|hours?|h\b|GB|MB|x faster)")
+
+
+def _leaves(obj):
+    """Every number inside a constant (dataclasses, dicts, tuples), with its percentage where it is a fraction."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for f in dataclasses.fields(obj):
+            yield from _leaves(getattr(obj, f.name))
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _leaves(v)
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        for v in obj:
+            yield from _leaves(v)
+    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        yield float(obj)
+        yield round(100 * float(obj), 6)
+
+
+def settings() -> set[float]:
+    """The numbers the method fixes: the package's settings, the rules' thresholds, the paper's values."""
+    constants = [claims.PAPER, claims.PAPER_SCALE, [r.thresholds for r in claims.RULES], claims.LESION_MARGIN,
+                 experiment.REGIME, experiment.QUICK_TRAIN, experiment.DEPTH, experiment.BUDGETS, experiment.STUDY_1D,
+                 data.VAL_SIZE, toy.SETUP, toy.QUICK_SETUP, fig1ab.DEEP, fig1ab.SENSITIVITY_FRACTIONS, depth.DEPTHS,
+                 [b[1:] for b in depth.ADAPTIVE_BUDGETS], trace.CONV, regimes.PAPER_LIKE, regimes.TARGETED,
+                 [v.model or {} for v in regimes.regime_variants()],
+                 [v.train or {} for v in regimes.regime_variants()],
+                 784, 28, 10, 2000, 5]
+    return {v for c in constants for v in _leaves(c)} | {0.0, 1.0, 2.0, 95.0, 99.0}
+
+
+def hand_typed(markdown: str, allowed: set[float]) -> list[str]:
+    """The numbers of ``markdown`` that are neither notation, a quotation, nor one of ``allowed`` (each
+    with its context); a number with a unit of time is always reported (a timing is a result)."""
+    text = markdown
+    for pattern in NOTATION:
+        text = re.sub(pattern, lambda m: " " * len(m.group()), text, flags=re.M)
+    found = []
+    for m in NUMBER.finditer(text):
+        value = float(m.group().replace(",", ""))
+        context = markdown[max(0, m.start() - 30):m.end() + 20].replace("\n", " ")
+        if MEASURED.match(text[m.end():]) or (value not in allowed and abs(value) not in allowed):
+            found.append(f"{m.group()!r} in '...{context}...'")
+    return found
+
+
+def _markdown_cells():
+    for nb in sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb")):
+        for i, cell in enumerate(json.loads(nb.read_text())["cells"]):
+            if cell["cell_type"] == "markdown":
+                yield nb.name, i, "".join(cell["source"])
+
+
+def test_no_hand_typed_number_in_the_notebooks_prose():
+    allowed = settings()
+    problems = [f"{name} cell {i}: {p}" for name, i, text in _markdown_cells() for p in hand_typed(text, allowed)]
+    assert not problems, "numbers typed by hand (quote the paper, name a setting, or print it from the record):\n" + \
+        "\n".join(problems)
+
+
+@pytest.mark.parametrize("planted", ["The nets reach 97.3 % test accuracy.", "It runs in about 20 minutes here.",
+                                     "Settling comes at layer 11 in this run."])
+def test_a_planted_result_number_is_found(planted):
+    assert hand_typed(planted, settings())
+
+
+@pytest.mark.parametrize("fine", ['The paper reports "1.4 % error with shared weights".', "Fig. 1B, Sec. 2, notebook 04",
+                                  "x(t+1) = x(t) + y(t+1), inputs in [0, 1]", "15 layers of 784 neurons, threshold 0.01"])
+def test_notation_quotations_and_settings_pass(fine):
+    assert hand_typed(fine, settings()) == []

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import seaborn as sns
+from matplotlib.lines import Line2D
 
 from .. import claims
 from ..pruning import PAPER_THRESHOLD
@@ -26,12 +27,12 @@ def depth_curves(record, *, ax=None):
     if ax is None:
         import matplotlib.pyplot as plt
 
-        fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+        fig, ax = plt.subplots(figsize=(10, 4.5), constrained_layout=True)
     else:
         fig = ax.figure
     colors = sns.color_palette(PALETTE, len(record.families))
     for (name, fam), color in zip(record.families.items(), colors):
-        depths = [int(d) for d in fam.test_acc]
+        depths = sorted(int(d) for d in fam.test_acc)  # JSON keys: strings, in any order
         means = [fam.test_acc[str(d)].mean for d in depths]
         low = [m - (fam.test_acc[str(d)].low if fam.test_acc[str(d)].low is not None else m) for d, m in zip(depths, means)]
         high = [(fam.test_acc[str(d)].high if fam.test_acc[str(d)].high is not None else m) - m for d, m in zip(depths, means)]
@@ -44,7 +45,7 @@ def depth_curves(record, *, ax=None):
     ax.set_xlabel("residual blocks (trained from scratch)")
     ax.set_ylabel("MNIST-1D test accuracy (%)")
     ax.set_title("Where depth matters: accuracy by depth (mean, 95 % interval; dots: seeds)")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
     return fig
 
 
@@ -87,21 +88,34 @@ def criteria_comparison(record, *, axes=None):
 
 
 def adaptive_runs(record, *, axes=None):
-    """Left: final depth against threshold (first seed's sweep), the paper's threshold marked. Right:
-    at the paper's threshold, test accuracy of the adaptive, the deep and the from-scratch nets per family."""
-    fig, axes = _axes(axes, 1, 2, figsize=(14, 4.5))
+    """Left: the criterion mean |y(T) - y(T-1)| before training and at the last check of every run at the
+    paper's threshold (one dot per seed, labelled with its final depth), against every threshold of the
+    sweep (lines). Right: at the paper's threshold, test accuracy of the deep, the adaptive and the
+    from-scratch nets per family."""
+    fig, axes = _axes(axes, 1, 2, figsize=(14, 4.8))
     families = list(record.families)
     colors = dict(zip(families, sns.color_palette(PALETTE, len(families))))
-    first = min(r.seed for r in record.runs)
-    for f in families:
-        runs = sorted((r for r in record.runs if r.family == f and r.seed == first), key=lambda r: r.threshold)
-        axes[0].plot([r.threshold for r in runs], [r.final_depth for r in runs], marker="o", color=colors[f], label=f)
-    axes[0].axvline(PAPER_THRESHOLD, color="0.4", ls="--", lw=1, label=f"paper's threshold {PAPER_THRESHOLD:g}")
-    axes[0].set_xscale("log")
-    axes[0].set_xlabel("threshold on mean |y(T) - y(T-1)|")
-    axes[0].set_ylabel("final depth (blocks)")
-    axes[0].set_title(f"Adaptive rule from the deep net: final depth (seed {first})")
-    axes[0].legend(fontsize="small")
+    paper = [r for r in record.runs if r.threshold == PAPER_THRESHOLD]
+    for i, f in enumerate(families):
+        runs = [r for r in paper if r.family == f]
+        xs = [i + 0.08 * (j - (len(runs) - 1) / 2) for j in range(len(runs))]
+        axes[0].scatter([x - 0.2 for x in xs], [r.initial_criterion for r in runs], marker="o", facecolors="none",
+                        edgecolors=colors[f], s=30)
+        axes[0].scatter([x + 0.2 for x in xs], [r.final_criterion for r in runs], marker="o", color=colors[f], s=30)
+        for x, r in zip(xs, runs):
+            axes[0].annotate(str(r.final_depth), (x + 0.2, r.final_criterion), textcoords="offset points",
+                             xytext=(4, 2), fontsize="x-small")
+    for t in sorted({r.threshold for r in record.runs}):
+        axes[0].axhline(t, color="0.3" if t == PAPER_THRESHOLD else "0.65", ls="--" if t == PAPER_THRESHOLD else ":", lw=1)
+    axes[0].set_yscale("log")
+    axes[0].set_xticks(range(len(families)), families)
+    axes[0].set_ylabel("criterion mean |y(T) - y(T-1)|")
+    axes[0].set_title("The rule's criterion: a block goes only below the threshold")
+    handles = [Line2D([], [], ls="", marker="o", mfc="none", mec="0.3", label="before training"),
+               Line2D([], [], ls="", marker="o", color="0.3", label="at the last check (number: final depth)"),
+               Line2D([], [], color="0.3", ls="--", lw=1, label=f"paper's threshold {PAPER_THRESHOLD:g}"),
+               Line2D([], [], color="0.65", ls=":", lw=1, label="the sweep's other thresholds")]
+    axes[0].legend(handles=handles, fontsize="x-small")
     width = 0.25
     for i, f in enumerate(families):
         fam = record.families[f]

@@ -160,7 +160,7 @@ def verdicts(record: Depth1d) -> list[Verdict]:
 
 def render(record: Depth1d, link: str) -> str:
     """The report's section: the depth curve per family and the verdicts."""
-    depths = list(next(iter(record.families.values())).test_acc)
+    depths = sorted(next(iter(record.families.values())).test_acc, key=int)  # JSON keys: strings, in any order
     rows = [(f"{f} ({r.title})", f"{r.lr:g}", *(f"{r.test_acc[d].mean:.1f}" for d in depths),
              f"{r.gain.mean:+.1f}" + (f" [{r.gain.low:+.1f}, {r.gain.high:+.1f}]" if r.gain.low is not None else ""))
             for f, r in record.families.items()]

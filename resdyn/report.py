@@ -111,8 +111,7 @@ def _findings(r) -> str:
         prof = r.adaptive.profiles["shared"]
         out.append(
             f"Adaptive depth (shared weights): final depth {sh.final_depth}"
-            + (" — censored: the rule was still removing when training ended, so the depth is set by the budget"
-               if sh.censored else "")
+            + (f" — censored: {_censoring(sh)}" if sh.censored else "")
             + f". The criterion was {sh.initial_criterion:.1e} before training; on the trained {sh.initial_depth}-layer "
             "shared net "
             f"c(t) = mean |y(t) - y(t-1)| is below {r.adaptive.threshold} for every t > {prof.stop_depth}, so repeated "
@@ -161,3 +160,15 @@ def _runs(r) -> str:
     if r.run is not None:
         out += ["", table(["package", "version"], sorted(r.run.versions.items()))]
     return "\n".join(out + [""])
+
+
+def _censoring(net) -> str:
+    """Why an adaptive run's depth is censored, from its record (not a template)."""
+    removed = net.initial_depth - net.final_depth
+    if net.always_below:
+        return (f"the criterion was under the threshold at every check, so a layer went at each of the {removed} "
+                "checks and the final depth is set by the number of epochs, not by the criterion")
+    if net.final_depth <= 2:
+        return "the run reached its minimum depth"
+    return "the criterion was still under the threshold after the last epoch, so the rule would have removed more"
+

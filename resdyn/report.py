@@ -111,7 +111,7 @@ def _findings(r) -> str:
         prof = r.adaptive.profiles["shared"]
         out.append(
             f"Adaptive depth (shared weights): final depth {sh.final_depth}"
-            + (f" — censored: {_censoring(sh)}" if sh.censored else "")
+            + (f" — censored: {_censoring(sh, r.adaptive.threshold)}" if sh.censored else "")
             + f". The criterion was {sh.initial_criterion:.1e} before training; on the trained {sh.initial_depth}-layer "
             "shared net "
             f"c(t) = mean |y(t) - y(t-1)| is below {r.adaptive.threshold} for every t > {prof.stop_depth}, so repeated "
@@ -162,13 +162,12 @@ def _runs(r) -> str:
     return "\n".join(out + [""])
 
 
-def _censoring(net) -> str:
+def _censoring(net, threshold: float) -> str:
     """Why an adaptive run's depth is censored, from its record (not a template)."""
     removed = net.initial_depth - net.final_depth
     if net.always_below:
         return (f"the criterion was under the threshold at every check, so a layer went at each of the {removed} "
                 "checks and the final depth is set by the number of epochs, not by the criterion")
-    if net.final_depth <= 2:
-        return "the run reached its minimum depth"
-    return "the criterion was still under the threshold after the last epoch, so the rule would have removed more"
-
+    if net.history and net.history[-1]["criterion"] < threshold:
+        return "the criterion was still under the threshold after the last epoch, so the rule would have removed more"
+    return "the run reached its minimum depth"

@@ -77,11 +77,6 @@ class FitRecord:
     def depth(self) -> int:
         return model_depth(self.model)
 
-    @property
-    def stopped(self) -> bool:
-        """True if early stopping ended the run (False: it ran out of epochs)."""
-        return self.history[-1].get("stopped", False) if self.history else False
-
 
 @torch.no_grad()
 def evaluate(model: nn.Module, split: Split, *, batch_size: int = 2000) -> tuple[float, float]:

@@ -90,14 +90,13 @@ def analyse_nets(nets: list[TrainedNet], data, healing: HealConfig, n_criterion:
     """:func:`analyse` of every net, cached, in worker processes where there are several to compute."""
     from ..parallel import plan
 
-    todo = [n for n in nets]
-    n_workers, threads = plan(len(todo), workers=workers)
+    n_workers, threads = plan(len(nets), workers=workers)
     if n_workers == 1:
-        return [_net_analysis(n, data, healing, n_criterion) for n in todo]
+        return [_net_analysis(n, data, healing, n_criterion) for n in nets]
     from joblib import Parallel, delayed
 
     return Parallel(n_jobs=n_workers)(delayed(_worker)(n, data, healing, n_criterion, threads, str(cache_dir()))
-                                      for n in todo)
+                                      for n in nets)
 
 
 def _worker(net, data, healing, n_criterion, threads, cache):

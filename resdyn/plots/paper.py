@@ -78,7 +78,9 @@ def fig1b(rec, *, axes=None):
         ax.axhline(never, color="0.6", lw=0.8)
     ax.axhline(claims.SETTLING_BY_LAYER, color="0.3", ls="--", lw=1, label=f"layer {claims.SETTLING_BY_LAYER} (the rule)")
     ax.set_xlabel("rule: % of the peak")
-    ax.set_ylabel(f"settling layer ({never} = never)")
+    ticks = [t for t in range(2, never, 2)]
+    ax.set_yticks(ticks + [never], [str(t) for t in ticks] + ["never"])
+    ax.set_ylabel("settling layer (never: does not settle)")
     ax.set_title("sensitivity to the rule")
     ax.legend(fontsize="small")
     return fig
@@ -108,7 +110,10 @@ def plot_grouped_ratios(ratios: dict, classes, *, ax=None, title: str | None = N
     ax.set_xticks(x, [str(c) for c in classes])
     ax.set_xlabel("class")
     ax.set_ylabel("within / between distance")
-    ax.legend(fontsize="small")
+    ax.set_ylim(0, 1.3)  # room above the bars for the legend
+    ax.legend(handles=ax.get_legend_handles_labels()[0]
+              + [Line2D([], [], color="0.3", ls="--", lw=1, label=f"rule: ratio below {claims.DISTANCE.thresholds['below']:g}")],
+              fontsize="small", ncols=2, loc="upper center")
     if title:
         ax.set_title(title)
     return ax
@@ -140,7 +145,8 @@ def fig1d(rec, *, axes=None):
     ax.axvline(threshold, color="0.3", ls="--", lw=1)
     handles = [Patch(color=c, label=label) for c, label in kinds.values()]
     handles.append(Line2D([], [], color="0.3", ls="--", lw=1, label=f"rule: silhouette {threshold:g} (holds above)"))
-    ax.legend(handles=handles, fontsize="x-small", loc="lower right")
+    ax.set_xlim(right=1.0)  # room right of the bars for the legend
+    ax.legend(handles=handles, fontsize="small", loc="upper right")
     ax.set_xlabel("silhouette of the embedding (-1 to 1)")
     ax.set_title("separation of every embedding")
     return fig

@@ -4,6 +4,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from .. import claims
@@ -151,6 +152,15 @@ def plot_depth_history(epochs, depths, criteria, *, threshold: float | None = No
     if title:
         ax.set_title(title)
     return ax, ax2
+
+
+def depth_history_legend(ax, *, color, threshold: float | None = None, loc: str = "lower left"):
+    """The legend of :func:`plot_depth_history`'s three line styles, on ``ax`` (its right axis)."""
+    handles = [Line2D([], [], color=color, marker="o", ms=3, label="depth T (left axis, solid)"),
+               Line2D([], [], color=color, ls="--", marker="x", ms=3, label="criterion (right axis, dashed)")]
+    if threshold is not None:
+        handles.append(Line2D([], [], color="0.4", ls=":", lw=1, label=f"threshold {threshold:g} (dotted)"))
+    ax.legend(handles=handles, fontsize="x-small", loc=loc)
 
 
 def _axes(axes, nrows, ncols, **kw):

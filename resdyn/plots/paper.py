@@ -7,8 +7,8 @@ from matplotlib.patches import Patch
 
 from .. import claims
 from ..claims import NETS
-from .base import (_ax, _axes, class_colors, plot_class_distance_matrix, plot_depth_history, plot_distance_matrix,
-                   plot_embedding, plot_layer_profiles, plot_residual_heatmap)
+from .base import (_ax, _axes, class_colors, depth_history_legend, plot_class_distance_matrix, plot_depth_history,
+                   plot_distance_matrix, plot_embedding, plot_layer_profiles, plot_residual_heatmap)
 
 
 def regime_sweep(sweep, *, axes=None):
@@ -163,10 +163,7 @@ def adaptive_depth(rec, *, axes=None):
         ax1, ax2 = plot_depth_history([r["epoch"] for r in h], [r["depth"] for r in h], [r["criterion"] for r in h],
                                       threshold=rec.threshold, ax=ax, color=color,
                                       title=f"{net} weights: depth and criterion{' (censored)' if a.censored else ''}")
-        handles = [Line2D([], [], color=color, marker="o", ms=3, label="depth T (left axis, solid)"),
-                   Line2D([], [], color=color, ls="--", marker="x", ms=3, label="criterion (right axis, dashed)"),
-                   Line2D([], [], color="0.4", ls=":", lw=1, label=f"threshold {rec.threshold:g} (dotted)")]
-        ax2.legend(handles=handles, fontsize="x-small", loc="lower left")
+        depth_history_legend(ax2, color=color, threshold=rec.threshold)
     ax = axes[2]
     for net, color in zip(NETS, colors):
         c = rec.profiles[net].criterion

@@ -5,12 +5,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from .. import claims
 from ..claims import NETS
 from ..experiment import DEPTH
 from ..style import PALETTE
-from .base import NEVER, _ax, _axes, class_colors, plot_depth_history
+from .base import _ax, _axes, class_colors, depth_history_legend, plot_depth_history
 from ..sections.fig1ab import DEEP
 from ..sections.trace import CRITERIA
 
@@ -91,11 +92,22 @@ def seeds(rec, *, axes=None):
     return fig
 
 
+#: How the mechanism study's nets read in a legend: "<regime>/<weights>" -> words.
+_REGIMES = {"chosen": "chosen regime", "paper_like": "paper-like regime", "baseline": "baseline regime",
+            "untrained": "untrained control"}
+
+
+def _net_label(name: str) -> str:
+    regime, _, weights = name.partition("/")
+    return f"{_REGIMES.get(regime, regime.replace('_', ' '))}, {weights} weights" if weights else name
+
+
 def mechanism(rec, *, nets=None, axes=None):
     """Layer by layer, for the main nets of a :class:`resdyn.sections.MechanismStudy`: the across-sample
     std relative to its peak, the saturated fraction, the sigmoid slope and ||W(t)|| relative to
-    layer 1's; settling nets should line up with whichever mechanism produces it."""
-    fig, axes = _axes(axes, 1, 4, figsize=(24, 4.8))
+    layer 1's; settling nets should line up with whichever mechanism produces it. Dashed: the
+    untrained controls."""
+    fig, axes = _axes(axes, 1, 4, figsize=(24, 5.6))
     names = nets or list(rec.dynamics)
     colors = sns.color_palette(PALETTE, len(names))
     for name, color in zip(names, colors):
@@ -103,15 +115,23 @@ def mechanism(rec, *, nets=None, axes=None):
         std, m = np.asarray(dyn.profile.std_profile), dyn.mechanism
         layers = np.arange(1, len(std) + 1)
         ls = "--" if name.startswith("untrained") else "-"
-        axes[0].plot(layers, std / std.max(), ls=ls, color=color, marker="o", ms=3, label=name)
+        axes[0].plot(layers, std / std.max(), ls=ls, color=color, marker="o", ms=3, label=_net_label(name))
         axes[1].plot(layers, m.saturated, ls=ls, color=color, marker="o", ms=3)
         axes[2].plot(layers, m.slope, ls=ls, color=color, marker="o", ms=3)
         axes[3].plot(layers, np.asarray(m.weight_norm) / m.weight_norm[0], ls=ls, color=color, marker="o", ms=3)
-    for ax, label in zip(axes, ("std across samples / its peak", "saturated fraction (y < 0.01 or > 0.99)",
-                                "mean slope y (1 - y)", "||W(t)|| / ||W(1)||")):
+    panels = (("Fig. 1B: across-sample std, relative", "std across samples / its peak"),
+              ("Saturated units", "saturated fraction (y < 0.01 or > 0.99)"),
+              ("Sigmoid slope (the layer's gain)", "mean slope y (1 - y)"),
+              ("Weight norm, relative to layer 1", "||W(t)|| / ||W(1)|| (Frobenius)"))
+    for ax, (title, label) in zip(axes, panels):
+        ax.set_title(title)
         ax.set_xlabel("layer t")
         ax.set_ylabel(label)
-    axes[0].legend(fontsize="small")
+    axes[0].axhline(claims.SETTLING_FRACTION, color="0.3", ls=":", lw=1)
+    handles, labels = axes[0].get_legend_handles_labels()
+    handles.append(Line2D([], [], color="0.3", ls=":", lw=1))
+    labels.append(f"settling rule: {100 * claims.SETTLING_FRACTION:g} % of the peak")
+    fig.legend(handles, labels, loc="outside lower center", ncols=5, fontsize="small")
     return fig
 
 
@@ -159,35 +179,60 @@ def regime_map(rec, *, ax=None):
 def depth(rec, *, axes=None):
     """Accuracy against depth from scratch (both kinds of weights) with the adaptive runs' points;
     the compute of three ways to the adaptive depth; the final depth per adaptive budget."""
-    fig, axes = _axes(axes, 1, 3, figsize=(20, 5))
+    fig, axes = _axes(axes, 1, 3, figsize=(20, 5.5))
     for net, color in zip(NETS, class_colors(2)):
         rows = [r for r in rec.curve if r.shared == (net == "shared")]
         axes[0].plot([r.depth for r in rows], [100 * r.test_acc for r in rows], marker="o", color=color, label=f"{net}, from scratch")
         a = rec.adaptive[net]
         axes[0].scatter([a.depth], [100 * a.test_acc], marker="*", s=200, color=color, edgecolors="0.2",
-                        label=f"{net}, adaptive", zorder=3)
-    axes[0].set_xlabel("depth T")
+                        label=f"{net}, adaptive (final depth)", zorder=3)
+    axes[0].set_xlabel("depth T (layers)")
     axes[0].set_ylabel("test accuracy (%)")
+    axes[0].set_title("Accuracy against depth")
     axes[0].legend(fontsize="small")
     axes[1].barh([c.method for c in rec.compute], [c.multiply_adds / 1e12 for c in rec.compute], color="0.6")
-    axes[1].set_xlabel("training multiply-adds (1e12)")
-    axes[1].set_title("training cost of a shared net of the adaptive depth")
+    axes[1].set_xlabel("training multiply-adds (10$^{12}$)")
+    axes[1].set_title("Training cost of a shared net of the adaptive depth")
+    censored = ("0.75", "censored: below the threshold at every check")
+    reached = ("#0173b2", "uncensored")
     axes[2].bar([b.label for b in rec.budgets], [b.final_depth for b in rec.budgets],
-                color=["0.75" if b.censored else "#0173b2" for b in rec.budgets])
-    axes[2].set_ylabel("final depth (grey: censored)")
-    axes[2].tick_params(axis="x", rotation=20)
+                color=[censored[0] if b.censored else reached[0] for b in rec.budgets])
+    axes[2].set_ylabel("final depth T (layers)")
+    axes[2].set_ylim(0, max(b.final_depth for b in rec.budgets) + 2)  # room for the legend
+    axes[2].set_title("Shared adaptive runs: final depth per budget")
+    axes[2].legend(handles=[Patch(color=c, label=label) for c, label in (reached, censored)], fontsize="small")
+    plt.setp(axes[2].get_xticklabels(), rotation=20, ha="right")
     return fig
+
+
+#: The precision study's metric stems in words (the suffix names the net or the epoch).
+_METRICS = {"error": "test error", "distance_ratio": "Fig. 1C ratio", "knn": "Fig. 1D kNN accuracy",
+            "silhouette": "Fig. 1D silhouette", "adaptive_depth": "adaptive final depth",
+            "adaptive_change": "adaptive accuracy change"}
+
+
+def _metric_label(metric: str) -> str:
+    if metric.startswith("criterion_"):
+        return f"criterion after epoch {metric.removeprefix('criterion_')}"
+    stem, _, net = metric.rpartition("_")
+    return f"{_METRICS.get(stem, stem.replace('_', ' '))}, {net}" if stem else metric
 
 
 def precision(rec, *, ax=None):
     """For every number of a :class:`resdyn.sections.PrecisionStudy`: |bf16 - fp32| against the seed
-    spread (bars below 1 are within the spread)."""
+    spread (bars below the dashed line are within the spread)."""
     ax = _ax(ax)
     rows = [r for r in rec.rows if r.difference is not None]
     ratio = [abs(r.difference) / r.spread if r.spread else (0.0 if r.difference == 0 else np.inf) for r in rows]
-    ax.barh([r.metric for r in rows], np.minimum(ratio, 3), color=["#0173b2" if r.within else "#de8f05" for r in rows])
+    within, outside = ("#0173b2", "within the seed spread"), ("#de8f05", "outside the seed spread")
+    ax.barh([_metric_label(r.metric) for r in rows], np.minimum(ratio, 3),
+            color=[within[0] if r.within else outside[0] for r in rows])
     ax.axvline(claims.PRECISION_SPREADS, color="0.3", ls="--", lw=1)
     ax.set_xlabel("|bf16 - fp32| / seed spread (capped at 3)")
+    ax.set_title("bf16 against fp32: each number's change, in seed spreads")
+    ax.legend(handles=[Patch(color=c, label=label) for c, label in (within, outside)]
+              + [Line2D([], [], color="0.3", ls="--", lw=1, label=f"rule: {claims.PRECISION_SPREADS:g} spread")],
+              fontsize="small", loc="lower right")
     return ax.figure
 
 
@@ -199,9 +244,10 @@ def toy_circles(record, *, axes=None):
     colors = class_colors(5)  # nets: blue, orange; classes: green, purple
     for ax, net, color in zip(axes[:2], NETS, colors):
         a = record.nets[net]
-        plot_depth_history(list(range(len(a.depth) + 1)), [a.initial_depth, *a.depth],
-                           [a.initial_criterion, *a.criterion], threshold=record.threshold, ax=ax, color=color,
-                           title=f"{net} weights: depth and criterion")
+        _, ax2 = plot_depth_history(list(range(len(a.depth) + 1)), [a.initial_depth, *a.depth],
+                                    [a.initial_criterion, *a.criterion], threshold=record.threshold, ax=ax,
+                                    color=color, title=f"{net} weights: depth and criterion")
+        depth_history_legend(ax2, color=color, threshold=record.threshold, loc="center right")
     ax = axes[2]
     if record.points is None:
         ax.text(0.5, 0.5, "data not kept in this record", ha="center", va="center", transform=ax.transAxes)

@@ -172,10 +172,21 @@ ADAPTIVE_KEEPS = Rule(
     {"tolerance": 1.0}, written=_STUDY_1D)
 STUDY_1D_RULES = (DEPTH_MATTERS, RANKS_REMOVABLE, ADAPTIVE_KEEPS)
 
+SEEDS = Rule(
+    "seeds", "{claim}, over the seeds", "as the claim's",
+    "inconclusive if any seed's verdict is (its measurement cannot decide, e.g. a censored depth); else the "
+    "verdict every seed gives, unless a number the claim's rule compares with a threshold has a seed interval "
+    "(95 % t-interval over the seeds where it is defined) that contains that threshold: then borderline (for a "
+    "layer or a depth, a whole number, the boundary lies {half} layer past the rule's last accepted one); "
+    "inconclusive if the seeds give different verdicts and no interval contains its threshold",
+    {"half": 0.5},
+    written="2026-12-02 (session 8, issue 19 item 4), after the seeds record of session 6 had been read, before "
+            "the seeds target's re-run, the first run it judges")
+
 #: The rules that give the claims' verdicts (stored in results.json) ...
 VERDICT_RULES = (ERROR, MEAN_SETTLING, STD_SETTLING, DISTANCE, TSNE, ADAPTIVE, TOY)
 #: ... and every rule, the study's two decision rules included (the report lists them all).
-RULES = (*VERDICT_RULES, ASSOCIATION, REGIME_DECISION, *STUDY_1D_RULES)
+RULES = (*VERDICT_RULES, SEEDS, ASSOCIATION, REGIME_DECISION, *STUDY_1D_RULES)
 assert MEAN_SETTLING.thresholds["fraction"] == STD_SETTLING.thresholds["fraction"]
 #: The settling rules' fraction of the peak (both rules share it).
 SETTLING_FRACTION = STD_SETTLING.thresholds["fraction"]
@@ -344,6 +355,72 @@ def against(low: float | None, high: float | None, threshold: float) -> str:
     if low is None or high is None or low != low or high != high:
         return "inconclusive"
     return "holds" if low > threshold else "does not" if high < threshold else "borderline"
+
+
+def seed_thresholds(key: str) -> list[tuple[str, float]]:
+    """The (headline number, threshold) pairs that claim ``key``'s rule compares: the numbers are keys
+    of :data:`resdyn.sections.seeds.METRICS`; the thresholds are on the number's own scale (a layer's
+    or a depth's boundary half a layer past the rule's last accepted one, see :data:`SEEDS`)."""
+    claim, _, net = key.rpartition("_")
+    half = SEEDS.thresholds["half"]
+    if claim == "error":
+        return [(key, error_limit(net)), (key, PAPER[key] + ERROR.thresholds["partly"])]
+    if claim in ("mean_layer", "std_layer"):
+        return [(key, SETTLING_BY_LAYER + half)]
+    if claim == "distance":
+        th = DISTANCE.thresholds
+        return [(f"distance_ratio_{net}", th["below"]), (f"distance_margin_{net}", th["margin"])]
+    if claim == "tsne":
+        return [(f"{m}_{net}", TSNE.thresholds[m]) for m in ("knn", "silhouette", "knn_margin", "silhouette_margin")]
+    if claim == "adaptive":
+        th = ADAPTIVE.thresholds
+        return [(f"adaptive_change_{net}", -th["max_loss"]), (f"adaptive_depth_{net}", th["max_depth"] + half)]
+    raise ValueError(f"key must be a claim of the seeds section (error_, mean_layer_, std_layer_, distance_, tsne_ "
+                     f"or adaptive_ followed by a net); got {key!r}.")
+
+
+def _seed_interval(i) -> str:
+    if i.mean is None:
+        return "undefined in every seed"
+    if i.low is None:
+        return f"{i.mean:.3g} (one seed)"
+    return f"{i.mean:.3g} [{i.low:.3g}, {i.high:.3g}]" + ("" if i.n == len(i.values) else f" ({i.n} of {len(i.values)} seeds)")
+
+
+def _contains(i, threshold: float) -> bool:
+    return i.low is not None and i.low <= threshold <= i.high
+
+
+def over_seeds(seeds) -> list[Verdict]:
+    """:data:`SEEDS` for every claim of a :class:`resdyn.sections.seeds.SeedsSection`: "inconclusive"
+    where a seed's is; else the seeds' common verdict, "borderline" where a number's seed interval
+    contains its rule's threshold, "inconclusive" where the seeds disagree otherwise. Keys: the claim's key + ``/seeds``."""
+    n, out = len(seeds.seeds), []
+    keys = [f"{c}_{net}" for c in ("error", "mean_layer", "std_layer", "distance", "tsne", "adaptive") for net in NETS]
+    for key in (k for k in keys if k in seeds.holds):
+        per_seed = [r.verdicts[key] for r in seeds.runs]
+        counts = {v: per_seed.count(v) for v in dict.fromkeys(per_seed)}
+        straddle = [(m, t) for m, t in seed_thresholds(key) if _contains(seeds.summary[m], t)]
+        if set(per_seed) == {"n/a"}:
+            v = "n/a"
+        elif "inconclusive" in per_seed:
+            v = "inconclusive"
+        elif straddle:
+            v = "borderline"
+        else:
+            v = per_seed[0] if len(counts) == 1 else "inconclusive"
+        against_ = {}
+        for m, t in seed_thresholds(key):
+            against_.setdefault(m, []).append(f"{t:g}")
+        intervals = "; ".join(f"{m} {_seed_interval(seeds.summary[m])} against {' and '.join(ts)}"
+                              for m, ts in against_.items())
+        claim, _, net = key.rpartition("_")
+        rule = next(r for r in VERDICT_RULES if r.key == claim)
+        out.append(Verdict(f"{key}/seeds", SEEDS.claim.format(claim=rule.claim.format(net=net)), SEEDS.paper,
+                           ", ".join(f"{c}/{n} {v_}" for v_, c in counts.items()),
+                           intervals + ("; contains its threshold: " + ", ".join(m for m, _ in straddle)
+                                        if straddle else ""), v))
+    return out
 
 
 def _interval(i) -> str:

@@ -113,12 +113,24 @@ def run_info(mode="full", spec="5bec"):
                    peak_rss_mb=1000.0)
 
 
-def seeds():
+#: The claim keys a seed run judges (the paper notebooks' verdicts).
+SEED_CLAIMS = [f"{c}_{n}" for c in ("error", "mean_layer", "std_layer", "distance", "tsne", "adaptive")
+               for n in ("separate", "shared")]
+
+
+def seeds(numbers=None, verdicts=None, n=3):
+    """A seeds section of ``n`` seeds: ``numbers`` (metric -> list per seed) and ``verdicts`` (claim ->
+    list per seed) override the defaults (number = the seed; verdict "holds", n/a for adaptive_separate)."""
     from resdyn.sections.seeds import METRICS, SeedRun, summarize
 
-    runs = [SeedRun(seed=s, numbers={m: (None if "layer" in m and s == 0 else float(s)) for m in METRICS},
-                    verdicts={"error_separate": "holds" if s else "partly", "tsne_shared": "no evidence"})
-            for s in range(3)]
+    numbers, verdicts = numbers or {}, verdicts or {}
+    default = {k: ["n/a" if k == "adaptive_separate" else "holds"] * n for k in SEED_CLAIMS}
+    default["error_separate"] = ["partly"] + ["holds"] * (n - 1)
+    default["tsne_shared"] = ["no evidence"] * n
+    default |= verdicts
+    runs = [SeedRun(seed=s, numbers={m: numbers[m][s] if m in numbers else (None if "layer" in m and s == 0 else float(s))
+                                     for m in METRICS},
+                    verdicts={k: default[k][s] for k in SEED_CLAIMS}) for s in range(n)]
     return summarize(runs, wall_seconds=60.0)
 
 

@@ -2,7 +2,7 @@ import dataclasses
 import json
 
 import pytest
-from records import adaptive, complete_record, fig1ab, fig1c, fig1d
+from records import adaptive, complete_record, fig1ab, fig1c, fig1d, seeds
 
 from resdyn import claims, results
 from resdyn.files import write_json
@@ -133,3 +133,49 @@ def test_format_table_aligns_columns():
     lines = table.splitlines()
     assert lines[0].split() == ["claim", "paper", "ours", "controls", "verdict"] and len(lines) == 3
     assert lines[1].index("1.8 %") == lines[0].index("paper")
+
+
+def _over(record):
+    return {v.key.removesuffix("/seeds"): v for v in claims.over_seeds(record)}
+
+
+def test_over_seeds_gives_the_seeds_common_verdict_far_from_the_thresholds():
+    far = {"error_shared": [1.0, 1.1, 1.2], "knn_separate": [0.97, 0.98, 0.99], "silhouette_separate": [0.6] * 3,
+           "knn_margin_separate": [0.07] * 3, "silhouette_margin_separate": [0.3] * 3}
+    v = _over(seeds(far))
+    assert v["error_shared"].verdict == "holds" and v["error_shared"].ours == "3/3 holds"
+    assert v["tsne_separate"].verdict == "holds"
+    assert v["tsne_shared"].verdict == "borderline"  # the default numbers 0, 1, 2 straddle every t-SNE threshold
+    assert v["adaptive_separate"].verdict == "n/a"
+
+
+def test_an_interval_that_contains_the_threshold_is_borderline_even_if_every_seed_holds():
+    # shared: holds at most 1.4 + 0.3 = 1.7 %; every seed holds, but the t-interval of 1.5, 1.6, 1.7 reaches past 1.7
+    v = _over(seeds({"error_shared": [1.5, 1.6, 1.7]}))["error_shared"]
+    assert v.verdict == "borderline" and "contains its threshold: error_shared" in v.controls
+    assert _over(seeds({"error_shared": [1.60, 1.61, 1.62]}))["error_shared"].verdict == "holds"
+
+
+def test_seeds_that_disagree_away_from_the_thresholds_are_inconclusive():
+    v = _over(seeds({"error_separate": [1.0, 1.0, 1.01]}))["error_separate"]  # verdicts: partly, holds, holds
+    assert v.verdict == "inconclusive" and v.ours == "1/3 partly, 2/3 holds"
+
+
+def test_settling_layers_are_judged_half_a_layer_past_the_last_accepted_one():
+    never = {"std_layer_shared": [None] * 3}
+    assert _over(seeds(never, {"std_layer_shared": ["does not"] * 3}))["std_layer_shared"].verdict == "does not"
+    v = _over(seeds({"std_layer_shared": [6, 7, 9]}))["std_layer_shared"]
+    assert v.verdict == "borderline" and "against 7.5" in v.controls
+    assert _over(seeds({"std_layer_shared": [5, 6, 6]}))["std_layer_shared"].verdict == "holds"
+
+
+def test_seed_thresholds_rejects_a_key_it_does_not_know():
+    with pytest.raises(ValueError, match="key must be a claim of the seeds section .* got 'toy_shared'"):
+        claims.seed_thresholds("toy_shared")
+
+
+def test_a_seed_that_cannot_decide_makes_the_verdict_over_seeds_inconclusive():
+    censored = {"adaptive_shared": ["inconclusive", "holds", "holds"]}
+    wide = {"adaptive_change_shared": [-2.0, 0.0, 1.0]}  # its interval contains -0.5: borderline otherwise
+    assert _over(seeds(wide, censored))["adaptive_shared"].verdict == "inconclusive"
+    assert _over(seeds(wide))["adaptive_shared"].verdict == "borderline"

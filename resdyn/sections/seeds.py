@@ -146,6 +146,11 @@ def run(seeds: list[int], *, quick: bool = False, data_root: str | None = None,
     return summarize(runs, wall_seconds=time.perf_counter() - t0)
 
 
+def verdicts(s: SeedsSection) -> list[claims.Verdict]:
+    """:data:`resdyn.claims.SEEDS` for every claim the seeds judge (:func:`resdyn.claims.over_seeds`)."""
+    return claims.over_seeds(s)
+
+
 def render(s: SeedsSection, link: str) -> str:
     """The report's section: every number over the seeds, and the verdicts per seed."""
     out = ["## Seeds", "", f"Notebook: {link}. Seeds {', '.join(map(str, s.seeds))}, each the whole paper "

@@ -172,6 +172,17 @@ ADAPTIVE_KEEPS = Rule(
     {"tolerance": 1.0}, written=_STUDY_1D)
 STUDY_1D_RULES = (DEPTH_MATTERS, RANKS_REMOVABLE, ADAPTIVE_KEEPS)
 
+_SESSION_8 = "2026-12-02 (session 8, issue 19)"
+ABSOLUTE_SETTLING = Rule(
+    "absolute", "on the paper's absolute scale: {what} after a layer ({net})", "{paper}",
+    "the settling rules with the paper's own scale for 'near 0' instead of a fraction of the peak: holds if the "
+    "change of the class means (Fig. 1A) or the across-sample std (Fig. 1B) stays below {scale} per neuron from layer {by_layer} or earlier and the untrained net of the same seed "
+    "does not get there until at least {margin} layers later; no evidence if it does; partly if the trained net "
+    "gets there after layer {by_layer}; does not if never",
+    {"scale": PAPER_SCALE, "by_layer": PAPER["settling_layer"] + 1, "margin": 2},
+    written=f"{_SESSION_8}, item 2; after the session-7 report had said that the untrained nets meet this scale, "
+            "before the paper run that it first judges (started at cd990a7, its result unread)")
+
 SEEDS = Rule(
     "seeds", "{claim}, over the seeds", "as the claim's",
     "inconclusive if any seed's verdict is (its measurement cannot decide, e.g. a censored depth); else the "
@@ -183,10 +194,13 @@ SEEDS = Rule(
     written="2026-12-02 (session 8, issue 19 item 4), after the seeds record of session 6 had been read, before "
             "the seeds target's re-run, the first run it judges")
 
-#: The rules that give the claims' verdicts (stored in results.json) ...
+#: The rules whose thresholds are part of the experiment spec (changing one makes every section
+#: stale): the paper's claims as first judged. Rules added later give verdicts too (stored in
+#: results.json, recomputed at every run) but sit outside the spec, so that adding one does not
+#: discard the record ...
 VERDICT_RULES = (ERROR, MEAN_SETTLING, STD_SETTLING, DISTANCE, TSNE, ADAPTIVE, TOY)
 #: ... and every rule, the study's two decision rules included (the report lists them all).
-RULES = (*VERDICT_RULES, SEEDS, ASSOCIATION, REGIME_DECISION, *STUDY_1D_RULES)
+RULES = (*VERDICT_RULES, ABSOLUTE_SETTLING, SEEDS, ASSOCIATION, REGIME_DECISION, *STUDY_1D_RULES)
 assert MEAN_SETTLING.thresholds["fraction"] == STD_SETTLING.thresholds["fraction"]
 #: The settling rules' fraction of the peak (both rules share it).
 SETTLING_FRACTION = STD_SETTLING.thresholds["fraction"]
@@ -259,6 +273,20 @@ def settling(fig1ab) -> list[Verdict]:
                 controls += f"; input spread {fig1ab.input_std:.2f}"
             out.append(Verdict(f"{rule.key}_{net}", rule.claim.format(net=net), rule.paper,
                                _layer(layer, depth, prefix), controls, _settling(rule, layer, control)))
+    return out
+
+
+def absolute_settling(fig1ab) -> list[Verdict]:
+    """:data:`ABSOLUTE_SETTLING` for the class means (Fig. 1A) and the across-sample std (Fig. 1B) of
+    both nets, against the untrained nets on the same scale."""
+    depth, out = fig1ab.depth, []
+    for kind, paper, prefix in (("mean", MEAN_SETTLING.paper, "after layer"), ("std", STD_SETTLING.paper, "layer")):
+        for net in NETS:
+            layer = getattr(fig1ab.trained[net].profile.sensitivity, f"{kind}_layer_absolute")
+            control = getattr(fig1ab.untrained[net].profile.sensitivity, f"{kind}_layer_absolute")
+            out.append(Verdict(f"{kind}_absolute_{net}", ABSOLUTE_SETTLING.claim.format(what=ABSOLUTE_WHAT[kind], net=net), paper,
+                               _layer(layer, depth, prefix), f"untrained: {_layer(control, depth, prefix)}",
+                               _settling(ABSOLUTE_SETTLING, layer, control)))
     return out
 
 
@@ -357,6 +385,14 @@ def against(low: float | None, high: float | None, threshold: float) -> str:
     return "holds" if low > threshold else "does not" if high < threshold else "borderline"
 
 
+#: The claims the seeds judge, in the report's order (each followed by _ and a net), with their rules.
+SEED_CLAIMS = {"error": ERROR, "mean_layer": MEAN_SETTLING, "std_layer": STD_SETTLING,
+               "mean_absolute": ABSOLUTE_SETTLING, "std_absolute": ABSOLUTE_SETTLING, "distance": DISTANCE,
+               "tsne": TSNE, "adaptive": ADAPTIVE}
+#: What the absolute-scale claims are about (:data:`ABSOLUTE_SETTLING`'s ``{what}``).
+ABSOLUTE_WHAT = {"mean": "class-mean residuals stop changing", "std": "across-sample std of residuals near 0"}
+
+
 def seed_thresholds(key: str) -> list[tuple[str, float]]:
     """The (headline number, threshold) pairs that claim ``key``'s rule compares: the numbers are keys
     of :data:`resdyn.sections.seeds.METRICS`; the thresholds are on the number's own scale (a layer's
@@ -367,6 +403,8 @@ def seed_thresholds(key: str) -> list[tuple[str, float]]:
         return [(key, error_limit(net)), (key, PAPER[key] + ERROR.thresholds["partly"])]
     if claim in ("mean_layer", "std_layer"):
         return [(key, SETTLING_BY_LAYER + half)]
+    if claim in ("mean_absolute", "std_absolute"):
+        return [(f"{claim.removesuffix('_absolute')}_layer_absolute_{net}", ABSOLUTE_SETTLING.thresholds["by_layer"] + half)]
     if claim == "distance":
         th = DISTANCE.thresholds
         return [(f"distance_ratio_{net}", th["below"]), (f"distance_margin_{net}", th["margin"])]
@@ -375,8 +413,8 @@ def seed_thresholds(key: str) -> list[tuple[str, float]]:
     if claim == "adaptive":
         th = ADAPTIVE.thresholds
         return [(f"adaptive_change_{net}", -th["max_loss"]), (f"adaptive_depth_{net}", th["max_depth"] + half)]
-    raise ValueError(f"key must be a claim of the seeds section (error_, mean_layer_, std_layer_, distance_, tsne_ "
-                     f"or adaptive_ followed by a net); got {key!r}.")
+    raise ValueError(f"key must be a claim of the seeds section (one of {', '.join(SEED_CLAIMS)} followed by _ and "
+                     f"a net); got {key!r}.")
 
 
 def _seed_interval(i) -> str:
@@ -396,7 +434,7 @@ def over_seeds(seeds) -> list[Verdict]:
     where a seed's is; else the seeds' common verdict, "borderline" where a number's seed interval
     contains its rule's threshold, "inconclusive" where the seeds disagree otherwise. Keys: the claim's key + ``/seeds``."""
     n, out = len(seeds.seeds), []
-    keys = [f"{c}_{net}" for c in ("error", "mean_layer", "std_layer", "distance", "tsne", "adaptive") for net in NETS]
+    keys = [f"{c}_{net}" for c in SEED_CLAIMS for net in NETS]
     for key in (k for k in keys if k in seeds.holds):
         per_seed = [r.verdicts[key] for r in seeds.runs]
         counts = {v: per_seed.count(v) for v in dict.fromkeys(per_seed)}
@@ -415,8 +453,8 @@ def over_seeds(seeds) -> list[Verdict]:
         intervals = "; ".join(f"{m} {_seed_interval(seeds.summary[m])} against {' and '.join(ts)}"
                               for m, ts in against_.items())
         claim, _, net = key.rpartition("_")
-        rule = next(r for r in VERDICT_RULES if r.key == claim)
-        out.append(Verdict(f"{key}/seeds", SEEDS.claim.format(claim=rule.claim.format(net=net)), SEEDS.paper,
+        rule, what = SEED_CLAIMS[claim], ABSOLUTE_WHAT.get(claim.removesuffix("_absolute"))
+        out.append(Verdict(f"{key}/seeds", SEEDS.claim.format(claim=rule.claim.format(net=net, what=what)), SEEDS.paper,
                            ", ".join(f"{c}/{n} {v_}" for v_, c in counts.items()),
                            intervals + ("; contains its threshold: " + ", ".join(m for m, _ in straddle)
                                         if straddle else ""), v))

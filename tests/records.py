@@ -3,7 +3,7 @@ claims, report, CLI and the schema. ``complete_record(...)`` takes overrides per
 from dataclasses import replace
 from itertools import accumulate
 
-from resdyn import sections
+from resdyn import claims, sections
 from resdyn.claims import NETS
 from resdyn.results import Results, RunInfo
 from resdyn.sections.adaptive import AdaptiveDepth, AdaptiveNet, CriterionProfile, LesionRow, Scratch
@@ -114,8 +114,7 @@ def run_info(mode="full", spec="5bec"):
 
 
 #: The claim keys a seed run judges (the paper notebooks' verdicts).
-SEED_CLAIMS = [f"{c}_{n}" for c in ("error", "mean_layer", "std_layer", "distance", "tsne", "adaptive")
-               for n in ("separate", "shared")]
+SEED_CLAIMS = [f"{c}_{n}" for c in claims.SEED_CLAIMS for n in ("separate", "shared")]
 
 
 def seeds(numbers=None, verdicts=None, n=3):

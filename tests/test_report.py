@@ -179,3 +179,22 @@ def test_a_seed_that_cannot_decide_makes_the_verdict_over_seeds_inconclusive():
     wide = {"adaptive_change_shared": [-2.0, 0.0, 1.0]}  # its interval contains -0.5: borderline otherwise
     assert _over(seeds(wide, censored))["adaptive_shared"].verdict == "inconclusive"
     assert _over(seeds(wide))["adaptive_shared"].verdict == "borderline"
+
+
+def _with_absolute(rec, trained: int | None, untrained: int | None):
+    """``rec`` (a Fig1AB) with the std's absolute-scale settling layer of every trained / untrained net replaced."""
+    def nets(group, layer):
+        return {n: dataclasses.replace(d, profile=dataclasses.replace(
+            d.profile, sensitivity=dataclasses.replace(d.profile.sensitivity, std_layer_absolute=layer)))
+                for n, d in group.items()}
+    return dataclasses.replace(rec, trained=nets(rec.trained, trained), untrained=nets(rec.untrained, untrained))
+
+
+@pytest.mark.parametrize("trained, untrained, expected", [
+    (3, None, "holds"), (3, 5, "holds"), (3, 4, "no evidence"), (3, 1, "no evidence"),
+    (8, None, "partly"), (None, 2, "does not")])
+def test_absolute_settling_rule_judges_against_the_untrained_net_on_the_same_scale(trained, untrained, expected):
+    v = {x.key: x for x in claims.absolute_settling(_with_absolute(fig1ab(), trained, untrained))}
+    assert v["std_absolute_shared"].verdict == expected
+    assert v["std_absolute_shared"].controls.startswith("untrained: ")
+    assert v["mean_absolute_separate"].verdict == "does not"  # the fixture's class means never get there

@@ -24,10 +24,16 @@ def _forest_rows():
         ("Test error", "test error (%)",
          [(f"error_{n}", f"{n} weights", paper[f"error_{n}"], claims.error_limit(n)) for n in NETS]
          + [("scratch_error", "shared, from scratch at the adaptive depth", None, None)]),
-        ("Fig. 1A/1B: settling layer", "layer from which the residuals settle",
+        (f"Fig. 1A/1B: settling layer (rules: {100 * claims.SETTLING_FRACTION:g} % of the peak; the paper's absolute "
+         "scale)",
+         "layer from which the residuals settle",
          [(f"{k}_{n}", f"{what}, {n}", paper["settling_layer"] if "untrained" not in k else None, claims.SETTLING_BY_LAYER)
           for k, what in (("mean_layer", "class means (1A)"), ("std_layer", "std (1B)"),
-                          ("std_layer_untrained", "std, untrained control")) for n in NETS]),
+                          ("std_layer_untrained", "std, untrained control"),
+                          ("mean_layer_absolute", f"class means, below {claims.PAPER_SCALE:g} per neuron"),
+                          ("std_layer_absolute", f"std, below {claims.PAPER_SCALE:g} per neuron"),
+                          ("std_layer_absolute_untrained", f"std below {claims.PAPER_SCALE:g}, untrained control"))
+          for n in NETS]),
         ("Fig. 1C: trajectory distances", "within / between distance ratio, or margin over the better control",
          [(f"distance_ratio_{n}", f"ratio, {n}", None, dist["below"]) for n in NETS]
          + [(f"distance_margin_{n}", f"margin, {n}", None, dist["margin"]) for n in NETS]),
@@ -49,7 +55,8 @@ def seeds(rec, *, axes=None):
     """A forest plot of a :class:`resdyn.sections.seeds.SeedsSection`: one row per headline number, each
     seed a dot, the mean with its 95 % t-interval, the paper's value (star) and the rule's threshold
     (red tick); a settling layer that never comes is drawn as a hollow dot at "never", right of the axis."""
-    panels = _forest_rows()
+    panels = [(title, xlabel, [r for r in rows if r[0] in rec.summary])  # an older record has fewer numbers
+              for title, xlabel, rows in _forest_rows()]
     fig, axes = _axes(axes, len(panels), 1, figsize=(10, sum(0.42 * len(p[2]) + 1.1 for p in panels)),
                       gridspec_kw={"height_ratios": [len(p[2]) + 1.5 for p in panels]})
     colors = class_colors(len(rec.seeds))

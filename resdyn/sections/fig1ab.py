@@ -186,8 +186,9 @@ def run(exp) -> Fig1AB:
 
 
 def verdicts(rec: Fig1AB) -> list[claims.Verdict]:
-    """The accuracy and settling verdicts of the record."""
-    return claims.accuracy(rec) + claims.settling(rec)
+    """The accuracy and settling verdicts of the record, the settling judged on the rules' relative
+    scale and on the paper's absolute one."""
+    return claims.accuracy(rec) + claims.settling(rec) + claims.absolute_settling(rec)
 
 
 def render(a: Fig1AB, link: str) -> str:

@@ -24,6 +24,10 @@ METRICS = {
     **{f"mean_layer_{n}": f"Fig. 1A settling layer, {n}" for n in NETS},
     **{f"std_layer_{n}": f"Fig. 1B settling layer, {n}" for n in NETS},
     **{f"std_layer_untrained_{n}": f"Fig. 1B settling layer, untrained {n} (control)" for n in NETS},
+    **{f"{k}_layer_absolute_{n}": f"Fig. 1{fig} settling layer on the paper's absolute scale, {n}"
+       for k, fig in (("mean", "A"), ("std", "B")) for n in NETS},
+    **{f"{k}_layer_absolute_untrained_{n}": f"Fig. 1{fig} settling layer on the paper's absolute scale, untrained {n} "
+       "(control)" for k, fig in (("mean", "A"), ("std", "B")) for n in NETS},
     **{f"distance_ratio_{n}": f"Fig. 1C within/between ratio, mean over classes, {n}" for n in NETS},
     **{f"distance_margin_{n}": f"Fig. 1C margin: the better control's ratio minus the trained one, {n}" for n in NETS},
     **{f"knn_{n}": f"Fig. 1D kNN accuracy, {n}" for n in NETS},
@@ -81,6 +85,10 @@ def figure_numbers(fig1ab, fig1c, fig1d) -> dict[str, float | None]:
         out[f"mean_layer_{n}"] = fig1ab.trained[n].profile.mean_layer
         out[f"std_layer_{n}"] = fig1ab.trained[n].profile.std_layer
         out[f"std_layer_untrained_{n}"] = fig1ab.untrained[n].profile.std_layer
+        for k in ("mean", "std"):
+            out[f"{k}_layer_absolute_{n}"] = getattr(fig1ab.trained[n].profile.sensitivity, f"{k}_layer_absolute")
+            out[f"{k}_layer_absolute_untrained_{n}"] = getattr(fig1ab.untrained[n].profile.sensitivity,
+                                                               f"{k}_layer_absolute")
         ratio = fig1c.trained[n].mean_ratio
         out[f"distance_ratio_{n}"] = ratio
         out[f"distance_margin_{n}"] = claims.distance_control(fig1c, n) - ratio
@@ -157,8 +165,8 @@ def render(s: SeedsSection, link: str) -> str:
            f"analysis ({s.wall_seconds / 60:.0f} min for all, side by side). Mean and 95 % t-interval over the seeds "
            "where a number is defined (a settling layer is undefined where the net never settles):", ""]
     rows = []
-    for key, what in METRICS.items():
-        iv = s.summary[key]
+    for key, iv in s.summary.items():  # the record's own numbers (an older record has fewer)
+        what = METRICS.get(key, key)
         vals = ", ".join("never" if v is None else f"{v:.3g}" for v in iv.values)
         ci = "n/a" if iv.low is None else f"[{iv.low:.3g}, {iv.high:.3g}]"
         rows.append((what, vals, num(iv.mean, "{:.3g}"), ci, iv.n))

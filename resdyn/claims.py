@@ -183,6 +183,46 @@ ABSOLUTE_SETTLING = Rule(
     written=f"{_SESSION_8}, item 2; after the session-7 report had said that the untrained nets meet this scale, "
             "before the paper run that it first judges (started at cd990a7, its result unread)")
 
+CONVERGENCE = Rule(
+    "convergence", "adaptive depth run as the paper writes it ({net})", "5 layers, no significant accuracy change",
+    "the adaptive rule checks the criterion after every epoch and removes the last layer while it is below 0.01; "
+    "training stops when the validation loss has not improved for {patience} epochs (at most {max_epochs}); the "
+    "verdict is the adaptive rule's on that run, inconclusive where its depth is still censored; beside it the "
+    "threshold sweep (0.001, 0.003, 0.01, 0.03) and the from-scratch net at the final depth",
+    {"patience": 3, "max_epochs": 60},
+    written="2026-12-02 (session 8, issue 19 item 3), before any run to convergence")
+#: Issue 19, items 1-3, fixed before any of their runs: the regimes every paper claim is to be judged in,
+#: with their seeds, and the clauses of the controls that can meet a test. Written 2026-12-02 (session
+#: 8); no run has judged them yet (the report lists them as written).
+REGIMES = {
+    "chosen": "the validation-best regime of notebook 00 (resdyn.experiment.REGIME): standardized inputs, weights "
+              "N(0, 0.1^2 / N), bias -4, Adam 1e-3 with cosine decay, 10 epochs",
+    "paper_like": "the closest reading of the paper: inputs in [0, 1], weights N(0, s^2 / N) with s from (0.1, 1.0) "
+                  "and Adam's constant learning rate from (1e-3, 3e-4), both chosen on validation accuracy (seed 0, "
+                  "separate weights), bias 0, trained until the validation loss has not improved for "
+                  f"{CONVERGENCE.thresholds['patience']} epochs (at most {CONVERGENCE.thresholds['max_epochs']})",
+    "baseline": "PyTorch's defaults: nn.Linear's uniform initialization, inputs in [0, 1], Adam 1e-3 constant, "
+                "10 epochs",
+}
+#: Seeds per regime (issue 19, item 1: five for the chosen and paper-like regimes, at least three for the baseline).
+REGIME_SEEDS = {"chosen": 5, "paper_like": 5, "baseline": 3}
+SHUFFLED_CONTROL = Rule(
+    "shuffled_control", "settling without class information ({net})", "not in the paper",
+    "the settling rules (relative and absolute scale) gain a control that can settle: the same net, regime and "
+    "seed trained on shuffled training labels (one fixed permutation per seed); a settling verdict that would hold "
+    "is no evidence if that control also settles by layer {by_layer} on the same scale",
+    {"by_layer": PAPER["settling_layer"] + 1},
+    written="2026-12-02 (session 8, issue 19 item 2), before any net was trained on shuffled labels")
+MLP_CONTROL = Rule(
+    "mlp_control", "class information in the transient or only accumulated ({net})", "not in the paper",
+    "Fig. 1C and 1D gain a trained non-residual control of the same width, depth, regime and seed, x(t+1) = "
+    "sigmoid(W(t) x(t) + b(t)) read out from x(T): a distance or t-SNE verdict that would hold is no evidence if "
+    "the control beats the raw input and the untrained net by the same margins ({distance_margin} in the "
+    "within/between ratio, {silhouette_margin} in silhouette); the within/between ratio is reported layer by layer "
+    "for the residual net and the control",
+    {"distance_margin": DISTANCE.thresholds["margin"], "silhouette_margin": TSNE.thresholds["silhouette_margin"]},
+    written="2026-12-02 (session 8, issue 19 item 2), before any non-residual net was trained")
+
 SEEDS = Rule(
     "seeds", "{claim}, over the seeds", "as the claim's",
     "inconclusive if any seed's verdict is (its measurement cannot decide, e.g. a censored depth); else the "
@@ -200,7 +240,7 @@ SEEDS = Rule(
 #: discard the record ...
 VERDICT_RULES = (ERROR, MEAN_SETTLING, STD_SETTLING, DISTANCE, TSNE, ADAPTIVE, TOY)
 #: ... and every rule, the study's two decision rules included (the report lists them all).
-RULES = (*VERDICT_RULES, ABSOLUTE_SETTLING, SEEDS, ASSOCIATION, REGIME_DECISION, *STUDY_1D_RULES)
+RULES = (*VERDICT_RULES, ABSOLUTE_SETTLING, SEEDS, CONVERGENCE, SHUFFLED_CONTROL, MLP_CONTROL, ASSOCIATION, REGIME_DECISION, *STUDY_1D_RULES)
 assert MEAN_SETTLING.thresholds["fraction"] == STD_SETTLING.thresholds["fraction"]
 #: The settling rules' fraction of the peak (both rules share it).
 SETTLING_FRACTION = STD_SETTLING.thresholds["fraction"]

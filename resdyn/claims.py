@@ -177,8 +177,9 @@ ABSOLUTE_SETTLING = Rule(
     "absolute", "on the paper's absolute scale: {what} after a layer ({net})", "{paper}",
     "the settling rules with the paper's own scale for 'near 0' instead of a fraction of the peak: holds if the "
     "change of the class means (Fig. 1A) or the across-sample std (Fig. 1B) stays below {scale} per neuron from layer {by_layer} or earlier and the untrained net of the same seed "
-    "does not get there until at least {margin} layers later; no evidence if it does; partly if the trained net "
-    "gets there after layer {by_layer}; does not if never",
+    "does not get there until at least {margin} layers later; partly if the trained net gets there after layer "
+    "{by_layer}, with the same margin; no evidence if the untrained net gets there within the margin, early or late; "
+    "does not if never",
     {"scale": PAPER_SCALE, "by_layer": PAPER["settling_layer"] + 1, "margin": 2},
     written=f"{_SESSION_8}, item 2; after the session-7 report had said that the untrained nets meet this scale, "
             "before the paper run that it first judges (started at cd990a7, its result unread)")
@@ -324,9 +325,11 @@ def absolute_settling(fig1ab) -> list[Verdict]:
         for net in NETS:
             layer = getattr(fig1ab.trained[net].profile.sensitivity, f"{kind}_layer_absolute")
             control = getattr(fig1ab.untrained[net].profile.sensitivity, f"{kind}_layer_absolute")
-            out.append(Verdict(f"{kind}_absolute_{net}", ABSOLUTE_SETTLING.claim.format(what=ABSOLUTE_WHAT[kind], net=net), paper,
-                               _layer(layer, depth, prefix), f"untrained: {_layer(control, depth, prefix)}",
-                               _settling(ABSOLUTE_SETTLING, layer, control)))
+            v = _settling(ABSOLUTE_SETTLING, layer, control)
+            if v == "partly" and control is not None and control < layer + ABSOLUTE_SETTLING.thresholds["margin"]:
+                v = "no evidence"  # late, and the untrained net gets there too
+            out.append(Verdict(f"{kind}_absolute_{net}", ABSOLUTE_SETTLING.claim.format(what=ABSOLUTE_WHAT[kind], net=net),
+                               paper, _layer(layer, depth, prefix), f"untrained: {_layer(control, depth, prefix)}", v))
     return out
 
 

@@ -192,7 +192,7 @@ def _with_absolute(rec, trained: int | None, untrained: int | None):
 
 @pytest.mark.parametrize("trained, untrained, expected", [
     (3, None, "holds"), (3, 5, "holds"), (3, 4, "no evidence"), (3, 1, "no evidence"),
-    (8, None, "partly"), (None, 2, "does not")])
+    (8, None, "partly"), (8, 10, "partly"), (8, 9, "no evidence"), (8, 1, "no evidence"), (None, 2, "does not")])
 def test_absolute_settling_rule_judges_against_the_untrained_net_on_the_same_scale(trained, untrained, expected):
     v = {x.key: x for x in claims.absolute_settling(_with_absolute(fig1ab(), trained, untrained))}
     assert v["std_absolute_shared"].verdict == expected

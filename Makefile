@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 # MNIST root: $RESDYN_DATA if set; else ../shared/data where it holds MNIST; else <repo>/data (resdyn/paths.py).
 NBVAL  := --nbval-lax --nbval-current-env --nbval-sanitize-with nbval-sanitize.cfg
 
-.PHONY: setup install test test-unit test-notebooks test-full reproduce seeds study criteria book check-executed check-figures \
+.PHONY: setup install test test-unit test-notebooks test-full reproduce seeds study criteria regimes book check-executed check-figures \
         reproduce-quick notebooks bench clean
 
 setup: install ## environment, Jupyter kernel, then the main job on its quick default
@@ -42,6 +42,9 @@ study: install ## notebooks 06-11: mechanism, regime map, depth, toy, precision,
 criteria: install ## notebooks 12-14: MNIST-1D depth curves, the criteria against removal, the adaptive rule (outside CI)
 	$(PY) -m resdyn reproduce --target criteria
 
+regimes: install ## notebook 15: every claim judged in the chosen, the paper-like and the baseline regime, over seeds (outside CI; hours on 2 CPU cores)
+	$(PY) -m resdyn reproduce --target regimes
+
 book: install ## the readers' book: static HTML of paper/notebooks, the report and figures (build/book/_build/html)
 	$(PY) -m pip install --quiet -e '.[book]'
 	$(PY) -m resdyn book
@@ -58,7 +61,7 @@ reproduce-quick: install
 	$(PY) -m resdyn reproduce --quick
 
 notebooks: install ## re-run quick mode and store the checked cells' outputs in notebooks/
-	for t in paper seeds study criteria; do $(PY) -m resdyn reproduce --quick --target $$t --update-notebooks || exit 1; done
+	for t in paper seeds study criteria regimes; do $(PY) -m resdyn reproduce --quick --target $$t --update-notebooks || exit 1; done
 
 bench: install ## benchmarks; writes BENCHMARKS.md
 	$(PY) bench/bench.py

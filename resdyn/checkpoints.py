@@ -54,10 +54,11 @@ def save(path, *, model, optimizer, history, pruning, config, adaptive) -> None:
                optimizer=optimizer)
 
 
-def at_fork(still_plain: bool, pruning: list, epoch: int, epochs: int) -> bool:
-    """Whether epoch ``epoch`` (1-based) of ``epochs`` is the fork: the run was plain before the
-    epoch's check (``still_plain``) and the check removed a layer, or it is the last epoch."""
-    return still_plain and (bool(pruning) or epoch == epochs)
+def at_fork(still_plain: bool, pruning: list, last: bool) -> bool:
+    """Whether the epoch just trained is the fork: the run was plain before the epoch's check
+    (``still_plain``) and the check removed a layer, or it is the ``last`` epoch (the budget's, or
+    the one after which training to convergence stops)."""
+    return still_plain and (bool(pruning) or last)
 
 
 def write_plain_fork(path, history: list, model, optimizer, val_acc: float, config) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
 
 from . import paths
 
@@ -86,7 +85,7 @@ def _print_result(result, as_json: bool):
         "precision": result.config.precision,
         "seconds": result.seconds,
         "from_cache": result.from_cache,
-        "history": [asdict(h) for h in result.history],
+        "history": [h.to_dict() for h in result.history],
         "pruning": [p.to_dict() for p in result.pruning],
     }
     if as_json:

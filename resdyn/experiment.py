@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from . import fragments, paths, style
-from .claims import NETS
+from .claims import CONVERGENCE, NETS
 from .data import Dataset, DataSpec, Split, balanced_subset, load_dataset
 from .data1d import Mnist1dSpec
 from .files import save_figure
@@ -64,8 +64,27 @@ STUDY_1D = {
                      lrs=(3e-3,), families=FAMILY_NAMES, depth=4, ladder=(1, 2, 4), seeds=(0, 1),
                      healing=HealConfig(steps=5), thresholds=(0.01, 0.1), sweep_seeds=(0,), n_criterion=200),
 }
+#: Issue 19, item 1 (fixed 2026-12-02, before its run): the paper-like regime's two free details, chosen
+#: on validation (resdyn.sections.by_regime.choose_paper_like).
+PAPER_LIKE_GRID = {"init_scale": (0.1, 1.0), "lr": (1e-3, 3e-4)}
 # ----------------------------------------------------------------------------------------------
 
+
+def regime_train(regime: Regime, *, quick: bool, converge: bool = False) -> TrainConfig:
+    """How ``regime`` trains in this mode: its own training (full), or the quick training with the
+    regime's schedule, patience and learning rate scaled as the quick training scales the chosen
+    regime's (quick). ``converge``: until the validation loss has not improved for
+    :data:`resdyn.claims.CONVERGENCE`'s patience, at most its epochs (quick: the quick epochs)."""
+    t = regime.train
+    if quick:
+        lr = round(t.lr * QUICK_TRAIN.lr / REGIME.train.lr, 12)
+        train = replace(QUICK_TRAIN, schedule=t.schedule, patience=t.patience, lr=lr, optimizer=t.optimizer)
+    else:
+        train = t
+    if converge:
+        th = CONVERGENCE.thresholds
+        train = replace(train, epochs=train.epochs if quick else th["max_epochs"], patience=th["patience"])
+    return train
 
 
 @dataclass(frozen=True)

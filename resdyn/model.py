@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import asdict, dataclass, replace
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import torch
 from torch import nn
@@ -24,6 +24,11 @@ _IN_PLACE = {"sigmoid": torch.sigmoid_, "tanh": torch.tanh_, "relu": torch.relu_
 
 #: Seeds are integers in [0, MAX_SEED]: what numpy, torch and openTSNE all accept.
 MAX_SEED = 2**31 - 1
+
+
+def without_later_defaults(d: dict, defaults: dict) -> dict:
+    """``d`` without the keys of ``defaults`` whose value is the default (see ``LATER_DEFAULTS``)."""
+    return {k: v for k, v in d.items() if not (k in defaults and v == defaults[k])}
 
 
 def check_seed(seed, name: str = "seed") -> int:
@@ -46,6 +51,8 @@ class ModelConfig:
         init_scale: ``None`` keeps PyTorch's default ``nn.Linear`` initialization,
             W ~ U(-1/sqrt(N), 1/sqrt(N)); a number s draws W ~ Normal(0, s^2 / N) instead.
         init_bias: the residual layers' initial bias when ``init_scale`` is set.
+        residual: ``True`` (the paper): x(t+1) = x(t) + y(t+1). ``False``: the non-residual control
+            of the same width and depth, an MLP x(t+1) = y(t+1) = f(W(t) x(t) + b(t)).
     """
 
     width: int = 784
@@ -55,6 +62,11 @@ class ModelConfig:
     shared_weights: bool = False
     init_scale: float | None = None
     init_bias: float = 0.0
+    residual: bool = True
+
+    #: Options added after the first records, left out of :meth:`to_dict` at their defaults so that
+    #: every earlier net keeps its cache key and every earlier run its experiment spec.
+    LATER_DEFAULTS: ClassVar[dict] = {"residual": True}
 
     def __post_init__(self):
         for name in ("width", "depth", "n_classes"):
@@ -69,9 +81,11 @@ class ModelConfig:
             raise ValueError(f"init_scale must be None or a finite number >= 0, got {self.init_scale!r}.")
         if not math.isfinite(self.init_bias):
             raise ValueError(f"init_bias must be a finite number, got {self.init_bias!r}; the chosen regime uses -4.0.")
+        if not isinstance(self.residual, bool):
+            raise ValueError(f"residual must be True (the paper's net) or False (the MLP control), got {self.residual!r}.")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return without_later_defaults(asdict(self), self.LATER_DEFAULTS)
 
     def multiply_adds(self, batch: int, *, training: bool = True) -> int:
         """Multiply-adds of the matrix products for ``batch`` samples: a forward pass, or a training
@@ -96,7 +110,8 @@ class Trajectory(NamedTuple):
 
     states:    (batch, T+1, N); ``states[:, 0]`` is the input x(0), ``states[:, t]`` is x(t).
     residuals: (batch, T, N); ``residuals[:, t-1]`` is y(t), so that exactly
-               ``states[:, 1:] == states[:, :-1] + residuals``.
+               ``states[:, 1:] == states[:, :-1] + residuals`` (for the MLP control,
+               ``ModelConfig(residual=False)``: ``states[:, 1:] == residuals``).
     logits:    (batch, n_classes), the read-out of ``states[:, -1]``.
 
     :meth:`DenseResNet.trajectory` stores states and residuals layer by layer (strides
@@ -150,7 +165,8 @@ class DenseResNet(nn.Module):
         """Logits (batch, n_classes) for inputs x (batch, N)."""
         self._check_input(x)
         for t in range(self.depth):
-            x = x + self.f(self.layer(t)(x))
+            y = self.f(self.layer(t)(x))
+            x = x + y if self.config.residual else y
         return self.readout(x)
 
     def trajectory(self, x: torch.Tensor, *, out: Trajectory | None = None) -> Trajectory:
@@ -188,10 +204,12 @@ class DenseResNet(nn.Module):
                 layer = self.layer(t)
                 y = self.f_(torch.addmm(layer.bias, x, layer.weight.T, out=slot))
             if needs_grad:
-                x = x + y
+                x = x + y if self.config.residual else y
                 states[:, t + 1] = x
-            else:
+            elif self.config.residual:
                 x = torch.add(x, y, out=states[:, t + 1])
+            else:  # the MLP control: the state is the layer's output
+                x = states[:, t + 1].copy_(y)
         if logits is None:
             logits = self.readout(x)
         else:

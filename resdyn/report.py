@@ -67,18 +67,26 @@ def _claims(r) -> str:
     out = ["## Claims and verdicts", ""]
     seeds = r.seeds
     over = {v.key.removesuffix("/seeds"): v for v in r.verdicts if v.key.endswith("/seeds")}
+    regimes: dict[str, dict[str, claims.Verdict]] = {}  # regime -> claim key -> verdict over its seeds
+    for v in r.verdicts:
+        if "/" in v.key and not v.key.endswith("/seeds"):
+            key, regime = v.key.rsplit("/", 1)
+            regimes.setdefault(regime, {})[key] = v
     head = ["claim", "paper", "ours (seed 0)", "controls", "verdict (seed 0)"]
     if over:
-        head += [f"over {len(seeds.seeds)} seeds", "per seed"]
+        head += [f"over {len(seeds.seeds)} seeds" if seeds else "over the seeds", "per seed"]
+    head += [f"{name} regime" for name in regimes]
     rows, others = [], []
-    for v in (v for v in r.verdicts if not v.key.endswith("/seeds")):
+    for v in (v for v in r.verdicts if "/" not in v.key):
         row = [v.claim, v.paper, v.ours, v.controls, f"**{v.verdict}**"]
-        if v.key in over:
-            rows.append(row + [f"**{over[v.key].verdict}**", over[v.key].ours])
-        elif over:
-            others.append(row)
-        else:
-            rows.append(row)
+        if over or regimes:  # the paper's claims have seeds and regimes; the studies' go to their own table
+            if v.key not in over and not any(v.key in by for by in regimes.values()):
+                others.append(row)
+                continue
+            if over:
+                row += [f"**{over[v.key].verdict}**", over[v.key].ours] if v.key in over else ["", ""]
+            row += [f"**{by[v.key].verdict}** ({by[v.key].ours})" if v.key in by else "–" for by in regimes.values()]
+        rows.append(row)
     out.append(table(head, rows))
     if others:
         out += ["", "Beyond the paper's MNIST net (the toy and the MNIST-1D study; a study's rule reads its own seeds, "

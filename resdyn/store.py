@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import warnings
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -81,7 +80,7 @@ def save(path, *, model: DenseResNet, history, pruning, config, adaptive=None, o
         "format": FORMAT,
         "model_config": model.config.to_dict(),
         "model_state": model.state_dict(),
-        "history": [asdict(r) for r in history],
+        "history": [r.to_dict() for r in history],
         "pruning": [p.to_dict() for p in pruning],
         "train_config": config.to_dict(),
         "adaptive": None if adaptive is None else adaptive.to_dict(),

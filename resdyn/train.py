@@ -65,17 +65,21 @@ def fit(model: DenseResNet, data: Dataset, config: TrainConfig = TrainConfig(), 
     model, optimizer, history, pruning = _resume_or_start(model, checkpoint, config, adaptive, device)
 
     for epoch in range(len(history), config.epochs):
+        if converged(history, config.patience):
+            break
         t0 = time.perf_counter()
         loss, train_acc, lr = _train_epoch(model, optimizer, x, y, config, epoch, progress=progress, name=name)
         val_acc = accuracy(model, val)
+        val_loss = None if config.patience is None else loss_on(model, val)
         still_plain = not pruning  # no layer removed yet: this is also the plain run's state
         before_check = (model, optimizer, val_acc)
         model, optimizer, removed, scores = _adapt_depth(model, optimizer, val_acc, val, probe, adaptive, config, epoch)
         pruning += removed
         record = EpochRecord(epoch=epoch + 1, depth=model.depth, loss=loss, train_acc=train_acc,
-                             seconds=time.perf_counter() - t0, lr=lr, **scores)
+                             seconds=time.perf_counter() - t0, lr=lr, val_loss=val_loss, **scores)
         history.append(record)
-        if plain_checkpoint is not None and checkpoints.at_fork(still_plain, pruning, epoch + 1, config.epochs):
+        last = epoch + 1 == config.epochs or converged(history, config.patience)
+        if plain_checkpoint is not None and checkpoints.at_fork(still_plain, pruning, last):
             checkpoints.write_plain_fork(plain_checkpoint, history, *before_check, config)
         if progress:
             _log_epoch(record, config, name)
@@ -87,6 +91,24 @@ def fit(model: DenseResNet, data: Dataset, config: TrainConfig = TrainConfig(), 
     test_acc = accuracy(model, Split(data.test.x.to(device), data.test.y.to(device)))
     return FitResult(model=model.cpu(), history=history, test_acc=test_acc, pruning=pruning, config=config,
                      adaptive=adaptive, initial_criterion=initial_criterion)
+
+
+def converged(history: list[EpochRecord], patience: int | None) -> bool:
+    """Whether training to convergence stops after ``history``: the validation loss has not improved
+    (fallen below its best so far) for ``patience`` epochs. Never with ``patience=None``."""
+    if patience is None or len(history) <= patience:
+        return False
+    losses = [r.val_loss for r in history]
+    return min(losses[-patience:]) >= min(losses[:-patience])
+
+
+@torch.no_grad()
+def loss_on(model: DenseResNet, split: Split, *, batch_size: int = 2000) -> float:
+    """Mean cross-entropy of ``model`` on ``split`` (fp32, eval mode)."""
+    model.eval()
+    total = sum(float(F.cross_entropy(model(split.x[i:i + batch_size]), split.y[i:i + batch_size], reduction="sum"))
+                for i in range(0, len(split.y), batch_size))
+    return total / len(split.y)
 
 
 def train_step(model: DenseResNet, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, *,
@@ -220,9 +242,18 @@ def _training_tensors(data: Dataset, config: TrainConfig, adaptive: AdaptiveDept
     and the adaptive-depth probe set (``None`` without ``adaptive``), on ``device``."""
     train = data.train if config.n_train is None else random_subset(data.train, config.n_train, seed=config.seed)
     x, y = train.x.to(device), train.y.to(device)
+    if config.shuffle_labels:
+        y = shuffled(y, seed=config.seed)
     val = Split(data.val.x.to(device), data.val.y.to(device))
     probe = None if adaptive is None else probe_set(data.train, adaptive, seed=config.seed).to(device)
     return x, y, val, probe
+
+
+def shuffled(labels: torch.Tensor, *, seed: int) -> torch.Tensor:
+    """``labels`` (n,) under one fixed permutation drawn from ``seed``: the labels of the
+    shuffled-label control (the same multiset of classes, no relation to the inputs)."""
+    perm = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    return labels[perm.to(labels.device)]
 
 
 def _resume_or_start(model: DenseResNet, checkpoint, config: TrainConfig, adaptive, device):

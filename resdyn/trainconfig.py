@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, replace
+from typing import ClassVar
 
 import torch
 
-from .model import DenseResNet, check_seed
+from .model import DenseResNet, check_seed, without_later_defaults
 from .pruning import AdaptiveDepthConfig, PruneRecord
 
 
@@ -36,6 +37,11 @@ class TrainConfig:
             weights, optimizer and every analysis stay fp32) or ``"auto"``: bf16 where the
             processor computes it natively, fp32 elsewhere (:func:`choose_precision`). The cache
             key and the results record the precision it resolved to.
+        shuffle_labels: train on the training labels shuffled by one fixed permutation (seeded by
+            ``seed``): the control that learns no class information. Validation and test keep
+            their labels.
+        patience: ``None``: train ``epochs`` epochs. An integer: train until the validation loss
+            has not improved for this many epochs, ``epochs`` at most (convergence on validation).
     """
 
     epochs: int = 10
@@ -49,6 +55,12 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     precision: str = "auto"
+    shuffle_labels: bool = False
+    patience: int | None = None
+
+    #: Options added after the first records, left out of :meth:`to_dict` at their defaults (see
+    #: :data:`resdyn.model.ModelConfig.LATER_DEFAULTS`).
+    LATER_DEFAULTS: ClassVar[dict] = {"shuffle_labels": False, "patience": None}
 
     def __post_init__(self):
         for name in ("epochs", "batch_size"):
@@ -68,9 +80,14 @@ class TrainConfig:
         check_seed(self.seed, "seed")
         if self.precision not in PRECISIONS:
             raise ValueError(f'Invalid precision "{self.precision}". Must be one of {set(PRECISIONS)}.')
+        if not isinstance(self.shuffle_labels, bool):
+            raise ValueError(f"shuffle_labels must be True or False, got {self.shuffle_labels!r}.")
+        if self.patience is not None and (not isinstance(self.patience, int) or isinstance(self.patience, bool)
+                                          or self.patience < 1):
+            raise ValueError(f"patience must be None (train all epochs) or an integer >= 1, got {self.patience!r}.")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return without_later_defaults(asdict(self), self.LATER_DEFAULTS)
 
     def resolved(self) -> "TrainConfig":
         """This config with ``precision="auto"`` replaced by what this machine runs
@@ -96,6 +113,12 @@ class EpochRecord:
     lr: float
     criterion: float | None = None
     val_acc_unpruned: float | None = None
+    val_loss: float | None = None
+
+    def to_dict(self) -> dict:
+        """The record as a dict; ``val_loss`` (measured only when training to convergence, before
+        the epoch's depth check) only where measured, so earlier records keep their form."""
+        return without_later_defaults(asdict(self), {"val_loss": None})
 
 
 @dataclass

@@ -265,15 +265,26 @@ def adaptive1d():
     return Adaptive1d(runs=runs, families={f: fam for f in FAMILY_NAMES}, threshold=0.01, wall_seconds=100.0)
 
 
+def by_regime():
+    from resdyn import claims
+    from resdyn.sections.by_regime import ByRegime, Choice
+
+    choice = [Choice(init_scale=s, lr=lr, val_acc=0.97, epochs=12, chosen=(s, lr) == (0.1, 1e-3))
+              for s in (0.1, 1.0) for lr in (1e-3, 3e-4)]
+    return ByRegime(regimes=dict(claims.REGIMES), settings={n: {"scaling": "unit"} for n in claims.REGIMES},
+                    runs={n: seeds() for n in claims.REGIMES}, choice=choice)
+
+
 def complete_record(**overrides) -> Results:
     """Every section filled; ``overrides`` replace sections by name. Verdicts computed from them."""
     from resdyn import claims
 
-    parts = {"runs": {"paper": run_info(), "seeds": run_info(), "study": run_info(), "criteria": run_info()},
+    parts = {"runs": {"paper": run_info(), "seeds": run_info(), "study": run_info(), "criteria": run_info(),
+                      "regimes": run_info()},
              "regime": regime(),
                 "fig1ab": fig1ab(), "fig1c": fig1c(), "fig1d": fig1d(), "adaptive": adaptive(), "seeds": seeds(),
                 "mechanism": mechanism_study(), "regime_map": regime_map(), "depth": depth(), "toy": toy(),
                 "precision": precision(), "trace": trace_study(), "depth1d": depth1d(), "criteria1d": criteria1d(),
-                "adaptive1d": adaptive1d()}
+                "adaptive1d": adaptive1d(), "by_regime": by_regime()}
     record = Results(**{**parts, **overrides})
     return replace(record, verdicts=claims.verdicts(record, sections.SECTIONS))

@@ -67,7 +67,7 @@ def test_every_verdict_names_its_net():
     from resdyn.zoo import FAMILY_NAMES
 
     for v in complete_record().verdicts:
-        net = v.key.rsplit("_", 1)[1]
+        net = v.key.split("/")[0].rsplit("_", 1)[1]  # a suffix names the seeds or the regime
         named = re.search(rf"\b{net}\b", v.claim)  # "dense" is not named by "dense256"
         assert net in (*NETS, *FAMILY_NAMES) and named and "None" not in v.claim, (v.key, v.claim)
 
@@ -109,7 +109,7 @@ def test_verdict_table_of_a_record_uses_its_registered_rule():
 
     exp = SimpleNamespace(describe=lambda: "full run, seed 0")
     f = fig1ab()
-    assert sections.verdict_table(exp, f) == "full run, seed 0\n" + claims.format_table(claims.accuracy(f) + claims.settling(f))
+    assert sections.verdict_table(exp, f) == "full run, seed 0\n" + claims.format_table(claims.accuracy(f) + claims.settling(f) + claims.absolute_settling(f))
     c, d, a, t = fig1c(), fig1d(), adaptive(), toy()
     for record, rule in ((c, claims.distance_ratio), (d, claims.tsne_clusters), (a, claims.adaptive_depth),
                          (t, claims.toy_verdicts)):

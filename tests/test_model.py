@@ -214,3 +214,27 @@ def test_bad_seeds_are_refused_where_they_enter(seed):
 def test_non_finite_init_bias_is_refused(bias):
     with pytest.raises(ValueError, match="init_bias must be a finite number"):
         ModelConfig(init_bias=bias)
+
+
+# -- the non-residual control (issue 19) ----------------------------------------------------------
+
+def test_the_mlp_control_is_x_next_equals_f_of_w_x_plus_b():
+    cfg = ModelConfig(width=5, depth=3, n_classes=2, residual=False, init_scale=1.0, init_bias=0.1)
+    model = DenseResNet(cfg, seed=0)
+    x = torch.randn(4, 5, generator=torch.Generator().manual_seed(1))
+    expected = x
+    for t in range(3):
+        expected = torch.sigmoid(expected @ model.layer(t).weight.T + model.layer(t).bias)
+    with torch.no_grad():
+        tr = model.trajectory(x)
+        assert torch.allclose(tr.states[:, -1], expected, atol=1e-6)
+        assert torch.equal(tr.states[:, 1:], tr.residuals)  # the state is the layer's output
+        assert torch.equal(tr.logits, model(x))
+    tr = model.trajectory(x)  # with gradients: the same values
+    assert torch.allclose(tr.states[:, 1:], tr.residuals)
+    assert "residual" not in ModelConfig().to_dict() and cfg.to_dict()["residual"] is False
+
+
+def test_residual_must_be_a_bool():
+    with pytest.raises(ValueError, match=r"residual must be True \(the paper's net\) or False \(the MLP control\), got 0"):
+        ModelConfig(residual=0)

@@ -22,7 +22,7 @@ def test_combine_replaces_a_target_and_keeps_or_marks_the_others():
     same = results.combine(previous, "paper", paper, run_info(spec="5bec"))
     assert same.seeds == previous.seeds and same.mechanism == previous.mechanism and same.stale == []
     newer = results.combine(previous, "paper", paper, run_info(spec="n3w"))
-    assert newer.stale == ["criteria", "seeds", "study"] and newer.seeds == previous.seeds  # kept, but marked
+    assert newer.stale == ["criteria", "regimes", "seeds", "study"] and newer.seeds == previous.seeds  # kept, but marked
     fresh = results.combine(None, "paper", paper, run_info())
     assert fresh.seeds is None and list(fresh.runs) == ["paper"] and fresh.verdicts  # verdicts from the record
 
@@ -79,7 +79,7 @@ def test_a_partial_run_leaves_the_record_as_it_was(tmp_path, monkeypatch):
 
 
 def test_unknown_target_and_empty_selection_are_refused():
-    with pytest.raises(ValueError, match="target must be one of paper, seeds, study, criteria; got 'figures'"):
+    with pytest.raises(ValueError, match="target must be one of paper, seeds, study, criteria, regimes; got 'figures'"):
         reproduce.select("figures", None)
     with pytest.raises(ValueError, match="matches no notebook of target 'paper'"):
         reproduce.select("paper", ["07"])

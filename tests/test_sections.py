@@ -49,7 +49,7 @@ def test_registry_is_ordered_by_notebook_and_names_are_unique():
     numbers = [s.notebook[:2] for s in sections.SECTIONS]
     assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
     assert len(set(sections.NAMES)) == len(sections.NAMES)
-    assert sections.TARGETS == ("paper", "seeds", "study", "criteria")
+    assert sections.TARGETS == ("paper", "seeds", "study", "criteria", "regimes")
     assert sorted(p.stem for p in paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")) == [s.notebook for s in sections.SECTIONS]
 
 
@@ -62,7 +62,7 @@ def test_verdicts_follow_the_registry_order():
 def test_lookups_refuse_unknown_names():
     assert sections.section("fig1c").notebook == "02_fig1c_trajectory_distances"
     assert [s.name for s in sections.of_target("seeds")] == ["seeds"]
-    with pytest.raises(ValueError, match="target must be one of paper, seeds, study, criteria; got 'figures'"):
+    with pytest.raises(ValueError, match="target must be one of paper, seeds, study, criteria, regimes; got 'figures'"):
         sections.of_target("figures")
     assert sections.figure_tolerances() == {"regime_sweep": 20.0, "fig1a_residual_means": 1.0,
                                             "fig1b_residual_std": 12.5, "fig1c_trajectory_distances": 1.0,

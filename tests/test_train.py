@@ -3,7 +3,8 @@ import torch
 
 from resdyn.model import DenseResNet, ModelConfig
 from resdyn.store import entry_dir
-from resdyn.train import TrainConfig, accuracy, fit, train_or_load
+from resdyn.train import TrainConfig, accuracy, converged, fit, shuffled, train_or_load
+from resdyn.trainconfig import EpochRecord
 
 FAST = TrainConfig(epochs=10, batch_size=64, lr=1e-2, seed=0)
 
@@ -99,6 +100,8 @@ def test_train_or_load_caches_by_config(digits):
         ({"schedule": "step"}, 'Invalid schedule "step". Must be one of'),
         ({"lr": -1.0}, "lr must be a finite number > 0, got -1.0"),
         ({"device": "tpu"}, 'Invalid device "tpu"'),
+        ({"patience": 0}, r"patience must be None \(train all epochs\) or an integer >= 1, got 0"),
+        ({"shuffle_labels": 1}, "shuffle_labels must be True or False, got 1"),
     ],
 )
 def test_bad_train_config(kwargs, message):
@@ -308,3 +311,51 @@ def test_no_fork_is_written_after_the_first_removal(digits, tmp_path):
                  adaptive=AdaptiveDepthConfig(threshold=float("inf")), plain_checkpoint=twin,
                  callback=lambda r: twin.unlink() if r.epoch == 1 else None)
     assert [p.epoch for p in result.pruning] == [1, 2] and not twin.exists()  # a net already pruned is no plain run
+
+
+# -- the controls of issue 19: shuffled labels, training to convergence ---------------------------
+
+def test_options_added_later_leave_the_cache_key_and_the_spec_as_they_were():
+    assert set(TrainConfig().to_dict()) == {"epochs", "batch_size", "optimizer", "lr", "schedule", "momentum",
+                                            "weight_decay", "n_train", "seed", "device", "precision"}
+    assert TrainConfig(patience=3, shuffle_labels=True).to_dict() | {} == {
+        **TrainConfig().to_dict(), "patience": 3, "shuffle_labels": True}
+
+
+def test_shuffled_labels_are_one_seeded_permutation():
+    y = torch.arange(10).repeat(20)
+    a, b, c = shuffled(y, seed=0), shuffled(y, seed=0), shuffled(y, seed=1)
+    assert torch.equal(a, b) and not torch.equal(a, c) and not torch.equal(a, y)
+    assert torch.equal(torch.bincount(a), torch.bincount(y))  # the same classes, in another order
+
+
+def test_a_net_trained_on_shuffled_labels_learns_nothing_that_generalizes(digits):
+    cfg = TrainConfig(epochs=10, batch_size=64, lr=1e-2, seed=0, shuffle_labels=True)
+    result = fit(DenseResNet(digits_model(), seed=0), digits, cfg, progress=False)
+    assert result.test_acc < 0.3  # chance is 0.1; the same settings learn to > 0.85 with the labels
+
+
+def _records(losses):
+    return [EpochRecord(epoch=i + 1, depth=4, loss=0.0, train_acc=0.0, val_acc=0.0, seconds=0.0, lr=0.0, val_loss=v)
+            for i, v in enumerate(losses)]
+
+
+@pytest.mark.parametrize("losses, patience, expected", [
+    ([1.0, 0.9, 0.8], 2, False), ([1.0, 0.9, 0.95, 0.96], 2, True), ([1.0, 0.9, 0.95, 0.89], 2, False),
+    ([1.0, 1.0], 1, True), ([1.0], 1, False), ([1.0, 2.0, 3.0], None, False)])
+def test_converged_known_answers(losses, patience, expected):
+    assert converged(_records(losses), patience) is expected
+
+
+def test_training_to_convergence_stops_after_patience_epochs_without_improvement(digits):
+    # SGD at lr 1e-12 leaves fp32 weights as they are: the validation loss never improves after epoch 1
+    frozen = TrainConfig(epochs=20, batch_size=64, optimizer="sgd", lr=1e-12, momentum=0.0, seed=0, patience=3,
+                         precision="fp32")
+    result = fit(DenseResNet(digits_model(), seed=0), digits, frozen, progress=False)
+    assert [r.epoch for r in result.history] == [1, 2, 3, 4]
+    assert all(r.val_loss is not None for r in result.history)
+    learning = fit(DenseResNet(digits_model(), seed=0), digits, TrainConfig(**{**FAST.to_dict(), "patience": 3}),
+                   progress=False)
+    assert len(learning.history) > 4 and learning.history[-1].epoch <= FAST.epochs
+    assert "val_loss" not in fit(DenseResNet(digits_model(depth=1), seed=0), digits, TrainConfig(epochs=1),
+                                 progress=False).history[0].to_dict()

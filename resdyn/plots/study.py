@@ -13,6 +13,7 @@ from ..experiment import DEPTH
 from ..style import PALETTE
 from .base import _ax, _axes, class_colors, depth_history_legend, plot_depth_history
 from ..sections.fig1ab import DEEP
+from ..sections.by_regime import claim_cells
 from ..sections.trace import CRITERIA
 
 
@@ -318,3 +319,30 @@ def trace_models(record, *, axes=None):
         for ax in row:
             ax.legend(fontsize="small")
     return fig
+
+
+#: A colour per verdict (the claims-by-regime matrix).
+VERDICT_COLORS = {"holds": "#1a9850", "partly": "#a6d96a", "borderline": "#fee08b", "does not": "#d73027",
+                  "no evidence": "#bababa", "inconclusive": "#e0e0e0", "n/a": "#ffffff"}
+
+
+def claims_by_regime(rec, *, ax=None):
+    """A :class:`resdyn.sections.by_regime.ByRegime` as a matrix: one row per claim, one column per regime,
+    each cell the verdict over the regime's seeds (colour and word) and how the seeds split."""
+    head, rows = claim_cells(rec)
+    ax = ax or plt.subplots(figsize=(4 + 3.2 * len(head), 0.42 * len(rows) + 1.6), constrained_layout=True)[1]
+    for i, (claim, cells) in enumerate(rows):
+        for j, (verdict, split) in enumerate(cells):
+            ax.add_patch(plt.Rectangle((j, i), 1, 1, facecolor=VERDICT_COLORS.get(verdict, "white"), edgecolor="0.6"))
+            ax.text(j + 0.5, i + 0.5, f"{verdict}\n{split}", ha="center", va="center", fontsize="x-small")
+    ax.set_xlim(0, len(head))
+    ax.set_ylim(len(rows), 0)
+    ax.set_xticks([j + 0.5 for j in range(len(head))], head)
+    ax.xaxis.tick_top()
+    ax.set_yticks([i + 0.5 for i in range(len(rows))], [r[0] for r in rows], fontsize="small")
+    ax.grid(False)
+    ax.set_title("Each claim's verdict over the seeds, per regime", pad=28)
+    ax.legend(handles=[Patch(facecolor=c, edgecolor="0.6", label=v) for v, c in VERDICT_COLORS.items()],
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", title="verdict")
+    return ax.figure
+

@@ -17,8 +17,8 @@ from typing import Callable
 from .. import claims
 from ..claims import NETS
 from ..zoo import FAMILY_NAMES
-from . import (adaptive, adaptive1d, criteria1d, depth, depth1d, fig1ab, fig1c, fig1d, mechanism, precision, regime,
-               regime_map, seeds, toy, trace)
+from . import (adaptive, adaptive1d, by_regime, criteria1d, depth, depth1d, fig1ab, fig1c, fig1d, mechanism, precision,
+               regime, regime_map, seeds, toy, trace)
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,9 @@ SECTIONS = (
     Section("adaptive1d", "14_mnist1d_adaptive", "criteria", adaptive1d.Adaptive1d,
             (Figure("mnist1d_adaptive", "MNIST-1D: the adaptive rule"),), adaptive1d.render,
             _families("adaptive_keeps"), adaptive1d.verdicts),
+    Section("by_regime", "15_claims_by_regime", "regimes", by_regime.ByRegime,
+            (Figure("claims_by_regime", "Every claim in each regime"),), by_regime.render,
+            tuple(f"{k}/{r}" for r in claims.REGIMES for k in _keys(*claims.SEED_CLAIMS)), by_regime.verdicts),
 )
 #: The targets, in the order they run: each is one ``resdyn reproduce --target`` run of its notebooks.
 TARGETS = tuple(dict.fromkeys(s.target for s in SECTIONS))

@@ -7,7 +7,7 @@ loads them through a :class:`resdyn.experiment.Setup`.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
@@ -99,7 +99,7 @@ def adaptive_net(a: FitResult, full: FitResult, threshold: float, min_depth: int
     return AdaptiveNet(initial_depth=full.model.depth, final_depth=a.model.depth, test_acc=a.test_acc,
                        val_acc=a.val_acc, full_test_acc=full.test_acc, train_seconds=a.seconds,
                        full_train_seconds=full.seconds, epochs=len(a.history), initial_criterion=a.initial_criterion,
-                       always_below=always, censored=censored, history=[asdict(r) for r in a.history],
+                       always_below=always, censored=censored, history=[r.to_dict() for r in a.history],
                        pruning=[p.to_dict() for p in a.pruning])
 
 

@@ -6,7 +6,7 @@ distance matrix, embeddings); they exist in the notebook and are not written to 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from ..claims import NETS
 from ..model import DenseResNet
@@ -37,7 +37,7 @@ class TrainedNet:
     def of(cls, result: FitResult) -> "TrainedNet":
         return cls(test_acc=result.test_acc, val_acc=result.val_acc, precision=result.config.precision,
                    train_seconds=result.seconds, epochs=len(result.history),
-                   history=[asdict(r) for r in result.history])
+                   history=[r.to_dict() for r in result.history])
 
     @property
     def epoch_seconds(self) -> list[float]:

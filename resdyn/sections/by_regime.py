@@ -1,0 +1,146 @@
+"""Every paper claim judged in each regime (issue 19, item 1; section ``by_regime``, notebook 15).
+
+A verdict from one regime says as much about that regime as about residual networks. Here each of
+the paper notebooks' claims (accuracy, Fig. 1A/1B on the rules' relative and the paper's absolute
+scale, Fig. 1C, Fig. 1D, adaptive depth) is judged in the three regimes of
+:data:`resdyn.claims.REGIMES`, over their seeds (:data:`resdyn.claims.REGIME_SEEDS`), with the
+functions the paper notebooks call. The paper-like regime's two free details (initial weight scale,
+learning rate) are chosen on validation first (:func:`choose_paper_like`). Every regime's adaptive
+runs train to convergence on validation (:data:`resdyn.claims.CONVERGENCE`), the unpruned nets they
+are compared with too. Paper-scale work: ``resdyn reproduce --target regimes``, outside CI.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from .. import claims
+from ..experiment import PAPER_LIKE_GRID, REGIME, Setup, regime_train
+from ..markdown import num, pct, table
+from ..regimes import BASELINE, Regime, paper_like
+from . import adaptive, fig1ab, fig1c, fig1d
+from .seeds import SeedRun, SeedsSection, headline, summarize
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One paper-like candidate tried on validation (separate weights, the first seed)."""
+
+    init_scale: float
+    lr: float
+    val_acc: float
+    epochs: int
+    chosen: bool
+
+
+@dataclass(frozen=True)
+class ByRegime:
+    """Section ``by_regime``: per regime (keys of :data:`resdyn.claims.REGIMES`) what it is, its
+    settings and its seeds' numbers and verdicts (a :class:`resdyn.sections.seeds.SeedsSection`
+    each); the paper-like candidates tried on validation."""
+
+    regimes: dict[str, str]
+    settings: dict[str, dict]
+    runs: dict[str, SeedsSection]
+    choice: list[Choice]
+
+    SECTION: ClassVar[str] = "by_regime"
+
+
+def regime_setup(exp: Setup, regime: Regime, *, seed: int, converge: bool = False) -> Setup:
+    """``exp`` with another ``regime`` and ``seed`` (its data scaling, initialization and training;
+    in quick mode the quick training with the regime's schedule and patience). ``converge``: train
+    to convergence on validation (:data:`resdyn.claims.CONVERGENCE`) whatever the regime's epochs."""
+    train = regime_train(regime, quick=exp.quick, converge=converge)
+    return replace(exp, seed=seed, regime=regime, train_config=replace(train, seed=seed).resolved(),
+                   data=exp.dataset(regime.scaling))
+
+
+def choose_paper_like(exp: Setup) -> tuple[Regime, list[Choice]]:
+    """The paper-like regime with the initial weight scale and learning rate of
+    :data:`resdyn.experiment.PAPER_LIKE_GRID` (quick mode: scaled, :func:`resdyn.experiment.regime_train`) that give the best validation accuracy (separate
+    weights, ``exp``'s seed; the first best on a tie), and every candidate's row."""
+    grid = PAPER_LIKE_GRID
+    candidates = [paper_like(init_scale=s, lr=lr) for s in grid["init_scale"] for lr in grid["lr"]]
+    exps = [regime_setup(exp, c, seed=exp.seed) for c in candidates]
+    results = exp.train(*(e.job(shared=False) for e in exps))
+    best = max(range(len(results)), key=lambda i: (results[i].val_acc, -i))
+    rows = [Choice(init_scale=c.init_scale, lr=c.train.lr, val_acc=r.val_acc, epochs=len(r.history), chosen=i == best)
+            for i, (c, r) in enumerate(zip(candidates, results))]
+    return candidates[best], rows
+
+
+def seed_run(exp: Setup, converged: Setup) -> SeedRun:
+    """One regime and seed: the paper notebooks' sections on ``exp``'s nets, the adaptive section on
+    ``converged``'s (the same regime and seed, trained to convergence)."""
+    records = {"fig1ab": fig1ab.run(exp), "fig1c": fig1c.run(exp), "fig1d": fig1d.run(exp),
+               "adaptive": adaptive.run(converged, log=lambda *a: None)}
+    verdicts = (fig1ab.verdicts(records["fig1ab"]) + fig1c.verdicts(records["fig1c"]) + fig1d.verdicts(records["fig1d"])
+                + adaptive.verdicts(records["adaptive"]))
+    return SeedRun(seed=exp.seed, numbers=headline(**records), verdicts={v.key: v.verdict for v in verdicts})
+
+
+def run(exp: Setup, *, seeds: dict[str, int] | None = None) -> ByRegime:
+    """Choose the paper-like details on validation, then judge every claim in every regime over its
+    first ``seeds[regime]`` seeds (default :data:`resdyn.claims.REGIME_SEEDS`; quick mode: two)."""
+    seeds = seeds or {name: (2 if exp.quick else n) for name, n in claims.REGIME_SEEDS.items()}
+    if set(seeds) != set(claims.REGIMES) or any(not isinstance(n, int) or n < 2 for n in seeds.values()):
+        raise ValueError(f"seeds must give every regime of resdyn.claims.REGIMES ({', '.join(claims.REGIMES)}) at "
+                         f"least two seeds, got {seeds!r}.")
+    chosen_like, choice = choose_paper_like(exp)
+    regimes = {"chosen": REGIME, "paper_like": chosen_like, "baseline": BASELINE}
+    runs = {}
+    for name, regime in regimes.items():
+        pairs = [(regime_setup(exp, regime, seed=s), regime_setup(exp, regime, seed=s, converge=True))
+                 for s in range(seeds[name])]
+        jobs = [j for e, c in pairs for j in (*(e.job(shared=(n == "shared")) for n in claims.NETS),
+                                              *(c.job(shared=(n == "shared"), adaptive=True) for n in claims.NETS),
+                                              *(c.job(shared=(n == "shared")) for n in claims.NETS))]
+        exp.train(*jobs)
+        runs[name] = summarize([seed_run(e, c) for e, c in pairs])
+    return ByRegime(regimes=dict(claims.REGIMES), settings={n: r.settings() for n, r in regimes.items()}, runs=runs,
+                    choice=choice)
+
+
+def verdicts(rec: ByRegime) -> list[claims.Verdict]:
+    """:func:`resdyn.claims.over_seeds` in every regime; keys: the claim's key + ``/`` + the regime."""
+    return [replace(v, key=v.key.replace("/seeds", f"/{name}"), claim=f"{v.claim} ({name} regime)")
+            for name, s in rec.runs.items() for v in claims.over_seeds(s)]
+
+
+def claim_cells(rec: ByRegime) -> tuple[list[str], list[tuple[str, list[tuple[str, str]]]]]:
+    """(regime headers, rows): one row per claim key, each with one (verdict over the regime's seeds,
+    how the seeds split) per regime ("–" where the regime lacks the claim)."""
+    by = {name: {v.key.rsplit("/", 1)[0]: v for v in claims.over_seeds(s)} for name, s in rec.runs.items()}
+    keys = list(dict.fromkeys(k for name in by for k in by[name]))
+    head = [f"{name} ({len(rec.runs[name].seeds)} seeds)" for name in rec.runs]
+    return head, [(k, [(by[n][k].verdict, by[n][k].ours) if k in by[n] else ("–", "") for n in rec.runs]) for k in keys]
+
+
+def claim_table(rec: ByRegime) -> tuple[list[str], list[list[str]]]:
+    """:func:`claim_cells` as a Markdown table's header and rows."""
+    head, rows = claim_cells(rec)
+    return ["claim"] + head, [[k] + [f"**{v}** ({split})" for v, split in cells] for k, cells in rows]
+
+
+def render(rec: ByRegime, link: str) -> str:
+    """The report's section: the regimes, the paper-like choice, each claim's verdict per regime and
+    the test error per regime."""
+    out = ["## Every claim in each regime", "", f"Notebook: {link}. The regimes, fixed before their runs "
+           "(`resdyn/claims.py`):", ""]
+    out += [f"- **{name}**: {text}." for name, text in rec.regimes.items()]
+    out += ["", "The paper-like regime's details, chosen on validation accuracy (separate weights, the first seed):", ""]
+    out.append(table(["initial weight scale", "learning rate", "validation accuracy", "epochs", "chosen"],
+                     [(c.init_scale, c.lr, pct(c.val_acc), c.epochs, "yes" if c.chosen else "") for c in rec.choice]))
+    out += ["", "Each claim's verdict over the regime's seeds (the rule `seeds` of the claims list):", ""]
+    out.append(table(*claim_table(rec)))
+    out += ["", "Test error (%) per regime, mean and 95 % interval over the seeds:", ""]
+    rows = []
+    for name, s in rec.runs.items():
+        for net in claims.NETS:
+            iv = s.summary[f"error_{net}"]
+            rows.append((name, net, num(iv.mean, "{:.2f}"), "n/a" if iv.low is None else f"[{iv.low:.2f}, {iv.high:.2f}]"))
+    out.append(table(["regime", "weights", "test error (%)", "95 % interval"], rows))
+    out += ["", "Each verdict's numbers against its thresholds, per regime:", ""]
+    out += [f"- {v.claim}: {v.controls}." for v in verdicts(rec)]
+    return "\n".join(out + [""])

@@ -1,0 +1,91 @@
+"""Every claim in each regime (issue 19, item 1): the regimes' settings, the paper-like choice on
+validation, the verdicts' keys and the table a reader sees."""
+from dataclasses import replace
+
+import pytest
+from records import by_regime, seeds
+
+from resdyn import claims, fragments, plots
+from resdyn.experiment import PAPER_LIKE_GRID, QUICK_TRAIN, REGIME, regime_train, setup
+from resdyn.regimes import BASELINE, paper_like
+from resdyn.sections import by_regime as section
+
+
+def test_the_chosen_regime_s_setup_is_the_paper_run_s():
+    exp = setup(quick=True, verbose=False)
+    same = section.regime_setup(exp, REGIME, seed=0)
+    assert same.train_config == exp.train_config and same.model_config(shared=True) == exp.model_config(shared=True)
+    assert same.job(shared=False) == exp.job(shared=False)  # the same cache entries as the paper notebooks'
+    assert fragments.experiment_spec(same) == fragments.experiment_spec(exp)
+
+
+def test_the_regimes_are_what_claims_says():
+    like = paper_like(init_scale=1.0, lr=3e-4)
+    assert (like.scaling, like.init_scale, like.init_bias, like.train.schedule, like.train.lr) == ("unit", 1.0, 0.0,
+                                                                                                   "constant", 3e-4)
+    assert (like.train.patience, like.train.epochs) == (claims.CONVERGENCE.thresholds["patience"],
+                                                       claims.CONVERGENCE.thresholds["max_epochs"])
+    assert (BASELINE.scaling, BASELINE.init_scale, BASELINE.train.lr, BASELINE.train.epochs) == ("unit", None, 1e-3, 10)
+    assert set(claims.REGIMES) == set(claims.REGIME_SEEDS) == {"chosen", "paper_like", "baseline"}
+
+
+def test_quick_mode_scales_each_regime_s_learning_rate_as_it_scales_the_chosen_one():
+    assert regime_train(REGIME, quick=True) == QUICK_TRAIN
+    assert regime_train(BASELINE, quick=True).lr == QUICK_TRAIN.lr
+    assert regime_train(paper_like(init_scale=0.1, lr=3e-4), quick=True).lr == pytest.approx(3e-3)
+
+
+def test_converge_trains_to_convergence_whatever_the_regime_s_epochs():
+    full = regime_train(REGIME, quick=False, converge=True)
+    assert (full.epochs, full.patience, full.schedule) == (claims.CONVERGENCE.thresholds["max_epochs"],
+                                                           claims.CONVERGENCE.thresholds["patience"], "cosine")
+    assert regime_train(REGIME, quick=True, converge=True).epochs == QUICK_TRAIN.epochs
+    assert regime_train(BASELINE, quick=False).patience is None
+
+
+class _Fit:
+    def __init__(self, val_acc):
+        self.val_acc, self.history = val_acc, [None] * 7
+
+
+def test_the_paper_like_details_are_the_best_on_validation_first_on_a_tie(monkeypatch):
+    exp = setup(quick=True, verbose=False)
+    accs = iter([0.90, 0.95, 0.95, 0.80])  # candidates in the grid's order: (0.1, 1e-3), (0.1, 3e-4), (1.0, ...)
+    trained = []
+
+    def fake_train(self, *jobs, progress=True):
+        trained.extend(jobs)
+        return [_Fit(next(accs)) for _ in jobs]
+
+    monkeypatch.setattr(type(exp), "train", fake_train)
+    regime, rows = section.choose_paper_like(exp)
+    assert (regime.init_scale, regime.train.lr) == (PAPER_LIKE_GRID["init_scale"][0], PAPER_LIKE_GRID["lr"][1])
+    assert [r.chosen for r in rows] == [False, True, False, False] and rows[1].epochs == 7
+    assert len(trained) == 4 and not any(j.model.shared_weights for j in trained)
+    assert {j.data.scaling for j in trained} == {"unit"}
+
+
+def test_run_rejects_seeds_that_do_not_cover_every_regime():
+    exp = setup(quick=True, verbose=False)
+    with pytest.raises(ValueError, match="seeds must give every regime of resdyn.claims.REGIMES .* got {'chosen': 2}"):
+        section.run(exp, seeds={"chosen": 2})
+    with pytest.raises(ValueError, match="at least two seeds"):
+        section.run(exp, seeds={"chosen": 2, "paper_like": 1, "baseline": 2})
+
+
+def test_verdicts_are_the_seeds_rule_in_every_regime():
+    rec = by_regime()
+    rec = replace(rec, runs={**rec.runs, "baseline": seeds({"error_shared": [1.0, 1.0, 1.01]})})
+    v = {x.key: x for x in section.verdicts(rec)}
+    assert v["error_shared/chosen"].verdict == claims.over_seeds(seeds())[1].verdict
+    assert v["error_shared/baseline"].verdict == "holds" and v["error_shared/baseline"].claim.endswith("(baseline regime)")
+    head, rows = section.claim_table(rec)
+    assert head == ["claim", "chosen (3 seeds)", "paper_like (3 seeds)", "baseline (3 seeds)"]
+    assert rows[1] == ["error_shared", "**borderline** (3/3 holds)", "**borderline** (3/3 holds)", "**holds** (3/3 holds)"]
+
+
+def test_the_matrix_figure_draws_one_cell_per_claim_and_regime():
+    fig = plots.claims_by_regime(by_regime())
+    ax = fig.axes[0]
+    assert len(ax.patches) == len(claims.SEED_CLAIMS) * len(claims.NETS) * len(claims.REGIMES)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["chosen (3 seeds)", "paper_like (3 seeds)", "baseline (3 seeds)"]

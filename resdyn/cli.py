@@ -165,6 +165,16 @@ def cmd_report(args):
     except ValueError as exc:
         raise ValueError(f"{results_file} is not a whole record ({str(exc).splitlines()[0]}); REPORT.md left as it "
                          "was. Fix: restore it (git checkout paper/results.json) or re-run its targets.") from None
+    if args.rejudge:
+        from .files import write_json
+
+        before = {v.key: v.verdict for v in record.verdicts}
+        record = results.rejudge(record)
+        write_json(results.to_dict(record), results_file)
+        changed = [f"{k}: {before.get(k, 'missing')} -> {v.verdict}" for k, v in ((v.key, v) for v in record.verdicts)
+                   if before.get(k) != v.verdict]
+        print(f"{results_file}: {len(changed)} verdicts new or changed under today's rules"
+              + "".join(f"\n  {c}" for c in changed))
     paper_dir = results_file.parent
     figures = Path(args.figures) if args.figures else paper_dir.parent / "figures"
     out = paper_dir / "REPORT.md"
@@ -274,6 +284,9 @@ def _add_run_commands(sub) -> None:
                    help="results.json to render (default: paper/results.json); REPORT.md is written beside it.")
     p.add_argument("--figures", default=None, help="figures folder to link (default: ../figures from the results).")
     p.add_argument("--force", action="store_true", help="write the report even if it has fewer sections than the old one.")
+    p.add_argument("--rejudge", action="store_true",
+                   help="first recompute the verdicts with today's rules (resdyn/claims.py) and store them in results.json; "
+                        "the sections' numbers are kept as they are.")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("book", help="build the readers' book (static HTML) from paper/ and figures/, nothing re-executed.",

@@ -123,5 +123,10 @@ def combine(previous: Results | None, target: str, records: dict, run: RunInfo) 
     record = from_dict({**{s: jsonable(v) for s, v in kept.items() if v is not None}, **records,
                         "runs": jsonable(runs)})
     stale = sorted(t for t, r in runs.items() if r.identity.get("spec") != run.identity.get("spec"))
-    record = replace(record, stale=stale)
+    return rejudge(replace(record, stale=stale))
+
+
+def rejudge(record: Results) -> Results:
+    """``record`` with its verdicts given by the rules of :mod:`resdyn.claims` as they are now (every
+    run does this; ``resdyn report --rejudge`` does it without a run, after a rule was added)."""
     return replace(record, verdicts=claims.verdicts(record, sections.SECTIONS))

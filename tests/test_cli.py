@@ -80,6 +80,25 @@ def test_report_rerenders_from_results(tmp_path, capsys):
     assert "## Claims and verdicts" in text and "](../figures/fig1d_tsne.png)" in text
 
 
+def test_report_rejudge_stores_the_verdicts_of_today_s_rules(tmp_path, capsys):
+    import dataclasses
+
+    from records import complete_record
+    from resdyn.files import write_json
+    from resdyn.results import load, to_dict
+
+    old = complete_record()
+    kept = [v for v in old.verdicts if "absolute" not in v.key]  # a record judged before the absolute-scale rule
+    path = tmp_path / "paper" / "results.json"
+    write_json(to_dict(dataclasses.replace(old, verdicts=kept)), path)
+    main(["report", "--results", str(path)])
+    assert {v.key for v in load(path).verdicts} == {v.key for v in kept}  # without --rejudge they stay
+    main(["report", "--results", str(path), "--rejudge"])
+    judged = {v.key: v for v in load(path).verdicts}
+    assert judged == {v.key: v for v in old.verdicts} and load(path).fig1ab == old.fig1ab
+    assert f"{len(old.verdicts) - len(kept)} verdicts new or changed" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("content, why", [("{}", "holds no run"), ('{"foo": 1}', "unknown sections foo"),
                                           ('{"runs": {}, ', "is not valid JSON")])
 def test_report_refuses_a_record_that_does_not_validate(tmp_path, capsys, content, why):

@@ -80,7 +80,7 @@ def _claims(r) -> str:
     for v in (v for v in r.verdicts if "/" not in v.key):
         row = [v.claim, v.paper, v.ours, v.controls, f"**{v.verdict}**"]
         if over or regimes:  # the paper's claims have seeds and regimes; the studies' go to their own table
-            if v.key not in over and not any(v.key in by for by in regimes.values()):
+            if v.key.rsplit("_", 1)[0] not in claims.SEED_CLAIMS:  # not one of the paper's claims
                 others.append(row)
                 continue
             if over:

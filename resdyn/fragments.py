@@ -46,7 +46,8 @@ def experiment_spec(exp) -> str:
     spec are stale. The study's two decision rules are not in it, as before they moved into
     resdyn.claims: their wording with its thresholds is stored in the study's own record."""
     train = {k: v for k, v in exp.train_config.to_dict().items() if k != "seed"}
-    spec = {"regime": dataclasses.asdict(exp.regime), "train": train, "depth": exp.depth,
+    regime = {**dataclasses.asdict(exp.regime), "train": exp.regime.train.to_dict()}  # options added later: at their defaults, out
+    spec = {"regime": regime, "train": train, "depth": exp.depth,
             "n_per_class": exp.n_per_class, "probe_size": exp.probe_size, "threshold": exp.threshold,
             "data": exp.data.spec(), "cache": store.CACHE_VERSION,
             "rules": {r.key: r.thresholds for r in claims.VERDICT_RULES}}

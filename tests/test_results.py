@@ -196,3 +196,10 @@ def test_the_spec_holds_the_verdict_rules_thresholds():
         rule.thresholds.clear()
         rule.thresholds.update(old)
     assert fragments.experiment_spec(exp) == base
+
+
+def test_the_experiment_spec_is_the_one_earlier_runs_recorded():
+    # quick mode's spec as every run before the options of issue 19 (patience, shuffle_labels, residual) recorded it
+    from resdyn.experiment import setup
+
+    assert fragments.experiment_spec(setup(quick=True, verbose=False)) == "82f843f4e8e2"

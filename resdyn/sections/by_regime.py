@@ -18,8 +18,7 @@ from .. import claims
 from ..experiment import PAPER_LIKE_GRID, REGIME, Setup, regime_train
 from ..markdown import num, pct, table
 from ..regimes import BASELINE, Regime, paper_like
-from . import adaptive, fig1ab, fig1c, fig1d
-from .seeds import SeedRun, SeedsSection, headline, summarize
+from .seeds import SeedsSection, seed_run, summarize
 
 
 @dataclass(frozen=True)
@@ -70,16 +69,6 @@ def choose_paper_like(exp: Setup) -> tuple[Regime, list[Choice]]:
     return candidates[best], rows
 
 
-def seed_run(exp: Setup, converged: Setup) -> SeedRun:
-    """One regime and seed: the paper notebooks' sections on ``exp``'s nets, the adaptive section on
-    ``converged``'s (the same regime and seed, trained to convergence)."""
-    records = {"fig1ab": fig1ab.run(exp), "fig1c": fig1c.run(exp), "fig1d": fig1d.run(exp),
-               "adaptive": adaptive.run(converged, log=lambda *a: None)}
-    verdicts = (fig1ab.verdicts(records["fig1ab"]) + fig1c.verdicts(records["fig1c"]) + fig1d.verdicts(records["fig1d"])
-                + adaptive.verdicts(records["adaptive"]))
-    return SeedRun(seed=exp.seed, numbers=headline(**records), verdicts={v.key: v.verdict for v in verdicts})
-
-
 def run(exp: Setup, *, seeds: dict[str, int] | None = None) -> ByRegime:
     """Choose the paper-like details on validation, then judge every claim in every regime over its
     first ``seeds[regime]`` seeds (default :data:`resdyn.claims.REGIME_SEEDS`; quick mode: two)."""
@@ -97,7 +86,7 @@ def run(exp: Setup, *, seeds: dict[str, int] | None = None) -> ByRegime:
                                               *(c.job(shared=(n == "shared"), adaptive=True) for n in claims.NETS),
                                               *(c.job(shared=(n == "shared")) for n in claims.NETS))]
         exp.train(*jobs)
-        runs[name] = summarize([seed_run(e, c) for e, c in pairs])
+        runs[name] = summarize([seed_run(e, adaptive_exp=c) for e, c in pairs])
     return ByRegime(regimes=dict(claims.REGIMES), settings={n: r.settings() for n, r in regimes.items()}, runs=runs,
                     choice=choice)
 

@@ -112,10 +112,12 @@ def adaptive_numbers(adaptive) -> dict[str, float | None]:
     return out
 
 
-def seed_run(exp: Setup) -> SeedRun:
-    """One seed's headline numbers and verdicts, from the paper notebooks' section functions."""
+def seed_run(exp: Setup, *, adaptive_exp: Setup | None = None) -> SeedRun:
+    """One seed's headline numbers and verdicts, from the paper notebooks' section functions; the
+    adaptive section on ``adaptive_exp``'s nets where given (the same seed trained otherwise, e.g.
+    to convergence: :mod:`resdyn.sections.by_regime`)."""
     records = {"fig1ab": fig1ab.run(exp), "fig1c": fig1c.run(exp), "fig1d": fig1d.run(exp),
-               "adaptive": adaptive.run(exp, log=lambda *a: None)}
+               "adaptive": adaptive.run(adaptive_exp or exp, log=lambda *a: None)}
     verdicts = (fig1ab.verdicts(records["fig1ab"]) + fig1c.verdicts(records["fig1c"]) + fig1d.verdicts(records["fig1d"])
                 + adaptive.verdicts(records["adaptive"]))
     return SeedRun(seed=exp.seed, numbers=headline(**records), verdicts={v.key: v.verdict for v in verdicts})

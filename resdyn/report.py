@@ -72,9 +72,9 @@ def _claims(r) -> str:
         if "/" in v.key and not v.key.endswith("/seeds"):
             key, regime = v.key.rsplit("/", 1)
             regimes.setdefault(regime, {})[key] = v
-    head = ["claim", "paper", "ours (seed 0)", "controls", "verdict (seed 0)"]
+    head = ["claim", "paper", "ours (chosen regime, seed 0)", "controls", "verdict (chosen regime, seed 0)"]
     if over:
-        head += [f"over {len(seeds.seeds)} seeds" if seeds else "over the seeds", "per seed"]
+        head += [f"chosen regime, over {len(seeds.seeds)} seeds" if seeds else "chosen regime, over the seeds", "per seed"]
     head += [f"{name} regime" for name in regimes]
     rows, others = [], []
     for v in (v for v in r.verdicts if "/" not in v.key):

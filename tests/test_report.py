@@ -111,6 +111,7 @@ def test_report_renders_every_section_of_a_complete_record(tmp_path):
     for rule in claims.RULES:
         assert rule.describe() in text
     assert "](../figures/fig1c_trajectory_distances.png)" in text
+    assert "| verdict (chosen regime, seed 0) |" in text  # every verdict names its regime
     assert "Quick mode" not in text
     quick = dataclasses.replace(record, runs={"paper": dataclasses.replace(record.run, identity={**record.run.identity,
                                                                                              "mode": "quick"})})

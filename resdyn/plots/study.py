@@ -25,16 +25,16 @@ def _forest_rows():
         ("Test error", "test error (%)",
          [(f"error_{n}", f"{n} weights", paper[f"error_{n}"], claims.error_limit(n)) for n in NETS]
          + [("scratch_error", "shared, from scratch at the adaptive depth", None, None)]),
-        (f"Fig. 1A/1B: settling layer (rules: {100 * claims.SETTLING_FRACTION:g} % of the peak; the paper's absolute "
-         "scale)",
+        (f"Fig. 1A/1B: settling layer (rules: {100 * claims.SETTLING_FRACTION:g} % of the peak)",
          "layer from which the residuals settle",
          [(f"{k}_{n}", f"{what}, {n}", paper["settling_layer"] if "untrained" not in k else None, claims.SETTLING_BY_LAYER)
           for k, what in (("mean_layer", "class means (1A)"), ("std_layer", "std (1B)"),
-                          ("std_layer_untrained", "std, untrained control"),
-                          ("mean_layer_absolute", f"class means, below {claims.PAPER_SCALE:g} per neuron"),
-                          ("std_layer_absolute", f"std, below {claims.PAPER_SCALE:g} per neuron"),
-                          ("std_layer_absolute_untrained", f"std below {claims.PAPER_SCALE:g}, untrained control"))
-          for n in NETS]),
+                          ("std_layer_untrained", "std, untrained control")) for n in NETS]),
+        (f"Fig. 1A/1B: settling layer on the paper's absolute scale ({claims.PAPER_SCALE:g} per neuron)",
+         "layer from which the residuals settle",
+         [(f"{k}_{n}", f"{what}, {n}", paper["settling_layer"] if "untrained" not in k else None, claims.SETTLING_BY_LAYER)
+          for k, what in (("mean_layer_absolute", "class means (1A)"), ("std_layer_absolute", "std (1B)"),
+                          ("std_layer_absolute_untrained", "std, untrained control")) for n in NETS]),
         ("Fig. 1C: trajectory distances", "within / between distance ratio, or margin over the better control",
          [(f"distance_ratio_{n}", f"ratio, {n}", None, dist["below"]) for n in NETS]
          + [(f"distance_margin_{n}", f"margin, {n}", None, dist["margin"]) for n in NETS]),
@@ -58,11 +58,12 @@ def seeds(rec, *, axes=None):
     (red tick); a settling layer that never comes is drawn as a hollow dot at "never", right of the axis."""
     panels = [(title, xlabel, [r for r in rows if r[0] in rec.summary])  # an older record has fewer numbers
               for title, xlabel, rows in _forest_rows()]
+    panels = [p for p in panels if p[2]]
     fig, axes = _axes(axes, len(panels), 1, figsize=(10, sum(0.42 * len(p[2]) + 1.1 for p in panels)),
                       gridspec_kw={"height_ratios": [len(p[2]) + 1.5 for p in panels]})
     colors = class_colors(len(rec.seeds))
     for ax, (title, xlabel, rows) in zip(axes, panels):
-        layers = "settling" in title
+        layers = "settling layer" in title
         for i, (metric, label, paper, threshold) in enumerate(rows):
             iv = rec.summary[metric]
             y = len(rows) - 1 - i

@@ -184,12 +184,14 @@ ABSOLUTE_SETTLING = Rule(
     written=f"{_SESSION_8}, item 2; after the session-7 report had said that the untrained nets meet this scale, "
             "before the paper run that it first judges (started at cd990a7, its result unread)")
 
+#: The adaptive rule's thresholds run beside 0.01 on the converged setup (issue 19, item 3).
+CONVERGENCE_SWEEP = (0.001, 0.003, 0.01, 0.03)
 CONVERGENCE = Rule(
     "convergence", "adaptive depth run as the paper writes it ({net})", "5 layers, no significant accuracy change",
     "the adaptive rule checks the criterion after every epoch and removes the last layer while it is below 0.01; "
     "training stops when the validation loss has not improved for {patience} epochs (at most {max_epochs}); the "
     "verdict is the adaptive rule's on that run, inconclusive where its depth is still censored; beside it the "
-    "threshold sweep (0.001, 0.003, 0.01, 0.03) and the from-scratch net at the final depth",
+    f"threshold sweep ({', '.join(map(str, CONVERGENCE_SWEEP))}) and the from-scratch net at the final depth",
     {"patience": 3, "max_epochs": 60},
     written="2026-12-02 (session 8, issue 19 item 3), before any run to convergence")
 #: Issue 19, items 1-3, fixed before any of their runs: the regimes every paper claim is to be judged in,
@@ -224,6 +226,22 @@ MLP_CONTROL = Rule(
     {"distance_margin": DISTANCE.thresholds["margin"], "silhouette_margin": TSNE.thresholds["silhouette_margin"]},
     written="2026-12-02 (session 8, issue 19 item 2), before any non-residual net was trained")
 
+_SESSION_9 = "2026-12-02 (session 9, issue 19 item 5), before any intervention was run"
+INTERVENTION = Rule(
+    "intervention", "settling goes with {factor}, by intervention ({net}, {regime} regime)", "not in the paper",
+    "in each regime and seed whose trained net settles (the relative rule of Fig. 1B), the deep layers (from layer "
+    "{from_layer} on) are changed after training, one factor at a time, and the settling layer is measured again on "
+    "the same samples: saturation is undone by centring each deep unit's pre-activation over the analysis samples "
+    "(b <- b - mean z, layer by layer, weights kept), the weights by rescaling each deep W to layer 1's Frobenius "
+    "norm (biases kept; separate weights only: shared weights have ratio 1); settling goes with a factor in a seed "
+    "if undoing it delays settling by at least {margin} layers or removes it; holds if in every such seed, partly "
+    "if in some, does not if in none; inconclusive if no seed's trained net settles. Halving the deep weights "
+    "(biases kept) is measured beside them and judges nothing",
+    {"from_layer": PAPER["settling_layer"] + 1, "margin": 2},
+    written=_SESSION_9)
+#: The factors :data:`INTERVENTION` judges: factor -> the intervention that undoes it.
+INTERVENTION_UNDO = {"saturation": "centred", "weights": "layer1_norm"}
+
 SEEDS = Rule(
     "seeds", "{claim}, over the seeds", "as the claim's",
     "inconclusive if any seed's verdict is (its measurement cannot decide, e.g. a censored depth); else the "
@@ -241,7 +259,7 @@ SEEDS = Rule(
 #: discard the record ...
 VERDICT_RULES = (ERROR, MEAN_SETTLING, STD_SETTLING, DISTANCE, TSNE, ADAPTIVE, TOY)
 #: ... and every rule, the study's two decision rules included (the report lists them all).
-RULES = (*VERDICT_RULES, ABSOLUTE_SETTLING, SEEDS, CONVERGENCE, SHUFFLED_CONTROL, MLP_CONTROL, ASSOCIATION, REGIME_DECISION, *STUDY_1D_RULES)
+RULES = (*VERDICT_RULES, ABSOLUTE_SETTLING, SEEDS, CONVERGENCE, SHUFFLED_CONTROL, MLP_CONTROL, INTERVENTION, ASSOCIATION, REGIME_DECISION, *STUDY_1D_RULES)
 assert MEAN_SETTLING.thresholds["fraction"] == STD_SETTLING.thresholds["fraction"]
 #: The settling rules' fraction of the peak (both rules share it).
 SETTLING_FRACTION = STD_SETTLING.thresholds["fraction"]
@@ -502,6 +520,54 @@ def over_seeds(seeds) -> list[Verdict]:
                            intervals + ("; contains its threshold: " + ", ".join(m for m, _ in straddle)
                                         if straddle else ""), v))
     return out
+
+
+def shuffled_clause(verdict: str, control_layer: int | None) -> str:
+    """:data:`SHUFFLED_CONTROL` on one seed's settling verdict: "no evidence" where it holds and the same
+    net trained on shuffled labels settles (``control_layer``, on the same scale) by layer ``by_layer``
+    too; any other verdict as it was."""
+    if verdict == "holds" and control_layer is not None and control_layer <= SHUFFLED_CONTROL.thresholds["by_layer"]:
+        return "no evidence"
+    return verdict
+
+
+def mlp_distance_clause(verdict: str, mlp_ratio: float, control_ratio: float) -> str:
+    """:data:`MLP_CONTROL` on one seed's Fig. 1C verdict: "no evidence" where it holds and the trained
+    non-residual net's mean within/between ratio is at least ``distance_margin`` below the better
+    of the raw input's and the untrained net's (``control_ratio``)."""
+    if verdict == "holds" and mlp_ratio <= round(control_ratio - MLP_CONTROL.thresholds["distance_margin"], 6):
+        return "no evidence"
+    return verdict
+
+
+def mlp_tsne_clause(verdict: str, mlp_silhouette: float, control_silhouette: float) -> str:
+    """:data:`MLP_CONTROL` on one seed's Fig. 1D verdict: "no evidence" where it holds and the trained
+    non-residual net's silhouette beats the better control's (``control_silhouette``) by
+    ``silhouette_margin``."""
+    if verdict == "holds" and mlp_silhouette >= round(control_silhouette + MLP_CONTROL.thresholds["silhouette_margin"], 6):
+        return "no evidence"
+    return verdict
+
+
+def intervention(factor: str, net: str, regime: str, trained: list[int | None], undone: list[int | None]) -> Verdict:
+    """:data:`INTERVENTION` for one factor (key of :data:`INTERVENTION_UNDO`), net and regime, from every
+    seed's settling layer as trained (``trained``) and with the factor undone (``undone``, the same
+    seeds in order; None: never settles). Key ``intervention_<factor>_<net>_<regime>``."""
+    if len(trained) != len(undone):
+        raise ValueError(f"trained and undone must give the same seeds, got {len(trained)} and {len(undone)} layers.")
+    margin = INTERVENTION.thresholds["margin"]
+    settled = [(a, b) for a, b in zip(trained, undone) if a is not None]
+    moved = sum(b is None or b >= a + margin for a, b in settled)
+    if not settled:
+        v = "inconclusive"
+    else:
+        v = "holds" if moved == len(settled) else "partly" if moved else "does not"
+    show = lambda xs: ", ".join("never" if x is None else str(x) for x in xs)  # noqa: E731
+    return Verdict(f"intervention_{factor}_{net}_{regime}",
+                   INTERVENTION.claim.format(factor=factor, net=net, regime=regime), INTERVENTION.paper,
+                   f"undone ({INTERVENTION_UNDO[factor]}): settling layer {show(undone)}; delayed by {margin}+ or "
+                   f"removed in {moved} of {len(settled)} settling seeds",
+                   f"as trained: settling layer {show(trained)}", v)
 
 
 def _interval(i) -> str:

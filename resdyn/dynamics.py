@@ -221,6 +221,19 @@ def trajectory_distances(residuals: torch.Tensor, labels: torch.Tensor) -> Traje
     )
 
 
+def layer_ratios(trajectory: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The within/between distance ratio of each layer on its own (Fig. 1C layer by layer), mean over
+    classes: ``out[t] == trajectory_distances(trajectory[:, t:t + 1], labels).ratio.mean()``.
+
+    Args:
+        trajectory: (n, T, N), e.g. the residuals y(1..T) or the states x(1..T); labels: (n,).
+    Returns: (T,) float32.
+    """
+    _check_residuals(trajectory, labels)
+    return torch.stack([trajectory_distances(trajectory[:, t:t + 1], labels).ratio.double().mean()
+                        for t in range(trajectory.shape[1])]).float()
+
+
 def tsne_embedding(x: torch.Tensor | np.ndarray, *, seed: int = 0, perplexity: float = 30.0,
                    n_jobs: int = 1, **options) -> np.ndarray:
     """A 2-D openTSNE embedding of ``x`` (n, features) -> (n, 2), reproducible for a given seed.

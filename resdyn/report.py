@@ -89,7 +89,7 @@ def _claims(r) -> str:
         rows.append(row)
     out.append(table(head, rows))
     if others:
-        out += ["", "Beyond the paper's MNIST net (the toy and the MNIST-1D study; a study's rule reads its own seeds, "
+        out += ["", "The studies' claims (the mechanism by intervention, the toy, the MNIST-1D study; a study's rule reads its own seeds, "
                 "as its section says):", ""]
         out.append(table(["claim", "paper", "ours", "controls", "verdict"], others))
     if over:

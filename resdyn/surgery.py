@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from dataclasses import replace
 
 import torch
 from torch import nn
@@ -131,6 +132,47 @@ def remove_last_block(model: nn.Module, blocks=None) -> nn.Module:
     if length < 2:
         raise ValueError(f"remove_last_block: the stage has {length} block; keep at least one (nothing removed).")
     return truncate(model, blocks, length - 1)
+
+
+#: What :func:`intervene` can change in the deep layers, and what each means.
+INTERVENTIONS = {
+    "centred": "each unit's pre-activation z centred over the inputs (b <- b - mean z), weights kept",
+    "layer1_norm": "each W(t) rescaled to layer 1's Frobenius norm, biases kept",
+    "halved": "each W(t) halved, biases kept",
+}
+
+
+@torch.no_grad()
+def intervene(model: DenseResNet, x: torch.Tensor, kind: str, *, from_layer: int) -> DenseResNet:
+    """A copy of ``model`` with one of :data:`INTERVENTIONS` applied to layers ``from_layer``..T
+    (1-based, as the paper counts them); the copy has one weight matrix per layer, also where
+    ``model`` shares them. ``"centred"`` sets b(t) so that z(t) = W(t) x(t-1) + b(t) has mean 0
+    over the rows of ``x`` (n, N) for every unit, layer by layer (each layer on the states the
+    already changed layers give). ``model`` is untouched."""
+    if kind not in INTERVENTIONS:
+        raise ValueError(f"kind must be one of {', '.join(INTERVENTIONS)}, got {kind!r}.")
+    if not isinstance(model, DenseResNet):
+        raise ValueError(f"intervene changes a DenseResNet's layers, got {type(model).__name__}.")
+    if not isinstance(from_layer, int) or not 1 <= from_layer <= model.depth:
+        raise ValueError(f"from_layer must be a layer in [1, {model.depth}], got {from_layer!r}.")
+    new = copy.deepcopy(model)
+    if model.config.shared_weights:  # one module per layer, so that deep layers can change alone
+        new.blocks = nn.ModuleList(copy.deepcopy(model.blocks[0]) for _ in range(model.depth))
+        new.config = replace(model.config, shared_weights=False)
+    norm1 = new.layer(0).weight.norm()
+    state = x
+    for t in range(model.depth):
+        layer = new.layer(t)
+        if t + 1 >= from_layer:
+            if kind == "layer1_norm":
+                layer.weight.mul_(norm1 / layer.weight.norm())
+            elif kind == "halved":
+                layer.weight.mul_(0.5)
+            else:
+                layer.bias.sub_((state @ layer.weight.T + layer.bias).mean(0))
+        y = new.f(layer(state))
+        state = state + y if new.config.residual else y
+    return new
 
 
 # -- helpers ----------------------------------------------------------------------------------

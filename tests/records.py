@@ -272,7 +272,49 @@ def by_regime():
     choice = [Choice(init_scale=s, lr=lr, val_acc=0.97, epochs=12, chosen=(s, lr) == (0.1, 1e-3))
               for s in (0.1, 1.0) for lr in (1e-3, 3e-4)]
     return ByRegime(regimes=dict(claims.REGIMES), settings={n: {"scaling": "unit"} for n in claims.REGIMES},
-                    runs={n: seeds() for n in claims.REGIMES}, choice=choice)
+                    runs={n: seeds() for n in claims.REGIMES},
+                    controls={n: [control_run(s) for s in range(3)] for n in claims.REGIMES},
+                    sweep={n: threshold_runs() for n in claims.REGIMES}, choice=choice)
+
+
+def threshold_runs(n_seeds=3):
+    """The threshold sweep of ``n_seeds`` seeds: depth 15 - 2 * (index of the threshold), censored
+    at the largest threshold, change -0.1 * seed points."""
+    from resdyn import claims
+    from resdyn.sections.by_regime import ThresholdRun
+
+    ts = claims.CONVERGENCE_SWEEP
+    return [ThresholdRun(threshold=t, seed=s, final_depth=15 - 2 * i, censored=i == len(ts) - 1, epochs=20 + s,
+                         test_acc=0.98, change=-0.1 * s) for s in range(n_seeds) for i, t in enumerate(ts)]
+
+
+def control_run(seed=0, *, shuffled_layer=None, mlp_ratio=0.95, mlp_silhouette=0.05, changed=None):
+    """One seed's controls: the shuffled-label nets settle at ``shuffled_layer`` (every scale), the
+    non-residual nets have ``mlp_ratio`` and ``mlp_silhouette``."""
+    from resdyn.claims import NETS
+    from resdyn.sections.controls import CURVES, ControlRun, MlpNet, ShuffledNet
+
+    sh = ShuffledNet(val_acc=0.11, mean_layer=shuffled_layer, std_layer=shuffled_layer,
+                     mean_layer_absolute=shuffled_layer, std_layer_absolute=shuffled_layer)
+    mlp = MlpNet(test_acc=0.9, mean_ratio=mlp_ratio, knn_accuracy=0.5, silhouette=mlp_silhouette)
+    ratios = {f"{c}/{n}": [1.0 - 0.01 * t for t in range(15)] for c in CURVES for n in NETS}
+    return ControlRun(seed=seed, shuffled={n: sh for n in NETS}, mlp={n: mlp for n in NETS}, layer_ratio=ratios,
+                      changed=changed or {})
+
+
+def intervention_study(seeds_per_regime=2):
+    """Every regime, net and seed: trained nets settle at layer 5 + seed; centring removes settling,
+    layer-1 norm delays it by one layer, halving leaves it."""
+    from resdyn import claims
+    from resdyn.sections.intervention import KINDS, InterventionPoint, InterventionStudy
+
+    moved = {"trained": 0, "centred": None, "layer1_norm": 1, "halved": 0}
+    points = [InterventionPoint(regime=r, net=n, seed=s, kind=k, std_layer=None if moved[k] is None else 5 + s + moved[k],
+                                deep_std_ratio=0.03, saturation=0.5 if k != "centred" else 0.1,
+                                weight_ratio=0.4 if k != "layer1_norm" else 1.0)
+              for r in claims.REGIMES for n in claims.NETS for s in range(seeds_per_regime) for k in KINDS
+              if not (k == "layer1_norm" and n == "shared")]
+    return InterventionStudy(from_layer=7, seeds={r: seeds_per_regime for r in claims.REGIMES}, points=points)
 
 
 def complete_record(**overrides) -> Results:
@@ -285,6 +327,6 @@ def complete_record(**overrides) -> Results:
                 "fig1ab": fig1ab(), "fig1c": fig1c(), "fig1d": fig1d(), "adaptive": adaptive(), "seeds": seeds(),
                 "mechanism": mechanism_study(), "regime_map": regime_map(), "depth": depth(), "toy": toy(),
                 "precision": precision(), "trace": trace_study(), "depth1d": depth1d(), "criteria1d": criteria1d(),
-                "adaptive1d": adaptive1d(), "by_regime": by_regime()}
+                "adaptive1d": adaptive1d(), "by_regime": by_regime(), "intervention": intervention_study()}
     record = Results(**{**parts, **overrides})
     return replace(record, verdicts=claims.verdicts(record, sections.SECTIONS))

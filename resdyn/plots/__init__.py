@@ -13,13 +13,13 @@ from ..style import use_style
 from .base import (NEVER, class_colors, plot_class_distance_matrix, plot_depth_history, plot_distance_matrix,
                    plot_embedding, plot_layer_profiles, plot_ratios, plot_residual_heatmap)
 from .paper import adaptive_depth, fig1a, fig1b, fig1c, fig1d, plot_grouped_ratios, regime_sweep
-from .study import claims_by_regime, depth, mechanism, precision, regime_map, seeds, toy_circles, trace_models
+from .study import claims_by_regime, depth, intervention, layer_ratios, mechanism, precision, regime_map, seeds, toy_circles, trace_models
 from .study1d import adaptive_runs, criteria_comparison, depth_curves
 
 __all__ = [
     "save_figure", "use_style", "NEVER", "class_colors", "plot_class_distance_matrix", "plot_depth_history",
     "plot_distance_matrix", "plot_embedding", "plot_layer_profiles", "plot_ratios", "plot_residual_heatmap",
     "adaptive_depth", "fig1a", "fig1b", "fig1c", "fig1d", "plot_grouped_ratios", "regime_sweep",
-    "claims_by_regime", "depth", "mechanism", "precision", "regime_map", "seeds", "toy_circles", "trace_models",
+    "claims_by_regime", "depth", "intervention", "layer_ratios", "mechanism", "precision", "regime_map", "seeds", "toy_circles", "trace_models",
     "adaptive_runs", "criteria_comparison", "depth_curves",
 ]

@@ -17,7 +17,7 @@ from typing import Callable
 from .. import claims
 from ..claims import NETS
 from ..zoo import FAMILY_NAMES
-from . import (adaptive, adaptive1d, by_regime, criteria1d, depth, depth1d, fig1ab, fig1c, fig1d, mechanism, precision,
+from . import (adaptive, adaptive1d, by_regime, criteria1d, depth, depth1d, fig1ab, fig1c, fig1d, intervention, mechanism, precision,
                regime, regime_map, seeds, toy, trace)
 
 
@@ -96,8 +96,13 @@ SECTIONS = (
             (Figure("mnist1d_adaptive", "MNIST-1D: the adaptive rule"),), adaptive1d.render,
             _families("adaptive_keeps"), adaptive1d.verdicts),
     Section("by_regime", "15_claims_by_regime", "regimes", by_regime.ByRegime,
-            (Figure("claims_by_regime", "Every claim in each regime"),), by_regime.render,
+            (Figure("claims_by_regime", "Every claim in each regime"),
+             Figure("layer_ratios", "Class information layer by layer")), by_regime.render,
             tuple(f"{k}/{r}" for r in claims.REGIMES for k in _keys(*claims.SEED_CLAIMS)), by_regime.verdicts),
+    Section("intervention", "16_intervention", "regimes", intervention.InterventionStudy,
+            (Figure("intervention", "The mechanism, by intervention"),), intervention.render,
+            tuple(f"intervention_{f}_{n}_{r}" for r in claims.REGIMES for n in claims.NETS for f in claims.INTERVENTION_UNDO
+                  if not (f == "weights" and n == "shared")), intervention.verdicts),
 )
 #: The targets, in the order they run: each is one ``resdyn reproduce --target`` run of its notebooks.
 TARGETS = tuple(dict.fromkeys(s.target for s in SECTIONS))

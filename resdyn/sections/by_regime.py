@@ -16,8 +16,11 @@ from typing import ClassVar
 
 from .. import claims
 from ..experiment import PAPER_LIKE_GRID, REGIME, Setup, regime_train
-from ..markdown import num, pct, table
+from ..markdown import never, num, pct, table
+from ..pruning import censored_depth
 from ..regimes import BASELINE, Regime, paper_like
+from . import controls
+from .common import models, t_interval, trained_nets
 from .seeds import SeedsSection, seed_run, summarize
 
 
@@ -33,14 +36,33 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class ThresholdRun:
+    """The shared net's adaptive run to convergence with one threshold of
+    :data:`resdyn.claims.CONVERGENCE_SWEEP`, one seed: final depth, censored, epochs trained, test
+    accuracy and its change (points) against the unpruned net trained the same way."""
+
+    threshold: float
+    seed: int
+    final_depth: int
+    censored: bool
+    epochs: int
+    test_acc: float
+    change: float
+
+
+@dataclass(frozen=True)
 class ByRegime:
     """Section ``by_regime``: per regime (keys of :data:`resdyn.claims.REGIMES`) what it is, its
     settings and its seeds' numbers and verdicts (a :class:`resdyn.sections.seeds.SeedsSection`
-    each); the paper-like candidates tried on validation."""
+    each, the verdicts with the controls' clauses applied); per regime every seed's controls (a
+    :class:`resdyn.sections.controls.ControlRun` each); per regime the threshold sweep beside the
+    adaptive rule's run (shared weights, every seed); the paper-like candidates tried on validation."""
 
     regimes: dict[str, str]
     settings: dict[str, dict]
     runs: dict[str, SeedsSection]
+    controls: dict[str, list[controls.ControlRun]]
+    sweep: dict[str, list[ThresholdRun]]
     choice: list[Choice]
 
     SECTION: ClassVar[str] = "by_regime"
@@ -69,6 +91,31 @@ def choose_paper_like(exp: Setup) -> tuple[Regime, list[Choice]]:
     return candidates[best], rows
 
 
+def regimes_of(exp: Setup) -> tuple[dict[str, Regime], list[Choice]]:
+    """The regimes of :data:`resdyn.claims.REGIMES` (the paper-like one chosen on validation,
+    :func:`choose_paper_like`) and the paper-like candidates' rows."""
+    chosen_like, choice = choose_paper_like(exp)
+    return {"chosen": REGIME, "paper_like": chosen_like, "baseline": BASELINE}, choice
+
+
+def sweep_jobs(exp: Setup) -> list:
+    """The shared net's adaptive runs of :data:`resdyn.claims.CONVERGENCE_SWEEP` on ``exp`` (a converged setup)."""
+    return [exp.job(shared=True, adaptive=replace(exp.adaptive_config(), threshold=t)) for t in claims.CONVERGENCE_SWEEP]
+
+
+def threshold_sweep(exp: Setup) -> list[ThresholdRun]:
+    """:func:`sweep_jobs` trained (or read from the cache), each against the unpruned shared net."""
+    full, *runs = exp.train(exp.job(shared=True), *sweep_jobs(exp))
+    cfg = exp.adaptive_config()
+    out = []
+    for t, a in zip(claims.CONVERGENCE_SWEEP, runs):
+        _, censored = censored_depth([r.criterion for r in a.history], t, cfg.min_depth, a.model.depth)
+        out.append(ThresholdRun(threshold=t, seed=exp.seed, final_depth=a.model.depth, censored=censored,
+                                epochs=len(a.history), test_acc=a.test_acc,
+                                change=round(100 * (a.test_acc - full.test_acc), 6)))
+    return out
+
+
 def run(exp: Setup, *, seeds: dict[str, int] | None = None) -> ByRegime:
     """Choose the paper-like details on validation, then judge every claim in every regime over its
     first ``seeds[regime]`` seeds (default :data:`resdyn.claims.REGIME_SEEDS`; quick mode: two)."""
@@ -76,19 +123,22 @@ def run(exp: Setup, *, seeds: dict[str, int] | None = None) -> ByRegime:
     if set(seeds) != set(claims.REGIMES) or any(not isinstance(n, int) or n < 2 for n in seeds.values()):
         raise ValueError(f"seeds must give every regime of resdyn.claims.REGIMES ({', '.join(claims.REGIMES)}) at "
                          f"least two seeds, got {seeds!r}.")
-    chosen_like, choice = choose_paper_like(exp)
-    regimes = {"chosen": REGIME, "paper_like": chosen_like, "baseline": BASELINE}
-    runs = {}
+    regimes, choice = regimes_of(exp)
+    runs, control, sweep = {}, {}, {}
     for name, regime in regimes.items():
         pairs = [(regime_setup(exp, regime, seed=s), regime_setup(exp, regime, seed=s, converge=True))
                  for s in range(seeds[name])]
         jobs = [j for e, c in pairs for j in (*(e.job(shared=(n == "shared")) for n in claims.NETS),
                                               *(c.job(shared=(n == "shared"), adaptive=True) for n in claims.NETS),
-                                              *(c.job(shared=(n == "shared")) for n in claims.NETS))]
+                                              *(c.job(shared=(n == "shared")) for n in claims.NETS),
+                                              *controls.jobs(e), *sweep_jobs(c))]
         exp.train(*jobs)
-        runs[name] = summarize([seed_run(e, adaptive_exp=c) for e, c in pairs])
+        judged = [controls.judge(seed_run(e, adaptive_exp=c), controls.run(e, models(trained_nets(e))))
+                  for e, c in pairs]
+        runs[name], control[name] = summarize([r for r, _ in judged]), [k for _, k in judged]
+        sweep[name] = [t for _, c in pairs for t in threshold_sweep(c)]
     return ByRegime(regimes=dict(claims.REGIMES), settings={n: r.settings() for n, r in regimes.items()}, runs=runs,
-                    choice=choice)
+                    controls=control, sweep=sweep, choice=choice)
 
 
 def verdicts(rec: ByRegime) -> list[claims.Verdict]:
@@ -112,6 +162,51 @@ def claim_table(rec: ByRegime) -> tuple[list[str], list[list[str]]]:
     return ["claim"] + head, [[k] + [f"**{v}** ({split})" for v, split in cells] for k, cells in rows]
 
 
+def sweep_table(rec: ByRegime) -> tuple[list[str], list[list[str]]]:
+    """The threshold sweep per regime and threshold, over the seeds: final depths (censored marked
+    "c"), accuracy change against the unpruned net; a Markdown table's header and rows."""
+    head = ["regime", "threshold", "final depth per seed (c: censored)", "epochs per seed",
+            "accuracy change (points), mean [95 % interval]"]
+    rows = []
+    for name, runs in rec.sweep.items():
+        for t in claims.CONVERGENCE_SWEEP:
+            rs = [r for r in runs if r.threshold == t]
+            iv = t_interval([r.change for r in rs])
+            ci = "" if iv.low is None else f" [{iv.low:+.2f}, {iv.high:+.2f}]"
+            rows.append([name, f"{t:g}", ", ".join(f"{r.final_depth}{' c' if r.censored else ''}" for r in rs),
+                         ", ".join(str(r.epochs) for r in rs), f"{iv.mean:+.2f}{ci}" if rs else "–"])
+    return head, rows
+
+
+def _layers(values) -> str:
+    return ", ".join(never(v) for v in values)
+
+
+def control_table(rec: ByRegime) -> tuple[list[str], list[list[str]]]:
+    """The controls that can meet the tests, per regime and net, over the seeds (per-seed values
+    listed): the shuffled-label net's accuracy and settling layers, the non-residual net's accuracy,
+    Fig. 1C ratio and Fig. 1D silhouette; a Markdown table's header and rows."""
+    head = ["regime", "weights", "shuffled labels: val. accuracy", "shuffled: Fig. 1A / 1B settling layer",
+            "shuffled, absolute scale: 1A / 1B", "non-residual: test accuracy", "non-residual: Fig. 1C ratio",
+            "non-residual: Fig. 1D silhouette"]
+    rows = []
+    for name, runs in rec.controls.items():
+        for net in claims.NETS:
+            sh, ml = [c.shuffled[net] for c in runs], [c.mlp[net] for c in runs]
+            rows.append([name, net, ", ".join(pct(s.val_acc) for s in sh),
+                         f"{_layers(s.mean_layer for s in sh)} / {_layers(s.std_layer for s in sh)}",
+                         f"{_layers(s.mean_layer_absolute for s in sh)} / {_layers(s.std_layer_absolute for s in sh)}",
+                         ", ".join(pct(m.test_acc) for m in ml), ", ".join(f"{m.mean_ratio:.3f}" for m in ml),
+                         ", ".join(f"{m.silhouette:.2f}" for m in ml)])
+    return head, rows
+
+
+def changed_by_controls(rec: ByRegime) -> list[str]:
+    """One line per seed verdict that a control's clause changed ("regime, seed s: key before -> after")."""
+    return [f"{name}, seed {c.seed}: {key} {change}" for name, runs in rec.controls.items() for c in runs
+            for key, change in c.changed.items()]
+
+
 def render(rec: ByRegime, link: str) -> str:
     """The report's section: the regimes, the paper-like choice, each claim's verdict per regime and
     the test error per regime."""
@@ -130,6 +225,14 @@ def render(rec: ByRegime, link: str) -> str:
             iv = s.summary[f"error_{net}"]
             rows.append((name, net, num(iv.mean, "{:.2f}"), "n/a" if iv.low is None else f"[{iv.low:.2f}, {iv.high:.2f}]"))
     out.append(table(["regime", "weights", "test error (%)", "95 % interval"], rows))
+    out += ["", "The controls that can meet the tests (rules `shuffled_control` and `mlp_control`), one value per "
+            "seed:", ""]
+    out.append(table(*control_table(rec)))
+    changed = changed_by_controls(rec)
+    out += ["", "Seed verdicts the controls changed: " + ("; ".join(changed) if changed else "none") + ".", ""]
+    out += ["", "The adaptive rule run to convergence with other thresholds (rule `convergence`; shared weights, "
+            "every seed):", ""]
+    out.append(table(*sweep_table(rec)))
     out += ["", "Each verdict's numbers against its thresholds, per regime:", ""]
     out += [f"- {v.claim}: {v.controls}." for v in verdicts(rec)]
     return "\n".join(out + [""])

@@ -1,0 +1,136 @@
+"""Controls that can meet the tests (issue 19, item 2), per regime and seed, for :mod:`.by_regime`.
+
+- **Shuffled labels** (:data:`resdyn.claims.SHUFFLED_CONTROL`): the same net, regime and seed trained
+  on one fixed permutation of the training labels. If it settles too, settling says nothing about
+  class information.
+- **Non-residual net** (:data:`resdyn.claims.MLP_CONTROL`): x(t+1) = sigmoid(W(t) x(t) + b(t)) of
+  the same width, depth, regime and seed, trained. If its state trajectory and its x(T) separate the
+  classes as well, Fig. 1C/1D say nothing about residual nets.
+- **The within/between ratio layer by layer**, of the residual net's y(t) and x(t) and of the
+  non-residual net's x(t): whether class information sits in the transient or only accumulates.
+
+Core: :func:`measure` takes models and samples; :func:`nets` trains (or loads) the control nets of a
+:class:`resdyn.experiment.Setup`; :func:`judge` applies the controls' clauses to one seed's verdicts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+
+from .. import claims
+from ..claims import NETS
+from ..data import Split
+from ..dynamics import class_residual_stats, cluster_separation, layer_ratios, trajectory_distances, tsne_embedding
+from ..regimes import Variant
+from ..trace import trace
+from .fig1ab import BATCH, residual_profile
+from .seeds import SeedRun
+
+#: The non-residual control as a change of the regime's net (its cache entries are its own).
+MLP = Variant("mlp", "non-residual control (MLP)", model={"residual": False})
+#: The keys of :attr:`ControlRun.layer_ratio`, per net: what each curve is.
+CURVES = {"residual_y": "residual net, y(t)", "residual_x": "residual net, x(t)", "mlp_x": "non-residual net, x(t)"}
+
+
+@dataclass(frozen=True)
+class ShuffledNet:
+    """A net trained on shuffled labels: its validation accuracy (on the true labels) and its settling
+    layers (None: never), on the rules' relative scale and on the paper's absolute one."""
+
+    val_acc: float
+    mean_layer: int | None
+    std_layer: int | None
+    mean_layer_absolute: int | None
+    std_layer_absolute: int | None
+
+
+@dataclass(frozen=True)
+class MlpNet:
+    """The trained non-residual net: test accuracy; Fig. 1C's mean within/between ratio of its state
+    trajectory x(1..T); Fig. 1D's kNN accuracy and silhouette of the t-SNE of its x(T)."""
+
+    test_acc: float
+    mean_ratio: float
+    knn_accuracy: float
+    silhouette: float
+
+
+@dataclass(frozen=True)
+class ControlRun:
+    """One seed's controls. ``layer_ratio``: key ``<curve>/<net>`` (curves: :data:`CURVES`) -> (T,)
+    within/between ratio of each layer's vectors, mean over classes (index t-1 is layer t);
+    ``changed``: verdict key -> "before -> after" where a control's clause changed a verdict."""
+
+    seed: int
+    shuffled: dict[str, ShuffledNet]
+    mlp: dict[str, MlpNet]
+    layer_ratio: dict[str, list[float]]
+    changed: dict[str, str]
+
+
+def shuffled_net(model: torch.nn.Module, samples: Split, *, val_acc: float) -> ShuffledNet:
+    """The settling layers of a net trained on shuffled labels, on ``samples``."""
+    p = residual_profile(class_residual_stats(trace(model, samples.x, batch_size=BATCH).residuals, samples.y))
+    return ShuffledNet(val_acc=val_acc, mean_layer=p.mean_layer, std_layer=p.std_layer,
+                       mean_layer_absolute=p.sensitivity.mean_layer_absolute,
+                       std_layer_absolute=p.sensitivity.std_layer_absolute)
+
+
+def mlp_net(model: torch.nn.Module, samples: Split, *, test_acc: float, seed: int) -> MlpNet:
+    """Fig. 1C and 1D's numbers for a trained non-residual net, on ``samples``."""
+    states = trace(model, samples.x, batch_size=BATCH).states
+    ratio = trajectory_distances(states[:, 1:], samples.y).ratio.double().mean().item()
+    sep = cluster_separation(tsne_embedding(states[:, -1].clone(), seed=seed, n_jobs=1), samples.y, k=10, seed=seed)
+    return MlpNet(test_acc=test_acc, mean_ratio=ratio, knn_accuracy=sep.knn_accuracy, silhouette=sep.silhouette)
+
+
+def measure(residual: dict[str, torch.nn.Module], shuffled: dict[str, tuple[torch.nn.Module, float]],
+            mlp: dict[str, tuple[torch.nn.Module, float]], samples: Split, *, seed: int) -> ControlRun:
+    """The controls of one seed: ``residual`` (net -> trained residual model), ``shuffled`` (net ->
+    (model trained on shuffled labels, its validation accuracy)), ``mlp`` (net -> (trained
+    non-residual model, its test accuracy)), all measured on ``samples``. ``changed`` is empty
+    (see :func:`judge`)."""
+    ratios = {}
+    for net in residual:
+        r, m = trace(residual[net], samples.x, batch_size=BATCH), trace(mlp[net][0], samples.x, batch_size=BATCH)
+        for key, traj in (("residual_y", r.residuals), ("residual_x", r.states[:, 1:]), ("mlp_x", m.states[:, 1:])):
+            ratios[f"{key}/{net}"] = layer_ratios(traj, samples.y).tolist()
+    return ControlRun(seed=seed, shuffled={n: shuffled_net(m, samples, val_acc=a) for n, (m, a) in shuffled.items()},
+                      mlp={n: mlp_net(m, samples, test_acc=a, seed=seed) for n, (m, a) in mlp.items()},
+                      layer_ratio=ratios, changed={})
+
+
+def jobs(exp) -> list:
+    """The control nets of ``exp``'s regime and seed, both kinds of weights: on shuffled labels, and
+    the non-residual net."""
+    return [j for net in NETS for j in (exp.job(shared=(net == "shared"), shuffle_labels=True),
+                                        exp.job(shared=(net == "shared"), variant=MLP))]
+
+
+def run(exp, residual: dict[str, torch.nn.Module]) -> ControlRun:
+    """Train (or load) the control nets of ``exp`` and :func:`measure` them beside the ``residual`` models."""
+    results = dict(zip([(net, kind) for net in NETS for kind in ("shuffled", "mlp")], exp.train(*jobs(exp))))
+    return measure(residual, {n: (results[n, "shuffled"].model, results[n, "shuffled"].val_acc) for n in NETS},
+                   {n: (results[n, "mlp"].model, results[n, "mlp"].test_acc) for n in NETS}, exp.samples(),
+                   seed=exp.seed)
+
+
+def judge(run_: SeedRun, c: ControlRun) -> tuple[SeedRun, ControlRun]:
+    """One seed's verdicts with the controls' clauses applied (:func:`resdyn.claims.shuffled_clause`,
+    :func:`resdyn.claims.mlp_distance_clause`, :func:`resdyn.claims.mlp_tsne_clause`), and ``c`` with
+    the verdicts they changed."""
+    v, n = dict(run_.verdicts), run_.numbers
+    for net in NETS:
+        s = c.shuffled[net]
+        for key, layer in (("mean_layer", s.mean_layer), ("std_layer", s.std_layer),
+                           ("mean_absolute", s.mean_layer_absolute), ("std_absolute", s.std_layer_absolute)):
+            if f"{key}_{net}" in v:
+                v[f"{key}_{net}"] = claims.shuffled_clause(v[f"{key}_{net}"], layer)
+        m = c.mlp[net]
+        v[f"distance_{net}"] = claims.mlp_distance_clause(
+            v[f"distance_{net}"], m.mean_ratio, n[f"distance_ratio_{net}"] + n[f"distance_margin_{net}"])
+        v[f"tsne_{net}"] = claims.mlp_tsne_clause(
+            v[f"tsne_{net}"], m.silhouette, n[f"silhouette_{net}"] - n[f"silhouette_margin_{net}"])
+    changed = {k: f"{run_.verdicts[k]} -> {x}" for k, x in v.items() if x != run_.verdicts[k]}
+    return replace(run_, verdicts=v), replace(c, changed=changed)

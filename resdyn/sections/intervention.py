@@ -1,0 +1,138 @@
+"""The mechanism, tested by intervention (issue 19, item 5; section ``intervention``, notebook 16).
+
+Across nets, saturation of the deep sigmoid units and shrinking deep weights go together
+(notebook 06), so their association cannot say which one settling goes with. Here the trained nets
+of every regime and seed are changed after training, one factor at a time, in the deep layers only
+(:func:`resdyn.surgery.intervene`): the pre-activations centred (saturation undone, weights kept),
+the weights rescaled to layer 1's norm (weight ratio undone, biases kept), the weights halved. Each
+changed net is measured as the mechanism study measures a net (:func:`resdyn.sections.mechanism.net_point`),
+and the rule :data:`resdyn.claims.INTERVENTION` says which factor settling goes with.
+
+Core: :func:`measure` takes one model and its samples; :func:`run` gets every regime's nets.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+
+from .. import claims
+from ..claims import NETS
+from ..data import Split
+from ..markdown import never, table
+from ..surgery import INTERVENTIONS, intervene
+from .by_regime import regime_setup, regimes_of
+from .common import trained_nets
+from .fig1ab import DEEP, net_dynamics
+from .mechanism import net_point
+
+#: The rows of the study: the net as trained, then each intervention of :data:`resdyn.surgery.INTERVENTIONS`.
+KINDS = ("trained", *INTERVENTIONS)
+
+
+@dataclass(frozen=True)
+class InterventionPoint:
+    """One net (regime, weights, seed) as trained or with one intervention (``kind``, of
+    :data:`KINDS`): its Fig. 1B settling layer (None: never), the deep std ratio, and the deep
+    layers' saturated fraction and weight ratio (as :class:`resdyn.sections.mechanism.NetPoint`)."""
+
+    regime: str
+    net: str
+    seed: int
+    kind: str
+    std_layer: int | None
+    deep_std_ratio: float
+    saturation: float
+    weight_ratio: float
+
+
+@dataclass(frozen=True)
+class InterventionStudy:
+    """Section ``intervention``: every point, the first changed layer, and per regime its seeds."""
+
+    from_layer: int
+    seeds: dict[str, int]
+    points: list[InterventionPoint]
+
+    SECTION: ClassVar[str] = "intervention"
+
+    def layers(self, regime: str, net: str, kind: str) -> list[int | None]:
+        """The settling layer of every seed (in order) of one regime, net and kind."""
+        return [p.std_layer for p in self.points if (p.regime, p.net, p.kind) == (regime, net, kind)]
+
+
+def measure(model: torch.nn.Module, samples: Split, *, regime: str, net: str, seed: int) -> list[InterventionPoint]:
+    """The trained ``model`` and each intervention on it (layer-1-norm only with separate weights),
+    measured on ``samples``."""
+    out = []
+    for kind in KINDS:
+        if kind == "layer1_norm" and model.config.shared_weights:
+            continue
+        changed = model if kind == "trained" else intervene(model, samples.x, kind, from_layer=DEEP)
+        p = net_point(kind, kind, model.config.shared_weights, regime, net_dynamics(changed, samples)[1],
+                      val_acc=None, test_acc=None)
+        out.append(InterventionPoint(regime=regime, net=net, seed=seed, kind=kind, std_layer=p.std_layer,
+                                     deep_std_ratio=p.deep_std_ratio, saturation=p.saturation,
+                                     weight_ratio=p.weight_ratio))
+    return out
+
+
+def run(exp, *, seeds: dict[str, int] | None = None) -> InterventionStudy:
+    """:func:`measure` on both nets of every regime of :func:`resdyn.sections.by_regime.regimes_of`
+    and its first ``seeds[regime]`` seeds (default :data:`resdyn.claims.REGIME_SEEDS`; quick mode: two),
+    trained as notebook 15 trains them (read from the cache where it ran)."""
+    seeds = seeds or {name: (2 if exp.quick else n) for name, n in claims.REGIME_SEEDS.items()}
+    regimes, _ = regimes_of(exp)
+    points = []
+    for name, regime in regimes.items():
+        for s in range(seeds[name]):
+            e = regime_setup(exp, regime, seed=s)
+            samples = e.samples()
+            for net, r in trained_nets(e).items():
+                points += measure(r.model, samples, regime=name, net=net, seed=s)
+    return InterventionStudy(from_layer=DEEP, seeds=dict(seeds), points=points)
+
+
+def verdicts(rec: InterventionStudy) -> list[claims.Verdict]:
+    """:func:`resdyn.claims.intervention` for each factor, net and regime (weights: separate only)."""
+    return [claims.intervention(factor, net, regime, rec.layers(regime, net, "trained"), rec.layers(regime, net, undo))
+            for regime in rec.seeds for net in NETS for factor, undo in claims.INTERVENTION_UNDO.items()
+            if rec.layers(regime, net, undo)]
+
+
+def summary(rec: InterventionStudy) -> str:
+    """What settling goes with, in words, from the verdicts: one sentence per factor."""
+    out = []
+    for factor in claims.INTERVENTION_UNDO:
+        vs = [v for v in verdicts(rec) if v.key.startswith(f"intervention_{factor}_")]
+        by = {}
+        for v in vs:
+            by.setdefault(v.verdict, []).append(v.key.removeprefix(f"intervention_{factor}_").replace("_", ", ", 1))
+        out.append(f"Undoing {factor} ({INTERVENTIONS[claims.INTERVENTION_UNDO[factor]]}): "
+                   + "; ".join(f"{verdict} in {len(keys)} ({' · '.join(keys)})" for verdict, keys in by.items()) + ".")
+    return " ".join(out)
+
+
+def rows(rec: InterventionStudy) -> tuple[list[str], list[list]]:
+    """One row per regime, net and kind: settling layer per seed, mean saturated fraction and weight ratio."""
+    head = ["regime", "weights", "net", "settling layer per seed", "deep saturated fraction", "deep weight ratio"]
+    out = []
+    for regime in rec.seeds:
+        for net in NETS:
+            for kind in KINDS:
+                ps = [p for p in rec.points if (p.regime, p.net, p.kind) == (regime, net, kind)]
+                if ps:
+                    out.append([regime, net, kind, ", ".join(never(p.std_layer) for p in ps),
+                                f"{sum(p.saturation for p in ps) / len(ps):.3f}",
+                                f"{sum(p.weight_ratio for p in ps) / len(ps):.3f}"])
+    return head, out
+
+
+def render(rec: InterventionStudy, link: str) -> str:
+    """The report's section: the interventions, every point's settling layer, the verdicts in words."""
+    out = ["## The mechanism, by intervention", "", f"Notebook: {link}. The trained nets of every regime, changed "
+           f"after training in layers {rec.from_layer} and later, one factor at a time:", ""]
+    out += [f"- **{k}**: {what}." for k, what in INTERVENTIONS.items()]
+    out += ["", table(*rows(rec)), "", summary(rec), ""]
+    return "\n".join(out)

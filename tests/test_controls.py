@@ -1,0 +1,125 @@
+"""Controls that can meet the tests (issue 19, item 2): the clauses of claims.SHUFFLED_CONTROL and
+claims.MLP_CONTROL, the layer-by-layer ratio, and how they change one seed's verdicts."""
+import pytest
+import torch
+from records import by_regime, control_run
+
+from resdyn import claims, plots
+from resdyn.dynamics import layer_ratios, trajectory_distances
+from resdyn.sections import by_regime as by_regime_section
+from resdyn.sections import controls
+from resdyn.sections.seeds import METRICS, SeedRun
+
+
+def test_layer_ratios_has_the_known_answer_of_two_classes_on_a_line():
+    # class 0 at {0, 1}, class 1 at {10, 11} in layer 1: within 1, between 10 -> 0.1 for both classes;
+    # layer 2 mixes them ({0, 10} and {1, 11}): within 10, between (1 + 11 + 9 + 1) / 4 = 5.5
+    traj = torch.tensor([[[0.0], [0.0]], [[1.0], [10.0]], [[10.0], [1.0]], [[11.0], [11.0]]])
+    labels = torch.tensor([0, 0, 1, 1])
+    assert layer_ratios(traj, labels).tolist() == pytest.approx([0.1, 10 / 5.5])
+
+
+def test_layer_ratios_is_fig1c_on_each_layer_alone():
+    g = torch.Generator().manual_seed(0)
+    traj, labels = torch.randn(30, 4, 5, generator=g), torch.arange(30) % 3
+    expected = [trajectory_distances(traj[:, t:t + 1], labels).ratio.double().mean().item() for t in range(4)]
+    assert layer_ratios(traj, labels).tolist() == pytest.approx(expected, rel=1e-6)
+
+
+def test_layer_ratios_rejects_one_layer_without_its_axis():
+    with pytest.raises(ValueError, match=r"residuals must have shape \(n, T, N\), got \(4, 2\)"):
+        layer_ratios(torch.zeros(4, 2), torch.zeros(4))
+
+
+def test_the_shuffled_label_clause_turns_only_a_holding_verdict_into_no_evidence():
+    by = claims.SHUFFLED_CONTROL.thresholds["by_layer"]
+    assert claims.shuffled_clause("holds", by) == "no evidence"
+    assert claims.shuffled_clause("holds", by + 1) == "holds"
+    assert claims.shuffled_clause("holds", None) == "holds"
+    assert claims.shuffled_clause("partly", 1) == "partly" and claims.shuffled_clause("does not", 1) == "does not"
+
+
+def test_the_mlp_clauses_fire_on_the_margins_of_the_residual_rules():
+    m, s = claims.MLP_CONTROL.thresholds["distance_margin"], claims.MLP_CONTROL.thresholds["silhouette_margin"]
+    assert (m, s) == (claims.DISTANCE.thresholds["margin"], claims.TSNE.thresholds["silhouette_margin"])
+    assert claims.mlp_distance_clause("holds", 0.80, 0.80 + m) == "no evidence"  # on the margin
+    assert claims.mlp_distance_clause("holds", 0.81, 0.80 + m) == "holds"
+    assert claims.mlp_distance_clause("partly", 0.1, 0.9) == "partly"
+    assert claims.mlp_tsne_clause("holds", 0.10 + s, 0.10) == "no evidence"
+    assert claims.mlp_tsne_clause("holds", 0.09 + s, 0.10) == "holds"
+    assert claims.mlp_tsne_clause("no evidence", 0.9, 0.1) == "no evidence"
+
+
+def _seed_run():
+    numbers = {k: 0.0 for k in METRICS} | {f"distance_ratio_{n}": 0.6 for n in claims.NETS} \
+        | {f"distance_margin_{n}": 0.3 for n in claims.NETS} | {f"silhouette_{n}": 0.5 for n in claims.NETS} \
+        | {f"silhouette_margin_{n}": 0.4 for n in claims.NETS}  # better controls: ratio 0.9, silhouette 0.1
+    keys = [f"{c}_{n}" for c in ("mean_layer", "std_layer", "mean_absolute", "std_absolute", "distance", "tsne", "error")
+            for n in claims.NETS]
+    return SeedRun(seed=0, numbers=numbers, verdicts={k: "holds" for k in keys} | {"std_layer_shared": "partly"})
+
+
+def test_judge_applies_each_control_to_its_own_claims():
+    run = _seed_run()
+    judged, c = controls.judge(run, control_run(shuffled_layer=3, mlp_ratio=0.95, mlp_silhouette=0.12))
+    settling = [f"{k}_{n}" for k in ("mean_layer", "std_layer", "mean_absolute", "std_absolute") for n in claims.NETS]
+    assert {k for k, v in judged.verdicts.items() if v == "no evidence"} == set(settling) - {"std_layer_shared"}
+    assert judged.verdicts["std_layer_shared"] == "partly" and judged.verdicts["error_shared"] == "holds"
+    assert c.changed == {k: "holds -> no evidence" for k in set(settling) - {"std_layer_shared"}}
+    assert run.verdicts["mean_layer_shared"] == "holds"  # non-destructive
+    judged, c = controls.judge(run, control_run(shuffled_layer=None, mlp_ratio=0.85, mlp_silhouette=0.15))
+    assert set(c.changed) == {f"{k}_{n}" for k in ("distance", "tsne") for n in claims.NETS}
+
+
+def test_the_report_lists_the_controls_and_what_they_changed():
+    rec = by_regime()
+    rec = type(rec)(**{**vars(rec), "controls": {**rec.controls, "baseline": [
+        control_run(0, shuffled_layer=4, changed={"std_layer_shared": "holds -> no evidence"})]}})
+    text = by_regime_section.render(rec, "[15](x)")
+    head, rows = by_regime_section.control_table(rec)
+    assert len(rows) == len(claims.REGIMES) * len(claims.NETS) and rows[-1][3] == "4 / 4"
+    assert rows[0][3] == "never, never, never / never, never, never" and rows[0][2] == "11.00 %, 11.00 %, 11.00 %"
+    assert "Seed verdicts the controls changed: baseline, seed 0: std_layer_shared holds -> no evidence." in text
+
+
+def test_the_layer_ratio_figure_has_a_panel_per_regime_and_net_and_a_line_per_curve_and_seed():
+    fig = plots.layer_ratios(by_regime())
+    assert len(fig.axes) == len(claims.REGIMES) * len(claims.NETS)
+    ax = fig.axes[0]
+    assert len(ax.lines) == len(controls.CURVES) * (3 + 1) + 1 and ax.get_xlabel() == "layer t"
+    assert [t.get_text() for t in fig.legends[0].get_texts()][:3] == list(controls.CURVES.values())
+
+
+def test_the_sweep_table_gives_every_threshold_s_depths_and_change_over_the_seeds():
+    head, rows = by_regime_section.sweep_table(by_regime())
+    assert len(rows) == len(claims.REGIMES) * len(claims.CONVERGENCE_SWEEP)
+    assert rows[0] == ["chosen", "0.001", "15, 15, 15", "20, 21, 22", "-0.10 [-0.35, +0.15]"]
+    assert rows[3][2] == "9 c, 9 c, 9 c"
+
+
+class _Fit:
+    def __init__(self, depth, criteria, test_acc):
+        from types import SimpleNamespace
+        self.model = SimpleNamespace(depth=depth)
+        self.history = [SimpleNamespace(criterion=c) for c in criteria]
+        self.test_acc = test_acc
+
+
+def test_threshold_sweep_trains_each_threshold_beside_the_unpruned_net_and_marks_censoring(monkeypatch):
+    from resdyn.experiment import setup
+
+    exp = setup(quick=True, verbose=False)
+    fits = [_Fit(15, [0.5, 0.5], 0.97), _Fit(14, [0.5, 0.0005], 0.96), _Fit(15, [0.5, 0.5], 0.97),
+            _Fit(12, [0.005, 0.02, 0.02], 0.975), _Fit(2, [0.001, 0.001], 0.9)]
+    seen = []
+
+    def fake_train(self, *jobs, progress=True):
+        seen.extend(jobs)
+        return fits
+
+    monkeypatch.setattr(type(exp), "train", fake_train)
+    runs = by_regime_section.threshold_sweep(exp)
+    assert [j.adaptive for j in seen[:1]] == [None]
+    assert [j.adaptive.threshold for j in seen[1:]] == list(claims.CONVERGENCE_SWEEP)
+    assert [(r.final_depth, r.censored) for r in runs] == [(14, True), (15, False), (12, False), (2, True)]
+    assert [r.change for r in runs] == [-1.0, 0.0, 0.5, -7.0]

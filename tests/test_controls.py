@@ -123,3 +123,20 @@ def test_threshold_sweep_trains_each_threshold_beside_the_unpruned_net_and_marks
     assert [j.adaptive.threshold for j in seen[1:]] == list(claims.CONVERGENCE_SWEEP)
     assert [(r.final_depth, r.censored) for r in runs] == [(14, True), (15, False), (12, False), (2, True)]
     assert [r.change for r in runs] == [-1.0, 0.0, 0.5, -7.0]
+
+
+def test_a_collapsed_non_residual_net_has_no_embedding_and_cannot_meet_a_test():
+    from resdyn.data import Split
+    from resdyn.model import DenseResNet, ModelConfig
+
+    net = DenseResNet(ModelConfig(width=8, depth=3, n_classes=2, residual=False), seed=0)
+    with torch.no_grad():
+        for b in net.blocks:
+            b.weight.zero_()  # every sample maps to sigmoid(b): one point
+    x = torch.randn(100, 8, generator=torch.Generator().manual_seed(0))
+    m = controls.mlp_net(net, Split(x, torch.arange(100) % 2), test_acc=0.5, seed=0)
+    assert (m.mean_ratio, m.knn_accuracy, m.silhouette) == (None, None, None)
+    c = controls.ControlRun(seed=0, shuffled=control_run().shuffled, mlp={n: m for n in claims.NETS}, layer_ratio={},
+                            changed={})
+    judged, c = controls.judge(_seed_run(), c)
+    assert c.changed == {} and judged.verdicts == _seed_run().verdicts

@@ -364,11 +364,13 @@ def layer_ratios(rec, *, axes=None):
         for j, name in enumerate(names):
             ax = axes[i * len(names) + j]
             for curve, (color, ls) in styles.items():
-                per_seed = np.array([c.layer_ratio[f"{curve}/{net}"] for c in rec.controls[name]])
+                per_seed = np.array([[np.nan if v is None else v for v in c.layer_ratio[f"{curve}/{net}"]]
+                                     for c in rec.controls[name]], dtype=float)
                 layers = np.arange(1, per_seed.shape[1] + 1)
                 for row in per_seed:
                     ax.plot(layers, row, color=color, ls=ls, lw=0.5, alpha=0.4)
-                ax.plot(layers, per_seed.mean(0), color=color, ls=ls, lw=2, label=CURVES[curve])
+                ax.plot(layers, np.nanmean(per_seed, 0) if np.isfinite(per_seed).any() else per_seed[0], color=color,
+                        ls=ls, lw=2, label=CURVES[curve])
             ax.axhline(claims.DISTANCE.thresholds["below"], color="k", ls=":", lw=1)
             ax.set_title(f"{name} regime, {net} weights ({len(rec.controls[name])} seeds)", fontsize="medium")
             ax.set_xlabel("layer t")

@@ -9,12 +9,19 @@ from .. import claims
 from ..pruning import PAPER_THRESHOLD
 from ..removal import CRITERIA, STRATEGIES
 from ..style import PALETTE
+from ..zoo import FAMILY_NAMES
 from .base import _axes
 
 #: How the figures name the strategies.
 LABELS = {"paper": "paper's c(t)", "block_influence": "Block Influence", "angular": "angular distance (1 block)",
           "cka": "1 - CKA", "relative": "|y| / |x|", "deepest": "deepest first", "angular_span": "Gromov's best span",
           "oracle": "oracle (greedy, validation)"}
+
+
+def _ordered(keys, order) -> list:
+    """``keys`` in the package's ``order`` (a record read back from JSON has its keys sorted), then any others."""
+    keys = list(keys)
+    return [k for k in order if k in keys] + [k for k in keys if k not in order]
 
 
 def _colors():
@@ -31,7 +38,8 @@ def depth_curves(record, *, ax=None):
     else:
         fig = ax.figure
     colors = sns.color_palette(PALETTE, len(record.families))
-    for (name, fam), color in zip(record.families.items(), colors):
+    for name, color in zip(_ordered(record.families, FAMILY_NAMES), colors):
+        fam = record.families[name]
         depths = sorted(int(d) for d in fam.test_acc)  # JSON keys: strings, in any order
         means = [fam.test_acc[str(d)].mean for d in depths]
         low = [m - (fam.test_acc[str(d)].low if fam.test_acc[str(d)].low is not None else m) for d, m in zip(depths, means)]
@@ -53,7 +61,7 @@ def criteria_comparison(record, *, axes=None):
     """One row per family: test accuracy against blocks removed for every strategy (mean over seeds;
     solid: no retraining, dashed: after healing), and the criteria's scores (area over the oracle's,
     seeds as dots) and Spearman rho with the single-block loss."""
-    names = list(record.families)
+    names = _ordered(record.families, FAMILY_NAMES)
     fig, axes = _axes(axes, len(names), 3, figsize=(18, 4.2 * len(names)))
     axes = np.asarray(axes).reshape(len(names), 3)
     colors = _colors()
@@ -65,25 +73,32 @@ def criteria_comparison(record, *, axes=None):
             row[0].plot(k, acc, color=colors[s], lw=2.2 if s in ("paper", "oracle") else 1.2, label=LABELS[s])
             if "healed" in fam.curves[s]:
                 row[0].plot(k, fam.curves[s]["healed"], color=colors[s], ls="--", lw=1)
-        row[0].plot([], [], color="0.4", ls="--", lw=1, label="after healing (dashed)")
         row[0].set_xlabel("blocks removed, k")
         row[0].set_ylabel("test accuracy (%)")
         row[0].set_title(f"{name}: accuracy after removing k blocks")
-        row[0].legend(fontsize="x-small", ncol=2)
         for col, (values, title) in enumerate(((fam.score, "score: area / oracle's (no healing)"),
                                                (fam.spearman, "Spearman rho with single-block loss")), start=1):
-            keys = list(values)
+            keys = _ordered(values, STRATEGIES)
             for i, key in enumerate(keys):
                 iv = values[key]
                 pts = [v for v in iv.values if v is not None]
                 row[col].scatter([i] * len(pts), pts, color=colors[key], s=14, alpha=0.7)
                 if iv.mean is not None:
-                    err = None if iv.low is None else [[iv.mean - iv.low], [iv.high - iv.mean]]
+                    lo, hi = (iv.low, iv.high) if col == 1 or iv.low is None else (max(iv.low, -1.0), min(iv.high, 1.0))
+                    err = None if iv.low is None else [[iv.mean - lo], [hi - iv.mean]]
                     row[col].errorbar([i], [iv.mean], yerr=err, fmt="_", ms=18, capsize=4, color=colors[key])
             row[col].set_xticks(range(len(keys)), [LABELS[k] for k in keys], rotation=35, ha="right", fontsize="small")
             row[col].set_title(f"{name}: {title}")
         row[1].set_ylabel("area under the curve / oracle's")
-        row[2].set_ylabel("Spearman rho")
+        row[2].set_ylabel("Spearman rho (interval cut at -1 and 1)")
+        row[2].set_ylim(-1.08, 1.08)
+    handles = [Line2D([], [], color=colors[s], lw=2.2 if s in ("paper", "oracle") else 1.2, label=LABELS[s])
+               for s in STRATEGIES]
+    handles += [Line2D([], [], color="0.4", ls="--", lw=1, label="after healing (dashed)"),
+                Line2D([], [], ls="", marker="o", color="0.4", ms=4, label="one seed (dot)"),
+                Line2D([], [], ls="", marker="_", color="0.4", ms=14, mew=1.5,
+                       label="mean over seeds, bars: 95 % t-interval")]
+    fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize="small")
     return fig
 
 
@@ -93,7 +108,7 @@ def adaptive_runs(record, *, axes=None):
     sweep (lines). Right: at the paper's threshold, test accuracy of the deep, the adaptive and the
     from-scratch nets per family."""
     fig, axes = _axes(axes, 1, 2, figsize=(14, 4.8))
-    families = list(record.families)
+    families = _ordered(record.families, FAMILY_NAMES)
     colors = dict(zip(families, sns.color_palette(PALETTE, len(families))))
     paper = [r for r in record.runs if r.threshold == PAPER_THRESHOLD]
     for i, f in enumerate(families):
@@ -102,9 +117,10 @@ def adaptive_runs(record, *, axes=None):
         axes[0].scatter([x - 0.2 for x in xs], [r.initial_criterion for r in runs], marker="o", facecolors="none",
                         edgecolors=colors[f], s=30)
         axes[0].scatter([x + 0.2 for x in xs], [r.final_criterion for r in runs], marker="o", color=colors[f], s=30)
-        for x, r in zip(xs, runs):
-            axes[0].annotate(str(r.final_depth), (x + 0.2, r.final_criterion), textcoords="offset points",
-                             xytext=(4, 2), fontsize="x-small")
+        if runs:  # one label per family: the seeds' final depths (labels per dot overlap)
+            axes[0].annotate("final depth " + ", ".join(str(r.final_depth) for r in runs),
+                             (i + 0.2, max(r.final_criterion for r in runs)), textcoords="offset points",
+                             xytext=(0, 8), ha="center", fontsize="x-small")
     for t in sorted({r.threshold for r in record.runs}):
         axes[0].axhline(t, color="0.3" if t == PAPER_THRESHOLD else "0.65", ls="--" if t == PAPER_THRESHOLD else ":", lw=1)
     axes[0].set_yscale("log")
@@ -112,10 +128,10 @@ def adaptive_runs(record, *, axes=None):
     axes[0].set_ylabel("criterion mean |y(T) - y(T-1)|")
     axes[0].set_title("The rule's criterion: a block goes only below the threshold")
     handles = [Line2D([], [], ls="", marker="o", mfc="none", mec="0.3", label="before training"),
-               Line2D([], [], ls="", marker="o", color="0.3", label="at the last check (number: final depth)"),
+               Line2D([], [], ls="", marker="o", color="0.3", label="at the last check (label: final depths)"),
                Line2D([], [], color="0.3", ls="--", lw=1, label=f"paper's threshold {PAPER_THRESHOLD:g}"),
                Line2D([], [], color="0.65", ls=":", lw=1, label="the sweep's other thresholds")]
-    axes[0].legend(handles=handles, fontsize="x-small")
+    axes[0].legend(handles=handles, fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=2)
     width = 0.25
     for i, f in enumerate(families):
         fam = record.families[f]

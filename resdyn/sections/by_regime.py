@@ -196,8 +196,8 @@ def control_table(rec: ByRegime) -> tuple[list[str], list[list[str]]]:
             rows.append([name, net, ", ".join(pct(s.val_acc) for s in sh),
                          f"{_layers(s.mean_layer for s in sh)} / {_layers(s.std_layer for s in sh)}",
                          f"{_layers(s.mean_layer_absolute for s in sh)} / {_layers(s.std_layer_absolute for s in sh)}",
-                         ", ".join(pct(m.test_acc) for m in ml), ", ".join(f"{m.mean_ratio:.3f}" for m in ml),
-                         ", ".join(f"{m.silhouette:.2f}" for m in ml)])
+                         ", ".join(pct(m.test_acc) for m in ml), ", ".join(num(m.mean_ratio) for m in ml),
+                         ", ".join("collapsed" if m.silhouette is None else f"{m.silhouette:.2f}" for m in ml)])
     return head, rows
 
 

@@ -14,6 +14,7 @@ Core: :func:`measure` takes models and samples; :func:`nets` trains (or loads) t
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import torch
@@ -48,24 +49,27 @@ class ShuffledNet:
 @dataclass(frozen=True)
 class MlpNet:
     """The trained non-residual net: test accuracy; Fig. 1C's mean within/between ratio of its state
-    trajectory x(1..T); Fig. 1D's kNN accuracy and silhouette of the t-SNE of its x(T)."""
+    trajectory x(1..T); Fig. 1D's kNN accuracy and silhouette of the t-SNE of its x(T). None where
+    undefined: a net that maps every sample to (nearly) one point has no distance ratio (0 / 0) and
+    no embedding (t-SNE's neighbour distances are all 0), so it cannot meet a test."""
 
     test_acc: float
-    mean_ratio: float
-    knn_accuracy: float
-    silhouette: float
+    mean_ratio: float | None
+    knn_accuracy: float | None
+    silhouette: float | None
 
 
 @dataclass(frozen=True)
 class ControlRun:
     """One seed's controls. ``layer_ratio``: key ``<curve>/<net>`` (curves: :data:`CURVES`) -> (T,)
-    within/between ratio of each layer's vectors, mean over classes (index t-1 is layer t);
+    within/between ratio of each layer's vectors, mean over classes (index t-1 is layer t; None where
+    a collapsed net's layer has no distances);
     ``changed``: verdict key -> "before -> after" where a control's clause changed a verdict."""
 
     seed: int
     shuffled: dict[str, ShuffledNet]
     mlp: dict[str, MlpNet]
-    layer_ratio: dict[str, list[float]]
+    layer_ratio: dict[str, list[float | None]]
     changed: dict[str, str]
 
 
@@ -79,10 +83,17 @@ def shuffled_net(model: torch.nn.Module, samples: Split, *, val_acc: float) -> S
 
 def mlp_net(model: torch.nn.Module, samples: Split, *, test_acc: float, seed: int) -> MlpNet:
     """Fig. 1C and 1D's numbers for a trained non-residual net, on ``samples``."""
+    import numpy as np
+
     states = trace(model, samples.x, batch_size=BATCH).states
     ratio = trajectory_distances(states[:, 1:], samples.y).ratio.double().mean().item()
-    sep = cluster_separation(tsne_embedding(states[:, -1].clone(), seed=seed, n_jobs=1), samples.y, k=10, seed=seed)
-    return MlpNet(test_acc=test_acc, mean_ratio=ratio, knn_accuracy=sep.knn_accuracy, silhouette=sep.silhouette)
+    emb = tsne_embedding(states[:, -1].clone(), seed=seed, n_jobs=1)
+    if not np.isfinite(emb).all():  # collapsed: every sample at (nearly) one point
+        return MlpNet(test_acc=test_acc, mean_ratio=ratio if np.isfinite(ratio) else None, knn_accuracy=None,
+                      silhouette=None)
+    sep = cluster_separation(emb, samples.y, k=10, seed=seed)
+    return MlpNet(test_acc=test_acc, mean_ratio=ratio if np.isfinite(ratio) else None, knn_accuracy=sep.knn_accuracy,
+                  silhouette=sep.silhouette)
 
 
 def measure(residual: dict[str, torch.nn.Module], shuffled: dict[str, tuple[torch.nn.Module, float]],
@@ -95,7 +106,7 @@ def measure(residual: dict[str, torch.nn.Module], shuffled: dict[str, tuple[torc
     for net in residual:
         r, m = trace(residual[net], samples.x, batch_size=BATCH), trace(mlp[net][0], samples.x, batch_size=BATCH)
         for key, traj in (("residual_y", r.residuals), ("residual_x", r.states[:, 1:]), ("mlp_x", m.states[:, 1:])):
-            ratios[f"{key}/{net}"] = layer_ratios(traj, samples.y).tolist()
+            ratios[f"{key}/{net}"] = [r if math.isfinite(r) else None for r in layer_ratios(traj, samples.y).tolist()]
     return ControlRun(seed=seed, shuffled={n: shuffled_net(m, samples, val_acc=a) for n, (m, a) in shuffled.items()},
                       mlp={n: mlp_net(m, samples, test_acc=a, seed=seed) for n, (m, a) in mlp.items()},
                       layer_ratio=ratios, changed={})
@@ -127,10 +138,12 @@ def judge(run_: SeedRun, c: ControlRun) -> tuple[SeedRun, ControlRun]:
                            ("mean_absolute", s.mean_layer_absolute), ("std_absolute", s.std_layer_absolute)):
             if f"{key}_{net}" in v:
                 v[f"{key}_{net}"] = claims.shuffled_clause(v[f"{key}_{net}"], layer)
-        m = c.mlp[net]
-        v[f"distance_{net}"] = claims.mlp_distance_clause(
-            v[f"distance_{net}"], m.mean_ratio, n[f"distance_ratio_{net}"] + n[f"distance_margin_{net}"])
-        v[f"tsne_{net}"] = claims.mlp_tsne_clause(
-            v[f"tsne_{net}"], m.silhouette, n[f"silhouette_{net}"] - n[f"silhouette_margin_{net}"])
+        m = c.mlp[net]  # an undefined number (a collapsed net) cannot meet the test
+        if m.mean_ratio is not None:
+            v[f"distance_{net}"] = claims.mlp_distance_clause(
+                v[f"distance_{net}"], m.mean_ratio, n[f"distance_ratio_{net}"] + n[f"distance_margin_{net}"])
+        if m.silhouette is not None:
+            v[f"tsne_{net}"] = claims.mlp_tsne_clause(
+                v[f"tsne_{net}"], m.silhouette, n[f"silhouette_{net}"] - n[f"silhouette_margin_{net}"])
     changed = {k: f"{run_.verdicts[k]} -> {x}" for k, x in v.items() if x != run_.verdicts[k]}
     return replace(run_, verdicts=v), replace(c, changed=changed)

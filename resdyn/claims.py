@@ -128,8 +128,13 @@ ASSOCIATION = Rule(
     "the deep-layer quantity whose Spearman correlation with the deep std ratio has the expected sign (saturation "
     "negative, weight ratio positive) and is the strongest, if |rho| >= {min_rho} with p < {max_p} over at least "
     "{min_nets} nets; else neither",
-    {"min_rho": 0.5, "max_p": 0.05, "min_nets": 8},
-    written="before the study's first run (issue 11); moved here from resdyn/study.py unchanged (issue 17)")
+    {"min_rho": 0.5, "max_p": 0.05, "min_nets": 8, "resamples": 2000},
+    written="before the study's first run (issue 11); moved here from resdyn/study.py unchanged (issue 17)",
+    changed=("2026-12-02 (session 9, issue 19 item 4), after the study record of session 6 had given rho = -0.50 "
+             "against 0.5, before the study's re-run: each rho gets a 95 % bootstrap interval (the trained nets "
+             "resampled with replacement 2,000 times, seeded; percentile interval), the sweep's nets are "
+             "trained at three seeds instead of one, and a named quantity whose interval contains -min_rho or "
+             "+min_rho (by its expected sign) is reported as borderline, not as what goes with settling",))
 #: The sign :data:`ASSOCIATION` expects of each quantity's correlation with the deep std ratio.
 ASSOCIATION_SIGNS = {"saturation": -1, "weight_ratio": +1}
 REGIME_DECISION = Rule(

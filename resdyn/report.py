@@ -13,7 +13,7 @@ from . import claims, sections
 from .claims import NETS
 from .fragments import is_dirty
 from .markdown import EXECUTED, notebook_link, table
-from .sections import mechanism, regime_map
+from .sections import intervention, mechanism, regime_map
 
 
 def render(results, *, report_dir: Path, figures_dir: Path) -> str:
@@ -150,6 +150,8 @@ def _findings(r) -> str:
                 "relative one. The rule is unchanged; the sensitivity curves in the Fig. 1A/1B section show both.")
     if r.mechanism is not None:
         out.append(mechanism.sentence(r.mechanism))
+    if r.intervention is not None:
+        out.append("By intervention (notebook 16): " + intervention.summary(r.intervention))
     if r.regime_map is not None:
         out.append(regime_map.sentence(r.regime_map))
     return "\n".join(["## What we found", ""] + [f"- {f}" for f in out] + [""]) if out else ""

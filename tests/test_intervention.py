@@ -100,3 +100,12 @@ def test_the_figure_draws_every_point_on_both_panels():
     fig = plots.intervention(rec)
     assert len(fig.axes) == 2 and [t.get_text() for t in fig.axes[0].get_yticklabels()][-1] == "never"
     assert sum(len(c.get_offsets()) for c in fig.axes[0].collections) == len(rec.points)
+
+
+def test_the_report_s_findings_carry_the_intervention_sentence(tmp_path):
+    from records import complete_record
+
+    from resdyn.report import render
+
+    text = render(complete_record(), report_dir=tmp_path / "paper", figures_dir=tmp_path / "figures")
+    assert "- By intervention (notebook 16): Undoing saturation (each unit's pre-activation z centred" in text

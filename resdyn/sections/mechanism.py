@@ -7,7 +7,7 @@ list of :class:`MapNet` (any model with a DenseResNet-like trajectory and its sa
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from .. import claims
@@ -56,15 +56,49 @@ def net_point(key: str, name: str, shared: bool, group: str, dyn, *, val_acc: fl
                     weight_ratio=mean(m.weight_norm[deep]) / m.weight_norm[0])
 
 
+#: The seeds the regime sweep's nets are trained at for the map (issue 19, item 4: more nets than
+#: one seed's variants); the first is the paper run's.
+SWEEP_SEEDS = (0, 1, 2)
+
+
 @dataclass(frozen=True)
 class Association:
     """Across the trained nets of the map: Spearman's rank correlation of a deep-layer mechanism
-    quantity with ``deep_std_ratio`` (how far the across-sample std has fallen from its peak)."""
+    quantity with ``deep_std_ratio`` (how far the across-sample std has fallen from its peak), with
+    its 95 % bootstrap interval [low, high] (None in records made before it existed)."""
 
     quantity: str
     rho: float
     p_value: float
     n: int
+    low: float | None = None
+    high: float | None = None
+
+
+def bootstrap_rho(xs: list[float], ys: list[float], *, resamples: int, seed: int = 0) -> tuple[float, float]:
+    """95 % percentile interval of Spearman's rho between ``xs`` and ``ys`` (n values each), the
+    pairs resampled with replacement ``resamples`` times (numpy's generator seeded with ``seed``);
+    resamples in which either side is constant are left out."""
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    if len(x) != len(y) or len(x) < 3:
+        raise ValueError(f"xs and ys must be of one length, at least 3; got {len(x)} and {len(y)}.")
+    rng = np.random.default_rng(seed)
+    rhos = []
+    for _ in range(resamples):
+        i = rng.integers(0, len(x), len(x))
+        if np.ptp(x[i]) > 0 and np.ptp(y[i]) > 0:
+            rhos.append(spearmanr(x[i], y[i]).statistic)
+    low, high = np.percentile(rhos, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def borderline(a: Association) -> bool:
+    """Whether ``a``'s bootstrap interval contains the rule's threshold on the side of its expected sign."""
+    t = claims.ASSOCIATION.thresholds["min_rho"] * claims.ASSOCIATION_SIGNS[a.quantity]
+    return a.low is not None and a.low <= t <= a.high
 
 
 def associations(points: list[NetPoint]) -> tuple[list[Association], str]:
@@ -77,7 +111,9 @@ def associations(points: list[NetPoint]) -> tuple[list[Association], str]:
     for q in claims.ASSOCIATION_SIGNS:
         xs, ys = [getattr(p, q) for p in trained], [p.deep_std_ratio for p in trained]
         res = spearmanr(xs, ys) if len(set(xs)) > 1 else None
-        out.append(Association(q, float(res.statistic) if res else 0.0, float(res.pvalue) if res else 1.0, len(trained)))
+        low, high = bootstrap_rho(xs, ys, resamples=claims.ASSOCIATION.thresholds["resamples"]) if res else (None, None)
+        out.append(Association(q, float(res.statistic) if res else 0.0, float(res.pvalue) if res else 1.0, len(trained),
+                               low, high))
     r, sign = claims.ASSOCIATION.thresholds, claims.ASSOCIATION_SIGNS
     ok = [a for a in out if a.n >= r["min_nets"] and a.p_value < r["max_p"] and a.rho * sign[a.quantity] >= r["min_rho"]]
     return out, max(ok, key=lambda a: abs(a.rho)).quantity if ok else "neither"
@@ -139,7 +175,8 @@ def run(exp) -> MechanismStudy:
     """Train (or load) the paper-like regime's nets; measure settling and mechanism of every net of
     the paper run (chosen regime, untrained twins, every sweep variant) and the paper-like nets."""
     variants = regime_variants()
-    sweep = exp.train(*paper_jobs(exp)[: len(variants)])
+    seeded = [exp] + [replace(exp, seed=s, train_config=replace(exp.train_config, seed=s)) for s in SWEEP_SEEDS[1:]]
+    sweep = exp.train(*(j for e in seeded for j in paper_jobs(e)[: len(variants)]))
     chosen = trained_nets(exp)
     like = dict(zip(NETS, exp.train(*(candidate_job(exp, PAPER_LIKE, shared=(n == "shared")) for n in NETS))))
     nets = []
@@ -151,19 +188,30 @@ def run(exp) -> MechanismStudy:
                         analysis_split(exp, None), None, None, True),
                  MapNet(PAPER_LIKE.key, PAPER_LIKE.name, shared, "paper_like", like[net].model,
                         analysis_split(exp, PAPER_LIKE.scaling), like[net].val_acc, like[net].test_acc, True)]
-    for v, r in zip(variants, sweep):
+    for k, r in enumerate(sweep):  # seed by seed, each seed's variants in order
+        e, v = seeded[k // len(variants)], variants[k % len(variants)]
         group = "baseline" if v.key == "baseline" else "sweep"
-        nets.append(MapNet(v.key, v.name, v.shared, group, r.model, analysis_split(exp, v.scaling), r.val_acc, None,
-                           group == "baseline"))
+        key, name = (v.key, v.name) if e.seed == exp.seed else (f"{v.key}/seed {e.seed}", f"{v.name}, seed {e.seed}")
+        nets.append(MapNet(key, name, v.shared, group, r.model, analysis_split(e, v.scaling), r.val_acc, None,
+                           group == "baseline" and e.seed == exp.seed))
     return measure(nets, like)
 
 
 def sentence(m: MechanismStudy) -> str:
-    """What goes with settling, in one generated sentence."""
+    """What goes with settling, in one generated sentence; "borderline" where the named quantity's
+    bootstrap interval contains the rule's threshold (:data:`resdyn.claims.ASSOCIATION`)."""
     q = {"saturation": "saturation of the deep sigmoid units", "weight_ratio": "shrinking deep weights",
          "neither": "neither saturation nor shrinking weights (by the rule fixed before the run)"}[m.goes_with_settling]
-    assoc = "; ".join(f"{a.quantity}: Spearman rho {a.rho:+.2f} (p = {a.p_value:.2g}, {a.n} nets)" for a in m.associations)
-    return f"What goes with settling: **{q}** ({assoc}; against the deep layers' std relative to its peak)."
+    named = next((a for a in m.associations if a.quantity == m.goes_with_settling), None)
+    ci = lambda a: "" if a.low is None else f", 95 % bootstrap interval [{a.low:+.2f}, {a.high:+.2f}]"  # noqa: E731
+    assoc = "; ".join(f"{a.quantity}: Spearman rho {a.rho:+.2f} (p = {a.p_value:.2g}{ci(a)}, {a.n} nets)"
+                      for a in m.associations)
+    if named is not None and borderline(named):
+        t = claims.ASSOCIATION.thresholds["min_rho"]
+        return (f"What goes with settling: borderline. The rule names {q}, but its interval contains the "
+                f"threshold {t:g} ({assoc}; against the deep layers' std relative to its peak); notebook 16 tests the "
+                "mechanism by intervention.")
+    return f"What goes with settling, across nets: **{q}** ({assoc}; against the deep layers' std relative to its peak)."
 
 
 def render(m: MechanismStudy, link: str) -> str:

@@ -42,7 +42,7 @@ study: install ## notebooks 06-11: mechanism, regime map, depth, toy, precision,
 criteria: install ## notebooks 12-14: MNIST-1D depth curves, the criteria against removal, the adaptive rule (outside CI)
 	$(PY) -m resdyn reproduce --target criteria
 
-regimes: install ## notebook 15: every claim judged in the chosen, the paper-like and the baseline regime, over seeds (outside CI; hours on 2 CPU cores)
+regimes: install ## notebooks 15-16: every claim in the chosen, the paper-like and the baseline regime over seeds, its controls, the mechanism by intervention (outside CI; hours on 2 CPU cores)
 	$(PY) -m resdyn reproduce --target regimes
 
 book: install ## the readers' book: static HTML of paper/notebooks, the report and figures (build/book/_build/html)

@@ -24,7 +24,8 @@ from .sections import SECTIONS
 #: The book's parts, by target, in the order the paper reads.
 PARTS = {"paper": "The paper: Fig. 1A-1D and adaptive depth", "seeds": "Over seeds",
          "study": "Studies: mechanism, regimes, depth, toy, precision, any model",
-         "criteria": "MNIST-1D: which blocks can go", "regimes": "Every claim in each regime"}
+         "criteria": "MNIST-1D: which blocks can go",
+         "regimes": "Every claim in each regime, its controls and the mechanism by intervention"}
 #: In the book, a link from an executed notebook to its source notebook (not part of the book) is plain text.
 _SOURCE_LINK = re.compile(r"\[`(notebooks/[^`]+)`\]\(\.\./\.\./notebooks/[^)]+\)")
 

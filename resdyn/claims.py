@@ -212,6 +212,12 @@ REGIMES = {
     "baseline": "PyTorch's defaults: nn.Linear's uniform initialization, inputs in [0, 1], Adam 1e-3 constant, "
                 "10 epochs",
 }
+def in_regime_order(d) -> list[str]:
+    """The keys of ``d`` in the order of :data:`REGIMES` (a record read back from JSON has its keys sorted),
+    then any others."""
+    return [k for k in REGIMES if k in d] + [k for k in d if k not in REGIMES]
+
+
 #: Seeds per regime (issue 19, item 1: five for the chosen and paper-like regimes, at least three for the baseline).
 REGIME_SEEDS = {"chosen": 5, "paper_like": 5, "baseline": 3}
 SHUFFLED_CONTROL = Rule(

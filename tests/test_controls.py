@@ -140,3 +140,12 @@ def test_a_collapsed_non_residual_net_has_no_embedding_and_cannot_meet_a_test():
                             changed={})
     judged, c = controls.judge(_seed_run(), c)
     assert c.changed == {} and judged.verdicts == _seed_run().verdicts
+
+
+def test_tables_follow_the_regimes_order_whatever_the_record_s_key_order():
+    rec = by_regime()
+    backwards = type(rec)(**{**vars(rec), **{f: dict(sorted(getattr(rec, f).items())) for f in ("runs", "controls", "sweep")}})
+    assert list(backwards.runs) == ["baseline", "chosen", "paper_like"]
+    assert [r[0] for r in by_regime_section.control_table(backwards)[1]][::2] == list(claims.REGIMES)
+    assert [r[0] for r in by_regime_section.sweep_table(backwards)[1]][::len(claims.CONVERGENCE_SWEEP)] == list(claims.REGIMES)
+    assert by_regime_section.claim_cells(backwards)[0][0].startswith("chosen")

@@ -356,7 +356,7 @@ def layer_ratios(rec, *, axes=None):
     each seed a thin line. Below 1: a layer's vectors are closer within a class than between."""
     from ..sections.controls import CURVES
 
-    names = list(rec.controls)
+    names = claims.in_regime_order(rec.controls)
     fig, axes = _axes(axes, len(NETS), len(names), figsize=(4.2 * len(names), 6.4), sharey=True, squeeze=False)
     axes = np.ravel(axes)
     styles = {"residual_y": ("C0", "-"), "residual_x": ("C1", "-"), "mlp_x": ("0.35", "--")}
@@ -394,7 +394,7 @@ def intervention(rec, *, axes=None):
 
     fig, axes = _axes(axes, 1, 2, figsize=(13, 5.6), sharey=True)
     colors = dict(zip(KINDS, ["0.15", *sns.color_palette(PALETTE, len(KINDS) - 1)]))
-    markers = dict(zip(rec.seeds, "osD^v"))
+    markers = dict(zip(claims.in_regime_order(rec.seeds), "osD^v"))
     never = DEPTH + 2
     y = lambda p: never if p.std_layer is None else p.std_layer  # noqa: E731
     for ax, q in zip(axes, ("saturation", "weight_ratio")):

@@ -68,6 +68,11 @@ class ByRegime:
     SECTION: ClassVar[str] = "by_regime"
 
 
+def _items(d: dict) -> list[tuple]:
+    """``d``'s items in the regimes' order (:func:`resdyn.claims.in_regime_order`)."""
+    return [(k, d[k]) for k in claims.in_regime_order(d)]
+
+
 def regime_setup(exp: Setup, regime: Regime, *, seed: int, converge: bool = False) -> Setup:
     """``exp`` with another ``regime`` and ``seed`` (its data scaling, initialization and training;
     in quick mode the quick training with the regime's schedule and patience). ``converge``: train
@@ -144,16 +149,16 @@ def run(exp: Setup, *, seeds: dict[str, int] | None = None) -> ByRegime:
 def verdicts(rec: ByRegime) -> list[claims.Verdict]:
     """:func:`resdyn.claims.over_seeds` in every regime; keys: the claim's key + ``/`` + the regime."""
     return [replace(v, key=v.key.replace("/seeds", f"/{name}"), claim=f"{v.claim} ({name} regime)")
-            for name, s in rec.runs.items() for v in claims.over_seeds(s)]
+            for name, s in _items(rec.runs) for v in claims.over_seeds(s)]
 
 
 def claim_cells(rec: ByRegime) -> tuple[list[str], list[tuple[str, list[tuple[str, str]]]]]:
     """(regime headers, rows): one row per claim key, each with one (verdict over the regime's seeds,
     how the seeds split) per regime ("–" where the regime lacks the claim)."""
-    by = {name: {v.key.rsplit("/", 1)[0]: v for v in claims.over_seeds(s)} for name, s in rec.runs.items()}
+    by = {name: {v.key.rsplit("/", 1)[0]: v for v in claims.over_seeds(s)} for name, s in _items(rec.runs)}
     keys = list(dict.fromkeys(k for name in by for k in by[name]))
-    head = [f"{name} ({len(rec.runs[name].seeds)} seeds)" for name in rec.runs]
-    return head, [(k, [(by[n][k].verdict, by[n][k].ours) if k in by[n] else ("–", "") for n in rec.runs]) for k in keys]
+    head = [f"{name} ({len(rec.runs[name].seeds)} seeds)" for name in claims.in_regime_order(rec.runs)]
+    return head, [(k, [(by[n][k].verdict, by[n][k].ours) if k in by[n] else ("–", "") for n in claims.in_regime_order(rec.runs)]) for k in keys]
 
 
 def claim_table(rec: ByRegime) -> tuple[list[str], list[list[str]]]:
@@ -168,7 +173,7 @@ def sweep_table(rec: ByRegime) -> tuple[list[str], list[list[str]]]:
     head = ["regime", "threshold", "final depth per seed (c: censored)", "epochs per seed",
             "accuracy change (points), mean [95 % interval]"]
     rows = []
-    for name, runs in rec.sweep.items():
+    for name, runs in _items(rec.sweep):
         for t in claims.CONVERGENCE_SWEEP:
             rs = [r for r in runs if r.threshold == t]
             iv = t_interval([r.change for r in rs])
@@ -190,7 +195,7 @@ def control_table(rec: ByRegime) -> tuple[list[str], list[list[str]]]:
             "shuffled, absolute scale: 1A / 1B", "non-residual: test accuracy", "non-residual: Fig. 1C ratio",
             "non-residual: Fig. 1D silhouette"]
     rows = []
-    for name, runs in rec.controls.items():
+    for name, runs in _items(rec.controls):
         for net in claims.NETS:
             sh, ml = [c.shuffled[net] for c in runs], [c.mlp[net] for c in runs]
             rows.append([name, net, ", ".join(pct(s.val_acc) for s in sh),
@@ -203,7 +208,7 @@ def control_table(rec: ByRegime) -> tuple[list[str], list[list[str]]]:
 
 def changed_by_controls(rec: ByRegime) -> list[str]:
     """One line per seed verdict that a control's clause changed ("regime, seed s: key before -> after")."""
-    return [f"{name}, seed {c.seed}: {key} {change}" for name, runs in rec.controls.items() for c in runs
+    return [f"{name}, seed {c.seed}: {key} {change}" for name, runs in _items(rec.controls) for c in runs
             for key, change in c.changed.items()]
 
 
@@ -212,7 +217,7 @@ def render(rec: ByRegime, link: str) -> str:
     the test error per regime."""
     out = ["## Every claim in each regime", "", f"Notebook: {link}. The regimes, fixed before their runs "
            "(`resdyn/claims.py`):", ""]
-    out += [f"- **{name}**: {text}." for name, text in rec.regimes.items()]
+    out += [f"- **{name}**: {text}." for name, text in _items(rec.regimes)]
     out += ["", "The paper-like regime's details, chosen on validation accuracy (separate weights, the first seed):", ""]
     out.append(table(["initial weight scale", "learning rate", "validation accuracy", "epochs", "chosen"],
                      [(c.init_scale, c.lr, pct(c.val_acc), c.epochs, "yes" if c.chosen else "") for c in rec.choice]))
@@ -220,7 +225,7 @@ def render(rec: ByRegime, link: str) -> str:
     out.append(table(*claim_table(rec)))
     out += ["", "Test error (%) per regime, mean and 95 % interval over the seeds:", ""]
     rows = []
-    for name, s in rec.runs.items():
+    for name, s in _items(rec.runs):
         for net in claims.NETS:
             iv = s.summary[f"error_{net}"]
             rows.append((name, net, num(iv.mean, "{:.2f}"), "n/a" if iv.low is None else f"[{iv.low:.2f}, {iv.high:.2f}]"))

@@ -97,7 +97,7 @@ def run(exp, *, seeds: dict[str, int] | None = None) -> InterventionStudy:
 def verdicts(rec: InterventionStudy) -> list[claims.Verdict]:
     """:func:`resdyn.claims.intervention` for each factor, net and regime (weights: separate only)."""
     return [claims.intervention(factor, net, regime, rec.layers(regime, net, "trained"), rec.layers(regime, net, undo))
-            for regime in rec.seeds for net in NETS for factor, undo in claims.INTERVENTION_UNDO.items()
+            for regime in claims.in_regime_order(rec.seeds) for net in NETS for factor, undo in claims.INTERVENTION_UNDO.items()
             if rec.layers(regime, net, undo)]
 
 
@@ -118,7 +118,7 @@ def rows(rec: InterventionStudy) -> tuple[list[str], list[list]]:
     """One row per regime, net and kind: settling layer per seed, mean saturated fraction and weight ratio."""
     head = ["regime", "weights", "net", "settling layer per seed", "deep saturated fraction", "deep weight ratio"]
     out = []
-    for regime in rec.seeds:
+    for regime in claims.in_regime_order(rec.seeds):
         for net in NETS:
             for kind in KINDS:
                 ps = [p for p in rec.points if (p.regime, p.net, p.kind) == (regime, net, kind)]

@@ -563,7 +563,7 @@ def mlp_tsne_clause(verdict: str, mlp_silhouette: float, control_silhouette: flo
 def intervention(factor: str, net: str, regime: str, trained: list[int | None], undone: list[int | None]) -> Verdict:
     """:data:`INTERVENTION` for one factor (key of :data:`INTERVENTION_UNDO`), net and regime, from every
     seed's settling layer as trained (``trained``) and with the factor undone (``undone``, the same
-    seeds in order; None: never settles). Key ``intervention_<factor>_<net>_<regime>``."""
+    seeds in order; None: never settles). Key ``intervention_<factor>_<regime>_<net>``."""
     if len(trained) != len(undone):
         raise ValueError(f"trained and undone must give the same seeds, got {len(trained)} and {len(undone)} layers.")
     margin = INTERVENTION.thresholds["margin"]
@@ -574,7 +574,7 @@ def intervention(factor: str, net: str, regime: str, trained: list[int | None], 
     else:
         v = "holds" if moved == len(settled) else "partly" if moved else "does not"
     show = lambda xs: ", ".join("never" if x is None else str(x) for x in xs)  # noqa: E731
-    return Verdict(f"intervention_{factor}_{net}_{regime}",
+    return Verdict(f"intervention_{factor}_{regime}_{net}",
                    INTERVENTION.claim.format(factor=factor, net=net, regime=regime), INTERVENTION.paper,
                    f"undone ({INTERVENTION_UNDO[factor]}): settling layer {show(undone)}; delayed by {margin}+ or "
                    f"removed in {moved} of {len(settled)} settling seeds",

@@ -76,7 +76,7 @@ def test_the_rule_counts_the_seeds_whose_settling_moves_by_the_margin():
     assert claims.intervention("saturation", "separate", "chosen", [6, 6], [None, 6 + m]).verdict == "holds"
     assert claims.intervention("saturation", "separate", "chosen", [6, 6], [None, 6 + m - 1]).verdict == "partly"
     v = claims.intervention("weights", "separate", "baseline", [6, None], [7, None])
-    assert (v.verdict, v.key) == ("does not", "intervention_weights_separate_baseline")
+    assert (v.verdict, v.key) == ("does not", "intervention_weights_baseline_separate")
     assert v.ours.endswith("removed in 0 of 1 settling seeds") and v.controls == "as trained: settling layer 6, never"
     assert claims.intervention("saturation", "shared", "chosen", [None, None], [None, 3]).verdict == "inconclusive"
     with pytest.raises(ValueError, match="the same seeds, got 2 and 1"):
@@ -87,7 +87,7 @@ def test_the_section_s_verdicts_and_sentence_follow_from_its_points():
     rec = intervention_study()
     v = {x.key: x.verdict for x in section.verdicts(rec)}
     assert len(v) == len(claims.REGIMES) * 3  # saturation on both nets, weights on separate weights only
-    assert v["intervention_saturation_shared_baseline"] == "holds" and v["intervention_weights_separate_chosen"] == "does not"
+    assert v["intervention_saturation_baseline_shared"] == "holds" and v["intervention_weights_chosen_separate"] == "does not"
     text = section.summary(rec)
     assert text.startswith("Undoing saturation (each unit's pre-activation z centred") and "holds in 6" in text
     assert "Undoing weights (each W(t) rescaled to layer 1's Frobenius norm, biases kept): does not in 3" in text

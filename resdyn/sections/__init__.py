@@ -101,7 +101,7 @@ SECTIONS = (
             tuple(f"{k}/{r}" for r in claims.REGIMES for k in _keys(*claims.SEED_CLAIMS)), by_regime.verdicts),
     Section("intervention", "16_intervention", "regimes", intervention.InterventionStudy,
             (Figure("intervention", "The mechanism, by intervention"),), intervention.render,
-            tuple(f"intervention_{f}_{n}_{r}" for r in claims.REGIMES for n in claims.NETS for f in claims.INTERVENTION_UNDO
+            tuple(f"intervention_{f}_{r}_{n}" for r in claims.REGIMES for n in claims.NETS for f in claims.INTERVENTION_UNDO
                   if not (f == "weights" and n == "shared")), intervention.verdicts),
 )
 #: The targets, in the order they run: each is one ``resdyn reproduce --target`` run of its notebooks.

@@ -108,7 +108,8 @@ def summary(rec: InterventionStudy) -> str:
         vs = [v for v in verdicts(rec) if v.key.startswith(f"intervention_{factor}_")]
         by = {}
         for v in vs:
-            by.setdefault(v.verdict, []).append(v.key.removeprefix(f"intervention_{factor}_").replace("_", ", ", 1))
+            regime, net = v.key.removeprefix(f"intervention_{factor}_").rsplit("_", 1)
+            by.setdefault(v.verdict, []).append(f"{regime}, {net}")
         out.append(f"Undoing {factor} ({INTERVENTIONS[claims.INTERVENTION_UNDO[factor]]}): "
                    + "; ".join(f"{verdict} in {len(keys)} ({' · '.join(keys)})" for verdict, keys in by.items()) + ".")
     return " ".join(out)

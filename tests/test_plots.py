@@ -30,3 +30,13 @@ def test_plot_helpers_draw_on_the_given_axes():
     out = plots.plot_ratios([0.5, 1.2], [0, 1], ax=ax)
     assert out is ax and len(ax.patches) == 2
     plt.close(fig)
+
+
+def test_a_plot_without_axes_draws_a_new_figure_not_into_the_current_one():
+    from records import mechanism_study, regime_map
+
+    first = plots.mechanism(mechanism_study())
+    n_axes = len(first.axes)
+    second = plots.regime_map(regime_map())
+    assert second is not first and len(first.axes) == n_axes
+    plt.close("all")

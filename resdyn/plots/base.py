@@ -19,7 +19,9 @@ def class_colors(n: int):
 
 
 def _ax(ax):
-    return plt.gca() if ax is None else ax
+    """``ax``, or the axes of a new figure (never the current one: a script that draws two figures
+    gets two)."""
+    return plt.figure().gca() if ax is None else ax
 
 
 def plot_layer_profiles(profiles, classes, *, ylabel: str, ax=None, marker_layer: int | None = None,

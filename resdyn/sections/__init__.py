@@ -57,21 +57,24 @@ def _families(*claims_: str) -> tuple[str, ...]:
 
 
 #: RMS tolerances of the paper target's figures: measured between the same code's figures on Intel
-#: Xeon and AMD EPYC (fp32, session 4: adaptive_depth 1.2, fig1a 0.18, fig1b 6.2, fig1c 0.05, fig1d
-#: 19.8, regime_sweep 10.0), doubled, at least 1. t-SNE (fig1d) amplifies float noise, so its check
-#: is the weakest.
+#: Xeon and AMD EPYC, doubled, at least 1. Session 4 measured them in fp32 (adaptive_depth 1.2, fig1a
+#: 0.18, fig1b 6.2, fig1c 0.05, fig1d 19.8, regime_sweep 10.0); session 9 in bf16, the precision the
+#: runs use on both processors (Intel's AMX against AMD's avx512_bf16; the same 42 verdicts):
+#: adaptive_depth 13.96, fig1a 5.60, fig1b 18.38, fig1c 6.59, fig1d 23.48, regime_sweep 12.51. The
+#: tolerance is twice the larger. The verdicts, compared exactly, are the real check; t-SNE (fig1d)
+#: amplifies float noise, so its figure check is the weakest.
 SECTIONS = (
     Section("regime", "00_training_regime", "paper", regime.RegimeSweep,
-            (Figure("regime_sweep", "Regime sweep", 20.0),), regime.render),
+            (Figure("regime_sweep", "Regime sweep", 25.0),), regime.render),
     Section("fig1ab", "01_fig1ab_residual_statistics", "paper", fig1ab.Fig1AB,
-            (Figure("fig1a_residual_means", "Fig. 1A", 1.0), Figure("fig1b_residual_std", "Fig. 1B", 12.5)),
+            (Figure("fig1a_residual_means", "Fig. 1A", 11.2), Figure("fig1b_residual_std", "Fig. 1B", 36.8)),
             fig1ab.render, _keys("error", "mean_layer", "std_layer", "mean_absolute", "std_absolute"), fig1ab.verdicts),
     Section("fig1c", "02_fig1c_trajectory_distances", "paper", fig1c.Fig1C,
-            (Figure("fig1c_trajectory_distances", "Fig. 1C", 1.0),), fig1c.render, _keys("distance"), fig1c.verdicts),
+            (Figure("fig1c_trajectory_distances", "Fig. 1C", 13.2),), fig1c.render, _keys("distance"), fig1c.verdicts),
     Section("fig1d", "03_fig1d_tsne", "paper", fig1d.Fig1D,
-            (Figure("fig1d_tsne", "Fig. 1D", 40.0),), fig1d.render, _keys("tsne"), fig1d.verdicts),
+            (Figure("fig1d_tsne", "Fig. 1D", 47.0),), fig1d.render, _keys("tsne"), fig1d.verdicts),
     Section("adaptive", "04_adaptive_depth", "paper", adaptive.AdaptiveDepth,
-            (Figure("adaptive_depth", "Adaptive depth", 2.5),), adaptive.render, _keys("adaptive"), adaptive.verdicts),
+            (Figure("adaptive_depth", "Adaptive depth", 27.9),), adaptive.render, _keys("adaptive"), adaptive.verdicts),
     Section("seeds", "05_seeds", "seeds", seeds.SeedsSection, (Figure("seeds", "Seeds"),), seeds.render,
             tuple(f"{k}/seeds" for k in _keys(*claims.SEED_CLAIMS)),
             seeds.verdicts),

@@ -41,6 +41,7 @@ sphinx:
   config:
     html_show_copyright: false
     myst_heading_anchors: 3
+    nb_render_markdown_format: gfm
 """
 
 

@@ -60,6 +60,7 @@ def test_a_headless_browser_shows_the_index_and_a_figure_page(tmp_path):
             assert f"{s.notebook}.html" in index  # every executed notebook is in the navigation
     page = dom("paper/notebooks/01_fig1ab_residual_statistics.html")
     assert page.count("<img") >= 2  # the notebook's figures, inline
+    assert "<table" in page and not any(rule in page for rule in ("|---|", "|\u2014|", "|\u2013|"))  # GFM tables, not text
 
 
 def test_the_readme_gallery_is_the_registry_s():

@@ -212,10 +212,16 @@ REGIMES = {
     "baseline": "PyTorch's defaults: nn.Linear's uniform initialization, inputs in [0, 1], Adam 1e-3 constant, "
                 "10 epochs",
 }
+def in_order(keys, order) -> list:
+    """``keys`` (any iterable, e.g. a dict) in the order of ``order``, then any others as they come: a
+    record read back from JSON has its keys sorted, a table or figure shows them in the package's order."""
+    keys = list(keys)
+    return [k for k in order if k in keys] + [k for k in keys if k not in order]
+
+
 def in_regime_order(d) -> list[str]:
-    """The keys of ``d`` in the order of :data:`REGIMES` (a record read back from JSON has its keys sorted),
-    then any others."""
-    return [k for k in REGIMES if k in d] + [k for k in d if k not in REGIMES]
+    """The keys of ``d`` in the order of :data:`REGIMES`, then any others (:func:`in_order`)."""
+    return in_order(d, REGIMES)
 
 
 #: Seeds per regime (issue 19, item 1: five for the chosen and paper-like regimes, at least three for the baseline).

@@ -149,3 +149,8 @@ def test_tables_follow_the_regimes_order_whatever_the_record_s_key_order():
     assert [r[0] for r in by_regime_section.control_table(backwards)[1]][::2] == list(claims.REGIMES)
     assert [r[0] for r in by_regime_section.sweep_table(backwards)[1]][::len(claims.CONVERGENCE_SWEEP)] == list(claims.REGIMES)
     assert by_regime_section.claim_cells(backwards)[0][0].startswith("chosen")
+
+
+def test_in_order_puts_known_keys_in_the_package_s_order_and_keeps_the_rest():
+    assert claims.in_order({"b": 1, "z": 2, "a": 3}, ("a", "b", "c")) == ["a", "b", "z"]
+    assert claims.in_regime_order({"baseline": 0, "chosen": 0}) == ["chosen", "baseline"]

@@ -108,4 +108,5 @@ def test_the_report_s_findings_carry_the_intervention_sentence(tmp_path):
     from resdyn.report import render
 
     text = render(complete_record(), report_dir=tmp_path / "paper", figures_dir=tmp_path / "figures")
-    assert "- By intervention (notebook 16): Undoing saturation (each unit's pre-activation z centred" in text
+    assert ("- By intervention ([`16_intervention`](notebooks/16_intervention.ipynb)): Undoing saturation (each unit's "
+            "pre-activation z centred") in text

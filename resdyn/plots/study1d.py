@@ -7,7 +7,7 @@ from matplotlib.lines import Line2D
 
 from .. import claims
 from ..pruning import PAPER_THRESHOLD
-from ..removal import CRITERIA, STRATEGIES
+from ..removal import STRATEGIES
 from ..style import PALETTE
 from ..zoo import FAMILY_NAMES
 from .base import _axes
@@ -16,12 +16,6 @@ from .base import _axes
 LABELS = {"paper": "paper's c(t)", "block_influence": "Block Influence", "angular": "angular distance (1 block)",
           "cka": "1 - CKA", "relative": "|y| / |x|", "deepest": "deepest first", "angular_span": "Gromov's best span",
           "oracle": "oracle (greedy, validation)"}
-
-
-def _ordered(keys, order) -> list:
-    """``keys`` in the package's ``order`` (a record read back from JSON has its keys sorted), then any others."""
-    keys = list(keys)
-    return [k for k in order if k in keys] + [k for k in keys if k not in order]
 
 
 def _colors():
@@ -38,7 +32,7 @@ def depth_curves(record, *, ax=None):
     else:
         fig = ax.figure
     colors = sns.color_palette(PALETTE, len(record.families))
-    for name, color in zip(_ordered(record.families, FAMILY_NAMES), colors):
+    for name, color in zip(claims.in_order(record.families, FAMILY_NAMES), colors):
         fam = record.families[name]
         depths = sorted(int(d) for d in fam.test_acc)  # JSON keys: strings, in any order
         means = [fam.test_acc[str(d)].mean for d in depths]
@@ -61,7 +55,7 @@ def criteria_comparison(record, *, axes=None):
     """One row per family: test accuracy against blocks removed for every strategy (mean over seeds;
     solid: no retraining, dashed: after healing), and the criteria's scores (area over the oracle's,
     seeds as dots) and Spearman rho with the single-block loss."""
-    names = _ordered(record.families, FAMILY_NAMES)
+    names = claims.in_order(record.families, FAMILY_NAMES)
     fig, axes = _axes(axes, len(names), 3, figsize=(18, 4.2 * len(names)))
     axes = np.asarray(axes).reshape(len(names), 3)
     colors = _colors()
@@ -78,7 +72,7 @@ def criteria_comparison(record, *, axes=None):
         row[0].set_title(f"{name}: accuracy after removing k blocks")
         for col, (values, title) in enumerate(((fam.score, "score: area / oracle's (no healing)"),
                                                (fam.spearman, "Spearman rho with single-block loss")), start=1):
-            keys = _ordered(values, STRATEGIES)
+            keys = claims.in_order(values, STRATEGIES)
             for i, key in enumerate(keys):
                 iv = values[key]
                 pts = [v for v in iv.values if v is not None]
@@ -108,7 +102,7 @@ def adaptive_runs(record, *, axes=None):
     sweep (lines). Right: at the paper's threshold, test accuracy of the deep, the adaptive and the
     from-scratch nets per family."""
     fig, axes = _axes(axes, 1, 2, figsize=(14, 4.8))
-    families = _ordered(record.families, FAMILY_NAMES)
+    families = claims.in_order(record.families, FAMILY_NAMES)
     colors = dict(zip(families, sns.color_palette(PALETTE, len(families))))
     paper = [r for r in record.runs if r.threshold == PAPER_THRESHOLD]
     for i, f in enumerate(families):

@@ -9,8 +9,9 @@
 - **The within/between ratio layer by layer**, of the residual net's y(t) and x(t) and of the
   non-residual net's x(t): whether class information sits in the transient or only accumulates.
 
-Core: :func:`measure` takes models and samples; :func:`nets` trains (or loads) the control nets of a
-:class:`resdyn.experiment.Setup`; :func:`judge` applies the controls' clauses to one seed's verdicts.
+Core: :func:`measure` takes models and samples; :func:`run` trains (or loads) the control nets of a
+:class:`resdyn.experiment.Setup` (:func:`jobs`) and measures them; :func:`judge` applies the controls'
+clauses to one seed's verdicts.
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 # MNIST root: $RESDYN_DATA if set; else ../shared/data where it holds MNIST; else <repo>/data (resdyn/paths.py).
 NBVAL  := --nbval-lax --nbval-current-env --nbval-sanitize-with nbval-sanitize.cfg
 
-.PHONY: setup install test test-unit test-notebooks test-full reproduce seeds study criteria regimes book check-executed check-figures \
+.PHONY: setup install test test-unit test-notebooks test-full reproduce seeds study criteria regimes book check-executed compare-executed check-figures \
         reproduce-quick notebooks bench clean
 
 setup: install ## environment, Jupyter kernel, then the main job on its quick default
@@ -53,6 +53,9 @@ book: install ## the readers' book: static HTML of paper/notebooks, the report a
 EXECUTED ?= paper/notebooks
 check-executed: install ## nbval on the executed paper notebooks, full mode, from the warm cache
 	RESDYN_QUICK=0 $(PY) -m pytest $(sort $(wildcard $(EXECUTED)/0[0-4]_*.ipynb)) $(NBVAL) -p no:cacheprovider
+
+compare-executed: install ## this run's executed paper notebooks against committed copies, nothing re-executed: make compare-executed EXPECTED=<dir>
+	$(PY) -m resdyn check-executed --expected $(EXPECTED)
 
 check-figures: install ## the regenerated figures against committed copies: make check-figures EXPECTED=<dir>
 	$(PY) -m resdyn check-figures --expected $(EXPECTED) $(if $(EXPECTED_RESULTS),--expected-results $(EXPECTED_RESULTS))

@@ -204,6 +204,16 @@ def cmd_check_figures(args):
     print(f"All {len(sections.figure_tolerances())} figures match {args.expected} within their tolerance.")
 
 
+def cmd_check_executed(args):
+    from .checked import compare_checked
+
+    problems = compare_checked(args.expected, args.actual)
+    if problems:
+        print("Executed notebooks differ from the committed ones:\n  " + "\n  ".join(problems), file=sys.stderr)
+        sys.exit(1)
+    print(f"The checked cells of {args.actual} match {args.expected} (nbval's comparison, nothing executed).")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="resdyn",
@@ -246,7 +256,7 @@ def _add_training_commands(sub) -> None:
 
 
 def _add_run_commands(sub) -> None:
-    """``reproduce``, ``check-figures`` and ``report``."""
+    """``reproduce``, ``check-figures``, ``check-executed``, ``report`` and ``book``."""
     from .sections import TARGETS
 
     p = sub.add_parser("reproduce", help="run all notebooks with papermill; write figures, results.json, the report.",
@@ -278,6 +288,14 @@ def _add_run_commands(sub) -> None:
     p.add_argument("--results", default=str(paths.PAPER_DIR / "results.json"), help="this run's results.json.")
     p.set_defaults(func=cmd_check_figures)
 
+    p = sub.add_parser("check-executed", help="compare the checked cells of two sets of executed paper notebooks.",
+                       description="Fail (exit 1), naming each cell, where a checked cell (# NBVAL_CHECK_OUTPUT) of "
+                                   "an executed notebook 00-04 differs from the committed copy, as nbval compares it "
+                                   "(nbval-sanitize.cfg); nothing is executed. Needs the [test] extra (nbval).")
+    p.add_argument("--expected", required=True, help="folder with the committed executed notebooks (copied before the run).")
+    p.add_argument("--actual", default=str(paths.EXECUTED_DIR), help="folder with this run's (default paper/notebooks/).")
+    p.set_defaults(func=cmd_check_executed)
+
     p = sub.add_parser("report", help="re-render REPORT.md from an existing results.json (no re-run).",
                        description="Write REPORT.md next to RESULTS_JSON from its numbers.")
     p.add_argument("--results", default=str(paths.PAPER_DIR / "results.json"),
@@ -285,7 +303,7 @@ def _add_run_commands(sub) -> None:
     p.add_argument("--figures", default=None, help="figures folder to link (default: ../figures from the results).")
     p.add_argument("--force", action="store_true", help="write the report even if it has fewer sections than the old one.")
     p.add_argument("--rejudge", action="store_true",
-                   help="first recompute the verdicts with today's rules (resdyn/claims.py) and store them in results.json; "
+                   help="first recompute the verdicts with today's rules (resdyn/claims/rules.py) and store them in results.json; "
                         "the sections' numbers are kept as they are.")
     p.set_defaults(func=cmd_report)
 

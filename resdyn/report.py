@@ -97,7 +97,7 @@ def _claims(r) -> str:
         out += [f"- {s.claim}: {s.controls}." for s in over.values()]
     out += ["", "Verdicts: holds, partly, borderline (the seed interval contains the rule's threshold), does not, **no evidence** (the claim's test is met, but a control meets it "
             "too: nothing shows that training did it), inconclusive (the measurement cannot decide), n/a. Rules, "
-            "as `resdyn/claims.py` states them:", ""]
+            "as `resdyn/claims/rules.py` states them:", ""]
     for rule in claims.RULES:
         when = f"written {rule.written}" + "".join(f"; changed: {c}" for c in rule.changed)
         out.append(f"- **{rule.key}**: {rule.describe()} ({when}).")

@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 
 from . import fragments, machine, paths, report, results, sections
+from .checked import is_checked
 from .experiment import paper_jobs, run_dirs, setup
 from .files import atomic_write, write_json, write_text
 from .model import check_seed
@@ -258,15 +259,6 @@ def compare_figures(expected_dir: str | Path, actual_dir: str | Path, tolerance:
 # ----------------------------------------------------------------------------------------------
 # notebooks for readers and for nbval
 
-CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
-
-
-def _is_checked(cell) -> bool:
-    return cell.cell_type == "code" and (
-        cell.source.lstrip().startswith(CHECK_MARK) or "nbval-check-output" in cell.metadata.get("tags", [])
-    )
-
-
 def clean_executed(src: str | Path, dst: str | Path) -> Path:
     """Write executed notebook ``src`` to ``dst`` for readers: every figure and table kept; stderr
     (progress lines, warnings), the metadata that changes from run to run (papermill's timings and
@@ -334,7 +326,7 @@ def refresh_checked_outputs(executed_dir: str | Path, target: str | None = None)
                 continue
             cell.metadata.pop("papermill", None)
             cell.metadata.pop("execution", None)
-            if _is_checked(cell):
+            if is_checked(cell):
                 done = by_id[cell.id]
                 cell.outputs = [o for o in done.outputs if o.get("output_type") == "stream" and o.get("name") == "stdout"]
                 cell.execution_count = done.execution_count

@@ -1,4 +1,5 @@
 import json
+import shutil
 import subprocess
 import sys
 
@@ -145,3 +146,17 @@ def test_min_depth_above_the_depth_is_refused(capsys):
     with pytest.raises(SystemExit):
         main(["prune", "--dataset", "digits", "--depth", "3", "--min-depth", "5", "--no-cache", "--quiet"])
     assert "--min-depth 5 is above the net's depth 3" in capsys.readouterr().err
+
+
+def test_check_executed_exits_1_naming_the_notebook_whose_checked_cell_moved(tmp_path, capsys):
+    from resdyn import paths
+
+    shutil.copytree(paths.EXECUTED_DIR, tmp_path / "same")
+    main(["check-executed", "--expected", str(paths.EXECUTED_DIR), "--actual", str(tmp_path / "same")])
+    assert "match" in capsys.readouterr().out
+    moved = tmp_path / "same" / "02_fig1c_trajectory_distances.ipynb"
+    moved.write_text(moved.read_text().replace("holds", "does not"))
+    with pytest.raises(SystemExit) as e:
+        main(["check-executed", "--expected", str(paths.EXECUTED_DIR), "--actual", str(tmp_path / "same")])
+    assert e.value.code == 1
+    assert "02_fig1c_trajectory_distances.ipynb: checked cell 'claims', stdout" in capsys.readouterr().err

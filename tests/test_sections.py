@@ -69,7 +69,7 @@ def test_lookups_refuse_unknown_names():
                                             "fig1d_tsne": 47.0, "adaptive_depth": 27.9}
 
 
-# -- the rule ledger: thresholds live in claims.py only ------------------------------------------
+# -- the rule ledger: thresholds live in claims/rules.py only-----------------------------------------
 
 
 def _sources(*globs):
@@ -91,8 +91,9 @@ def test_report_types_no_number_but_counts_and_units():
 
 
 def test_nets_defined_once():
-    defined = [p.name for p in _sources("*.py", "*/*.py") if "\nNETS = " in p.read_text()]
-    assert defined == ["claims.py"]
+    defined = [p.relative_to(REPO / "resdyn").as_posix() for p in _sources("*.py", "*/*.py")
+               if "\nNETS = " in p.read_text()]
+    assert defined == ["claims/rules.py"]
 
 
 # -- the layers ---------------------------------------------------------------------------------
@@ -113,3 +114,32 @@ def test_the_layer_contract_holds_and_fails_on_an_upward_import(tmp_path):
     model.write_text(model.read_text() + "\n\ndef _planted():\n    from . import report  # noqa\n")
     broken = _lint(tmp_path)
     assert broken.returncode != 0 and "resdyn.model is not allowed to import resdyn.report" in broken.stdout
+
+
+# -- the sizes ----------------------------------------------------------------------------------
+
+#: Issue 17's sizes: no module over about 350 lines, no function over 60.
+MODULE_LINES, FUNCTION_LINES = 360, 60
+
+
+def _too_long(root: Path) -> list[str]:
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        text = path.read_text()
+        name = path.relative_to(root).as_posix()
+        if text.count("\n") > MODULE_LINES:
+            out.append(f"{name}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+                    and node.end_lineno - node.lineno + 1 > FUNCTION_LINES:
+                out.append(f"{name}:{node.lineno} {node.name}: {node.end_lineno - node.lineno + 1} lines")
+    return out
+
+
+def test_no_module_or_function_is_too_long(tmp_path):
+    assert _too_long(REPO / "resdyn") == []
+    planted = tmp_path / "resdyn" / "long.py"
+    planted.parent.mkdir()
+    planted.write_text("def f():\n" + "    x = 1\n" * FUNCTION_LINES + "\n" * MODULE_LINES)
+    assert _too_long(tmp_path / "resdyn") == [f"long.py: {MODULE_LINES + FUNCTION_LINES + 1} lines",
+                                              f"long.py:1 f: {FUNCTION_LINES + 1} lines"]

@@ -216,7 +216,7 @@ def render(rec: ByRegime, link: str) -> str:
     """The report's section: the regimes, the paper-like choice, each claim's verdict per regime and
     the test error per regime."""
     out = ["## Every claim in each regime", "", f"Notebook: {link}. The regimes, fixed before their runs "
-           "(`resdyn/claims.py`):", ""]
+           "(`resdyn/claims/rules.py`):", ""]
     out += [f"- **{name}**: {text}." for name, text in _items(rec.regimes)]
     out += ["", "The paper-like regime's details, chosen on validation accuracy (separate weights, the first seed):", ""]
     out.append(table(["initial weight scale", "learning rate", "validation accuracy", "epochs", "chosen"],

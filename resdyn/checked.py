@@ -30,8 +30,13 @@ def is_checked(cell) -> bool:
 
 
 def _flatten(outputs: list, patterns: list[tuple[str, str]]) -> dict[str, list[str]]:
-    """nbval's view of a cell's outputs: each stream's text coalesced, each MIME type of the data
-    outputs, every field sanitized; keyed by stream name or MIME type."""
+    """nbval's view of a cell's outputs: streams coalesced by nbval's own ``coalesce_streams``
+    (carriage returns resolved as nbval resolves them), each MIME type of the data outputs,
+    every field sanitized; keyed by stream name or MIME type. ``outputs`` is not modified."""
+    import copy
+
+    from nbval.plugin import coalesce_streams
+
     def sanitize(text) -> str:
         text = "".join(text) if isinstance(text, list) else str(text)
         for regex, replace in patterns:
@@ -39,10 +44,9 @@ def _flatten(outputs: list, patterns: list[tuple[str, str]]) -> dict[str, list[s
         return text
 
     out: dict[str, list[str]] = {}
-    streams: dict[str, str] = {}
-    for o in outputs:
+    for o in coalesce_streams(copy.deepcopy(list(outputs))):
         if o.get("output_type") == "stream":
-            streams[o["name"]] = streams.get(o["name"], "") + "".join(o.get("text", ""))
+            out[o["name"]] = [sanitize(o.get("text", ""))]
             continue
         for key, value in o.items():
             if key == "data":
@@ -51,8 +55,6 @@ def _flatten(outputs: list, patterns: list[tuple[str, str]]) -> dict[str, list[s
                         out.setdefault(mime, []).append(sanitize(data))
             elif key not in _SKIP:
                 out.setdefault(key, []).append(sanitize(value))
-    for name, text in streams.items():
-        out[name] = [sanitize(text)]
     return out
 
 

@@ -25,6 +25,16 @@ def test_equal_when_only_unchecked_cells_decimals_images_or_stream_splits_differ
     assert checked.compare_checked(tmp_path / "a", tmp_path / "b") == []
 
 
+def test_carriage_returns_resolve_as_nbval_resolves_them(tmp_path):
+    _write(tmp_path / "a", "01_x.ipynb", "epoch 1/9\repoch 9/9\rholds\n")
+    _write(tmp_path / "b", "01_x.ipynb", "holds\n")
+    assert checked.compare_checked(tmp_path / "a", tmp_path / "b") == []
+    cell = nbformat.read(tmp_path / "a" / "01_x.ipynb", as_version=4).cells[2]
+    before = [dict(o) for o in cell.outputs]
+    checked._flatten(cell.outputs, [])
+    assert [dict(o) for o in cell.outputs] == before  # the notebook's outputs are left as they were
+
+
 def test_a_changed_verdict_is_named_with_its_cell(tmp_path):
     _write(tmp_path / "a", "01_x.ipynb", "error 1.83 %: holds\n")
     _write(tmp_path / "b", "01_x.ipynb", "error 1.83 %: does not\n")

@@ -88,4 +88,9 @@ def test_the_matrix_figure_draws_one_cell_per_claim_and_regime():
     fig = plots.claims_by_regime(by_regime())
     ax = fig.axes[0]
     assert len(ax.patches) == len(claims.SEED_CLAIMS) * len(claims.NETS) * len(claims.REGIMES)
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["chosen (3 seeds)", "paper_like (3 seeds)", "baseline (3 seeds)"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "chosen regime\n(3 seeds)", "paper-like regime\n(3 seeds)", "baseline regime\n(3 seeds)"]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[:2] == ["15-layer net, separate weights: MNIST test error",
+                          "15-layer net, shared weights: MNIST test error"]
+    assert not any("_" in t or t.endswith("over the seeds") for t in labels), labels

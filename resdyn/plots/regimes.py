@@ -10,9 +10,9 @@ from matplotlib.patches import Patch
 from .. import claims
 from ..claims import NETS
 from ..experiment import DEPTH
-from ..sections.by_regime import claim_cells
+from ..sections.by_regime import claim_cells, claim_names
 from ..style import PALETTE
-from .base import _axes
+from .base import _axes, regime_name
 
 
 #: A colour per verdict (the claims-by-regime matrix).
@@ -24,6 +24,7 @@ def claims_by_regime(rec, *, ax=None):
     """A :class:`resdyn.sections.by_regime.ByRegime` as a matrix: one row per claim, one column per regime,
     each cell the verdict over the regime's seeds (colour and word) and how the seeds split."""
     head, rows = claim_cells(rec)
+    names = claim_names(rec)
     ax = ax or plt.subplots(figsize=(4 + 3.2 * len(head), 0.42 * len(rows) + 1.6), constrained_layout=True)[1]
     for i, (claim, cells) in enumerate(rows):
         for j, (verdict, split) in enumerate(cells):
@@ -31,9 +32,10 @@ def claims_by_regime(rec, *, ax=None):
             ax.text(j + 0.5, i + 0.5, f"{verdict}\n{split}", ha="center", va="center", fontsize="x-small")
     ax.set_xlim(0, len(head))
     ax.set_ylim(len(rows), 0)
-    ax.set_xticks([j + 0.5 for j in range(len(head))], head)
+    ax.set_xticks([j + 0.5 for j in range(len(head))],
+                  [f"{regime_name(name)}\n({len(rec.runs[name].seeds)} seeds)" for name in claims.in_regime_order(rec.runs)])
     ax.xaxis.tick_top()
-    ax.set_yticks([i + 0.5 for i in range(len(rows))], [r[0] for r in rows], fontsize="small")
+    ax.set_yticks([i + 0.5 for i in range(len(rows))], [names[r[0]] for r in rows], fontsize="small")
     ax.grid(False)
     ax.set_title("Each claim's verdict over the seeds, per regime", pad=28)
     ax.legend(handles=[Patch(facecolor=c, edgecolor="0.6", label=v) for v, c in VERDICT_COLORS.items()],
@@ -65,7 +67,7 @@ def layer_ratios(rec, *, axes=None):
                 ax.plot(layers, np.nanmean(per_seed, 0) if np.isfinite(per_seed).any() else per_seed[0], color=color,
                         ls=ls, lw=2, label=CURVES[curve])
             ax.axhline(claims.DISTANCE.thresholds["below"], color="k", ls=":", lw=1)
-            ax.set_title(f"{name} regime, {net} weights ({len(rec.controls[name])} seeds)", fontsize="medium")
+            ax.set_title(f"{regime_name(name)}, {net} weights ({len(rec.controls[name])} seeds)", fontsize="medium")
             ax.set_xlabel("layer t")
             if j == 0:
                 ax.set_ylabel("within / between distance ratio")
@@ -112,7 +114,7 @@ def intervention(rec, *, axes=None):
     axes[0].set_ylabel("Fig. 1B settling layer (never: does not settle)")
     handles = [Line2D([], [], ls="", marker="o", color=colors[k], label="as trained" if k == "trained" else
                       f"{k}: {INTERVENTIONS[k]}") for k in KINDS]
-    handles += [Line2D([], [], ls="", marker=m, color="0.4", label=f"{r} regime") for r, m in markers.items()]
+    handles += [Line2D([], [], ls="", marker=m, color="0.4", label=regime_name(r)) for r, m in markers.items()]
     handles += [Line2D([], [], ls="", marker="o", mfc="none", color="0.4", label="hollow: shared weights"),
                 Line2D([], [], color="0.4", ls="--", lw=1, label=f"settling rule: by layer {claims.SETTLING_BY_LAYER}")]
     fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize="small")

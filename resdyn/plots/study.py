@@ -11,7 +11,7 @@ from .. import claims
 from ..claims import NETS
 from ..experiment import DEPTH
 from ..style import PALETTE
-from .base import _ax, _axes, class_colors, depth_history_legend, plot_depth_history
+from .base import _ax, _axes, class_colors, depth_history_legend, plot_depth_history, regime_name
 from ..sections.fig1ab import DEEP
 from ..sections.trace import CRITERIA
 
@@ -100,14 +100,9 @@ def seeds(rec, *, axes=None):
     return fig
 
 
-#: How the mechanism study's nets read in a legend: "<regime>/<weights>" -> words.
-_REGIMES = {"chosen": "chosen regime", "paper_like": "paper-like regime", "baseline": "baseline regime",
-            "untrained": "untrained control"}
-
-
 def _net_label(name: str) -> str:
     regime, _, weights = name.partition("/")
-    return f"{_REGIMES.get(regime, regime.replace('_', ' '))}, {weights} weights" if weights else name
+    return f"{regime_name(regime)}, {weights} weights" if weights else name
 
 
 def mechanism(rec, *, nets=None, axes=None):

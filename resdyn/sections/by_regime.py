@@ -161,6 +161,13 @@ def claim_cells(rec: ByRegime) -> tuple[list[str], list[tuple[str, list[tuple[st
     return head, [(k, [(by[n][k].verdict, by[n][k].ours) if k in by[n] else ("–", "") for n in claims.in_regime_order(rec.runs)]) for k in keys]
 
 
+def claim_names(rec: ByRegime) -> dict[str, str]:
+    """Each claim key of :func:`claim_cells` -> the claim in words (its rule's wording, without the
+    seeds rule's ", over the seeds")."""
+    suffix = claims.SEEDS.claim.format(claim="")
+    return {v.key.rsplit("/", 1)[0]: v.claim.removesuffix(suffix) for _, s in _items(rec.runs) for v in claims.over_seeds(s)}
+
+
 def claim_table(rec: ByRegime) -> tuple[list[str], list[list[str]]]:
     """:func:`claim_cells` as a Markdown table's header and rows."""
     head, rows = claim_cells(rec)

@@ -478,6 +478,26 @@ def test_lesion_standout_and_the_record_round_trips():
     assert "none stands out" not in section.describe(rec)
 
 
+def test_the_layer_frame_has_one_row_per_layer_and_the_lesions_where_they_cover_every_block():
+    from dataclasses import replace
+
+    from records import trace_study, traced_model
+
+    from resdyn.sections.trace import CRITERIA
+
+    m = traced_model(stages=(2, 2))
+    f = m.frame()
+    assert list(f.index) == [1, 2, 3, 4] and f.index.name == "layer t"
+    assert list(f.columns) == ["block", "std", "change to t+1", *CRITERIA, "accuracy, block skipped"]
+    assert f["change to t+1"].isna().tolist() == [False, True, False, True]  # a transition, then the last layer
+    assert f["accuracy, block skipped"].tolist() == [0.5, 0.9, 0.9, 0.9]
+    assert "accuracy, block skipped" not in replace(m, lesion=m.lesion[:2]).frame().columns
+    rec = trace_study()
+    both = rec.frame()
+    assert list(both.index.names) == ["model", "layer t"] and len(both) == sum(x.depth for x in rec.models.values())
+    assert both.loc["conv"].equals(rec.models["conv"].frame())
+
+
 def test_trace_models_plot_draws_a_row_per_model():
     import matplotlib
 

@@ -22,6 +22,7 @@ def regime_name(key: str) -> str:
     """``key`` (a key of :data:`resdyn.claims.REGIMES`, or ``untrained``) in words."""
     return REGIME_NAMES.get(key, key.replace("_", " "))
 
+
 def class_colors(n: int):
     return sns.color_palette(PALETTE, n)
 

@@ -23,17 +23,17 @@ VERDICT_COLORS = {"holds": "#1a9850", "partly": "#a6d96a", "borderline": "#fee08
 def claims_by_regime(rec, *, ax=None):
     """A :class:`resdyn.sections.by_regime.ByRegime` as a matrix: one row per claim, one column per regime,
     each cell the verdict over the regime's seeds (colour and word) and how the seeds split."""
-    head, rows = claim_cells(rec)
+    regimes, rows = claim_cells(rec)
     names = claim_names(rec)
-    ax = ax or plt.subplots(figsize=(4 + 3.2 * len(head), 0.42 * len(rows) + 1.6), constrained_layout=True)[1]
+    ax = ax or plt.subplots(figsize=(4 + 3.2 * len(regimes), 0.42 * len(rows) + 1.6), constrained_layout=True)[1]
     for i, (claim, cells) in enumerate(rows):
         for j, (verdict, split) in enumerate(cells):
             ax.add_patch(plt.Rectangle((j, i), 1, 1, facecolor=VERDICT_COLORS.get(verdict, "white"), edgecolor="0.6"))
             ax.text(j + 0.5, i + 0.5, f"{verdict}\n{split}", ha="center", va="center", fontsize="x-small")
-    ax.set_xlim(0, len(head))
+    ax.set_xlim(0, len(regimes))
     ax.set_ylim(len(rows), 0)
-    ax.set_xticks([j + 0.5 for j in range(len(head))],
-                  [f"{regime_name(name)}\n({len(rec.runs[name].seeds)} seeds)" for name in claims.in_regime_order(rec.runs)])
+    ax.set_xticks([j + 0.5 for j in range(len(regimes))],
+                  [f"{regime_name(name)}\n({len(rec.runs[name].seeds)} seeds)" for name in regimes])
     ax.xaxis.tick_top()
     ax.set_yticks([i + 0.5 for i in range(len(rows))], [names[r[0]] for r in rows], fontsize="small")
     ax.grid(False)

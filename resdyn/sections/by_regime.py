@@ -152,25 +152,30 @@ def verdicts(rec: ByRegime) -> list[claims.Verdict]:
             for name, s in _items(rec.runs) for v in claims.over_seeds(s)]
 
 
+def _by_claim(rec: ByRegime) -> dict[str, dict[str, claims.Verdict]]:
+    """Per regime (in the regimes' order) its verdicts over the seeds, by claim key (without ``/seeds``)."""
+    return {name: {v.key.rsplit("/", 1)[0]: v for v in claims.over_seeds(s)} for name, s in _items(rec.runs)}
+
+
 def claim_cells(rec: ByRegime) -> tuple[list[str], list[tuple[str, list[tuple[str, str]]]]]:
-    """(regime headers, rows): one row per claim key, each with one (verdict over the regime's seeds,
-    how the seeds split) per regime ("–" where the regime lacks the claim)."""
-    by = {name: {v.key.rsplit("/", 1)[0]: v for v in claims.over_seeds(s)} for name, s in _items(rec.runs)}
+    """(the regimes, in their order; rows): one row per claim key, each with one (verdict over the
+    regime's seeds, how the seeds split) per regime ("–" where the regime lacks the claim)."""
+    by = _by_claim(rec)
     keys = list(dict.fromkeys(k for name in by for k in by[name]))
-    head = [f"{name} ({len(rec.runs[name].seeds)} seeds)" for name in claims.in_regime_order(rec.runs)]
-    return head, [(k, [(by[n][k].verdict, by[n][k].ours) if k in by[n] else ("–", "") for n in claims.in_regime_order(rec.runs)]) for k in keys]
+    return list(by), [(k, [(by[n][k].verdict, by[n][k].ours) if k in by[n] else ("–", "") for n in by]) for k in keys]
 
 
 def claim_names(rec: ByRegime) -> dict[str, str]:
     """Each claim key of :func:`claim_cells` -> the claim in words (its rule's wording, without the
     seeds rule's ", over the seeds")."""
     suffix = claims.SEEDS.claim.format(claim="")
-    return {v.key.rsplit("/", 1)[0]: v.claim.removesuffix(suffix) for _, s in _items(rec.runs) for v in claims.over_seeds(s)}
+    return {k: v.claim.removesuffix(suffix) for by in _by_claim(rec).values() for k, v in by.items()}
 
 
 def claim_table(rec: ByRegime) -> tuple[list[str], list[list[str]]]:
-    """:func:`claim_cells` as a Markdown table's header and rows."""
-    head, rows = claim_cells(rec)
+    """:func:`claim_cells` as a Markdown table's header (each regime with its number of seeds) and rows."""
+    names, rows = claim_cells(rec)
+    head = [f"{name} ({len(rec.runs[name].seeds)} seeds)" for name in names]
     return ["claim"] + head, [[k] + [f"**{v}** ({split})" for v, split in cells] for k, cells in rows]
 
 

@@ -112,6 +112,17 @@ class TracedModel:
         """The block whose lesion costs most accuracy (ties: the first)."""
         return min(self.lesion, key=lambda r: r.accuracy)
 
+    def frame(self):
+        """Per layer (index: layer t, 1..T): the block, the std, the change to t+1, every criterion
+        and, where the lesions cover every block, the accuracy with that block skipped; a DataFrame."""
+        import pandas as pd
+
+        frame = pd.DataFrame({"block": self.names, "std": self.std_profile, "change to t+1": [*self.change_profile, None],
+                              **self.criteria}, index=pd.RangeIndex(1, self.depth + 1, name="layer t"))
+        if len(self.lesion) == self.depth:
+            frame["accuracy, block skipped"] = [r.accuracy for r in self.lesion]
+        return frame
+
 
 @dataclass(frozen=True)
 class TraceStudy:
@@ -124,6 +135,12 @@ class TraceStudy:
     conv: ConvTraining | None = None
 
     SECTION: ClassVar[str] = "trace"
+
+    def frame(self):
+        """Every model's :meth:`TracedModel.frame`, one above the other (index: model, layer t)."""
+        import pandas as pd
+
+        return pd.concat({name: m.frame() for name, m in self.models.items()}, names=["model"])
 
 
 def _floats(values) -> list[float | None]:

@@ -45,16 +45,22 @@ class PreActBlock1d(nn.Module):
 class ConvResNet1d(nn.Module):
     """A 1-D conv ResNet for signals (n, length) (MNIST-1D: length 40): a stem, stages of
     pre-activation blocks in one ``nn.Sequential`` ``blocks`` (the first block of each later stage
-    halves the length and widens), global average pooling, a linear head.
+    halves the length and widens), global average pooling, a linear head. ``in_channels``: the flat
+    input (n, in_channels * length) is read as ``in_channels`` signals of one length (an image's rows
+    as channels); 1, the default: one signal.
 
     The weights are drawn from ``seed`` (torch's global generator is seeded inside a forked state
     and left as it was)."""
 
-    def __init__(self, channels=(8, 16), blocks_per_stage: int = 2, n_classes: int = 10, seed: int = 0):
+    def __init__(self, channels=(8, 16), blocks_per_stage: int = 2, n_classes: int = 10, seed: int = 0, *,
+                 in_channels: int = 1):
         super().__init__()
+        if not isinstance(in_channels, int) or in_channels < 1:
+            raise ValueError(f"in_channels must be a positive int (the signals the flat input holds), got {in_channels!r}.")
+        self.in_channels = in_channels
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.stem = nn.Conv1d(1, channels[0], 3, padding=1)
+            self.stem = nn.Conv1d(in_channels, channels[0], 3, padding=1)
             layers, c_in = [], channels[0]
             for s, c in enumerate(channels):
                 for b in range(blocks_per_stage):
@@ -64,7 +70,10 @@ class ConvResNet1d(nn.Module):
             self.head = nn.Linear(c_in, n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.blocks(self.stem(x[:, None])).mean(dim=2))
+        if x.shape[1] % self.in_channels:
+            raise ValueError(f"x has {x.shape[1]} features, not a multiple of in_channels={self.in_channels}; "
+                             "give in_channels a divisor of the input's features (an image's height).")
+        return self.head(self.blocks(self.stem(x.reshape(len(x), self.in_channels, -1))).mean(dim=2))
 
 
 class SigmoidBlock(nn.Module):

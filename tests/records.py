@@ -212,7 +212,7 @@ def trace_study():
     models["conv"] = traced_model("ConvResNet1d", (2, 2, 2), worst=3)
     spec = ConvSpec([16, 32, 64], 2, n_train=10000, epochs=3, batch_size=64, lr=0.003)
     return TraceStudy(n_samples=2000, classes=list(range(10)), models=models,
-                      conv=ConvTraining(spec=spec, n_train=10000, seed=0, train_seconds=60.0, test_acc=0.97))
+                      conv=ConvTraining(spec=spec, in_channels=28, length=28, n_train=10000, seed=0, train_seconds=60.0, test_acc=0.97))
 
 
 def depth1d():

@@ -459,6 +459,8 @@ def test_change_settling_across_stages_known_answer():
 
 
 def test_lesion_standout_and_the_record_round_trips():
+    from dataclasses import replace
+
     from pydantic import TypeAdapter
     from records import trace_study, traced_model
 
@@ -474,6 +476,11 @@ def test_lesion_standout_and_the_record_round_trips():
     text = section.render(rec, "[`11_trace`](notebooks/11_trace.ipynb)")
     assert text.startswith("## Any residual model: the paper's statistics and the field's criteria")
     assert text.count("| t | block |") == 3 and "block 3: 50.00 %" in text
+    assert "The conv net: each image read as 28 channels (its rows) of length 28 (its columns); channels [16, 32, 64]" in text
+    old = replace(rec, conv=replace(rec.conv, in_channels=1, length=None))  # a record of before the reading was kept
+    assert "The conv net: the flattened image read as one signal; channels" in section.render(old, "")
+    stored = {k: v for k, v in jsonable(rec)["conv"].items() if k not in ("in_channels", "length")}
+    assert TypeAdapter(section.ConvTraining).validate_python(stored) == old.conv
     assert "conv: ConvResNet1d, 6 layers in 3 stages [2, 2, 2]" in section.describe(rec)
     assert "none stands out" not in section.describe(rec)
 
@@ -523,3 +530,20 @@ def test_train_conv_is_seeded():
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
     assert (info.n_train, info.seed, info.spec) == (20, 3, spec) and 0 <= info.test_acc <= 1
     assert not a.training
+    assert (info.in_channels, info.length, a.stem.in_channels) == (1, 12, 1)
+    rows = Dataset("toy", Split(x, labels), Split(x, labels), Split(x, labels), 3, (3, 4), "standard")
+    m, info = train_conv(rows, spec, seed=3)
+    assert (info.in_channels, info.length, m.stem.in_channels) == (3, 4, 3)  # an image's rows as channels
+
+
+def test_conv_net_reads_the_flat_input_as_in_channels_signals():
+    x = torch.randn(5, 12)
+    one, rows = ConvResNet1d(channels=(4,), seed=1).eval(), ConvResNet1d(channels=(4,), seed=1, in_channels=3).eval()
+    with torch.no_grad():
+        assert torch.equal(one.stem(x[:, None]), one.stem(x.reshape(5, 1, 12)))
+        assert torch.equal(rows(x), rows.head(rows.blocks(rows.stem(x.view(5, 3, 4))).mean(dim=2)))
+        assert rows.stem.weight.shape == (4, 3, 3)
+    with pytest.raises(ValueError, match="x has 12 features, not a multiple of in_channels=5"):
+        ConvResNet1d(in_channels=5)(x)
+    with pytest.raises(ValueError, match="in_channels must be a positive int"):
+        ConvResNet1d(in_channels=0)

@@ -7,7 +7,7 @@ truth the criteria try to predict: the accuracy with one block skipped (:func:`r
 A model with transitions is measured stage by stage; what compares two layers across a transition
 (the class means' change, c(t)) is None there. Core: :func:`measure` on models and samples; :func:`run`
 on a Setup: the paper's two trained 15-layer nets and a 1-D conv ResNet (:class:`resdyn.zoo.ConvResNet1d`,
-each flat image read as a signal of one channel) trained here.
+each image read as a signal along its columns with its rows as channels) trained here.
 """
 from __future__ import annotations
 
@@ -57,14 +57,18 @@ CONV = {"full": ConvSpec([16, 32, 64], 2, n_train=10000, epochs=3, batch_size=64
 
 @dataclass(frozen=True)
 class ConvTraining:
-    """How :func:`run` trained the conv net: its spec, the training samples, seed, seconds and the test
-    accuracy (whole test split)."""
+    """How :func:`run` trained the conv net: its spec, the training samples, seed, seconds, the test
+    accuracy (whole test split) and the input's reading: ``in_channels`` signals (an image's rows) of
+    ``length`` (its columns). Records written before 2026-12-03 lack the reading: their conv net read
+    the flattened image as one signal (``in_channels`` 1, ``length`` None)."""
 
     spec: ConvSpec
     n_train: int
     seed: int
     train_seconds: float
     test_acc: float
+    in_channels: int = 1
+    length: int | None = None
 
 
 @dataclass(frozen=True)
@@ -228,10 +232,13 @@ def measure(models: dict[str, nn.Module], samples_x: torch.Tensor, labels: torch
 
 
 def train_conv(data: Dataset, spec: ConvSpec, *, seed: int) -> tuple[ConvResNet1d, ConvTraining]:
-    """A :class:`resdyn.zoo.ConvResNet1d` trained on ``data``'s flat inputs read as 1-channel signals:
-    Adam, cross-entropy, ``spec``'s budget; initialization, subset and shuffling from ``seed``."""
+    """A :class:`resdyn.zoo.ConvResNet1d` trained on ``data``'s images read as signals along their
+    columns, one channel per row (MNIST: 28 channels of length 28; a 1-D conv on the flattened image
+    with global pooling would lose where the rows lie). Adam, cross-entropy, ``spec``'s budget;
+    initialization, subset and shuffling from ``seed``."""
+    rows, cols = data.image_shape
     model = ConvResNet1d(channels=tuple(spec.channels), blocks_per_stage=spec.blocks_per_stage,
-                         n_classes=data.n_classes, seed=seed)
+                         n_classes=data.n_classes, seed=seed, in_channels=rows)
     train = data.train if spec.n_train is None else random_subset(data.train, spec.n_train, seed=seed)
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=spec.lr)
@@ -244,8 +251,8 @@ def train_conv(data: Dataset, spec: ConvSpec, *, seed: int) -> tuple[ConvResNet1
             opt.step()
     seconds = time.perf_counter() - start
     model.eval()
-    return model, ConvTraining(spec=spec, n_train=len(train), seed=seed, train_seconds=seconds,
-                               test_acc=_accuracy(model, data.test.x, data.test.y))
+    return model, ConvTraining(spec=spec, in_channels=rows, length=cols, n_train=len(train), seed=seed,
+                               train_seconds=seconds, test_acc=_accuracy(model, data.test.x, data.test.y))
 
 
 def run(exp, *, quick: bool | None = None) -> TraceStudy:
@@ -296,7 +303,9 @@ def render(rec: TraceStudy, link: str) -> str:
            f"layer. Settling: below {100 * SETTLING_FRACTION:g} % of the profile's peak from that layer on.", ""]
     if rec.conv is not None:
         c, spec = rec.conv, rec.conv.spec
-        out += [f"The conv net: channels {spec.channels}, {spec.blocks_per_stage} blocks per stage, Adam "
+        reading = ("the flattened image read as one signal" if c.length is None else
+                   f"each image read as {c.in_channels} channels (its rows) of length {c.length} (its columns)")
+        out += [f"The conv net: {reading}; channels {spec.channels}, {spec.blocks_per_stage} blocks per stage, Adam "
                 f"(lr {spec.lr:g}), {spec.epochs} epochs on {c.n_train} samples (seed {c.seed}, "
                 f"{c.train_seconds:.0f} s), test accuracy {pct(c.test_acc)}.", ""]
     out.append(table(["model", "kind", "parameters", "layers (stages)", "accuracy", "std settles from",

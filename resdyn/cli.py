@@ -50,6 +50,13 @@ def _add_model_train_args(p):
     p.add_argument("--quiet", action="store_true", help="no progress bars.")
 
 
+def _seconds(text: str) -> int:
+    """argparse type of ``--cell-timeout``: whole seconds >= 0."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"--cell-timeout must be whole seconds >= 0 (0: no limit), got {text!r}")
+    return int(text)
+
+
 def _seed(text: str) -> int:
     """argparse type of ``--seed``: an integer in [0, 2**31 - 1]."""
     from .model import check_seed
@@ -126,7 +133,7 @@ def cmd_reproduce(args):
     before = results.load(args.check) if args.check else None
     try:
         record = reproduce.run(target=args.target, quick=args.quick, seed=args.seed, data_root=args.data_root,
-                               out_dir=args.out, only=args.only, kernel_name=args.kernel)
+                               out_dir=args.out, only=args.only, kernel_name=args.kernel, timeout=args.cell_timeout)
     except reproduce.RunError as exc:
         sys.exit(f"resdyn reproduce: {exc}")
     if args.update_notebooks:
@@ -271,6 +278,9 @@ def _add_run_commands(sub) -> None:
     p.add_argument("--only", nargs="+", default=None, metavar="NN",
                    help="run only notebooks whose names start with these prefixes, e.g. --only 01 02.")
     p.add_argument("--kernel", default="python3", help="Jupyter kernel name (default python3: this environment).")
+    p.add_argument("--cell-timeout", type=_seconds, default=None, metavar="SECONDS",
+                   help="the most seconds one notebook cell may run, 0: no limit (default: 3600 in quick mode and "
+                        "for the paper target, none for the other targets' full runs, whose cells train for hours).")
     p.add_argument("--check", default=None, metavar="RESULTS_JSON",
                    help="fail (exit 1) if any verdict differs from this earlier results.json.")
     p.add_argument("--update-notebooks", action="store_true",

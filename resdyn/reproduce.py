@@ -50,18 +50,35 @@ class RunError(RuntimeError):
     whole run's fragments do not make its record."""
 
 
+#: The most seconds one notebook cell may run in quick mode and in the paper target (CI's job), so
+#: that a hung kernel fails the run. The other targets' full runs train in one cell for hours (the
+#: regimes target: many hours on 2 CPU cores; it stopped at this limit on 2026-12-03), so their cells
+#: have no limit.
+CELL_TIMEOUT = 3600
+
+
+def cell_timeout(target: str, quick: bool) -> int | None:
+    """The default per-cell limit in seconds of a run (None: none), :data:`CELL_TIMEOUT` where it applies."""
+    return CELL_TIMEOUT if quick or target == "paper" else None
+
+
 def run(*, target: str = "paper", quick: bool = False, seed: int = 0, data_root: str | None = None,
         out_dir: str | None = None, only: list[str] | None = None, kernel_name: str = "python3",
-        timeout: int = 3600, log=sys.stderr) -> results.Results | None:
+        timeout: int | None = None, log=sys.stderr) -> results.Results | None:
     """Execute the target's notebooks (all, or those whose name starts with one of ``only``), then
     merge their fragments into the record and write results.json, the report and the executed notebooks.
 
     Every invocation has its own run id, which its notebooks' fragments carry: the record is made
     from one whole run's fragments only. Returns the record, or ``None`` for a partial run (``only``),
-    which never writes the record. Raises :class:`RunError` when another run holds the output
-    folder, a kernel dies, or a whole run's fragments do not make a record. The inputs are checked
-    before anything is touched."""
+    which never writes the record. ``timeout``: the most seconds one cell may run, 0 for no limit,
+    None for the target's default (:func:`cell_timeout`). Raises :class:`RunError` when another run
+    holds the output folder, a kernel dies, or a whole run's fragments do not make a record. The
+    inputs are checked before anything is touched."""
     check_seed(seed)
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0):
+        raise ValueError(f"timeout must be a number of seconds >= 0 (0: no limit) or None (the target's default), "
+                         f"got {timeout!r}.")
+    timeout = cell_timeout(target, quick) if timeout is None else (timeout or None)
     selected = select(target, only)
     dirs = run_dirs(quick, out_dir, seed=seed)
     run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -135,7 +152,7 @@ def _run_environment(run_id: str):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _execute(nb: Path, i: int, n: int, dirs, params: dict, kernel_name: str, timeout: int, kernels: Path,
+def _execute(nb: Path, i: int, n: int, dirs, params: dict, kernel_name: str, timeout: int | None, kernels: Path,
              quick: bool, log) -> float:
     """Run notebook ``nb`` with papermill into the scratch folder, whole or not at all: a failed
     notebook is kept as ``<name>.failed.ipynb`` and raises, naming the notebook and the fix."""

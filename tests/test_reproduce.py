@@ -187,6 +187,24 @@ def test_a_bad_seed_is_refused_before_anything_is_touched(tmp_path, seed):
     assert fragment.exists()
 
 
+def test_cells_have_a_limit_where_a_hang_must_fail_and_none_where_they_train_for_hours(tmp_path, monkeypatch):
+    assert reproduce.cell_timeout("paper", False) == reproduce.cell_timeout("regimes", True) == reproduce.CELL_TIMEOUT
+    assert all(reproduce.cell_timeout(t, False) is None for t in ("seeds", "study", "criteria", "regimes"))
+    for bad in (-1, 1.5, True, "60"):
+        with pytest.raises(ValueError, match=r"timeout must be a number of seconds >= 0 \(0: no limit\)"):
+            reproduce.run(quick=True, timeout=bad, out_dir=str(tmp_path))
+    assert not (tmp_path / "results").exists()  # refused before anything is touched
+    seen = []
+    monkeypatch.setattr(reproduce, "_execute", lambda nb, i, n, dirs, params, kernel, timeout, *a: seen.append(timeout) or 0.0)
+    for timeout, target, quick, expected in ((None, "regimes", False, None), (None, "regimes", True, reproduce.CELL_TIMEOUT),
+                                             (0, "seeds", True, None), (120, "study", False, 120)):
+        seen.clear()
+        first = reproduce.notebooks(target)[0].name[:2]
+        assert reproduce.run(target=target, quick=quick, timeout=timeout, only=[first], out_dir=str(tmp_path / "out"),
+                             log=open(tmp_path / "log", "w")) is None  # a partial run
+        assert seen == [expected]
+
+
 def test_a_dead_kernel_names_the_notebook_the_cause_and_the_fix(tmp_path):
     from types import SimpleNamespace
 

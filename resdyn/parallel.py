@@ -153,6 +153,12 @@ def _left(job: Job) -> float:
     return 1.0 if saved is None else 1.0 - len(saved["history"]) / job.train.epochs  # None: none, or set aside
 
 
+def cache_state(job: Job) -> str:
+    """Where ``job`` stands in the cache: "final" (trained), "partial" (a checkpoint to resume from)
+    or "none"; nothing is trained."""
+    return "final" if _cached(job) else "partial" if _left(job) < 1 else "none"
+
+
 def _cached(job: Job) -> bool:
     from . import store
 

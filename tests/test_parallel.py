@@ -77,6 +77,25 @@ def test_a_plain_job_waits_for_its_adaptive_twin_and_trains_only_after_the_fork(
     assert same(results[1].model, results[0].model) and results[3].model.depth < 3
 
 
+def test_cache_state_reads_final_partial_and_none_without_training(digits, monkeypatch):
+    import resdyn.parallel as par
+    from resdyn import checkpoints, store
+
+    job, real = jobs()[0], par._train
+    monkeypatch.setattr(par, "_train", lambda *a: pytest.fail("cache_state trained"))
+    assert par.cache_state(job) == "none"
+    folder = store.entry_dir(digits, job.model, job.train)
+    model = DenseResNet(job.model, seed=0)
+    opt = torch.optim.Adam(model.parameters())
+    one = serial(job).history[:1]  # a checkpoint after epoch 1 of 2
+    checkpoints.save(folder / "checkpoint.pt", model=model, optimizer=opt, history=one, pruning=[], config=job.train,
+                     adaptive=None)
+    assert par.cache_state(job) == "partial" and par._left(job) == 0.5
+    monkeypatch.setattr(par, "_train", real)
+    train_many([job], workers=1, progress=False)  # resumes from the checkpoint
+    assert par.cache_state(job) == "final"
+
+
 def test_workers_end_soon_after_their_parent_is_killed(tmp_path):
     """train_many's pool (joblib's loky, idle timeout resdyn.parallel.WORKER_IDLE_SECONDS): after a
     SIGKILL of the parent, its workers are idle and exit within the timeout (loky's default kept

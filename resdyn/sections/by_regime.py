@@ -108,6 +108,36 @@ def sweep_jobs(exp: Setup) -> list:
     return [exp.job(shared=True, adaptive=replace(exp.adaptive_config(), threshold=t)) for t in claims.CONVERGENCE_SWEEP]
 
 
+def seed_jobs(exp: Setup, converged: Setup) -> list:
+    """One regime's and seed's nets (14): both kinds of weights as the regime trains them, adaptive to
+    convergence, unpruned to convergence, the controls (:func:`resdyn.sections.controls.jobs`) and the
+    threshold sweep (:func:`sweep_jobs`); ``exp`` and ``converged`` from :func:`regime_setup`."""
+    return [*(exp.job(shared=(n == "shared")) for n in claims.NETS),
+            *(converged.job(shared=(n == "shared"), adaptive=True) for n in claims.NETS),
+            *(converged.job(shared=(n == "shared")) for n in claims.NETS), *controls.jobs(exp), *sweep_jobs(converged)]
+
+
+def progress(exp: Setup) -> list[str]:
+    """How far :func:`run` (full seeds) has come, from the cache alone, nothing trained: one line for
+    the paper-like choice, then per regime and seed its nets in the cache (final, and partly trained,
+    resuming from a checkpoint). The paper-like regime's seeds are listed once its choice is cached."""
+    from ..parallel import cache_state
+
+    grid = PAPER_LIKE_GRID
+    choices = [regime_setup(exp, paper_like(init_scale=s, lr=lr), seed=exp.seed).job(shared=False)
+               for s in grid["init_scale"] for lr in grid["lr"]]
+    states = [cache_state(j) for j in choices]
+    lines = [f"paper-like choice: {states.count('final')}/{len(states)} final, {states.count('partial')} partial"]
+    regimes = regimes_of(exp)[0] if states.count("final") == len(states) else {"chosen": REGIME, "baseline": BASELINE}
+    for name, regime in regimes.items():
+        for s in range(claims.REGIME_SEEDS[name]):
+            states = [cache_state(j) for j in seed_jobs(regime_setup(exp, regime, seed=s),
+                                                         regime_setup(exp, regime, seed=s, converge=True))]
+            lines.append(f"{name} seed {s}: {states.count('final')}/{len(states)} final, "
+                         f"{states.count('partial')} partial")
+    return lines
+
+
 def threshold_sweep(exp: Setup) -> list[ThresholdRun]:
     """:func:`sweep_jobs` trained (or read from the cache), each against the unpruned shared net."""
     full, *runs = exp.train(exp.job(shared=True), *sweep_jobs(exp))
@@ -133,11 +163,7 @@ def run(exp: Setup, *, seeds: dict[str, int] | None = None) -> ByRegime:
     for name, regime in regimes.items():
         pairs = [(regime_setup(exp, regime, seed=s), regime_setup(exp, regime, seed=s, converge=True))
                  for s in range(seeds[name])]
-        jobs = [j for e, c in pairs for j in (*(e.job(shared=(n == "shared")) for n in claims.NETS),
-                                              *(c.job(shared=(n == "shared"), adaptive=True) for n in claims.NETS),
-                                              *(c.job(shared=(n == "shared")) for n in claims.NETS),
-                                              *controls.jobs(e), *sweep_jobs(c))]
-        exp.train(*jobs)
+        exp.train(*(j for e, c in pairs for j in seed_jobs(e, c)))
         judged = [controls.judge(seed_run(e, adaptive_exp=c), controls.run(e, models(trained_nets(e))))
                   for e, c in pairs]
         runs[name], control[name] = summarize([r for r, _ in judged]), [k for _, k in judged]

@@ -1,7 +1,6 @@
 """The runner: whole records only, other targets' sections kept or marked stale, executed notebooks
 that are byte-stable, figure comparison."""
 import json
-from dataclasses import replace
 from types import SimpleNamespace
 
 import matplotlib

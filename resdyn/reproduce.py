@@ -21,6 +21,9 @@ import time
 import uuid
 from pathlib import Path
 
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Unicode
+
 from . import fragments, machine, paths, report, results, sections
 from .checked import is_checked
 from .experiment import paper_jobs, run_dirs, setup
@@ -155,23 +158,28 @@ def _run_environment(run_id: str):
 def _execute(nb: Path, i: int, n: int, dirs, params: dict, kernel_name: str, timeout: int | None, kernels: Path,
              quick: bool, log) -> float:
     """Run notebook ``nb`` with papermill into the scratch folder, whole or not at all: a failed
-    notebook is kept as ``<name>.failed.ipynb`` and raises, naming the notebook and the fix."""
+    notebook is kept as ``<name>.failed.ipynb`` and raises, naming the notebook and the fix. The
+    kernel process's own output goes to ``<name>.kernel.log`` beside it (what the notebook shows is
+    logged by papermill)."""
     import papermill
     from nbclient.exceptions import DeadKernelError
 
     executed = dirs.scratch / "notebooks"
     executed.mkdir(parents=True, exist_ok=True)
     tmp, failed = executed / f".{nb.stem}.running.ipynb", executed / f"{nb.stem}.failed.ipynb"
+    kernel_log = executed / f"{nb.stem}.kernel.log"
+    kernel_log.unlink(missing_ok=True)
     print(f"[{i}/{n}] {nb.name} ({'quick' if quick else 'full'} mode)", file=log, flush=True)
     t0 = time.perf_counter()
     try:
         papermill.execute_notebook(
             str(nb), str(tmp), parameters=params, kernel_name=kernel_name, cwd=str(paths.NOTEBOOKS_DIR),
-            progress_bar=False, log_output=True, execution_timeout=timeout, **kernel_options(kernels))
+            progress_bar=False, log_output=True, execution_timeout=timeout, **kernel_options(kernels, kernel_log))
     except DeadKernelError as exc:
         _keep_failed(tmp, failed)
         raise RunError(f"{nb.name}: the kernel died ({exc}); most likely it ran out of memory. Its partial output "
-                       f"is {failed}. Fix: close other jobs, or run with fewer workers (RESDYN_WORKERS=1).") from None
+                       f"is {failed}, the kernel's own output {kernel_log}. Fix: close other jobs, or run with fewer "
+                       "workers (RESDYN_WORKERS=1).") from None
     except BaseException:
         _keep_failed(tmp, failed)
         raise
@@ -213,13 +221,35 @@ class _NoTrailingNewline(logging.Filter):
 logging.getLogger("papermill").addFilter(_NoTrailingNewline())
 
 
-def kernel_options(folder: Path) -> dict:
-    """The notebooks' kernels talk to papermill over local IPC sockets in ``folder``, not TCP: on TCP
-    every kernel warns that it runs "without encryption", noise on one machine, where IPC is the
-    right transport. (Without ``ip`` the sockets land in the working folder, notebooks/.)"""
+def kernel_options(folder: Path, output: Path | None = None) -> dict:
+    """papermill's options for a notebook's kernel. It talks to papermill over local IPC sockets in
+    ``folder``, not TCP: on TCP every kernel warns that it runs "without encryption", noise on one
+    machine, where IPC is the right transport. (Without ``ip`` the sockets land in the working
+    folder, notebooks/.) ``output``: a file for the kernel process's own stdout and stderr
+    (:class:`KernelOutputToFile`), else they are this process's."""
     from traitlets.config import Config
 
-    return {"config": Config({"KernelManager": {"transport": "ipc", "ip": str(Path(folder) / "kernel")}})}
+    config = {"KernelManager": {"transport": "ipc", "ip": str(Path(folder) / "kernel")}}
+    if output is None:
+        return {"config": Config(config)}
+    config["KernelOutputToFile"] = {"output_file": str(output)}
+    return {"config": Config(config), "kernel_manager_class": KernelOutputToFile}
+
+
+class KernelOutputToFile(AsyncKernelManager):
+    """A kernel whose process writes its own stdout and stderr to ``output_file``. ipykernel copies
+    everything written to the kernel's file descriptors (the training workers' epoch lines) both to
+    the notebook, which papermill logs, and to the kernel's stdout: on the run's terminal every line
+    came twice. The file keeps what only the kernel's stdout shows (a crash's last words)."""
+
+    output_file = Unicode("", help="where the kernel process's stdout and stderr go").tag(config=True)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):  # jupyter_client's documented override point
+        if self.output_file:
+            with open(self.output_file, "ab") as out:  # the kernel holds its own copy of the descriptor
+                kw["stdout"] = kw["stderr"] = out
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
 
 
 def _load_previous(path: Path, log) -> results.Results | None:

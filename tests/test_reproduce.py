@@ -204,13 +204,31 @@ def test_cells_have_a_limit_where_a_hang_must_fail_and_none_where_they_train_for
         assert seen == [expected]
 
 
+def test_a_child_process_s_line_reaches_the_notebook_and_the_kernel_log_not_the_run_s_terminal(tmp_path, capfd,
+                                                                                               monkeypatch):
+    import nbformat
+
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")  # under pytest, ipykernel leaves file descriptors alone
+    nb = tmp_path / "05_child.ipynb"
+    write_notebook(nb, ["import subprocess, sys\nsubprocess.run([sys.executable, '-c', 'print(\"epoch 7/9 from a worker\")'])",
+                        "import time\ntime.sleep(1)  # ipykernel forwards a file descriptor's output from a thread"])
+    dirs = SimpleNamespace(scratch=tmp_path / "scratch")
+    reproduce._execute(nb, 1, 1, dirs, {}, "python3", 60, tmp_path, True, open(tmp_path / "log", "w"))
+    terminal = "".join(capfd.readouterr())  # this process's file descriptors, which the kernel would inherit
+    assert "epoch 7/9 from a worker" not in terminal  # ipykernel's echo of it goes to the kernel log; papermill
+    executed = nbformat.read(tmp_path / "scratch" / "notebooks" / "05_child.ipynb", as_version=4)  # logs the rest
+    assert "epoch 7/9 from a worker" in "".join(o.get("text", "") for c in executed.cells for o in c.outputs)
+    assert "epoch 7/9 from a worker" in (tmp_path / "scratch" / "notebooks" / "05_child.kernel.log").read_text()
+
+
 def test_a_dead_kernel_names_the_notebook_the_cause_and_the_fix(tmp_path):
     from types import SimpleNamespace
 
     nb = tmp_path / "07_dies.ipynb"
     write_notebook(nb, ["import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"])
     dirs = SimpleNamespace(scratch=tmp_path / "scratch")
-    with pytest.raises(reproduce.RunError, match=r"07_dies.ipynb: the kernel died .*out of memory.*RESDYN_WORKERS=1"):
+    with pytest.raises(reproduce.RunError, match=r"07_dies.ipynb: the kernel died .*out of memory.*07_dies.kernel.log.*"
+                                                 r"RESDYN_WORKERS=1"):
         reproduce._execute(nb, 1, 1, dirs, {}, "python3", 60, tmp_path, True, open(tmp_path / "log", "w"))
     assert (tmp_path / "scratch" / "notebooks" / "07_dies.failed.ipynb").exists()
     assert not (tmp_path / "scratch" / "notebooks" / "07_dies.ipynb").exists()

@@ -262,8 +262,7 @@ def _add_training_commands(sub) -> None:
     p.set_defaults(func=cmd_prune)
 
 
-def _add_run_commands(sub) -> None:
-    """``reproduce``, ``check-figures``, ``check-executed``, ``report`` and ``book``."""
+def _add_reproduce(sub) -> None:
     from .sections import TARGETS
 
     p = sub.add_parser("reproduce", help="run all notebooks with papermill; write figures, results.json, the report.",
@@ -278,9 +277,8 @@ def _add_run_commands(sub) -> None:
     p.add_argument("--only", nargs="+", default=None, metavar="NN",
                    help="run only notebooks whose names start with these prefixes, e.g. --only 01 02.")
     p.add_argument("--kernel", default="python3", help="Jupyter kernel name (default python3: this environment).")
-    p.add_argument("--cell-timeout", type=_seconds, default=None, metavar="SECONDS",
-                   help="the most seconds one notebook cell may run, 0: no limit (default: 3600 in quick mode and "
-                        "for the paper target, none for the other targets' full runs, whose cells train for hours).")
+    p.add_argument("--cell-timeout", type=_seconds, default=None, metavar="SECONDS", help="most seconds per notebook "
+                   "cell, 0: none (default: 3600 in quick mode and for the paper target, else none: cells train for hours).")
     p.add_argument("--check", default=None, metavar="RESULTS_JSON",
                    help="fail (exit 1) if any verdict differs from this earlier results.json.")
     p.add_argument("--update-notebooks", action="store_true",
@@ -288,6 +286,10 @@ def _add_run_commands(sub) -> None:
                         "against) and clear all other outputs. Use with --quick.")
     p.set_defaults(func=cmd_reproduce)
 
+
+def _add_run_commands(sub) -> None:
+    """``reproduce``, ``check-figures``, ``check-executed``, ``report`` and ``book``."""
+    _add_reproduce(sub)
     p = sub.add_parser("check-figures", help="compare regenerated figures with committed copies (image RMS).",
                        description="Fail (exit 1), naming each figure, where a regenerated PNG differs from the "
                                    "committed copy by more than its RMS tolerance (resdyn.sections.SECTIONS).")

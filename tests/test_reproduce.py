@@ -13,6 +13,7 @@ from records import complete_record, run_info  # noqa: E402
 
 from resdyn import fragments, plots, reproduce, results, sections  # noqa: E402
 from resdyn.files import jsonable  # noqa: E402
+from resdyn.kernels import kernel_options  # noqa: E402
 
 
 def test_combine_replaces_a_target_and_keeps_or_marks_the_others():
@@ -46,7 +47,7 @@ def test_executed_notebooks_are_byte_stable_and_clean(tmp_path):
     for i in range(2):
         done = tmp_path / f"run{i}.ipynb"
         papermill.execute_notebook(str(src), str(done), kernel_name="python3", progress_bar=False,
-                                   parameters={"answer": 42}, **reproduce.kernel_options(tmp_path))
+                                   parameters={"answer": 42}, **kernel_options(tmp_path))
         outs.append(reproduce.clean_executed(done, tmp_path / f"clean{i}.ipynb").read_bytes())
     assert outs[0] == outs[1]
     nb = json.loads(outs[0])

@@ -32,8 +32,7 @@ class KernelOutputToFile(AsyncKernelManager):
     output_file = Unicode("", help="where the kernel process's stdout and stderr go").tag(config=True)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):  # jupyter_client's documented override point
-        if self.output_file:
-            with open(self.output_file, "ab") as out:  # the kernel holds its own copy of the descriptor
-                kw["stdout"] = kw["stderr"] = out
-                return await super()._async_launch_kernel(kernel_cmd, **kw)
-        return await super()._async_launch_kernel(kernel_cmd, **kw)
+        if not self.output_file:
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+        with open(self.output_file, "ab") as out:  # the kernel process keeps its own copy of the descriptor
+            return await super()._async_launch_kernel(kernel_cmd, **{**kw, "stdout": out, "stderr": out})

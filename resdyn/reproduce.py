@@ -22,10 +22,10 @@ import uuid
 from pathlib import Path
 
 from . import fragments, machine, paths, report, results, sections
-from .kernels import kernel_options
 from .checked import is_checked
 from .experiment import paper_jobs, run_dirs, setup
 from .files import atomic_write, write_json, write_text
+from .kernels import kernel_options
 from .model import check_seed
 from .parallel import plan, train_many
 

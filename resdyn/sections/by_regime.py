@@ -82,12 +82,17 @@ def regime_setup(exp: Setup, regime: Regime, *, seed: int, converge: bool = Fals
                    data=exp.dataset(regime.scaling))
 
 
+def _paper_like_candidates() -> list[Regime]:
+    """The paper-like regimes of :data:`resdyn.experiment.PAPER_LIKE_GRID`, in the grid's order."""
+    grid = PAPER_LIKE_GRID
+    return [paper_like(init_scale=s, lr=lr) for s in grid["init_scale"] for lr in grid["lr"]]
+
+
 def choose_paper_like(exp: Setup) -> tuple[Regime, list[Choice]]:
     """The paper-like regime with the initial weight scale and learning rate of
     :data:`resdyn.experiment.PAPER_LIKE_GRID` (quick mode: scaled, :func:`resdyn.experiment.regime_train`) that give the best validation accuracy (separate
     weights, ``exp``'s seed; the first best on a tie), and every candidate's row."""
-    grid = PAPER_LIKE_GRID
-    candidates = [paper_like(init_scale=s, lr=lr) for s in grid["init_scale"] for lr in grid["lr"]]
+    candidates = _paper_like_candidates()
     exps = [regime_setup(exp, c, seed=exp.seed) for c in candidates]
     results = exp.train(*(e.job(shared=False) for e in exps))
     best = max(range(len(results)), key=lambda i: (results[i].val_acc, -i))
@@ -123,10 +128,7 @@ def progress(exp: Setup) -> list[str]:
     resuming from a checkpoint). The paper-like regime's seeds are listed once its choice is cached."""
     from ..parallel import cache_state
 
-    grid = PAPER_LIKE_GRID
-    choices = [regime_setup(exp, paper_like(init_scale=s, lr=lr), seed=exp.seed).job(shared=False)
-               for s in grid["init_scale"] for lr in grid["lr"]]
-    states = [cache_state(j) for j in choices]
+    states = [cache_state(regime_setup(exp, c, seed=exp.seed).job(shared=False)) for c in _paper_like_candidates()]
     lines = [f"paper-like choice: {states.count('final')}/{len(states)} final, {states.count('partial')} partial"]
     regimes = regimes_of(exp)[0] if states.count("final") == len(states) else {"chosen": REGIME, "baseline": BASELINE}
     for name, regime in regimes.items():

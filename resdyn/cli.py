@@ -288,7 +288,7 @@ def _add_reproduce(sub) -> None:
 
 
 def _add_run_commands(sub) -> None:
-    """``reproduce``, ``check-figures``, ``check-executed``, ``report`` and ``book``."""
+    """``reproduce``, ``check-figures``, ``check-executed``, ``report``, ``units`` and ``book``."""
     _add_reproduce(sub)
     p = sub.add_parser("check-figures", help="compare regenerated figures with committed copies (image RMS).",
                        description="Fail (exit 1), naming each figure, where a regenerated PNG differs from the "
@@ -319,6 +319,15 @@ def _add_run_commands(sub) -> None:
                         "the sections' numbers are kept as they are.")
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser("units", help="compute the regimes study's missing units (notebooks 15-16), no notebook run.",
+                       description="Train and measure the units of the regimes study (resdyn.sections.regime_units) "
+                                   "that paper/units/regimes/ lacks, one after another, each written when done; "
+                                   "--progress only prints where each unit stands.")
+    p.add_argument("--minutes", type=float, default=None, help="start no unit after this many minutes (default: no limit).")
+    p.add_argument("--progress", action="store_true", help="print each unit's state (done, or its nets in the cache) and stop.")
+    p.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
+    p.set_defaults(func=cmd_units)
+
     p = sub.add_parser("book", help="build the readers' book (static HTML) from paper/ and figures/, nothing re-executed.",
                        description="Lay out the book's sources from the executed notebooks, the report and the figures, "
                                    "build them with Jupyter Book (warnings as errors) and check every internal link and "
@@ -326,6 +335,18 @@ def _add_run_commands(sub) -> None:
     p.add_argument("--out", default=None, help="output folder (default: build/book); the site is in OUT/_build/html.")
     p.add_argument("--gallery", action="store_true", help="print the README's gallery (from the registry) and stop.")
     p.set_defaults(func=cmd_book)
+
+
+def cmd_units(args):
+    from . import experiment
+    from .sections import regime_units
+
+    exp = experiment.setup(data_root=args.data_root, verbose=False)
+    if args.progress:
+        print(*regime_units.progress(exp), sep="\n")
+        return
+    done = regime_units.compute(exp, minutes=args.minutes)
+    print(f"units computed: {', '.join(done) or 'none (all done)'}")
 
 
 def cmd_book(args):

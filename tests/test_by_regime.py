@@ -65,32 +65,6 @@ def test_the_paper_like_details_are_the_best_on_validation_first_on_a_tie(monkey
     assert {j.data.scaling for j in trained} == {"unit"}
 
 
-def test_progress_counts_each_seed_s_nets_in_the_cache_and_trains_nothing(monkeypatch):
-    import resdyn.parallel as par
-
-    exp = setup(quick=True, verbose=False)
-    monkeypatch.setattr(type(exp), "train", lambda self, *jobs, progress=True: pytest.fail("progress trained"))
-    lines = section.progress(exp)  # an empty cache: the paper-like regime is not chosen yet
-    assert lines[0] == "paper-like choice: 0/4 final, 0 partial"
-    assert lines[1:] == [f"{n} seed {s}: 0/14 final, 0 partial" for n in ("chosen", "baseline")
-                         for s in range(claims.REGIME_SEEDS[n])]
-    states = iter(["final", "partial", "none"] * 1000)
-    monkeypatch.setattr(par, "cache_state", lambda job: "final")
-    monkeypatch.setattr(type(exp), "train", lambda self, *jobs, progress=True: [_Fit(0.9) for _ in jobs])
-    lines = section.progress(exp)  # the choice is cached: read back, then every regime's seeds
-    assert len(lines) == 1 + sum(claims.REGIME_SEEDS.values()) and lines[6] == "paper_like seed 0: 14/14 final, 0 partial"
-    monkeypatch.setattr(par, "cache_state", lambda job: next(states))
-    assert section.progress(exp)[0] == "paper-like choice: 2/4 final, 1 partial"
-
-
-def test_run_rejects_seeds_that_do_not_cover_every_regime():
-    exp = setup(quick=True, verbose=False)
-    with pytest.raises(ValueError, match="seeds must give every regime of resdyn.claims.REGIMES .* got {'chosen': 2}"):
-        section.run(exp, seeds={"chosen": 2})
-    with pytest.raises(ValueError, match="at least two seeds"):
-        section.run(exp, seeds={"chosen": 2, "paper_like": 1, "baseline": 2})
-
-
 def test_verdicts_are_the_seeds_rule_in_every_regime():
     rec = by_regime()
     rec = replace(rec, runs={**rec.runs, "baseline": seeds({"error_shared": [1.0, 1.0, 1.01]})})

@@ -160,3 +160,18 @@ def test_check_executed_exits_1_naming_the_notebook_whose_checked_cell_moved(tmp
         main(["check-executed", "--expected", str(paths.EXECUTED_DIR), "--actual", str(tmp_path / "same")])
     assert e.value.code == 1
     assert "02_fig1c_trajectory_distances.ipynb: checked cell 'claims', stdout" in capsys.readouterr().err
+
+
+def test_units_prints_the_progress_or_computes_the_missing_units_within_its_minutes(capsys, monkeypatch):
+    from resdyn import experiment
+    from resdyn.sections import regime_units
+
+    asked = []
+    monkeypatch.setattr(experiment, "setup", lambda **kw: asked.append(kw) or "exp")
+    monkeypatch.setattr(regime_units, "progress", lambda exp: [f"{exp}: chosen seed 0: done", "chosen seed 1: none"])
+    monkeypatch.setattr(regime_units, "compute", lambda exp, minutes: asked.append(minutes) or ["chosen-seed1"])
+    main(["units", "--progress", "--data-root", "/data"])
+    assert capsys.readouterr().out == "exp: chosen seed 0: done\nchosen seed 1: none\n"
+    main(["units", "--minutes", "90"])
+    assert capsys.readouterr().out == "units computed: chosen-seed1\n"
+    assert asked == [{"data_root": "/data", "verbose": False}, {"data_root": None, "verbose": False}, 90.0]

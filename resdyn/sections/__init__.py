@@ -18,7 +18,7 @@ from .. import claims
 from ..claims import NETS
 from ..zoo import FAMILY_NAMES
 from . import (adaptive, adaptive1d, by_regime, criteria1d, depth, depth1d, fig1ab, fig1c, fig1d, intervention, mechanism, precision,
-               regime, regime_map, seeds, toy, trace)
+               regime, regime_map, regime_units, seeds, toy, trace)
 
 
 @dataclass(frozen=True)

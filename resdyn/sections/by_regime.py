@@ -7,7 +7,9 @@ scale, Fig. 1C, Fig. 1D, adaptive depth) is judged in the three regimes of
 functions the paper notebooks call. The paper-like regime's two free details (initial weight scale,
 learning rate) are chosen on validation first (:func:`choose_paper_like`). Every regime's adaptive
 runs train to convergence on validation (:data:`resdyn.claims.CONVERGENCE`), the unpruned nets they
-are compared with too. Paper-scale work: ``resdyn reproduce --target regimes``, outside CI.
+are compared with too. The nets are trained and measured in units, one per regime and seed
+(:mod:`resdyn.sections.regime_units`); :func:`from_units` builds the section from them.
+Paper-scale work: ``resdyn reproduce --target regimes``, outside CI.
 """
 from __future__ import annotations
 
@@ -15,13 +17,13 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from .. import claims
-from ..experiment import PAPER_LIKE_GRID, REGIME, Setup, regime_train
+from ..experiment import PAPER_LIKE_GRID, Setup, regime_train
 from ..markdown import never, num, pct, table
 from ..pruning import censored_depth
-from ..regimes import BASELINE, Regime, paper_like
+from ..regimes import Regime, paper_like
 from . import controls
-from .common import models, t_interval, trained_nets
-from .seeds import SeedsSection, seed_run, summarize
+from .common import t_interval
+from .seeds import SeedsSection, summarize
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ def regime_setup(exp: Setup, regime: Regime, *, seed: int, converge: bool = Fals
                    data=exp.dataset(regime.scaling))
 
 
-def _paper_like_candidates() -> list[Regime]:
+def paper_like_candidates() -> list[Regime]:
     """The paper-like regimes of :data:`resdyn.experiment.PAPER_LIKE_GRID`, in the grid's order."""
     grid = PAPER_LIKE_GRID
     return [paper_like(init_scale=s, lr=lr) for s in grid["init_scale"] for lr in grid["lr"]]
@@ -92,20 +94,13 @@ def choose_paper_like(exp: Setup) -> tuple[Regime, list[Choice]]:
     """The paper-like regime with the initial weight scale and learning rate of
     :data:`resdyn.experiment.PAPER_LIKE_GRID` (quick mode: scaled, :func:`resdyn.experiment.regime_train`) that give the best validation accuracy (separate
     weights, ``exp``'s seed; the first best on a tie), and every candidate's row."""
-    candidates = _paper_like_candidates()
+    candidates = paper_like_candidates()
     exps = [regime_setup(exp, c, seed=exp.seed) for c in candidates]
     results = exp.train(*(e.job(shared=False) for e in exps))
     best = max(range(len(results)), key=lambda i: (results[i].val_acc, -i))
     rows = [Choice(init_scale=c.init_scale, lr=c.train.lr, val_acc=r.val_acc, epochs=len(r.history), chosen=i == best)
             for i, (c, r) in enumerate(zip(candidates, results))]
     return candidates[best], rows
-
-
-def regimes_of(exp: Setup) -> tuple[dict[str, Regime], list[Choice]]:
-    """The regimes of :data:`resdyn.claims.REGIMES` (the paper-like one chosen on validation,
-    :func:`choose_paper_like`) and the paper-like candidates' rows."""
-    chosen_like, choice = choose_paper_like(exp)
-    return {"chosen": REGIME, "paper_like": chosen_like, "baseline": BASELINE}, choice
 
 
 def sweep_jobs(exp: Setup) -> list:
@@ -122,24 +117,6 @@ def seed_jobs(exp: Setup, converged: Setup) -> list:
             *(converged.job(shared=(n == "shared")) for n in claims.NETS), *controls.jobs(exp), *sweep_jobs(converged)]
 
 
-def progress(exp: Setup) -> list[str]:
-    """How far :func:`run` (full seeds) has come, from the cache alone, nothing trained: one line for
-    the paper-like choice, then per regime and seed its nets in the cache (final, and partly trained,
-    resuming from a checkpoint). The paper-like regime's seeds are listed once its choice is cached."""
-    from ..parallel import cache_state
-
-    states = [cache_state(regime_setup(exp, c, seed=exp.seed).job(shared=False)) for c in _paper_like_candidates()]
-    lines = [f"paper-like choice: {states.count('final')}/{len(states)} final, {states.count('partial')} partial"]
-    regimes = regimes_of(exp)[0] if states.count("final") == len(states) else {"chosen": REGIME, "baseline": BASELINE}
-    for name, regime in regimes.items():
-        for s in range(claims.REGIME_SEEDS[name]):
-            states = [cache_state(j) for j in seed_jobs(regime_setup(exp, regime, seed=s),
-                                                         regime_setup(exp, regime, seed=s, converge=True))]
-            lines.append(f"{name} seed {s}: {states.count('final')}/{len(states)} final, "
-                         f"{states.count('partial')} partial")
-    return lines
-
-
 def threshold_sweep(exp: Setup) -> list[ThresholdRun]:
     """:func:`sweep_jobs` trained (or read from the cache), each against the unpruned shared net."""
     full, *runs = exp.train(exp.job(shared=True), *sweep_jobs(exp))
@@ -153,25 +130,14 @@ def threshold_sweep(exp: Setup) -> list[ThresholdRun]:
     return out
 
 
-def run(exp: Setup, *, seeds: dict[str, int] | None = None) -> ByRegime:
-    """Choose the paper-like details on validation, then judge every claim in every regime over its
-    first ``seeds[regime]`` seeds (default :data:`resdyn.claims.REGIME_SEEDS`; quick mode: two)."""
-    seeds = seeds or {name: (2 if exp.quick else n) for name, n in claims.REGIME_SEEDS.items()}
-    if set(seeds) != set(claims.REGIMES) or any(not isinstance(n, int) or n < 2 for n in seeds.values()):
-        raise ValueError(f"seeds must give every regime of resdyn.claims.REGIMES ({', '.join(claims.REGIMES)}) at "
-                         f"least two seeds, got {seeds!r}.")
-    regimes, choice = regimes_of(exp)
-    runs, control, sweep = {}, {}, {}
-    for name, regime in regimes.items():
-        pairs = [(regime_setup(exp, regime, seed=s), regime_setup(exp, regime, seed=s, converge=True))
-                 for s in range(seeds[name])]
-        exp.train(*(j for e, c in pairs for j in seed_jobs(e, c)))
-        judged = [controls.judge(seed_run(e, adaptive_exp=c), controls.run(e, models(trained_nets(e))))
-                  for e, c in pairs]
-        runs[name], control[name] = summarize([r for r, _ in judged]), [k for _, k in judged]
-        sweep[name] = [t for _, c in pairs for t in threshold_sweep(c)]
-    return ByRegime(regimes=dict(claims.REGIMES), settings={n: r.settings() for n, r in regimes.items()}, runs=runs,
-                    controls=control, sweep=sweep, choice=choice)
+def from_units(units) -> ByRegime:
+    """The section from the study's units (:func:`resdyn.sections.regime_units.run`): per regime its
+    seeds' runs summarized, their controls and threshold sweeps, and the paper-like choice."""
+    return ByRegime(regimes=dict(claims.REGIMES), settings={n: r.settings() for n, r in units.regimes.items()},
+                    runs={n: summarize([u.run for u in us]) for n, us in units.seeds.items()},
+                    controls={n: [u.control for u in us] for n, us in units.seeds.items()},
+                    sweep={n: [t for u in us for t in u.sweep] for n, us in units.seeds.items()},
+                    choice=units.choice.choice)
 
 
 def verdicts(rec: ByRegime) -> list[claims.Verdict]:

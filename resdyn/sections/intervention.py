@@ -8,7 +8,8 @@ the weights rescaled to layer 1's norm (weight ratio undone, biases kept), the w
 changed net is measured as the mechanism study measures a net (:func:`resdyn.sections.mechanism.net_point`),
 and the rule :data:`resdyn.claims.INTERVENTION` says which factor settling goes with.
 
-Core: :func:`measure` takes one model and its samples; :func:`run` gets every regime's nets.
+Core: :func:`measure` takes one model and its samples (each unit of :mod:`resdyn.sections.regime_units`
+calls it on its nets); :func:`from_units` gathers the units' points.
 """
 from __future__ import annotations
 
@@ -22,8 +23,6 @@ from ..claims import NETS
 from ..data import Split
 from ..markdown import never, table
 from ..surgery import INTERVENTIONS, intervene
-from .by_regime import regime_setup, regimes_of
-from .common import trained_nets
 from .fig1ab import DEEP, net_dynamics
 from .mechanism import net_point
 
@@ -78,20 +77,11 @@ def measure(model: torch.nn.Module, samples: Split, *, regime: str, net: str, se
     return out
 
 
-def run(exp, *, seeds: dict[str, int] | None = None) -> InterventionStudy:
-    """:func:`measure` on both nets of every regime of :func:`resdyn.sections.by_regime.regimes_of`
-    and its first ``seeds[regime]`` seeds (default :data:`resdyn.claims.REGIME_SEEDS`; quick mode: two),
-    trained as notebook 15 trains them (read from the cache where it ran)."""
-    seeds = seeds or {name: (2 if exp.quick else n) for name, n in claims.REGIME_SEEDS.items()}
-    regimes, _ = regimes_of(exp)
-    points = []
-    for name, regime in regimes.items():
-        for s in range(seeds[name]):
-            e = regime_setup(exp, regime, seed=s)
-            samples = e.samples()
-            for net, r in trained_nets(e).items():
-                points += measure(r.model, samples, regime=name, net=net, seed=s)
-    return InterventionStudy(from_layer=DEEP, seeds=dict(seeds), points=points)
+def from_units(units) -> InterventionStudy:
+    """The section from the study's units (:func:`resdyn.sections.regime_units.run`): every unit's
+    points (:func:`measure` on both nets of its regime and seed, computed with the unit)."""
+    return InterventionStudy(from_layer=DEEP, seeds={n: len(us) for n, us in units.seeds.items()},
+                             points=[p for us in units.seeds.values() for u in us for p in u.points])
 
 
 def verdicts(rec: InterventionStudy) -> list[claims.Verdict]:

@@ -117,11 +117,16 @@ def _load(path: Path, kind: type, spec: str):
     return None if unit.info.spec != spec or is_dirty({"commit": unit.info.commit}) else unit
 
 
+def _choice_slot(exp: Setup) -> tuple[list[Setup], str, Path]:
+    """The paper-like candidates' setups, the choice's spec and its path."""
+    candidates = [by_regime.regime_setup(exp, c, seed=exp.seed) for c in by_regime.paper_like_candidates()]
+    return candidates, unit_spec(*candidates), units_dir(exp) / "choice.json"
+
+
 def choice_unit(exp: Setup, *, reuse: bool) -> ChoiceUnit:
     """The paper-like choice (:func:`resdyn.sections.by_regime.choose_paper_like`), loaded (``reuse``)
     or computed and written."""
-    candidates = [by_regime.regime_setup(exp, c, seed=exp.seed) for c in by_regime.paper_like_candidates()]
-    spec, path = unit_spec(*candidates), units_dir(exp) / "choice.json"
+    _, spec, path = _choice_slot(exp)
     unit = _load(path, ChoiceUnit, spec) if reuse else None
     if unit is None:
         start = time.perf_counter()
@@ -156,6 +161,11 @@ def _check_seeds(seeds: dict[str, int]) -> None:
                          f"least two seeds, got {seeds!r}.")
 
 
+def _default_seeds(exp: Setup) -> dict[str, int]:
+    """:data:`resdyn.claims.REGIME_SEEDS`; two per regime in quick mode."""
+    return {name: (2 if exp.quick else n) for name, n in claims.REGIME_SEEDS.items()}
+
+
 def _slots(exp: Setup, regimes: dict[str, Regime], seeds: dict[str, int]):
     """Each regime's seeds in order: (name, seed, setup, converged setup, spec, path)."""
     for name, regime in regimes.items():
@@ -179,7 +189,7 @@ def run(exp: Setup, *, seeds: dict[str, int] | None = None, reuse: bool | None =
     seeds per regime (default :data:`resdyn.claims.REGIME_SEEDS`; quick mode: two). ``reuse``
     (default: full mode only) loads written units; quick mode computes them again each time (from
     the cache's nets, in seconds), so a test never reads a unit that older code measured."""
-    seeds = seeds or {name: (2 if exp.quick else n) for name, n in claims.REGIME_SEEDS.items()}
+    seeds = seeds or _default_seeds(exp)
     _check_seeds(seeds)
     reuse = not exp.quick if reuse is None else reuse
     choice = choice_unit(exp, reuse=reuse)
@@ -201,12 +211,11 @@ def compute(exp: Setup, *, minutes: float | None = None, log=print) -> list[str]
     def time_left() -> bool:
         return minutes is None or time.perf_counter() - start < 60 * minutes
 
-    candidates = [by_regime.regime_setup(exp, c, seed=exp.seed) for c in by_regime.paper_like_candidates()]
-    if _load(units_dir(exp) / "choice.json", ChoiceUnit, unit_spec(*candidates)) is None:
+    _, spec, path = _choice_slot(exp)
+    if _load(path, ChoiceUnit, spec) is None:
         done.append("choice")
     choice = choice_unit(exp, reuse=True)
-    seeds = {name: (2 if exp.quick else n) for name, n in claims.REGIME_SEEDS.items()}
-    for name, s, e, c, spec, path in _slots(exp, _regimes(choice), seeds):
+    for name, s, e, c, spec, path in _slots(exp, _regimes(choice), _default_seeds(exp)):
         if _load(path, SeedUnit, spec) is None:
             if not time_left():
                 log(f"regimes study: {minutes} minutes passed; {name} seed {s} and later units left for another run")
@@ -227,27 +236,24 @@ def provenance(units: Units) -> tuple[list[str], list[list]]:
 
 
 def progress(exp: Setup) -> list[str]:
-    """How far :func:`run` (full seeds) has come, nothing trained: per unit "done" (its record is in
-    :func:`units_dir` with a matching spec), else its nets in the cache (final, and partly trained)."""
+    """How far :func:`compute` has come, nothing trained: per unit "done" (its record is in
+    :func:`units_dir` with a matching spec), else its nets in the cache (final, and partly trained).
+    The paper-like regime's seeds are listed once its choice is done."""
     from ..parallel import cache_state
 
-    candidates = [by_regime.regime_setup(exp, c, seed=exp.seed) for c in by_regime.paper_like_candidates()]
-    choice = _load(units_dir(exp) / "choice.json", ChoiceUnit, unit_spec(*candidates))
-
-    def line(name, path, spec, jobs):
-        if _load(path, SeedUnit if name != "paper-like choice" else ChoiceUnit, spec):
+    def line(name, kind, path, spec, jobs):
+        if _load(path, kind, spec):
             return f"{name}: done"
         states = [cache_state(j) for j in jobs]
         return f"{name}: {states.count('final')}/{len(states)} nets final, {states.count('partial')} partial"
 
-    lines = [line("paper-like choice", units_dir(exp) / "choice.json", unit_spec(*candidates),
-                  [c.job(shared=False) for c in candidates])]
+    candidates, spec, path = _choice_slot(exp)
+    choice = _load(path, ChoiceUnit, spec)
+    lines = [line("paper-like choice", ChoiceUnit, path, spec, [c.job(shared=False) for c in candidates])]
     regimes = _regimes(choice) if choice else {"chosen": REGIME, "baseline": BASELINE}
-    for name, regime in regimes.items():
-        for s in range(claims.REGIME_SEEDS[name]):
-            e, c = (by_regime.regime_setup(exp, regime, seed=s, converge=v) for v in (False, True))
-            lines.append(line(f"{name} seed {s}", units_dir(exp) / f"{name}-seed{s}.json", unit_spec(e, c),
-                              by_regime.seed_jobs(e, c)))
+    seeds = {name: claims.REGIME_SEEDS[name] for name in regimes}
+    lines += [line(f"{name} seed {s}", SeedUnit, path, spec, by_regime.seed_jobs(e, c))
+              for name, s, e, c, spec, path in _slots(exp, regimes, seeds)]
     return lines
 
 

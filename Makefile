@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 # MNIST root: $RESDYN_DATA if set; else ../shared/data where it holds MNIST; else <repo>/data (resdyn/paths.py).
 NBVAL  := --nbval-lax --nbval-current-env --nbval-sanitize-with nbval-sanitize.cfg
 
-.PHONY: setup install test test-unit test-notebooks test-full reproduce seeds study criteria regimes book check-executed compare-executed check-figures \
+.PHONY: setup install test test-unit test-notebooks test-full reproduce seeds study criteria regimes units book check-executed compare-executed check-figures \
         reproduce-quick notebooks bench clean
 
 setup: install ## environment, Jupyter kernel, then the main job on its quick default
@@ -42,8 +42,11 @@ study: install ## notebooks 06-11: mechanism, regime map, depth, toy, precision,
 criteria: install ## notebooks 12-14: MNIST-1D depth curves, the criteria against removal, the adaptive rule (outside CI)
 	$(PY) -m resdyn reproduce --target criteria
 
-regimes: install ## notebooks 15-16: every claim in the chosen, the paper-like and the baseline regime over seeds, its controls, the mechanism by intervention (outside CI; hours on 2 CPU cores)
+regimes: install ## notebooks 15-16: every claim in the chosen, the paper-like and the baseline regime over seeds, its controls, the mechanism by intervention, from the units in paper/units/regimes (outside CI; any missing unit is computed first)
 	$(PY) -m resdyn reproduce --target regimes
+
+units: install ## the regimes study's missing units, one after another, none started after MINUTES minutes (default: no limit); commit paper/units/ after it
+	$(PY) -m resdyn units $(if $(MINUTES),--minutes $(MINUTES))
 
 book: install ## the readers' book: static HTML of paper/notebooks, the report and figures (build/book/_build/html)
 	$(PY) -m pip install --quiet -e '.[book]'

@@ -24,9 +24,7 @@ def _add_data_args(p):
 
 
 def _add_model_train_args(p):
-    from .experiment import REGIME
-
-    from .experiment import DEPTH
+    from .experiment import DEPTH, REGIME
 
     t = REGIME.train
     p.add_argument("--depth", type=int, default=DEPTH, help=f"residual layers T (default {DEPTH}).")
@@ -85,16 +83,9 @@ def _build(args):
 
 
 def _print_result(result, as_json: bool):
-    summary = {
-        "depth": result.model.depth,
-        "test_acc": result.test_acc,
-        "val_acc": result.val_acc,
-        "precision": result.config.precision,
-        "seconds": result.seconds,
-        "from_cache": result.from_cache,
-        "history": [h.to_dict() for h in result.history],
-        "pruning": [p.to_dict() for p in result.pruning],
-    }
+    summary = {"depth": result.model.depth, "test_acc": result.test_acc, "val_acc": result.val_acc,
+               "precision": result.config.precision, "seconds": result.seconds, "from_cache": result.from_cache,
+               "history": [h.to_dict() for h in result.history], "pruning": [p.to_dict() for p in result.pruning]}
     if as_json:
         print(json.dumps(summary, indent=2))
     else:
@@ -163,7 +154,7 @@ def cmd_report(args):
     from pathlib import Path
 
     from . import report, results
-    from .files import write_text
+    from .files import write_json, write_text
 
     results_file = Path(args.results)
     try:
@@ -173,8 +164,6 @@ def cmd_report(args):
         raise ValueError(f"{results_file} is not a whole record ({str(exc).splitlines()[0]}); REPORT.md left as it "
                          "was. Fix: restore it (git checkout paper/results.json) or re-run its targets.") from None
     if args.rejudge:
-        from .files import write_json
-
         before = {v.key: v.verdict for v in record.verdicts}
         record = results.rejudge(record)
         write_json(results.to_dict(record), results_file)
@@ -320,9 +309,8 @@ def _add_run_commands(sub) -> None:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("units", help="compute the regimes study's missing units (notebooks 15-16), no notebook run.",
-                       description="Train and measure the units of the regimes study (resdyn.sections.regime_units) "
-                                   "that paper/units/regimes/ lacks, one after another, each written when done; "
-                                   "--progress only prints where each unit stands.")
+                       description="Train and measure the units of the regimes study (resdyn.sections.regime_units) that "
+                                   "paper/units/regimes/ lacks, one after another, each written when done.")
     p.add_argument("--minutes", type=float, default=None, help="start no unit after this many minutes (default: no limit).")
     p.add_argument("--progress", action="store_true", help="print each unit's state (done, or its nets in the cache) and stop.")
     p.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
@@ -343,10 +331,8 @@ def cmd_units(args):
 
     exp = experiment.setup(data_root=args.data_root, verbose=False)
     if args.progress:
-        print(*regime_units.progress(exp), sep="\n")
-        return
-    done = regime_units.compute(exp, minutes=args.minutes)
-    print(f"units computed: {', '.join(done) or 'none (all done)'}")
+        return print(*regime_units.progress(exp), sep="\n")
+    print(f"units computed: {', '.join(regime_units.compute(exp, minutes=args.minutes)) or 'none (all done)'}")
 
 
 def cmd_book(args):

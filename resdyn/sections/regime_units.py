@@ -39,7 +39,8 @@ UNIT_VERSION = 1
 @dataclass(frozen=True)
 class UnitInfo:
     """Where a unit comes from: its spec (:func:`unit_spec`), the commit, machine and precision it
-    ran on, when it was written (UTC, ISO 8601) and its wall time."""
+    ran on, when it was written (UTC, ISO 8601) and the wall time of the run that wrote it (less
+    than the unit's compute where some of its nets were in the cache already)."""
 
     spec: str
     commit: str | None
@@ -230,7 +231,7 @@ def provenance(units: Units) -> tuple[list[str], list[list]]:
     Markdown table's header and rows."""
     rows = [["paper-like choice", units.choice.info]] + [[f"{u.regime}, seed {u.seed}", u.info]
                                                           for us in units.seeds.values() for u in us]
-    return (["unit", "commit", "machine", "precision", "written (UTC)", "wall time (min)"],
+    return (["unit", "commit", "machine", "precision", "written (UTC)", "wall time of its run (min)"],
             [[name, (i.commit or "none")[:12], i.machine, i.precision, i.written, f"{i.wall_seconds / 60:.1f}"]
              for name, i in rows])
 

@@ -1,5 +1,6 @@
 """Controls that can meet the tests (issue 19, item 2): the clauses of claims.SHUFFLED_CONTROL and
 claims.MLP_CONTROL, the layer-by-layer ratio, and how they change one seed's verdicts."""
+import numpy as np
 import pytest
 import torch
 from records import by_regime, control_run
@@ -88,6 +89,22 @@ def test_the_layer_ratio_figure_has_a_panel_per_regime_and_net_and_a_line_per_cu
     ax = fig.axes[0]
     assert len(ax.lines) == len(controls.CURVES) * (3 + 1) + 1 and ax.get_xlabel() == "layer t"
     assert [t.get_text() for t in fig.legends[0].get_texts()][:3] == list(controls.CURVES.values())
+
+
+def test_the_layer_ratio_mean_skips_unmeasured_seeds_and_leaves_a_layer_no_seed_measured_a_gap():
+    import dataclasses
+    import warnings
+
+    rec = by_regime()
+    name, key = next(iter(rec.controls)), "mlp_x/separate"  # the first panel's non-residual curve
+    ratios = [[None, None] + [0.5] * 13, [None, 0.7] + [0.5] * 13, [None, 0.9] + [0.5] * 13]  # a collapsed net
+    rec.controls[name] = [dataclasses.replace(c, layer_ratio={**c.layer_ratio, key: r})
+                          for c, r in zip(rec.controls[name], ratios)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Mean of empty slice" in a notebook's output
+        fig = plots.layer_ratios(rec)
+    mean = fig.axes[0].lines[3 * (3 + 1) - 1].get_ydata()  # the third curve's thick line
+    assert np.isnan(mean[0]) and mean[1] == pytest.approx(0.8) and mean[2] == pytest.approx(0.5)
 
 
 def test_the_sweep_table_gives_every_threshold_s_depths_and_change_over_the_seeds():

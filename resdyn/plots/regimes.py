@@ -64,8 +64,9 @@ def layer_ratios(rec, *, axes=None):
                 layers = np.arange(1, per_seed.shape[1] + 1)
                 for row in per_seed:
                     ax.plot(layers, row, color=color, ls=ls, lw=0.5, alpha=0.4)
-                ax.plot(layers, np.nanmean(per_seed, 0) if np.isfinite(per_seed).any() else per_seed[0], color=color,
-                        ls=ls, lw=2, label=CURVES[curve])
+                seen = np.isfinite(per_seed).sum(0)  # a layer no seed measured (a collapsed net) stays a gap
+                mean = np.where(seen > 0, np.nansum(per_seed, 0) / np.maximum(seen, 1), np.nan)
+                ax.plot(layers, mean, color=color, ls=ls, lw=2, label=CURVES[curve])
             ax.axhline(claims.DISTANCE.thresholds["below"], color="k", ls=":", lw=1)
             ax.set_title(f"{regime_name(name)}, {net} weights ({len(rec.controls[name])} seeds)", fontsize="medium")
             ax.set_xlabel("layer t")

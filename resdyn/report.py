@@ -13,7 +13,7 @@ from . import claims, sections
 from .claims import NETS
 from .fragments import is_dirty
 from .markdown import EXECUTED, notebook_link, table
-from .sections import intervention, mechanism, regime_map
+from .sections import by_regime, intervention, mechanism, regime_map
 
 
 def render(results, *, report_dir: Path, figures_dir: Path) -> str:
@@ -148,6 +148,8 @@ def _findings(r) -> str:
                 f"the last layer to fall below an absolute {r.adaptive.threshold}. The shared "
                 f"net's last change of class means is {p.change_profile[-1]:.4f}: under the absolute scale, over the "
                 "relative one. The rule is unchanged; the sensitivity curves in the Fig. 1A/1B section show both.")
+    if r.by_regime is not None:
+        out += [by_regime.where_claims_hold(r.by_regime), by_regime.accuracy_by_regime(r.by_regime)]
     if r.mechanism is not None:
         out.append(mechanism.sentence(r.mechanism))
     if r.intervention is not None:

@@ -86,3 +86,40 @@ def test_the_matrix_figure_draws_one_cell_per_claim_and_regime():
     assert labels[:2] == ["15-layer net, separate weights: MNIST test error",
                           "15-layer net, shared weights: MNIST test error"]
     assert not any("_" in t or t.endswith("over the seeds") for t in labels), labels
+
+
+def test_where_claims_hold_groups_the_claims_by_the_regimes_they_hold_in(monkeypatch):
+    cells = (["a", "b"], [("x", [("holds", "5/5 holds"), ("holds", "3/3 holds")]),
+                          ("y", [("holds", ""), ("borderline", "")]),
+                          ("z", [("does not", ""), ("no evidence", "")]), ("w", [("does not", ""), ("–", "")])])
+    monkeypatch.setattr(section, "claim_cells", lambda rec: cells)
+    assert section.where_claims_hold(None) == (
+        "Where each paper claim holds, by its verdict over the regime's seeds (a, b). In every regime: `x`. "
+        "In some regimes: `y` (a). In none: `z` (does not / no evidence); `w` (does not).")
+
+
+def test_accuracy_by_regime_reads_the_paired_difference_s_interval_against_the_paper_s_order():
+    numbers = {"chosen": ([1.5, 1.6, 1.7], [1.4, 1.4, 1.5]),  # shared - separate: -0.1, -0.2, -0.2
+               "paper_like": ([1.4, 1.4, 1.5], [1.5, 1.6, 1.7]),  # the reverse
+               "baseline": ([1.5, 1.5, 1.5], [1.6, 1.4, 1.5])}  # +0.1, -0.1, 0: contains 0
+    rec = replace(by_regime(), runs={name: seeds({"error_separate": sep, "error_shared": sh})
+                                     for name, (sep, sh) in numbers.items()})
+    text = section.accuracy_by_regime(rec)
+    assert text.startswith("Test error per regime, mean [95 % interval] over the seeds (the paper: 1.4 % shared, "
+                           "about 1.8 % separate): chosen (3 seeds): separate 1.60 % [1.35, 1.85], shared 1.43 % ")
+    # -0.167 +- 4.303 * 0.0577 / sqrt(3) = [-0.31, -0.02]
+    assert "shared minus separate -0.17 [-0.31, -0.02] points (shared lower, as in the paper)" in text
+    assert "shared minus separate +0.17 [+0.02, +0.31] points (separate lower, the reverse of the paper)" in text
+    assert text.endswith("shared minus separate +0.00 [-0.25, +0.25] points (the seeds cannot tell the two apart).")
+    one = replace(rec, runs={"chosen": seeds({"error_separate": [1.5], "error_shared": [1.4]}, n=1)})
+    assert "(too few seeds to compare them)" in section.accuracy_by_regime(one)
+
+
+def test_the_report_s_findings_and_section_carry_both_summaries():
+    from resdyn import report
+    from resdyn.results import Results
+
+    rec = by_regime()
+    text = report._findings(Results(by_regime=rec))
+    assert section.where_claims_hold(rec) in text and section.accuracy_by_regime(rec) in text
+    assert section.where_claims_hold(rec) in section.render(rec, "link")

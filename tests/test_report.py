@@ -199,3 +199,14 @@ def test_absolute_settling_rule_judges_against_the_untrained_net_on_the_same_sca
     assert v["std_absolute_shared"].verdict == expected
     assert v["std_absolute_shared"].controls.startswith("untrained: ")
     assert v["mean_absolute_separate"].verdict == "does not"  # the fixture's class means never get there
+
+
+def test_the_seeds_frame_names_each_number_in_words_and_shows_never_as_a_word():
+    from resdyn.markdown import show
+    from resdyn.sections.seeds import METRICS
+
+    f = seeds({"std_layer_shared": [None, 7, None]}).frame()
+    assert f.index.name == "number" and "std_layer_shared" not in f.index
+    row = f.loc[METRICS["std_layer_shared"]]
+    assert row["seed 1"] == 7 and row.isna()["seed 0"]
+    assert f"| {METRICS['std_layer_shared']} | never | 7 | never |" in show(f, never=True, digits=3).data

@@ -65,11 +65,15 @@ class SeedsSection:
     SECTION: ClassVar[str] = "seeds"
 
     def frame(self):
-        """Every number per seed with its mean and 95 % interval, as a DataFrame."""
+        """Every number per seed with its mean and 95 % interval, as a DataFrame; one row per number,
+        named in words (:data:`METRICS`; a key that an older record has and the table lacks as itself)."""
         import pandas as pd
 
-        return pd.DataFrame({m: {**{f"seed {s}": v for s, v in zip(self.seeds, iv.values)}, "mean": iv.mean,
-                                 "low": iv.low, "high": iv.high} for m, iv in self.summary.items()}).T
+        frame = pd.DataFrame({METRICS.get(m, m): {**{f"seed {s}": v for s, v in zip(self.seeds, iv.values)},
+                                                  "mean": iv.mean, "low": iv.low, "high": iv.high}
+                              for m, iv in self.summary.items()}).T
+        frame.index.name = "number"
+        return frame
 
 
 def headline(fig1ab, fig1c, fig1d, adaptive) -> dict[str, float | None]:

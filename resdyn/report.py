@@ -153,8 +153,8 @@ def _findings(r) -> str:
     if r.mechanism is not None:
         out.append(mechanism.sentence(r.mechanism))
     if r.intervention is not None:
-        out.append(f"By intervention ({notebook_link(sections.section('intervention').notebook)}): "
-                   + intervention.summary(r.intervention))
+        out.append(intervention.summary(r.intervention)
+                   + f" Notebook: {notebook_link(sections.section('intervention').notebook)}.")
     if r.regime_map is not None:
         out.append(regime_map.sentence(r.regime_map))
     return "\n".join(["## What we found", ""] + [f"- {f}" for f in out] + [""]) if out else ""

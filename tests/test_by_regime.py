@@ -72,8 +72,10 @@ def test_verdicts_are_the_seeds_rule_in_every_regime():
     assert v["error_shared/chosen"].verdict == claims.over_seeds(seeds())[1].verdict
     assert v["error_shared/baseline"].verdict == "holds" and v["error_shared/baseline"].claim.endswith("(baseline regime)")
     head, rows = section.claim_table(rec)
-    assert head == ["claim", "chosen (3 seeds)", "paper_like (3 seeds)", "baseline (3 seeds)"]
-    assert rows[1] == ["error_shared", "**borderline** (3/3 holds)", "**borderline** (3/3 holds)", "**holds** (3/3 holds)"]
+    assert head == ["claim", "chosen regime (3 seeds)", "paper-like regime (3 seeds)", "baseline regime (3 seeds)"]
+    assert rows[1] == ["15-layer net, shared weights: MNIST test error", "**borderline** (3/3 holds)",
+                       "**borderline** (3/3 holds)", "**holds** (3/3 holds)"]
+    assert not any("_" in r[0] for r in rows), [r[0] for r in rows]  # claims in words, not their keys
 
 
 def test_the_matrix_figure_draws_one_cell_per_claim_and_regime():
@@ -89,13 +91,30 @@ def test_the_matrix_figure_draws_one_cell_per_claim_and_regime():
 
 
 def test_where_claims_hold_groups_the_claims_by_the_regimes_they_hold_in(monkeypatch):
-    cells = (["a", "b"], [("x", [("holds", "5/5 holds"), ("holds", "3/3 holds")]),
-                          ("y", [("holds", ""), ("borderline", "")]),
-                          ("z", [("does not", ""), ("no evidence", "")]), ("w", [("does not", ""), ("–", "")])])
+    cells = (["chosen", "paper_like"], [("x", [("holds", "5/5 holds"), ("holds", "3/3 holds")]),
+                                        ("y", [("holds", ""), ("borderline", "")]),
+                                        ("z", [("does not", ""), ("no evidence", "")]), ("w", [("does not", ""), ("–", "")]),
+                                        ("v", [("n/a", ""), ("n/a", "")])])
     monkeypatch.setattr(section, "claim_cells", lambda rec: cells)
+    monkeypatch.setattr(section, "claim_names", lambda rec: {"x": "claim X", "y": "claim Y", "z": "claim Z"})
     assert section.where_claims_hold(None) == (
-        "Where each paper claim holds, by its verdict over the regime's seeds (a, b). In every regime: `x`. "
-        "In some regimes: `y` (a). In none: `z` (does not / no evidence); `w` (does not).")
+        "Where each paper claim holds, by its verdict over the regime's seeds (chosen regime, paper-like regime). In "
+        "every regime: *claim X*. In some regimes: *claim Y* (chosen regime). In none: *claim Z* (does not / no "
+        "evidence); *w* (does not). Not judged (n/a: the paper gives nothing to compare with): *v*.")
+
+
+def test_the_controls_changes_are_grouped_by_claim_with_their_seeds_per_regime():
+    from records import control_run
+
+    change = {"distance_shared": "holds -> no evidence"}
+    rec = by_regime()
+    rec = replace(rec, controls={"chosen": [control_run(0, changed=change), control_run(1, changed=change)],
+                                 "paper_like": [control_run(0), control_run(2, changed=change)], "baseline": []})
+    assert section.changed_by_controls(rec) == [
+        "*trajectories closer within than between classes (shared)*: holds -> no evidence (chosen regime: seeds 0, 1; "
+        "paper-like regime: seed 2)"]
+    assert section.changed_by_controls(replace(rec, controls={"chosen": [control_run(0)]})) == []
+    assert "Seed verdicts the controls changed:\n\n- *trajectories" in section.render(rec, "link")
 
 
 def test_accuracy_by_regime_reads_the_paired_difference_s_interval_against_the_paper_s_order():
@@ -106,7 +125,7 @@ def test_accuracy_by_regime_reads_the_paired_difference_s_interval_against_the_p
                                      for name, (sep, sh) in numbers.items()})
     text = section.accuracy_by_regime(rec)
     assert text.startswith("Test error per regime, mean [95 % interval] over the seeds (the paper: 1.4 % shared, "
-                           "about 1.8 % separate): chosen (3 seeds): separate 1.60 % [1.35, 1.85], shared 1.43 % ")
+                           "about 1.8 % separate): chosen regime (3 seeds): separate 1.60 % [1.35, 1.85], shared 1.43 % ")
     # -0.167 +- 4.303 * 0.0577 / sqrt(3) = [-0.31, -0.02]
     assert "shared minus separate -0.17 [-0.31, -0.02] points (shared lower, as in the paper)" in text
     assert "shared minus separate +0.17 [+0.02, +0.31] points (separate lower, the reverse of the paper)" in text

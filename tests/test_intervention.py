@@ -89,10 +89,10 @@ def test_the_section_s_verdicts_and_sentence_follow_from_its_points():
     assert len(v) == len(claims.REGIMES) * 3  # saturation on both nets, weights on separate weights only
     assert v["intervention_saturation_baseline_shared"] == "holds" and v["intervention_weights_chosen_separate"] == "does not"
     text = section.summary(rec)
-    assert text.startswith("Undoing saturation (each unit's pre-activation z centred") and "holds in 6" in text
+    assert "Undoing saturation (each unit's pre-activation z centred" in text and "holds in 6" in text
     assert "Undoing weights (each W(t) rescaled to layer 1's Frobenius norm, biases kept): does not in 3" in text
     head, rows = section.rows(rec)
-    assert rows[0] == ["chosen", "separate", "trained", "5, 6", "0.500", "0.400"] and rows[1][3] == "never, never"
+    assert rows[0] == ["chosen regime", "separate", "trained", "5, 6", "0.500", "0.400"] and rows[1][3] == "never, never"
 
 
 def test_the_figure_draws_every_point_on_both_panels():
@@ -108,5 +108,24 @@ def test_the_report_s_findings_carry_the_intervention_sentence(tmp_path):
     from resdyn.report import render
 
     text = render(complete_record(), report_dir=tmp_path / "paper", figures_dir=tmp_path / "figures")
-    assert ("- By intervention ([`16_intervention`](notebooks/16_intervention.ipynb)): Undoing saturation (each unit's "
-            "pre-activation z centred") in text
+    assert "- By intervention, in the chosen regime, separate weights, settling goes with saturation" in text
+    assert "Notebook: [`16_intervention`](notebooks/16_intervention.ipynb)." in text
+
+
+def test_the_conclusion_names_what_settling_goes_with_and_where_nothing_settles():
+    from dataclasses import replace
+
+    rec = intervention_study()
+    text = section.conclusion(rec)
+    # centring removes settling (holds), the layer-1 norm delays it by one layer only (does not)
+    assert text.startswith("By intervention, in the chosen regime, separate weights, settling goes with saturation of "
+                           "the deep sigmoid units, not with the shrinking of the deep weights; in the chosen regime, "
+                           "shared weights, settling goes with saturation of the deep sigmoid units;")
+    assert "Where no seed" not in text
+    quiet = replace(rec, points=[replace(p, std_layer=None) if p.regime == "baseline" else p for p in rec.points])
+    assert section.conclusion(quiet).endswith(
+        "Where no seed's net settles (baseline regime, separate weights; baseline regime, shared weights), undoing a "
+        "factor has no settling to remove: inconclusive.")
+    none = replace(rec, points=[replace(p, std_layer=None) for p in rec.points])
+    assert section.conclusion(none).startswith("By intervention, nothing is decided")
+    assert section.summary(rec).startswith(text)

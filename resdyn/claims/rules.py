@@ -196,6 +196,16 @@ REGIMES = {
     "baseline": "PyTorch's defaults: nn.Linear's uniform initialization, inputs in [0, 1], Adam 1e-3 constant, "
                 "10 epochs",
 }
+#: How a regime's key reads in a table, a sentence or a figure.
+REGIME_NAMES = {"chosen": "chosen regime", "paper_like": "paper-like regime", "baseline": "baseline regime",
+                "untrained": "untrained control"}
+
+
+def regime_name(key: str) -> str:
+    """``key`` (a key of :data:`REGIMES`, or ``untrained``) in words."""
+    return REGIME_NAMES.get(key, key.replace("_", " "))
+
+
 def in_order(keys, order) -> list:
     """``keys`` (any iterable, e.g. a dict) in the order of ``order``, then any others as they come: a
     record read back from JSON has its keys sorted, a table or figure shows them in the package's order."""
@@ -281,7 +291,7 @@ __all__ = [
     "STD_SETTLING", "DISTANCE", "TSNE", "ADAPTIVE", "TOY", "ASSOCIATION", "ASSOCIATION_SIGNS",
     "REGIME_DECISION", "PRECISION_SPREADS", "LESION_MARGIN", "DEPTH_MATTERS", "RANKS_REMOVABLE",
     "ADAPTIVE_KEEPS", "STUDY_1D_RULES", "ABSOLUTE_SETTLING", "CONVERGENCE_SWEEP", "CONVERGENCE",
-    "REGIMES", "in_order", "in_regime_order", "REGIME_SEEDS", "SHUFFLED_CONTROL", "MLP_CONTROL",
+    "REGIMES", "REGIME_NAMES", "regime_name", "in_order", "in_regime_order", "REGIME_SEEDS", "SHUFFLED_CONTROL", "MLP_CONTROL",
     "INTERVENTION", "INTERVENTION_UNDO", "SEEDS", "VERDICT_RULES", "RULES", "SETTLING_FRACTION",
     "SETTLING_BY_LAYER", "TOY_PAPER", "error_limit",
 ]

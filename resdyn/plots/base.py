@@ -13,14 +13,6 @@ from ..style import PALETTE
 
 #: Where a settling layer that never comes is drawn: one past the last layer.
 NEVER = DEPTH + 1
-#: How a regime's key reads on a figure.
-REGIME_NAMES = {"chosen": "chosen regime", "paper_like": "paper-like regime", "baseline": "baseline regime",
-                "untrained": "untrained control"}
-
-
-def regime_name(key: str) -> str:
-    """``key`` (a key of :data:`resdyn.claims.REGIMES`, or ``untrained``) in words."""
-    return REGIME_NAMES.get(key, key.replace("_", " "))
 
 
 def class_colors(n: int):

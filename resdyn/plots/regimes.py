@@ -8,11 +8,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .. import claims
-from ..claims import NETS
+from ..claims import NETS, regime_name
 from ..experiment import DEPTH
 from ..sections.by_regime import claim_cells, claim_names
 from ..style import PALETTE
-from .base import _axes, regime_name
+from .base import _axes
 
 
 #: A colour per verdict (the claims-by-regime matrix).

@@ -8,10 +8,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .. import claims
-from ..claims import NETS
+from ..claims import NETS, regime_name
 from ..experiment import DEPTH
 from ..style import PALETTE
-from .base import _ax, _axes, class_colors, depth_history_legend, plot_depth_history, regime_name
+from .base import _ax, _axes, class_colors, depth_history_legend, plot_depth_history
 from ..sections.fig1ab import DEEP
 from ..sections.trace import CRITERIA
 

@@ -169,8 +169,9 @@ def claim_names(rec: ByRegime) -> dict[str, str]:
 def claim_table(rec: ByRegime) -> tuple[list[str], list[list[str]]]:
     """:func:`claim_cells` as a Markdown table's header (each regime with its number of seeds) and rows."""
     names, rows = claim_cells(rec)
-    head = [f"{name} ({len(rec.runs[name].seeds)} seeds)" for name in names]
-    return ["claim"] + head, [[k] + [f"**{v}** ({split})" for v, split in cells] for k, cells in rows]
+    words = claim_names(rec)
+    head = [f"{claims.regime_name(name)} ({len(rec.runs[name].seeds)} seeds)" for name in names]
+    return ["claim"] + head, [[words[k]] + [f"**{v}** ({split})" for v, split in cells] for k, cells in rows]
 
 
 def sweep_table(rec: ByRegime) -> tuple[list[str], list[list[str]]]:
@@ -184,7 +185,7 @@ def sweep_table(rec: ByRegime) -> tuple[list[str], list[list[str]]]:
             rs = [r for r in runs if r.threshold == t]
             iv = t_interval([r.change for r in rs])
             ci = "" if iv.low is None else f" [{iv.low:+.2f}, {iv.high:+.2f}]"
-            rows.append([name, f"{t:g}", ", ".join(f"{r.final_depth}{' c' if r.censored else ''}" for r in rs),
+            rows.append([claims.regime_name(name), f"{t:g}", ", ".join(f"{r.final_depth}{' c' if r.censored else ''}" for r in rs),
                          ", ".join(str(r.epochs) for r in rs), f"{iv.mean:+.2f}{ci}" if rs else "–"])
     return head, rows
 
@@ -204,7 +205,7 @@ def control_table(rec: ByRegime) -> tuple[list[str], list[list[str]]]:
     for name, runs in _items(rec.controls):
         for net in claims.NETS:
             sh, ml = [c.shuffled[net] for c in runs], [c.mlp[net] for c in runs]
-            rows.append([name, net, ", ".join(pct(s.val_acc) for s in sh),
+            rows.append([claims.regime_name(name), net, ", ".join(pct(s.val_acc) for s in sh),
                          f"{_layers(s.mean_layer for s in sh)} / {_layers(s.std_layer for s in sh)}",
                          f"{_layers(s.mean_layer_absolute for s in sh)} / {_layers(s.std_layer_absolute for s in sh)}",
                          ", ".join(pct(m.test_acc) for m in ml), ", ".join(num(m.mean_ratio) for m in ml),
@@ -213,9 +214,16 @@ def control_table(rec: ByRegime) -> tuple[list[str], list[list[str]]]:
 
 
 def changed_by_controls(rec: ByRegime) -> list[str]:
-    """One line per seed verdict that a control's clause changed ("regime, seed s: key before -> after")."""
-    return [f"{name}, seed {c.seed}: {key} {change}" for name, runs in _items(rec.controls) for c in runs
-            for key, change in c.changed.items()]
+    """One line per claim and change that a control's clause made to seed verdicts, with the seeds it
+    made it in per regime ("claim in words: before -> after (regime: seeds s, ...; ...)")."""
+    words, by = claim_names(rec), {}
+    for name, runs in _items(rec.controls):
+        for c in runs:
+            for key, change in c.changed.items():
+                by.setdefault((key, change), {}).setdefault(name, []).append(str(c.seed))
+    return [f"*{words.get(key, key)}*: {change} (" + "; ".join(f"{claims.regime_name(n)}: seed{'s' * (len(s) > 1)} "
+                                                              f"{', '.join(s)}" for n, s in regimes.items()) + ")"
+            for (key, change), regimes in by.items()]
 
 
 def where_claims_hold(rec: ByRegime) -> str:
@@ -223,19 +231,23 @@ def where_claims_hold(rec: ByRegime) -> str:
     that hold in every regime, those that hold in some (naming them) and those that hold in none
     (with the verdicts they get instead)."""
     names, rows = claim_cells(rec)
-    every, some, none = [], [], []
+    words = claim_names(rec)
+    every, some, none, unjudged = [], [], [], []
     for key, cells in rows:
-        held = [n for n, (v, _) in zip(names, cells) if v == "holds"]
+        held = [claims.regime_name(n) for n, (v, _) in zip(names, cells) if v == "holds"]
+        claim = f"*{words.get(key, key)}*"
         if len(held) == len(names):
-            every.append(f"`{key}`")
+            every.append(claim)
         elif held:
-            some.append(f"`{key}` ({', '.join(held)})")
+            some.append(f"{claim} ({', '.join(held)})")
         else:
             got = dict.fromkeys(v for v, _ in cells if v != "–")
-            none.append(f"`{key}` ({' / '.join(got)})")
+            (unjudged if set(got) == {"n/a"} else none).append(claim if set(got) == {"n/a"} else f"{claim} ({' / '.join(got)})")
     parts = [f"{label}: {'; '.join(keys)}." for label, keys in
-             (("In every regime", every), ("In some regimes", some), ("In none", none)) if keys]
-    return " ".join([f"Where each paper claim holds, by its verdict over the regime's seeds ({', '.join(names)})."] + parts)
+             (("In every regime", every), ("In some regimes", some), ("In none", none),
+              ("Not judged (n/a: the paper gives nothing to compare with)", unjudged)) if keys]
+    regimes = ", ".join(claims.regime_name(n) for n in names)
+    return " ".join([f"Where each paper claim holds, by its verdict over the regime's seeds ({regimes})."] + parts)
 
 
 def accuracy_by_regime(rec: ByRegime) -> str:
@@ -259,7 +271,7 @@ def accuracy_by_regime(rec: ByRegime) -> str:
         else:
             order = "the seeds cannot tell the two apart"
         diff = f"{d.mean:+.2f}" + ("" if d.low is None else f" [{d.low:+.2f}, {d.high:+.2f}]")
-        out.append(f"{name} ({len(s.seeds)} seeds): separate {err(e['separate'])}, shared {err(e['shared'])}; "
+        out.append(f"{claims.regime_name(name)} ({len(s.seeds)} seeds): separate {err(e['separate'])}, shared {err(e['shared'])}; "
                    f"shared minus separate {diff} points ({order})")
     paper = f"{claims.PAPER['error_shared']} % shared, about {claims.PAPER['error_separate']} % separate"
     return f"Test error per regime, mean [95 % interval] over the seeds (the paper: {paper}): " + "; ".join(out) + "."
@@ -270,7 +282,7 @@ def render(rec: ByRegime, link: str) -> str:
     the test error per regime."""
     out = ["## Every claim in each regime", "", f"Notebook: {link}. The regimes, fixed before their runs "
            "(`resdyn/claims/rules.py`):", ""]
-    out += [f"- **{name}**: {text}." for name, text in _items(rec.regimes)]
+    out += [f"- **{claims.regime_name(name)}** (`{name}`): {text}." for name, text in _items(rec.regimes)]
     out += ["", "The paper-like regime's details, chosen on validation accuracy (separate weights, the first seed):", ""]
     out.append(table(["initial weight scale", "learning rate", "validation accuracy", "epochs", "chosen"],
                      [(c.init_scale, c.lr, pct(c.val_acc), c.epochs, "yes" if c.chosen else "") for c in rec.choice]))
@@ -282,13 +294,13 @@ def render(rec: ByRegime, link: str) -> str:
     for name, s in _items(rec.runs):
         for net in claims.NETS:
             iv = s.summary[f"error_{net}"]
-            rows.append((name, net, num(iv.mean, "{:.2f}"), "n/a" if iv.low is None else f"[{iv.low:.2f}, {iv.high:.2f}]"))
+            rows.append((claims.regime_name(name), net, num(iv.mean, "{:.2f}"), "n/a" if iv.low is None else f"[{iv.low:.2f}, {iv.high:.2f}]"))
     out.append(table(["regime", "weights", "test error (%)", "95 % interval"], rows))
     out += ["", "The controls that can meet the tests (rules `shuffled_control` and `mlp_control`), one value per "
             "seed:", ""]
     out.append(table(*control_table(rec)))
     changed = changed_by_controls(rec)
-    out += ["", "Seed verdicts the controls changed: " + ("; ".join(changed) if changed else "none") + ".", ""]
+    out += ["", "Seed verdicts the controls changed" + (":\n\n" + "\n".join(f"- {c}" for c in changed) if changed else ": none."), ""]
     out += ["", "The adaptive rule run to convergence with other thresholds (rule `convergence`; shared weights, "
             "every seed):", ""]
     out.append(table(*sweep_table(rec)))

@@ -91,15 +91,55 @@ def verdicts(rec: InterventionStudy) -> list[claims.Verdict]:
             if rec.layers(regime, net, undo)]
 
 
+#: What each factor of :data:`resdyn.claims.INTERVENTION_UNDO` is, in words.
+FACTORS = {"saturation": "saturation of the deep sigmoid units", "weights": "the shrinking of the deep weights"}
+
+
+def _by_net(rec: InterventionStudy) -> dict[tuple[str, str], dict[str, str]]:
+    """(regime, weights) -> factor -> verdict, in the regimes' order."""
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for v in verdicts(rec):
+        factor, rest = v.key.removeprefix("intervention_").split("_", 1)
+        regime, net = rest.rsplit("_", 1)
+        out.setdefault((regime, net), {})[factor] = v.verdict
+    return out
+
+
+def conclusion(rec: InterventionStudy) -> str:
+    """The mechanism's sentence, from the verdicts alone: per regime and weights where a net settles
+    (a verdict other than inconclusive), which factors settling goes with and which not; then where
+    nothing settles, so that no intervention can decide."""
+    decided, undecided = [], []
+    for (regime, net), fs in _by_net(rec).items():
+        where = f"{claims.regime_name(regime)}, {net} weights"
+        if all(v == "inconclusive" for v in fs.values()):
+            undecided.append(where)
+            continue
+        said = {verdict: [FACTORS[f] for f, v in fs.items() if v == verdict] for verdict in ("holds", "partly", "does not")}
+        parts = [f"with {' and '.join(said['holds'])}" if said["holds"] else "",
+                 f"partly with {' and '.join(said['partly'])}" if said["partly"] else "",
+                 f"not with {' or '.join(said['does not'])}" if said["does not"] else ""]
+        decided.append(f"in the {where}, settling goes " + ", ".join(p for p in parts if p))
+    if not decided:
+        return ("By intervention, nothing is decided: no trained net settles by the relative rule of Fig. 1B, so "
+                "undoing a factor has no settling to remove.")
+    out = "By intervention, " + "; ".join(decided) + "."
+    if undecided:
+        out += (f" Where no seed's net settles ({'; '.join(undecided)}), undoing a factor has no settling to remove: "
+                "inconclusive.")
+    return out
+
+
 def summary(rec: InterventionStudy) -> str:
-    """What settling goes with, in words, from the verdicts: one sentence per factor."""
-    out = []
+    """What settling goes with, in words, from the verdicts: :func:`conclusion`, then one sentence per
+    factor with the verdict in each regime and weights."""
+    out = [conclusion(rec)]
     for factor in claims.INTERVENTION_UNDO:
         vs = [v for v in verdicts(rec) if v.key.startswith(f"intervention_{factor}_")]
         by = {}
         for v in vs:
             regime, net = v.key.removeprefix(f"intervention_{factor}_").rsplit("_", 1)
-            by.setdefault(v.verdict, []).append(f"{regime}, {net}")
+            by.setdefault(v.verdict, []).append(f"{claims.regime_name(regime)}, {net}")
         out.append(f"Undoing {factor} ({INTERVENTIONS[claims.INTERVENTION_UNDO[factor]]}): "
                    + "; ".join(f"{verdict} in {len(keys)} ({' · '.join(keys)})" for verdict, keys in by.items()) + ".")
     return " ".join(out)
@@ -114,7 +154,7 @@ def rows(rec: InterventionStudy) -> tuple[list[str], list[list]]:
             for kind in KINDS:
                 ps = [p for p in rec.points if (p.regime, p.net, p.kind) == (regime, net, kind)]
                 if ps:
-                    out.append([regime, net, kind, ", ".join(never(p.std_layer) for p in ps),
+                    out.append([claims.regime_name(regime), net, kind, ", ".join(never(p.std_layer) for p in ps),
                                 f"{sum(p.saturation for p in ps) / len(ps):.3f}",
                                 f"{sum(p.weight_ratio for p in ps) / len(ps):.3f}"])
     return head, out

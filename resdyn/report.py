@@ -75,7 +75,7 @@ def _claims(r) -> str:
     head = ["claim", "paper", "ours (chosen regime, seed 0)", "controls", "verdict (chosen regime, seed 0)"]
     if over:
         head += [f"chosen regime, over {len(seeds.seeds)} seeds" if seeds else "chosen regime, over the seeds", "per seed"]
-    head += [f"{name} regime" for name in regimes]
+    head += [claims.regime_name(name) for name in regimes]
     rows, others = [], []
     for v in (v for v in r.verdicts if "/" not in v.key):
         row = [v.claim, v.paper, v.ours, v.controls, f"**{v.verdict}**"]

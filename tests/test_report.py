@@ -112,6 +112,7 @@ def test_report_renders_every_section_of_a_complete_record(tmp_path):
         assert rule.describe() in text
     assert "](../figures/fig1c_trajectory_distances.png)" in text
     assert "| verdict (chosen regime, seed 0) |" in text  # every verdict names its regime
+    assert "| chosen regime | paper-like regime | baseline regime |" in text  # the claim x regime columns, in words
     assert "Quick mode" not in text
     quick = dataclasses.replace(record, runs={"paper": dataclasses.replace(record.run, identity={**record.run.identity,
                                                                                              "mode": "quick"})})

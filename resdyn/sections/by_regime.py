@@ -142,7 +142,7 @@ def from_units(units) -> ByRegime:
 
 def verdicts(rec: ByRegime) -> list[claims.Verdict]:
     """:func:`resdyn.claims.over_seeds` in every regime; keys: the claim's key + ``/`` + the regime."""
-    return [replace(v, key=v.key.replace("/seeds", f"/{name}"), claim=f"{v.claim} ({name} regime)")
+    return [replace(v, key=v.key.replace("/seeds", f"/{name}"), claim=f"{v.claim} ({claims.regime_name(name)})")
             for name, s in _items(rec.runs) for v in claims.over_seeds(s)]
 
 

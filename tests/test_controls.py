@@ -80,7 +80,8 @@ def test_the_report_lists_the_controls_and_what_they_changed():
     head, rows = by_regime_section.control_table(rec)
     assert len(rows) == len(claims.REGIMES) * len(claims.NETS) and rows[-1][3] == "4 / 4"
     assert rows[0][3] == "never, never, never / never, never, never" and rows[0][2] == "11.00 %, 11.00 %, 11.00 %"
-    assert "Seed verdicts the controls changed: baseline, seed 0: std_layer_shared holds -> no evidence." in text
+    assert ("Seed verdicts the controls changed:\n\n- *across-sample std of residuals near 0 after a layer (shared)*: "
+            "holds -> no evidence (baseline regime: seed 0)\n") in text
 
 
 def test_the_layer_ratio_figure_has_a_panel_per_regime_and_net_and_a_line_per_curve_and_seed():
@@ -110,7 +111,7 @@ def test_the_layer_ratio_mean_skips_unmeasured_seeds_and_leaves_a_layer_no_seed_
 def test_the_sweep_table_gives_every_threshold_s_depths_and_change_over_the_seeds():
     head, rows = by_regime_section.sweep_table(by_regime())
     assert len(rows) == len(claims.REGIMES) * len(claims.CONVERGENCE_SWEEP)
-    assert rows[0] == ["chosen", "0.001", "15, 15, 15", "20, 21, 22", "-0.10 [-0.35, +0.15]"]
+    assert rows[0] == ["chosen regime", "0.001", "15, 15, 15", "20, 21, 22", "-0.10 [-0.35, +0.15]"]
     assert rows[3][2] == "9 c, 9 c, 9 c"
 
 
@@ -163,8 +164,9 @@ def test_tables_follow_the_regimes_order_whatever_the_record_s_key_order():
     rec = by_regime()
     backwards = type(rec)(**{**vars(rec), **{f: dict(sorted(getattr(rec, f).items())) for f in ("runs", "controls", "sweep")}})
     assert list(backwards.runs) == ["baseline", "chosen", "paper_like"]
-    assert [r[0] for r in by_regime_section.control_table(backwards)[1]][::2] == list(claims.REGIMES)
-    assert [r[0] for r in by_regime_section.sweep_table(backwards)[1]][::len(claims.CONVERGENCE_SWEEP)] == list(claims.REGIMES)
+    names = [claims.regime_name(r) for r in claims.REGIMES]
+    assert [r[0] for r in by_regime_section.control_table(backwards)[1]][::2] == names
+    assert [r[0] for r in by_regime_section.sweep_table(backwards)[1]][::len(claims.CONVERGENCE_SWEEP)] == names
     assert by_regime_section.claim_cells(backwards)[0][0].startswith("chosen")
 
 

@@ -107,7 +107,7 @@ def test_the_sections_are_built_from_the_units(exp, monkeypatch):
     assert study.seeds == {n: 2 for n in claims.REGIMES}
     assert study.points == [p for n in claims.REGIMES for s in (0, 1) for p in u.seeds[n][s].points]
     head, rows = units.provenance(u)
-    assert head[0] == "unit" and [r[0] for r in rows][:2] == ["paper-like choice", "chosen, seed 0"]
+    assert head[0] == "unit" and [r[0] for r in rows][:2] == ["paper-like choice", "chosen regime, seed 0"]
     assert len(rows) == 1 + 6
 
 

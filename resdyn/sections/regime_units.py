@@ -229,7 +229,7 @@ def compute(exp: Setup, *, minutes: float | None = None, log=print) -> list[str]
 def provenance(units: Units) -> tuple[list[str], list[list]]:
     """One row per unit: where and when it ran, at which commit, in what precision and wall time; a
     Markdown table's header and rows."""
-    rows = [["paper-like choice", units.choice.info]] + [[f"{u.regime}, seed {u.seed}", u.info]
+    rows = [["paper-like choice", units.choice.info]] + [[f"{claims.regime_name(u.regime)}, seed {u.seed}", u.info]
                                                           for us in units.seeds.values() for u in us]
     return (["unit", "commit", "machine", "precision", "written (UTC)", "wall time of its run (min)"],
             [[name, (i.commit or "none")[:12], i.machine, i.precision, i.written, f"{i.wall_seconds / 60:.1f}"]

@@ -88,6 +88,11 @@ def _claims(r) -> str:
             row += [f"**{by[v.key].verdict}** ({by[v.key].ours})" if v.key in by else "–" for by in regimes.values()]
         rows.append(row)
     out.append(table(head, rows))
+    if over and regimes:
+        out += ["", "The columns judge with different controls: seed 0 and the seeds' column (notebooks 01-05) against the "
+                "raw input and the untrained net; each regime's column (notebook 15) also against the controls that can "
+                "meet the tests (rules `shuffled_control` and `mlp_control`), so a claim can hold in the first and be "
+                "*no evidence* in the second."]
     if others:
         out += ["", "The studies' claims (the mechanism by intervention, the toy, the MNIST-1D study; a study's rule reads its own seeds, "
                 "as its section says):", ""]

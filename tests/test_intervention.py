@@ -79,6 +79,8 @@ def test_the_rule_counts_the_seeds_whose_settling_moves_by_the_margin():
     assert (v.verdict, v.key) == ("does not", "intervention_weights_baseline_separate")
     assert v.ours.endswith("removed in 0 of 1 settling seeds") and v.controls == "as trained: settling layer 6, never"
     assert claims.intervention("saturation", "shared", "chosen", [None, None], [None, 3]).verdict == "inconclusive"
+    assert claims.intervention("saturation", "shared", "paper_like", [5], [None]).claim.endswith(
+        "(shared, paper-like regime)")  # the regime in words
     with pytest.raises(ValueError, match="the same seeds, got 2 and 1"):
         claims.intervention("saturation", "shared", "chosen", [1, 2], [1])
 

@@ -113,6 +113,7 @@ def test_report_renders_every_section_of_a_complete_record(tmp_path):
     assert "](../figures/fig1c_trajectory_distances.png)" in text
     assert "| verdict (chosen regime, seed 0) |" in text  # every verdict names its regime
     assert "| chosen regime | paper-like regime | baseline regime |" in text  # the claim x regime columns, in words
+    assert "so a claim can hold in the first and be *no evidence* in the second" in text  # the columns' controls differ
     assert "Quick mode" not in text
     quick = dataclasses.replace(record, runs={"paper": dataclasses.replace(record.run, identity={**record.run.identity,
                                                                                              "mode": "quick"})})

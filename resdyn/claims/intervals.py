@@ -5,7 +5,7 @@ from __future__ import annotations
 from .rules import (
     NETS, PAPER, Verdict, ERROR, MEAN_SETTLING, STD_SETTLING, DISTANCE, TSNE, ADAPTIVE, DEPTH_MATTERS,
     RANKS_REMOVABLE, ADAPTIVE_KEEPS, ABSOLUTE_SETTLING, SHUFFLED_CONTROL, MLP_CONTROL, INTERVENTION,
-    INTERVENTION_UNDO, SEEDS, SETTLING_BY_LAYER, ABSOLUTE_WHAT, error_limit,
+    INTERVENTION_UNDO, SEEDS, SETTLING_BY_LAYER, ABSOLUTE_WHAT, error_limit, regime_name,
 )
 
 
@@ -133,7 +133,8 @@ def intervention(factor: str, net: str, regime: str, trained: list[int | None], 
         v = "holds" if moved == len(settled) else "partly" if moved else "does not"
     show = lambda xs: ", ".join("never" if x is None else str(x) for x in xs)  # noqa: E731
     return Verdict(f"intervention_{factor}_{regime}_{net}",
-                   INTERVENTION.claim.format(factor=factor, net=net, regime=regime), INTERVENTION.paper,
+                   INTERVENTION.claim.format(factor=factor, net=net, regime=regime_name(regime).removesuffix(" regime")),
+                   INTERVENTION.paper,
                    f"undone ({INTERVENTION_UNDO[factor]}): settling layer {show(undone)}; delayed by {margin}+ or "
                    f"removed in {moved} of {len(settled)} settling seeds",
                    f"as trained: settling layer {show(trained)}", v)

@@ -240,9 +240,11 @@ def where_claims_hold(rec: ByRegime) -> str:
             every.append(claim)
         elif held:
             some.append(f"{claim} ({', '.join(held)})")
+        elif {v for v, _ in cells if v != "–"} == {"n/a"}:
+            unjudged.append(claim)
         else:
             got = dict.fromkeys(v for v, _ in cells if v != "–")
-            (unjudged if set(got) == {"n/a"} else none).append(claim if set(got) == {"n/a"} else f"{claim} ({' / '.join(got)})")
+            none.append(f"{claim} ({' / '.join(got)})")
     parts = [f"{label}: {'; '.join(keys)}." for label, keys in
              (("In every regime", every), ("In some regimes", some), ("In none", none),
               ("Not judged (n/a: the paper gives nothing to compare with)", unjudged)) if keys]

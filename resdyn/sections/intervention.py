@@ -133,13 +133,12 @@ def conclusion(rec: InterventionStudy) -> str:
 def summary(rec: InterventionStudy) -> str:
     """What settling goes with, in words, from the verdicts: :func:`conclusion`, then one sentence per
     factor with the verdict in each regime and weights."""
-    out = [conclusion(rec)]
+    out, nets = [conclusion(rec)], _by_net(rec)
     for factor in claims.INTERVENTION_UNDO:
-        vs = [v for v in verdicts(rec) if v.key.startswith(f"intervention_{factor}_")]
         by = {}
-        for v in vs:
-            regime, net = v.key.removeprefix(f"intervention_{factor}_").rsplit("_", 1)
-            by.setdefault(v.verdict, []).append(f"{claims.regime_name(regime)}, {net}")
+        for (regime, net), fs in nets.items():
+            if factor in fs:
+                by.setdefault(fs[factor], []).append(f"{claims.regime_name(regime)}, {net}")
         out.append(f"Undoing {factor} ({INTERVENTIONS[claims.INTERVENTION_UNDO[factor]]}): "
                    + "; ".join(f"{verdict} in {len(keys)} ({' · '.join(keys)})" for verdict, keys in by.items()) + ".")
     return " ".join(out)

@@ -322,6 +322,8 @@ def _add_run_commands(sub) -> None:
                                    "image. Needs the [book] extra: pip install -e '.[book]'.")
     p.add_argument("--out", default=None, help="output folder (default: build/book); the site is in OUT/_build/html.")
     p.add_argument("--gallery", action="store_true", help="print the README's gallery (from the registry) and stop.")
+    p.add_argument("--readme", action="store_true",
+                   help="rewrite README.md's generated blocks (bottom line, gallery) from paper/results.json and stop.")
     p.set_defaults(func=cmd_book)
 
 
@@ -340,6 +342,9 @@ def cmd_book(args):
 
     if args.gallery:
         print(book.gallery())
+        return
+    if args.readme:
+        print(f"wrote {book.update_readme()}")
         return
     sys.exit(book.main(args.out))
 

@@ -63,7 +63,7 @@ def test_a_headless_browser_shows_the_index_and_a_figure_page(tmp_path):
     assert "<table" in page and not any(rule in page for rule in ("|---|", "|\u2014|", "|\u2013|"))  # GFM tables, not text
 
 
-def test_the_readme_gallery_is_the_registry_s():
+def test_the_readme_gallery_is_the_registry_s():  # every committed figure is in it
     readme = (paths.REPO_ROOT / "README.md").read_text()
     start, end = readme.index(book.GALLERY_START), readme.index(book.GALLERY_END) + len(book.GALLERY_END)
     assert readme[start:end] == book.gallery(), "the README's gallery is stale: paste `resdyn book --gallery`"

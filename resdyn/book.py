@@ -39,9 +39,35 @@ html:
   use_repository_button: false
 sphinx:
   config:
+    html_static_path: ["_static"]
+    html_css_files: ["resdyn.css"]
+    html_js_files: ["resdyn.js"]
     html_show_copyright: false
     myst_heading_anchors: 3
     nb_render_markdown_format: gfm
+"""
+
+
+#: Tables wrap to the page (a wide one scrolls inside its own box) and figures fit the column, at a
+#: desktop's width and a phone's alike.
+_CSS = """\
+.bd-article table { display: block; max-width: 100%; overflow-x: auto; }
+.bd-article table td, .bd-article table th { white-space: normal; word-break: normal; overflow-wrap: anywhere;
+  min-width: 6em; }
+.bd-article table td:first-child, .bd-article table th:first-child { min-width: 14em; }
+.bd-article img { max-width: 100%; height: auto; cursor: zoom-in; }
+@media (max-width: 600px) { .bd-article table td:first-child, .bd-article table th:first-child { min-width: 9em; } }
+"""
+#: Each figure opens full size on click, in a new tab.
+_JS = """\
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll(".bd-article img").forEach((img) => {
+    if (img.closest("a")) return;
+    const link = document.createElement("a");
+    link.href = img.src; link.target = "_blank"; link.rel = "noopener"; link.title = "open the figure full size";
+    img.parentNode.insertBefore(link, img); link.appendChild(img);
+  });
+});
 """
 
 
@@ -66,9 +92,13 @@ def write_sources(out: str | Path, *, paper: Path = paths.PAPER_DIR, figures: Pa
         for cell in book.cells:
             if cell.cell_type == "markdown":
                 cell.source = _SOURCE_LINK.sub(r"`\1`", cell.source)
+            _for_readers(cell)
         nbformat.write(book, str(src / "paper" / "notebooks" / nb.name))
         chapters.setdefault(s.target, []).append(s.notebook)
     (src / "_config.yml").write_text(_CONFIG)
+    (src / "_static").mkdir()
+    (src / "_static" / "resdyn.css").write_text(_CSS)
+    (src / "_static" / "resdyn.js").write_text(_JS)
     toc = ["format: jb-book", "root: intro", "parts:", "  - caption: \"The report\"", "    chapters:",
            "      - file: paper/REPORT"]
     for target, names in chapters.items():
@@ -78,6 +108,23 @@ def write_sources(out: str | Path, *, paper: Path = paths.PAPER_DIR, figures: Pa
     titles = {n: _title(src / "paper" / "notebooks" / f"{n}.ipynb") for names in chapters.values() for n in names}
     (src / "intro.md").write_text(_intro(chapters, titles, _record(paper), figures))
     return src
+
+
+#: A figure's title by the file stem a notebook saves it under (its image's alt text in the book).
+_FIGURE_TITLES = {f.stem: f.title for s in SECTIONS for f in s.figures}
+
+
+def _for_readers(cell) -> None:
+    """A notebook cell as the book shows it: the papermill parameter cells removed (Jupyter Book's
+    ``remove-cell`` tag), and each figure output given its title as alt text."""
+    tags = cell.metadata.get("tags", [])
+    if {"parameters", "injected-parameters"} & set(tags):
+        cell.metadata["tags"] = [*tags, "remove-cell"]
+    if cell.cell_type != "code":
+        return
+    stems = [stem for stem in _FIGURE_TITLES if f'"{stem}"' in cell.source]
+    if stems and any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
+        cell.metadata["mystnb"] = {"image": {"alt": _FIGURE_TITLES[stems[0]], "classes": "resdyn-figure"}}
 
 
 def _title(notebook: Path) -> str:

@@ -22,7 +22,10 @@ def test_sources_follow_the_registry_and_drop_links_out_of_the_book(tmp_path):
     executed = [s.notebook for s in SECTIONS if (paths.EXECUTED_DIR / f"{s.notebook}.ipynb").exists()]
     positions = [toc.index(f"paper/notebooks/{n}\n") for n in dict.fromkeys(executed)]
     assert positions == sorted(positions) and executed  # the paper's order: regime, Fig. 1A-1D, ..., studies
-    assert toc.rstrip().endswith("file: paper/REPORT")
+    assert toc.index("file: paper/REPORT") < min(positions)  # the report right after the index
+    intro = (src / "intro.md").read_text()
+    assert intro.index("## What we found") < intro.index("figures/claims_by_regime.png") < intro.index("## Read on")
+    assert "[01 · Fig. 1A and 1B" in intro  # notebooks by their titles, not by number alone
     for nb in (src / "paper" / "notebooks").glob("*.ipynb"):
         assert "](../../notebooks/" not in nb.read_text()  # the source notebooks are not in the book
     assert (src / "figures").is_dir() and not list((src / "figures").glob("*.pdf"))
@@ -54,7 +57,7 @@ def test_a_headless_browser_shows_the_index_and_a_figure_page(tmp_path):
         return done.stdout
 
     index = dom("intro.html")
-    assert "resdyn: the full run" in index and "The report" in index
+    assert "what holds of the paper" in index and "What we found" in index and "The report" in index
     for s in SECTIONS:
         if (paths.EXECUTED_DIR / f"{s.notebook}.ipynb").exists():
             assert f"{s.notebook}.html" in index  # every executed notebook is in the navigation
@@ -71,3 +74,16 @@ def test_the_readme_gallery_is_the_registry_s():  # every committed figure is in
         for f in s.figures:
             if (paths.FIGURES_DIR / f"{f.stem}.png").exists():
                 assert f"figures/{f.stem}.png" in readme
+
+
+def test_the_book_hides_parameter_cells_and_gives_figures_their_titles_as_alt_text(tmp_path):
+    import nbformat
+
+    src = book.write_sources(tmp_path)
+    nb = nbformat.read(src / "paper" / "notebooks" / "01_fig1ab_residual_statistics.ipynb", as_version=4)
+    tagged = [c for c in nb.cells if {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))]
+    assert tagged and all("remove-cell" in c.metadata["tags"] for c in tagged)
+    alts = [c.metadata["mystnb"]["image"]["alt"] for c in nb.cells if "mystnb" in c.metadata]
+    assert alts == ["Fig. 1A", "Fig. 1B"]
+    assert "overflow-x: auto" in (src / "_static" / "resdyn.css").read_text()
+    assert "resdyn.css" in (src / "_config.yml").read_text()

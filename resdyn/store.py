@@ -163,8 +163,12 @@ def read_error(exc: Exception) -> str:
 def discard(path: Path, why: str, then: str = "The net is trained again.") -> None:
     """Set ``path`` aside (:func:`set_aside`) with a :class:`CacheWarning` that names it, says
     ``why`` (a phrase after the path) and what happens ``then``; returns ``None``, for the caller
-    to return in place of the file's content."""
-    aside = set_aside(path)
+    to return in place of the file's content. Where the file is gone already (another process
+    reading the same cache set it aside, and said so), it returns ``None`` without a word."""
+    try:
+        aside = set_aside(path)
+    except FileNotFoundError:
+        return None
     warnings.warn(f"resdyn cache: {path} {why}; moved it to {aside}. {then}", CacheWarning, stacklevel=3)
     return None
 

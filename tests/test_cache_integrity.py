@@ -231,3 +231,14 @@ def test_a_damaged_mnist1d_net_is_set_aside_and_retrained_with_a_warning(spec, h
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert fitting.train_or_load(job).history == first.history  # the new file reads
+
+
+def test_a_file_another_process_set_aside_first_is_no_error(tmp_path, monkeypatch):
+    path = tmp_path / "final.pt"
+    path.write_bytes(b"damaged")
+    real = store.set_aside
+    monkeypatch.setattr(store, "set_aside", lambda p: (real(p), real(p)))  # the second rename finds no file
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert store.load(path) is None
+    assert [p.name for p in tmp_path.iterdir()] == ["final.pt.corrupt"]

@@ -1,10 +1,11 @@
 """The checkpoint bookkeeping of :func:`resdyn.train.fit`: resuming, saving after every epoch, and the fork.
 
 Resuming. With ``checkpoint=`` a run writes its checkpoint atomically after every epoch (the net,
-the optimizer state, the history, the layers removed and the settings, see :func:`resdyn.store.save`).
-A run started with a checkpoint that exists resumes after its last complete epoch and ends with the
-weights an uninterrupted run ends with (each epoch's shuffle depends only on the seed and the epoch).
-A checkpoint written with other settings is refused.
+the optimizer state, the history, the layers removed and the settings, the data's spec among them,
+see :func:`resdyn.store.save`). A run started with a checkpoint that exists resumes after its last
+complete epoch and ends with the weights an uninterrupted run ends with (each epoch's shuffle
+depends only on the seed and the epoch). A checkpoint written for another net (other data, model,
+training or adaptive settings), or one that does not record them all, is set aside, not resumed.
 
 The fork. Until its first layer removal an adaptive run is, epoch for epoch, the plain run
 (``adaptive=None``) of the same settings: the depth check only reads the net and draws no random
@@ -27,17 +28,18 @@ from . import store
 from .pruning import PruneRecord
 
 
-def resume(path, config, adaptive, *, map_location, make_optimizer, make_record, model_config=None):
+def resume(path, config, adaptive, *, model_config, data_spec: dict, map_location, make_optimizer, make_record):
     """(model, optimizer, history, pruning records) from the checkpoint at ``path``, written with
     these settings; ``None`` where ``path`` is ``None``, there is no readable file there, or it was
-    written with other settings (``model_config``, ``config``, ``adaptive``: then it is set aside,
+    written with other settings or does not record them all (``model_config``, ``config``,
+    ``adaptive``, ``data_spec``, :meth:`resdyn.data.Dataset.spec`: then it is set aside,
     :func:`resdyn.store.load`, and training starts over).
 
     ``make_optimizer(model, config)`` builds the optimizer the saved state is loaded into and
     ``make_record(**fields)`` an epoch record (:func:`resdyn.train.make_optimizer` and
     :class:`resdyn.train.EpochRecord`).
     """
-    expect = None if model_config is None else store.settings(model_config, config, adaptive)
+    expect = store.settings(model_config, config, adaptive, data_spec)
     saved = store.load(path, map_location=map_location, expect=expect) if path is not None else None
     if saved is None:
         return None
@@ -48,10 +50,10 @@ def resume(path, config, adaptive, *, map_location, make_optimizer, make_record,
             [PruneRecord.from_dict(p) for p in saved["pruning"]])
 
 
-def save(path, *, model, optimizer, history, pruning, config, adaptive) -> None:
-    """The checkpoint after an epoch: everything :func:`resume` needs to go on."""
+def save(path, *, model, optimizer, history, pruning, config, adaptive, data_spec: dict) -> None:
+    """The checkpoint after an epoch: everything :func:`resume` needs to go on and to check."""
     store.save(path, model=model, history=history, pruning=pruning, config=config, adaptive=adaptive,
-               optimizer=optimizer)
+               optimizer=optimizer, data_spec=data_spec)
 
 
 def at_fork(still_plain: bool, pruning: list, last: bool) -> bool:
@@ -61,16 +63,17 @@ def at_fork(still_plain: bool, pruning: list, last: bool) -> bool:
     return still_plain and (bool(pruning) or last)
 
 
-def write_plain_fork(path, history: list, model, optimizer, val_acc: float, config) -> None:
+def write_plain_fork(path, history: list, model, optimizer, val_acc: float, config, data_spec: dict) -> None:
     """The plain run's checkpoint at the end of an adaptive run's last epoch without a removal
-    (``model``, ``optimizer`` and ``val_acc`` as they were before that epoch's check), unless
-    ``path`` exists."""
+    (``model``, ``optimizer`` and ``val_acc`` as they were before that epoch's check; trained on the
+    data of ``data_spec``), unless ``path`` exists."""
     path = Path(path)
     if path.exists():  # the plain run has a checkpoint of its own: leave it
         return
     plain = [replace(r, criterion=None, val_acc_unpruned=None) for r in history]
     plain[-1] = replace(plain[-1], depth=model.depth, val_acc=val_acc)
-    store.save(path, model=model, history=plain, pruning=[], config=config, adaptive=None, optimizer=optimizer)
+    store.save(path, model=model, history=plain, pruning=[], config=config, adaptive=None, optimizer=optimizer,
+               data_spec=data_spec)
 
 
 def plain_twin_checkpoint(data, model_config, config) -> Path | None:

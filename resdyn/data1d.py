@@ -8,8 +8,9 @@ from the web and is never called here (a test fails if it is).
 
 The generator's arguments are fixed in one place, :class:`Mnist1dSpec` (the package's defaults
 except the number of samples and the seed). A generated set is cached as
-``<data root>/mnist1d/mnist1d-<hash>.npz``, with its arguments stored in the file and checked when
-it is read. ``make_dataset`` splits 80 / 20 into training and test; :func:`load_mnist1d` holds out
+``<data root>/mnist1d/mnist1d-<hash>.npz``, with its arguments and a checksum of its arrays stored
+in the file and checked when it is read (a file that fails is set aside, see :func:`arrays`).
+``make_dataset`` splits 80 / 20 into training and test; :func:`load_mnist1d` holds out
 ``val_size`` of the training part for validation (drawn once with :data:`resdyn.data.SPLIT_SEED`).
 
 >>> data = load_mnist1d(Mnist1dSpec(num_samples=10000))   # 7,000 train / 1,000 val / 2,000 test
@@ -19,14 +20,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from . import files, paths
+from . import files, paths, store
 from .data import SPLIT_SEED, Dataset, Split
 
 #: The ``mnist1d`` package's generator arguments that :class:`Mnist1dSpec` does not set: its
@@ -93,23 +96,83 @@ def cache_path(spec: Mnist1dSpec) -> Path:
     return paths.data_root(spec.root) / "mnist1d" / f"mnist1d-{digest}.npz"
 
 
+#: The arrays of a generated set, in the order :func:`checksum` reads them.
+ARRAYS = ("x", "y", "x_test", "y_test")
+
+
 def arrays(spec: Mnist1dSpec) -> dict[str, np.ndarray]:
-    """The arrays of ``spec``, from the cache or generated (and cached, atomically). A cached file
-    whose stored arguments differ from ``spec``'s is regenerated."""
+    """The arrays of ``spec``, from the cache or generated (and cached, atomically).
+
+    A cached file is used only if it holds ``spec``'s arguments and arrays whose shapes, types and
+    :func:`checksum` are those stored with them. Any other file there (truncated, not an ``.npz``,
+    written for other arguments, other arrays) is set aside as ``<name>.corrupt`` with a
+    :class:`resdyn.store.CacheWarning` naming it, and the arrays are generated and cached again.
+    Where the file's folder is not writable, nothing is written there: the file stays and the
+    arrays are generated in memory, with a warning saying so."""
     path = cache_path(spec)
     if path.exists():
-        with np.load(path, allow_pickle=False) as saved:
-            if json.loads(str(saved["arguments"])) == spec.arguments():
-                return {k: saved[k] for k in ("x", "y", "x_test", "y_test")}
-    data = generate(spec)
+        saved, why = _read(path, spec)
+        if saved is not None:
+            return saved
+        data = generate(spec)
+        if not os.access(path.parent, os.W_OK):
+            warnings.warn(f"resdyn cache: {path} {why}; its folder is not writable, so the file stays and the "
+                          f"MNIST-1D arrays are generated in memory on every run (delete the file or make "
+                          f"{path.parent} writable).", store.CacheWarning, stacklevel=2)
+            return data
+        store.discard(path, why, then="The MNIST-1D arrays are generated again.")
+    else:
+        data = generate(spec)
     path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as f:
-            np.savez(f, arguments=np.array(json.dumps(spec.arguments(), sort_keys=True)), **data)
+            np.savez(f, arguments=np.array(json.dumps(spec.arguments(), sort_keys=True)),
+                     sha256=np.array(checksum(data)), **data)
 
     files.atomic_write(path, write)
     return data
+
+
+def checksum(data: dict[str, np.ndarray]) -> str:
+    """The SHA-256 of the :data:`ARRAYS` of ``data``: each one's name, type, shape and bytes."""
+    h = hashlib.sha256()
+    for name in ARRAYS:
+        a = np.ascontiguousarray(data[name])
+        h.update(json.dumps([name, a.dtype.str, list(a.shape)]).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _read(path: Path, spec: Mnist1dSpec) -> tuple[dict[str, np.ndarray] | None, str]:
+    """(the arrays of the cache file ``path``, "") if it holds ``spec``'s set whole, else (None, why not)."""
+    n_train = int(spec.num_samples * GENERATOR["train_split"])
+    n_test, length = spec.num_samples - n_train, GENERATOR["final_seq_length"]
+    want = {"x": ("float32", (n_train, length)), "y": ("int64", (n_train,)),
+            "x_test": ("float32", (n_test, length)), "y_test": ("int64", (n_test,))}
+    try:
+        saved = np.load(path, allow_pickle=False)
+        if not isinstance(saved, np.lib.npyio.NpzFile):
+            raise ValueError("it holds one array, not the .npz archive of a generated set")
+        with saved:
+            missing = [k for k in ("arguments", *ARRAYS) if k not in saved.files]
+            if missing:
+                return None, f"is not an MNIST-1D cache file (it has no {', '.join(missing)})"
+            arguments = json.loads(str(saved["arguments"]))
+            digest = str(saved["sha256"]) if "sha256" in saved.files else None
+            data = {k: saved[k] for k in ARRAYS}
+    except Exception as exc:  # truncated or not a zip, a damaged member, unreadable arguments: the file is the problem
+        return None, f"could not be read ({store.read_error(exc)})"
+    if arguments != spec.arguments():
+        return None, f"holds the set of other generator arguments ({arguments} where {spec.arguments()} was asked for)"
+    if digest is None:
+        return None, "has no checksum of its arrays, so they cannot be checked (written by an older resdyn)"
+    got = {k: (str(a.dtype), a.shape) for k, a in data.items()}
+    if got != want:
+        return None, f"holds arrays of other types or shapes ({got} where {want} was asked for)"
+    if checksum(data) != digest:
+        return None, "holds other arrays than it was written with (their SHA-256 differs from the one stored with them)"
+    return data, ""
 
 
 def load_mnist1d(spec: Mnist1dSpec = Mnist1dSpec()) -> Dataset:
@@ -125,4 +188,4 @@ def load_mnist1d(spec: Mnist1dSpec = Mnist1dSpec()) -> Dataset:
 
 
 
-__all__ = ["GENERATOR", "Mnist1dSpec", "generate", "cache_path", "arrays", "load_mnist1d"]
+__all__ = ["GENERATOR", "ARRAYS", "Mnist1dSpec", "generate", "cache_path", "arrays", "checksum", "load_mnist1d"]

@@ -13,7 +13,8 @@ weights (the paper says nothing of the optimizer across a removal).
 
 :class:`NetJob` names one such run; :func:`train_or_load` trains it once and keeps the result in
 the cache (``<cache>/fitting/<key>/final.pt``, written atomically), so a second call, from this
-process or a worker, reads it.
+process or a worker, reads it. A file there that cannot be read or holds another job's net is set
+aside with a :class:`resdyn.store.CacheWarning` (:func:`resdyn.store.discard`) and the net trained again.
 """
 from __future__ import annotations
 
@@ -251,11 +252,9 @@ class TrainedNet:
 def train_or_load(job: NetJob, data: Dataset | None = None) -> TrainedNet:
     """``job``'s net from the cache, or trained now (and cached). ``data``: the job's data set, if
     already loaded (else loaded from its spec)."""
-    saved = _read(job.path())
-    if saved is not None and saved.get("settings") == job.settings():
-        model = job.build(saved["depth"])
-        model.load_state_dict(saved["state"])
-        return TrainedNet(job, model.eval(), saved["history"], saved["best_epoch"], saved["removed"], saved["seconds"])
+    cached = _read(job)
+    if cached is not None:
+        return cached
     data = job.data.load() if data is None else data
     model = job.build()
     fit = fit_classifier(model, data, job.fit, seed=job.seed, adaptive=job.adaptive,
@@ -266,11 +265,29 @@ def train_or_load(job: NetJob, data: Dataset | None = None) -> TrainedNet:
     return TrainedNet(job, fit.model.eval(), fit.history, fit.best_epoch, fit.removed, fit.seconds)
 
 
-def _read(path) -> dict | None:
-    """The saved run at ``path``, or None where there is none or it cannot be read (then it is trained again)."""
+#: What a cached run holds (written by :func:`train_or_load`).
+_KEYS = ("settings", "state", "depth", "history", "best_epoch", "removed", "seconds")
+
+
+def _read(job: NetJob) -> TrainedNet | None:
+    """``job``'s cached run, or None where there is none, or the file cannot be read or holds another
+    job's net (then it is set aside with a warning, :func:`resdyn.store.discard`)."""
+    path = job.path()
     if not path.exists():
         return None
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # a truncated or foreign file: the net is trained again, the write replaces it
-        return None
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        missing = [k for k in _KEYS if not isinstance(saved, dict) or k not in saved]
+        if missing:
+            raise ValueError(f"not a cached net of the MNIST-1D study (missing {', '.join(missing)})")
+    except Exception as exc:  # truncated, overwritten, another program's file
+        return store.discard(path, f"could not be read ({store.read_error(exc)})")
+    if saved["settings"] != job.settings():
+        return store.discard(path, f"holds another net than this entry is for (settings {saved['settings']} where "
+                                   f"{job.settings()} was asked for)")
+    try:
+        model = job.build(saved["depth"])
+        model.load_state_dict(saved["state"])
+    except Exception as exc:  # weights of other shapes than the job's net at that depth
+        return store.discard(path, f"could not be read ({store.read_error(exc)})")
+    return TrainedNet(job, model.eval(), saved["history"], saved["best_epoch"], saved["removed"], saved["seconds"])

@@ -48,7 +48,8 @@ def fit(model: DenseResNet, data: Dataset, config: TrainConfig = TrainConfig(), 
             after every epoch, and after every epoch but the last remove the last layer while it is
             below the threshold (see :mod:`resdyn.pruning`), so the final net is trained at its depth.
         checkpoint: a file written atomically after every epoch; if it exists, training resumes
-            from it and ends with the same weights as an uninterrupted run.
+            from it and ends with the same weights as an uninterrupted run (a file written for other
+            data or settings is set aside and training starts over).
         plain_checkpoint: adaptive runs only. Until its first layer removal an adaptive run is the
             plain run of the same settings; at that epoch it leaves the plain run its checkpoint
             here, unless the file exists (the fork, see :mod:`resdyn.checkpoints`).
@@ -62,7 +63,8 @@ def fit(model: DenseResNet, data: Dataset, config: TrainConfig = TrainConfig(), 
     x, y, val, probe = _training_tensors(data, config, adaptive, device)
     model = copy.deepcopy(model).to(device)
     initial_criterion = None if adaptive is None else depth_criterion(model, probe)
-    model, optimizer, history, pruning = _resume_or_start(model, checkpoint, config, adaptive, device)
+    data_spec = data.spec()  # what each checkpoint records, and what one must record to be resumed
+    model, optimizer, history, pruning = _resume_or_start(model, checkpoint, config, adaptive, data_spec, device)
 
     for epoch in range(len(history), config.epochs):
         if converged(history, config.patience):
@@ -80,12 +82,12 @@ def fit(model: DenseResNet, data: Dataset, config: TrainConfig = TrainConfig(), 
         history.append(record)
         last = epoch + 1 == config.epochs or converged(history, config.patience)
         if plain_checkpoint is not None and checkpoints.at_fork(still_plain, pruning, last):
-            checkpoints.write_plain_fork(plain_checkpoint, history, *before_check, config)
+            checkpoints.write_plain_fork(plain_checkpoint, history, *before_check, config, data_spec)
         if progress:
             _log_epoch(record, config, name)
         if checkpoint is not None:
             checkpoints.save(checkpoint, model=model, optimizer=optimizer, history=history, pruning=pruning,
-                             config=config, adaptive=adaptive)
+                             config=config, adaptive=adaptive, data_spec=data_spec)
         if callback is not None:
             callback(record)
     test_acc = accuracy(model, Split(data.test.x.to(device), data.test.y.to(device)))
@@ -165,7 +167,7 @@ def train_or_load(
     """
     config = config.resolved()
     folder = store.entry_dir(data, model_config, config, adaptive)
-    expect = store.settings(model_config, config, adaptive, data_spec=data.spec())
+    expect = store.settings(model_config, config, adaptive, data.spec())
     saved = store.load(folder / "final.pt", expect=expect) if cache else None
     if saved is not None:
         return FitResult(model=saved["model"], history=[EpochRecord(**r) for r in saved["history"]],
@@ -256,11 +258,12 @@ def shuffled(labels: torch.Tensor, *, seed: int) -> torch.Tensor:
     return labels[perm.to(labels.device)]
 
 
-def _resume_or_start(model: DenseResNet, checkpoint, config: TrainConfig, adaptive, device):
+def _resume_or_start(model: DenseResNet, checkpoint, config: TrainConfig, adaptive, data_spec: dict, device):
     """(model, optimizer, history, pruning records) after the last epoch of ``checkpoint`` where it
-    exists (see :mod:`resdyn.checkpoints`), else ``model`` with a new optimizer and no history."""
-    resumed = checkpoints.resume(checkpoint, config, adaptive, map_location=device, make_optimizer=make_optimizer,
-                                 make_record=EpochRecord, model_config=model.config)
+    exists and was written for this net and data (see :mod:`resdyn.checkpoints`), else ``model``
+    with a new optimizer and no history."""
+    resumed = checkpoints.resume(checkpoint, config, adaptive, model_config=model.config, data_spec=data_spec,
+                                 map_location=device, make_optimizer=make_optimizer, make_record=EpochRecord)
     return resumed if resumed is not None else (model, make_optimizer(model, config), [], [])
 
 

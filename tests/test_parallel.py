@@ -89,7 +89,7 @@ def test_cache_state_reads_final_partial_and_none_without_training(digits, monke
     opt = torch.optim.Adam(model.parameters())
     one = serial(job).history[:1]  # a checkpoint after epoch 1 of 2
     checkpoints.save(folder / "checkpoint.pt", model=model, optimizer=opt, history=one, pruning=[], config=job.train,
-                     adaptive=None)
+                     adaptive=None, data_spec=digits.spec())
     assert par.cache_state(job) == "partial" and par._left(job) == 0.5
     monkeypatch.setattr(par, "_train", real)
     train_many([job], workers=1, progress=False)  # resumes from the checkpoint

@@ -66,8 +66,8 @@ def test_one_format_for_checkpoints_and_final_nets(digits, tmp_path):
     ckpt_path = tmp_path / "ckpt.pt"
     fit(DenseResNet(model_config()), digits, CFG, checkpoint=ckpt_path, progress=False)
     ckpt = torch.load(ckpt_path, weights_only=True)
-    assert final.keys() - {"data_spec"} == ckpt.keys()  # a finished net also names its data
-    assert final["data_spec"] == digits.spec()
+    assert final.keys() == ckpt.keys() == set(store._KEYS) | {"optimizer_state"}
+    assert final["data_spec"] == ckpt["data_spec"] == digits.spec()  # both name the data they were trained on
     assert final["format"] == ckpt["format"] == store.FORMAT
     assert final["optimizer_state"] is None and ckpt["optimizer_state"] is not None
     assert final["train_config"] == CFG.resolved().to_dict() and [h["epoch"] for h in final["history"]] == [1, 2]
@@ -124,12 +124,12 @@ def test_a_checkpoint_of_another_model_is_set_aside_not_resumed(digits, tmp_path
 
 
 def test_mismatch_allows_only_a_shallower_adaptive_model():
-    want = store.settings(model_config(), CFG, AdaptiveDepthConfig())
+    want = store.settings(model_config(), CFG, AdaptiveDepthConfig(), {"name": "digits"})
     pruned = {**want, "model_config": {**want["model_config"], "depth": 2}}
     assert store.mismatch(pruned, want) is None
     deeper = {**want, "model_config": {**want["model_config"], "depth": 99}}
     assert "model_config" in store.mismatch(deeper, want)
-    plain = store.settings(model_config(), CFG)
+    plain = store.settings(model_config(), CFG, None, {"name": "digits"})
     assert "model_config" in store.mismatch({**plain, "model_config": pruned["model_config"]}, plain)
     assert "adaptive" in store.mismatch({**want, "adaptive": None}, want)
 
@@ -137,7 +137,7 @@ def test_mismatch_allows_only_a_shallower_adaptive_model():
 #: The fingerprint of the code that determines a trained net (store.TRAINING_CODE, docstrings and
 #: comments aside), for each cache version. When this test fails: if the change alters what a
 #: configuration trains to, bump store.CACHE_VERSION; then add the new fingerprint here.
-FINGERPRINTS = {3: "03c4a5661b7bf113"}  # session 8: options added (residual, shuffle_labels, patience); default nets unchanged
+FINGERPRINTS = {3: "ab7c1919b47b9ff5"}  # checkpoints record and check their data's spec; trained nets unchanged
 
 
 def _training_code_fingerprint() -> str:
@@ -192,8 +192,11 @@ def test_an_entry_of_the_same_net_on_other_data_is_set_aside(digits):
     assert train_or_load(digits, model_config(), cfg, progress=False).from_cache  # its own save now
 
 
-def test_an_older_save_without_the_data_spec_still_reads():
-    want = store.settings(model_config(), CFG, None, data_spec={"name": "digits"})
-    older = {k: v for k, v in want.items() if k != "data_spec"}
-    assert store.mismatch(older, want) is None
-    assert "data_spec" in store.mismatch({**want, "data_spec": {"name": "mnist"}}, want)
+def test_mismatch_names_what_the_file_holds_and_what_was_asked_for():
+    want = store.settings(model_config(), CFG, None, {"name": "digits"})
+    assert store.mismatch(want, want) is None
+    assert store.mismatch({**want, "data_spec": {"name": "mnist"}}, want) == \
+        "data_spec {'name': 'mnist'} where {'name': 'digits'} was asked for"
+    for key in want:  # a setting the file does not record is a difference, not a pass
+        assert store.mismatch({k: v for k, v in want.items() if k != key}, want) == \
+            f"no {key} where {want[key]} was asked for"

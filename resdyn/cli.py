@@ -121,12 +121,9 @@ def cmd_prune(args):
 def cmd_reproduce(args):
     from . import reproduce, results
 
-    before = results.load(args.check) if args.check else None
-    try:
-        record = reproduce.run(target=args.target, quick=args.quick, seed=args.seed, data_root=args.data_root,
-                               out_dir=args.out, only=args.only, kernel_name=args.kernel, timeout=args.cell_timeout)
-    except reproduce.RunError as exc:
-        sys.exit(f"resdyn reproduce: {exc}")
+    before = results.load_whole(args.check, "--check") if args.check else None
+    record = reproduce.run(target=args.target, quick=args.quick, seed=args.seed, data_root=args.data_root,
+                           out_dir=args.out, only=args.only, kernel_name=args.kernel, timeout=args.cell_timeout)
     if args.update_notebooks:
         from .experiment import run_dirs
 
@@ -135,7 +132,7 @@ def cmd_reproduce(args):
             print(f"updated checked outputs of {nb.relative_to(paths.REPO_ROOT)}")
     if record is None:
         if before is not None:
-            sys.exit("resdyn reproduce: --check needs a whole run; this run made no whole record.")
+            sys.exit("resdyn reproduce: error: --check needs a whole run; this run made no whole record.")
         return
     for v in record.verdicts:
         print(f"{v.verdict:>12}  {v.key}: {v.ours} (controls: {v.controls}; paper: {v.paper})")
@@ -157,12 +154,7 @@ def cmd_report(args):
     from .files import write_json, write_text
 
     results_file = Path(args.results)
-    try:
-        record = results.load(results_file)
-        results.check_whole(record)
-    except ValueError as exc:
-        raise ValueError(f"{results_file} is not a whole record ({str(exc).splitlines()[0]}); REPORT.md left as it "
-                         "was. Fix: restore it (git checkout paper/results.json) or re-run its targets.") from None
+    record = results.load_whole(results_file, "--results")
     if args.rejudge:
         before = {v.key: v.verdict for v in record.verdicts}
         record = results.rejudge(record)
@@ -216,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Reproduce 'Compact representations and pruning in residual networks': "
                     "train dense residual nets, prune them adaptively, and regenerate the paper's figures.",
     )
+    parser.add_argument("--debug", action="store_true", help="show a failure's traceback (also RESDYN_DEBUG=1).")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_training_commands(sub)
     _add_run_commands(sub)
@@ -350,14 +343,20 @@ def cmd_book(args):
 
 
 def main(argv=None):
+    """Every failure ends in one line, a traceback only with --debug (:mod:`resdyn.failures`)."""
     args = build_parser().parse_args(argv)
-    from .data import DataError
+    from .failures import debug, explain
 
+    show = args.debug
     try:
+        show = show or debug()
         args.func(args)
-    except (ValueError, DataError) as exc:  # bad input: one line with the fix, no traceback
-        print(f"resdyn {args.command}: error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    except Exception as exc:  # KeyboardInterrupt and SystemExit pass as they are
+        if show:
+            raise
+        message, code = explain(exc)
+        print(f"resdyn {args.command}: error: {message}", file=sys.stderr)
+        sys.exit(code)
 
 
 if __name__ == "__main__":

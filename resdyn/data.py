@@ -195,7 +195,7 @@ def _load_digits() -> tuple[Split, Split, tuple[int, int]]:
 def _missing_message(root: Path, missing: list[str], reason: str) -> str:
     return (
         f"MNIST not found under data root {root} (looked for {root / 'MNIST' / 'raw'}; "
-        f"missing: {', '.join(missing)}). {reason}\n"
+        f"missing: {', '.join(missing)}). {reason} "
         "Fix: point resdyn at a folder holding MNIST/raw/ in torchvision's layout, either with "
         "root=... (Python), --data-root (command line) or the environment variable RESDYN_DATA, "
         "e.g. RESDYN_DATA=../shared/data; or allow the download on a machine with network access."
@@ -203,9 +203,21 @@ def _missing_message(root: Path, missing: list[str], reason: str) -> str:
 
 
 def _try_download(root: Path) -> None:
+    """Fetch MNIST from torchvision's mirrors into a temporary folder and move the files ``root``
+    lacks into ``root/MNIST/raw`` once all four came: a failed download creates nothing under ``root``
+    (torchvision's own download makes ``MNIST/raw`` first and leaves partial files in it)."""
+    import shutil
+    import tempfile
+
     from torchvision.datasets import MNIST
 
-    MNIST(str(root), train=True, download=True)  # fetches all four files from torchvision's mirrors
+    with tempfile.TemporaryDirectory(prefix="resdyn-mnist-") as tmp:
+        MNIST(tmp, train=True, download=True)
+        raw = root / "MNIST" / "raw"
+        raw.mkdir(parents=True, exist_ok=True)
+        for name in MNIST_FILES:
+            if not (raw / name).is_file():
+                shutil.move(Path(tmp) / "MNIST" / "raw" / name, raw / name)
 
 
 def _check_mnist_files(raw: Path, verify: bool) -> None:
@@ -226,9 +238,12 @@ def _check_mnist_files(raw: Path, verify: bool) -> None:
                 )
 
 
-def _load_mnist(root: Path, *, download: bool | None, verify: bool):
-    from torchvision.datasets import MNIST
-
+def check_mnist(root: str | os.PathLike | None = None, *, download: bool | None = None, verify: bool = False) -> Path:
+    """The data root (:func:`resdyn.paths.data_root`) once it holds the four MNIST files of the right
+    sizes (``verify``: and SHA-256), downloading the missing ones where ``download`` allows (see
+    :func:`load_dataset`). Raises :class:`DataError` naming the root, the missing or corrupt files and
+    the fix; a root that fails the check is left as it was."""
+    root = paths.data_root(root)
     raw = root / "MNIST" / "raw"
     missing = [f for f in MNIST_FILES if not (raw / f).is_file()]
     if missing:
@@ -240,10 +255,16 @@ def _load_mnist(root: Path, *, download: bool | None, verify: bool):
         try:
             _try_download(root)
         except Exception as exc:  # no network, mirror down, disk full, ...
-            raise DataError(
-                _missing_message(root, missing, f"The download failed ({type(exc).__name__}: {exc}).")
-            ) from exc
+            why = " ".join(str(exc).split())  # torchvision's message spans lines
+            raise DataError(_missing_message(root, missing, f"The download failed ({type(exc).__name__}: {why}).")) from exc
     _check_mnist_files(raw, verify)
+    return root
+
+
+def _load_mnist(root: Path, *, download: bool | None, verify: bool):
+    from torchvision.datasets import MNIST
+
+    check_mnist(root, download=download, verify=verify)
     shape = (28, 28)
     splits = []
     for train in (True, False):

@@ -104,15 +104,26 @@ class RunDirs:
 def run_dirs(quick: bool, out_dir: str | os.PathLike | None = None, *, seed: int = 0) -> RunDirs:
     """Full run of seed 0: ``figures/`` and ``paper/`` of the repository, scratch in ``build/full``.
     Quick runs and other seeds: all under ``build/quick``, ``build/full-seed<k>`` (``build/quick-seed<k>``),
-    so they never touch the committed record. An explicit ``out_dir`` holds all three."""
+    so they never touch the committed record. An explicit ``out_dir`` holds all three. A scratch
+    folder inside the source folders ``notebooks/`` or ``resdyn/`` (where pytest would collect the
+    executed notebooks), or the checkout itself (whose ``notebooks/`` the run would overwrite), raises
+    ``ValueError`` naming ``--out`` or ``$RESDYN_OUT``."""
     check_seed(seed)
     if out_dir is not None:
         out = Path(out_dir).expanduser().resolve()
-        return RunDirs(out / "figures", out / "paper", out)
-    if quick or seed != 0:
+        dirs = RunDirs(out / "figures", out / "paper", out)
+    elif quick or seed != 0:
         out = paths.build_dir() / (("quick" if quick else "full") + (f"-seed{seed}" if seed else ""))
-        return RunDirs(out / "figures", out / "paper", out)
-    return RunDirs(paths.FIGURES_DIR, paths.PAPER_DIR, paths.build_dir() / "full")
+        dirs = RunDirs(out / "figures", out / "paper", out)
+    else:
+        dirs = RunDirs(paths.FIGURES_DIR, paths.PAPER_DIR, paths.build_dir() / "full")
+    inside = next((f for f in (paths.NOTEBOOKS_DIR, paths.REPO_ROOT / "resdyn") if dirs.scratch.is_relative_to(f)), None)
+    if inside is not None or dirs.scratch == paths.REPO_ROOT:
+        where = f"inside the source folder {inside}" if inside else "the checkout, whose notebooks/ it would overwrite"
+        raise ValueError(f"{'--out' if out_dir is not None else '$RESDYN_OUT'} gives the output folder {dirs.scratch}, "
+                         f"{where}: the run's executed notebooks would mix with the sources (pytest collects them). "
+                         "Fix: choose a folder outside notebooks/ and resdyn/, e.g. build/out.")
+    return dirs
 
 
 @dataclass(frozen=True)

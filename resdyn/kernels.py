@@ -36,3 +36,20 @@ class KernelOutputToFile(AsyncKernelManager):
             return await super()._async_launch_kernel(kernel_cmd, **kw)
         with open(self.output_file, "ab") as out:  # the kernel process keeps its own copy of the descriptor
             return await super()._async_launch_kernel(kernel_cmd, **{**kw, "stdout": out, "stderr": out})
+
+    async def _async_is_alive(self) -> bool:  # what nbclient asks before it reports a dead kernel
+        alive = await super()._async_is_alive()
+        process = getattr(self.provisioner, "process", None)
+        if not alive and self.output_file and getattr(process, "returncode", None) is not None:
+            _EXITS[self.output_file] = process.returncode
+        return alive
+
+
+#: The exit status of each kernel found dead, by its output file (see :func:`exit_status`).
+_EXITS: dict[str, int] = {}
+
+
+def exit_status(output: Path) -> int | None:
+    """The exit status of the kernel writing to ``output`` when it was last found dead (negative: the
+    signal that killed it), or None where it is unknown; read once. How a run names what killed a kernel."""
+    return _EXITS.pop(str(output), None)

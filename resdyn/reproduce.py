@@ -24,8 +24,9 @@ from pathlib import Path
 from . import fragments, machine, paths, report, results, sections
 from .checked import is_checked
 from .experiment import paper_jobs, run_dirs, setup
+from .failures import RunError, check_run, notebook_failed
 from .files import atomic_write, write_json, write_text
-from .kernels import kernel_options
+from .kernels import exit_status, kernel_options
 from .model import check_seed
 from .parallel import plan, train_many
 
@@ -44,11 +45,6 @@ def select(target: str, only: list[str] | None) -> list[Path]:
         raise ValueError(f"only={only!r} matches no notebook of target {target!r}; choose from "
                          f"{[nb.name[:2] for nb in notebooks(target)]}.")
     return selected
-
-
-class RunError(RuntimeError):
-    """A run that cannot do what it was asked: another run holds the folder, a kernel died, or a
-    whole run's fragments do not make its record."""
 
 
 #: The most seconds one notebook cell may run in quick mode and in the paper target (CI's job), so
@@ -73,8 +69,9 @@ def run(*, target: str = "paper", quick: bool = False, seed: int = 0, data_root:
     from one whole run's fragments only. Returns the record, or ``None`` for a partial run (``only``),
     which never writes the record. ``timeout``: the most seconds one cell may run, 0 for no limit,
     None for the target's default (:func:`cell_timeout`). Raises :class:`RunError` when another run
-    holds the output folder, a kernel dies, or a whole run's fragments do not make a record. The
-    inputs are checked before anything is touched."""
+    holds the output folder, a notebook fails, or a whole run's fragments do not make a record. The
+    inputs, the environment and the output folders are checked before anything is deleted or made
+    (:func:`resdyn.failures.check_run`): a ``ValueError`` names the one that is wrong."""
     check_seed(seed)
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0):
         raise ValueError(f"timeout must be a number of seconds >= 0 (0: no limit) or None (the target's default), "
@@ -82,6 +79,7 @@ def run(*, target: str = "paper", quick: bool = False, seed: int = 0, data_root:
     timeout = cell_timeout(target, quick) if timeout is None else (timeout or None)
     selected = select(target, only)
     dirs = run_dirs(quick, out_dir, seed=seed)
+    check_run(quick, data_root, kernel_name, dirs)
     run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     params = {"quick": quick, "seed": seed, "data_root": None if data_root is None else str(Path(data_root).resolve()),
               "out_dir": None if out_dir is None else str(Path(out_dir).resolve())}
@@ -156,11 +154,10 @@ def _run_environment(run_id: str):
 def _execute(nb: Path, i: int, n: int, dirs, params: dict, kernel_name: str, timeout: int | None, kernels: Path,
              quick: bool, log) -> float:
     """Run notebook ``nb`` with papermill into the scratch folder, whole or not at all: a failed
-    notebook is kept as ``<name>.failed.ipynb`` and raises, naming the notebook and the fix. The
-    kernel process's own output goes to ``<name>.kernel.log`` beside it (what the notebook shows is
-    logged by papermill)."""
+    notebook is kept as ``<name>.failed.ipynb`` (unless papermill could not write it) and raises
+    :class:`RunError`, naming the notebook, the cause and the fix. The kernel process's own output
+    goes to ``<name>.kernel.log`` beside it (what the notebook shows is logged by papermill)."""
     import papermill
-    from nbclient.exceptions import DeadKernelError
 
     executed = dirs.scratch / "notebooks"
     executed.mkdir(parents=True, exist_ok=True)
@@ -173,11 +170,9 @@ def _execute(nb: Path, i: int, n: int, dirs, params: dict, kernel_name: str, tim
         papermill.execute_notebook(
             str(nb), str(tmp), parameters=params, kernel_name=kernel_name, cwd=str(paths.NOTEBOOKS_DIR),
             progress_bar=False, log_output=True, execution_timeout=timeout, **kernel_options(kernels, kernel_log))
-    except DeadKernelError as exc:
-        _keep_failed(tmp, failed)
-        raise RunError(f"{nb.name}: the kernel died ({exc}); most likely it ran out of memory. Its partial output "
-                       f"is {failed}, the kernel's own output {kernel_log}. Fix: close other jobs, or run with fewer "
-                       "workers (RESDYN_WORKERS=1).") from None
+    except Exception as exc:  # one sentence naming the notebook, the cause and the fix
+        kept = failed if _keep_failed(tmp, failed, whole=not (isinstance(exc, OSError) and exc.errno)) else None
+        raise RunError(notebook_failed(nb.name, exc, kept, kernel_log, exit_status(kernel_log), timeout)) from exc
     except BaseException:
         _keep_failed(tmp, failed)
         raise
@@ -188,9 +183,15 @@ def _execute(nb: Path, i: int, n: int, dirs, params: dict, kernel_name: str, tim
     return seconds
 
 
-def _keep_failed(tmp: Path, failed: Path) -> None:
-    if tmp.exists():
+def _keep_failed(tmp: Path, failed: Path, whole: bool = True) -> bool:
+    """Keep the partial notebook ``tmp`` as ``failed`` (True); where papermill could not write it whole,
+    or there is none, remove it and an older ``failed`` (False)."""
+    if whole and tmp.exists():
         os.replace(tmp, failed)
+        return True
+    tmp.unlink(missing_ok=True)
+    failed.unlink(missing_ok=True)
+    return False
 
 
 def _write_record(target, identity, records, seconds, selected, dirs, t_all, log) -> results.Results:

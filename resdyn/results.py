@@ -103,8 +103,28 @@ def check_whole(record: Results) -> None:
 
 
 def load(path: str | Path) -> Results:
-    """Read and validate a results.json."""
-    return from_dict(read_json(path))
+    """Read and validate a results.json; a file that holds no JSON object raises ``ValueError`` naming it."""
+    data = read_json(path)
+    if not isinstance(data, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(data), "a number")
+        raise ValueError(f"{path} holds {kind}, not a record (a JSON object); restore it (git checkout "
+                         "paper/results.json) or re-run its targets.")
+    return from_dict(data)
+
+
+def load_whole(path: str | Path, option: str) -> Results:
+    """The whole record (:func:`check_whole`) in ``path``, the file of command-line ``option``; a missing
+    file, invalid JSON, JSON that is no record, another schema or a record without its sections raises
+    ``ValueError`` naming the file and the fix."""
+    try:
+        record = load(path)
+        check_whole(record)
+    except (ValueError, OSError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
+            str(exc).splitlines()[0].removeprefix(f"{path} ").split("; ")[0]  # without the file and the fix said below
+        raise ValueError(f"{path} ({option}) is not a whole record ({why}); nothing was written. Fix: pass the "
+                         "right file, restore it (git checkout paper/results.json) or re-run its targets.") from None
+    return record
 
 
 def schema() -> dict:

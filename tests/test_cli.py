@@ -101,16 +101,19 @@ def test_report_rejudge_stores_the_verdicts_of_today_s_rules(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("content, why", [("{}", "holds no run"), ('{"foo": 1}', "unknown sections foo"),
-                                          ('{"runs": {}, ', "is not valid JSON")])
+                                          ('{"runs": {}, ', "is not valid JSON"), ("[1, 2]", "holds an array"),
+                                          ('{"runs": 5}', "validation error for Results"), (None, "No such file")])
 def test_report_refuses_a_record_that_does_not_validate(tmp_path, capsys, content, why):
     paper = tmp_path / "paper"
     paper.mkdir()
-    (paper / "results.json").write_text(content)
+    if content is not None:
+        (paper / "results.json").write_text(content)
     (paper / "REPORT.md").write_text("the committed report")
     with pytest.raises(SystemExit) as exc:
         main(["report", "--results", str(paper / "results.json")])
     err = capsys.readouterr().err
     assert exc.value.code == 2 and why in err and str(paper / "results.json") in err and "Fix:" in err
+    assert err.startswith("resdyn report: error: ") and err.count("\n") == 1
     assert (paper / "REPORT.md").read_text() == "the committed report"
 
 
@@ -175,3 +178,118 @@ def test_units_prints_the_progress_or_computes_the_missing_units_within_its_minu
     main(["units", "--minutes", "90"])
     assert capsys.readouterr().out == "units computed: chosen-seed1\n"
     assert asked == [{"data_root": "/data", "verbose": False}, {"data_root": None, "verbose": False}, 90.0]
+
+
+def test_results_load_names_a_file_that_holds_no_json_object(tmp_path):
+    from resdyn import results
+
+    for content, kind in (("[]", "an array"), ('"text"', "a string"), ("3", "a number"), ("null", "null")):
+        (tmp_path / "results.json").write_text(content)
+        with pytest.raises(ValueError, match=f"^{tmp_path / 'results.json'} holds {kind}, not a record"):
+            results.load(tmp_path / "results.json")
+
+
+def _failing_report(monkeypatch, exc):
+    from resdyn import report
+
+    def render(*a, **kw):
+        raise exc
+
+    monkeypatch.setattr(report, "render", render)
+
+
+@pytest.fixture
+def record_file(tmp_path):
+    from records import complete_record
+    from resdyn.files import write_json
+    from resdyn.results import to_dict
+
+    return write_json(to_dict(complete_record()), tmp_path / "paper" / "results.json")
+
+
+def test_a_write_failure_is_one_line_naming_the_file_the_cause_and_the_fix(record_file, capsys, monkeypatch):
+    """A file-size limit while REPORT.md is written (the writer's OSError, as a real limit raises it)."""
+    import errno
+    from pathlib import Path
+
+    write_text = Path.write_text
+
+    def too_large(self, text, *a, **kw):
+        if self.name.startswith(".REPORT.md."):
+            raise OSError(errno.EFBIG, "File too large")
+        return write_text(self, text, *a, **kw)
+
+    monkeypatch.setattr(Path, "write_text", too_large)
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--results", str(record_file)])
+    report = record_file.parent / "REPORT.md"
+    assert exc.value.code == 1 and capsys.readouterr().err == (
+        f"resdyn report: error: could not write {report}: the file would pass the process's file-size limit (EFBIG, see "
+        "ulimit -f); the previous file, if any, is unchanged. Fix: raise the limit (ulimit -f unlimited), then run "
+        "again\n")
+    assert sorted(p.name for p in record_file.parent.iterdir()) == ["results.json"]
+
+
+def test_an_unexpected_failure_is_one_line_and_its_traceback_shows_only_under_debug(record_file, capsys, monkeypatch):
+    _failing_report(monkeypatch, KeyError("figure"))
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--results", str(record_file)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("resdyn report: error: KeyError: 'figure' (an unexpected failure). Fix: run again with "
+                          "resdyn --debug")
+    with pytest.raises(KeyError):
+        main(["--debug", "report", "--results", str(record_file)])
+    monkeypatch.setenv("RESDYN_DEBUG", "1")
+    with pytest.raises(KeyError):
+        main(["report", "--results", str(record_file)])
+    monkeypatch.setenv("RESDYN_DEBUG", "yes")
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--results", str(record_file)])
+    assert exc.value.code == 2 and "RESDYN_DEBUG must be \"0\" or \"1\" (or unset), got 'yes'" in capsys.readouterr().err
+
+
+def test_ctrl_c_passes_as_it_is(record_file, monkeypatch):
+    _failing_report(monkeypatch, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        main(["report", "--results", str(record_file)])
+
+
+@pytest.mark.parametrize("env, value, message", [
+    ("RESDYN_WORKERS", "abc", "RESDYN_WORKERS must be an integer >= 1 (worker processes), got 'abc'"),
+    ("RESDYN_QUICK", "yes", "RESDYN_QUICK must be \"0\" or \"1\" (or unset), got 'yes'"),
+])
+def test_reproduce_checks_the_environment_before_it_deletes_the_old_fragments(tmp_path, capsys, monkeypatch, env,
+                                                                               value, message):
+    from records import complete_record
+    from resdyn import fragments
+
+    fragment = fragments.save_fragment(tmp_path / "results", "fig1c", complete_record().fig1c, identity={})
+    monkeypatch.setenv(env, value)
+    with pytest.raises(SystemExit) as exc:
+        main(["reproduce", "--quick", "--out", str(tmp_path)])
+    assert exc.value.code == 2 and capsys.readouterr().err.startswith(f"resdyn reproduce: error: {message}")
+    assert fragment.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["results"]
+
+
+@pytest.mark.parametrize("inside", ["notebooks/outx", "resdyn/out", "."])
+def test_an_output_folder_in_the_sources_is_refused(capsys, inside):
+    from resdyn import paths
+
+    out = (paths.REPO_ROOT / inside).resolve()
+    with pytest.raises(SystemExit) as exc:
+        main(["reproduce", "--quick", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.startswith(f"resdyn reproduce: error: --out gives the output folder {out}, ")
+    assert "Fix: choose a folder outside notebooks/ and resdyn/" in err and not (out / "results").exists()
+    assert inside == "." or not out.exists()
+
+
+def test_an_output_folder_from_the_environment_in_the_sources_is_refused(monkeypatch):
+    from resdyn import paths
+    from resdyn.experiment import run_dirs
+
+    monkeypatch.setenv("RESDYN_OUT", str(paths.NOTEBOOKS_DIR / "build"))
+    with pytest.raises(ValueError, match=rf"^\$RESDYN_OUT gives the output folder {paths.NOTEBOOKS_DIR / 'build'}/quick, "
+                                         rf"inside the source folder {paths.NOTEBOOKS_DIR}"):
+        run_dirs(True)

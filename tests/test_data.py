@@ -1,4 +1,5 @@
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -117,3 +118,56 @@ def test_a_missing_data_root_is_not_created(tmp_path):
     with pytest.raises(DataError, match="does not exist, and resdyn creates no folder"):
         load_dataset("mnist", root=root)
     assert not (tmp_path / "no").exists()
+
+
+def _failing_mirror(url, download_root, filename, md5):
+    """torchvision's download of one file, cut off midway: a partial .gz in its folder, then its error."""
+    from urllib.error import URLError
+
+    (Path(download_root) / filename).write_bytes(b"\x1f\x8b partial")
+    raise URLError("Name or service not known")
+
+
+@pytest.mark.parametrize("present", [0, 3])
+def test_a_failed_download_creates_nothing_under_the_root(tmp_path, monkeypatch, present):
+    """An empty root, or one with 3 of the 4 files: torchvision's download would make MNIST/raw/ and
+    leave partial files in it; the root is left as it was, and the error names it and the missing files."""
+    import torchvision.datasets.mnist
+
+    from resdyn.data import MNIST_FILES, check_mnist
+
+    monkeypatch.setattr(torchvision.datasets.mnist, "download_and_extract_archive", _failing_mirror)
+    root = tmp_path / "data"
+    root.mkdir()
+    for name in list(MNIST_FILES)[1:present + 1]:
+        (root / "MNIST" / "raw").mkdir(parents=True, exist_ok=True)
+        (root / "MNIST" / "raw" / name).write_bytes(b"not checked")
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    with pytest.raises(DataError) as err:
+        check_mnist(root)
+    msg = str(err.value)
+    assert f"MNIST not found under data root {root}" in msg and "Name or service not known" in msg
+    assert f"missing: {', '.join(list(MNIST_FILES)[:1] + list(MNIST_FILES)[present + 1:])})" in msg
+    assert "\n" not in msg and "Fix:" in msg
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+
+
+def test_a_download_moves_only_the_missing_files_into_the_root(tmp_path, monkeypatch, mnist_root):
+    import torchvision.datasets.mnist
+
+    from resdyn.data import check_mnist
+
+    def mirror(url, download_root, filename, md5):  # torchvision's download, served from the local copy
+        shutil.copy(mnist_root / "MNIST" / "raw" / filename.removesuffix(".gz"), download_root)
+
+    monkeypatch.setattr(torchvision.datasets.mnist, "download_and_extract_archive", mirror)
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        shutil.copy(mnist_root / "MNIST" / "raw" / name, raw)
+    kept = (raw / "t10k-labels-idx1-ubyte").stat().st_ino
+    assert check_mnist(tmp_path, verify=True) == tmp_path
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["MNIST", "raw", "t10k-images-idx3-ubyte",
+                                                           "t10k-labels-idx1-ubyte", "train-images-idx3-ubyte",
+                                                           "train-labels-idx1-ubyte"]
+    assert (raw / "t10k-labels-idx1-ubyte").stat().st_ino == kept  # the files it had are left as they were

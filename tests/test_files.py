@@ -29,11 +29,71 @@ def test_a_failing_write_leaves_the_old_file_and_no_temporary(tmp_path):
 
     def half(tmp):
         tmp.write_text('{"a": ')
-        raise RuntimeError("killed mid-write")
+        raise KeyboardInterrupt  # Ctrl-C mid-write: passes as it is
 
-    with pytest.raises(RuntimeError, match="killed mid-write"):
+    with pytest.raises(KeyboardInterrupt):
         atomic_write(path, half)
     assert read_json(path) == {"a": 1} and _left(tmp_path) == ["results.json"]
+
+
+def test_a_writer_s_runtime_error_names_the_file_keeps_the_old_one_and_no_temporary(tmp_path):
+    """torch.save reports a failed write as a RuntimeError of its zip writer, which names no file."""
+    path = tmp_path / "net.pt"
+    write_text("the old net", path)
+
+    def torch_save(tmp):
+        tmp.write_bytes(b"PK")
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . PytorchStreamWriter failed writing file data/0")
+
+    with pytest.raises(OSError) as err:
+        atomic_write(path, torch_save)
+    assert f"could not write {path}: [enforce fail at inline_container.cc:672]" in str(err.value)
+    assert "Fix:" in str(err.value) and isinstance(err.value.__cause__, RuntimeError)
+    assert path.read_text() == "the old net" and _left(tmp_path) == ["net.pt"]
+
+
+def test_torch_save_under_a_file_size_limit_names_the_file_and_the_limit(tmp_path):
+    """The real torch.save under RLIMIT_FSIZE: its RuntimeError carries no errno; the process's limit
+    gives the cause (EFBIG) and the fix."""
+    path = tmp_path / "cache" / "net.pt"
+    script = f"""
+import errno, resource, signal, sys, torch
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+from resdyn.store import atomic_save
+try:
+    atomic_save(torch.zeros(100_000), {str(path)!r})
+except OSError as exc:
+    print(exc.errno == errno.EFBIG, exc.strerror)
+    sys.exit(3)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 3, out.stderr
+    assert out.stdout.startswith(f"True could not write {path}: the file would pass the process's file-size limit "
+                                 "(EFBIG, see ulimit -f)")
+    assert "Fix: raise the limit (ulimit -f unlimited)" in out.stdout and _left(path.parent) == []
+
+
+def test_an_unwritable_folder_names_the_file_not_the_temporary(tmp_path, monkeypatch):
+    import errno
+    import os
+    import tempfile
+
+    folder = tmp_path / "paper"
+    folder.mkdir()
+    folder.chmod(0o555)
+    if os.access(folder, os.W_OK):  # root, whom chmod does not stop: mkstemp fails as it would for a user
+
+        def refused(dir, prefix, suffix):
+            raise PermissionError(errno.EACCES, "Permission denied", os.path.join(dir, f"{prefix}abc{suffix}"))
+
+        monkeypatch.setattr(tempfile, "mkstemp", refused)
+    with pytest.raises(OSError) as err:
+        write_text("report", folder / "REPORT.md")
+    folder.chmod(0o755)
+    assert err.value.errno == errno.EACCES and ".REPORT.md." not in str(err.value)
+    assert f"could not write {folder / 'REPORT.md'}: permission denied (EACCES)" in str(err.value)
+    assert "Fix: fix the folder's permissions or write elsewhere (--out)" in str(err.value) and _left(folder) == []
 
 
 def test_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path):

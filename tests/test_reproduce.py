@@ -222,17 +222,73 @@ def test_a_child_process_s_line_reaches_the_notebook_and_the_kernel_log_not_the_
     assert "epoch 7/9 from a worker" in (tmp_path / "scratch" / "notebooks" / "05_child.kernel.log").read_text()
 
 
-def test_a_dead_kernel_names_the_notebook_the_cause_and_the_fix(tmp_path):
+@pytest.mark.parametrize("cell, why, fix", [
+    ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
+     "killed by SIGKILL, most likely by the system's out-of-memory killer", "RESDYN_WORKERS=1"),
+    ("import os, signal\nos.kill(os.getpid(), signal.SIGTERM)", "killed by SIGTERM", "find what sent the signal"),
+    ("import os\nos._exit(3)", "it exited with code 3", "read the kernel's own output"),
+])
+def test_a_dead_kernel_names_the_notebook_what_ended_it_and_the_fix(tmp_path, cell, why, fix):
+    """Out of memory is said only where the kernel's exit status says SIGKILL; else its signal or exit code."""
     from types import SimpleNamespace
 
     nb = tmp_path / "07_dies.ipynb"
-    write_notebook(nb, ["import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"])
+    write_notebook(nb, [cell])
     dirs = SimpleNamespace(scratch=tmp_path / "scratch")
-    with pytest.raises(reproduce.RunError, match=r"07_dies.ipynb: the kernel died .*out of memory.*07_dies.kernel.log.*"
-                                                 r"RESDYN_WORKERS=1"):
+    with pytest.raises(reproduce.RunError) as err:
         reproduce._execute(nb, 1, 1, dirs, {}, "python3", 60, tmp_path, True, open(tmp_path / "log", "w"))
+    msg = str(err.value)
+    assert msg.startswith(f"07_dies.ipynb: the kernel died ({why});") and "07_dies.kernel.log" in msg
+    assert ("memory" in msg) == ("SIGKILL" in why) and fix in msg.split("Fix: ")[1]
     assert (tmp_path / "scratch" / "notebooks" / "07_dies.failed.ipynb").exists()
     assert not (tmp_path / "scratch" / "notebooks" / "07_dies.ipynb").exists()
+
+
+@pytest.mark.parametrize("cell, timeout, expected", [
+    ("x = 1", None, ""),
+    ("raise KeyError('fig1c')", 60, "07_fails.ipynb: cell [2] raised KeyError: 'fig1c'; its partial output is {failed}. "
+                                    "Fix: read the traceback there, remove the cause, then run again."),
+    ("import time\ntime.sleep(30)", 1, "07_fails.ipynb: a cell ran past the limit of 1 s per cell; its partial output "
+                                       "is {failed}. Fix: find why it hung, or give it more time with --cell-timeout"),
+])
+def test_a_failing_cell_names_the_notebook_the_cell_and_where_its_output_is(tmp_path, cell, timeout, expected):
+    nb = tmp_path / "07_fails.ipynb"
+    write_notebook(nb, ["print('first')", cell])
+    failed = tmp_path / "scratch" / "notebooks" / "07_fails.failed.ipynb"
+    run = lambda: reproduce._execute(nb, 1, 1, SimpleNamespace(scratch=tmp_path / "scratch"), {}, "python3", timeout,  # noqa: E731
+                                     tmp_path, True, open(tmp_path / "log", "w"))
+    if not expected:  # the control: the same notebook without the failure runs
+        assert run() > 0 and not failed.exists()
+        return
+    with pytest.raises(reproduce.RunError) as err:
+        run()
+    assert str(err.value).startswith(expected.format(failed=failed)) and failed.exists()
+
+
+def test_a_notebook_papermill_cannot_write_names_it_the_cause_and_leaves_no_partial_copy(tmp_path, monkeypatch):
+    """papermill's own OSError (here a file-size limit while it saves the executed notebook): one
+    sentence; the truncated copy and an older failed one are removed, not kept as <name>.failed.ipynb."""
+    import errno
+
+    import papermill
+
+    def file_too_large(src, out, **kw):
+        open(out, "w").write('{"cells": [')
+        raise OSError(errno.EFBIG, "File too large")
+
+    monkeypatch.setattr(papermill, "execute_notebook", file_too_large)
+    executed = tmp_path / "scratch" / "notebooks"
+    executed.mkdir(parents=True)
+    (executed / "03_fig1d_tsne.failed.ipynb").write_text("an earlier run's")
+    nb = reproduce.notebooks("paper")[3]
+    with pytest.raises(reproduce.RunError) as err:
+        reproduce._execute(nb, 1, 1, SimpleNamespace(scratch=tmp_path / "scratch"), {}, "python3", 60, tmp_path, True,
+                           open(tmp_path / "log", "w"))
+    assert str(err.value) == (f"03_fig1d_tsne.ipynb: papermill could not read or write its executed copy "
+                              f"{executed / '03_fig1d_tsne.ipynb'}: the file would pass the process's file-size limit "
+                              "(EFBIG, see ulimit -f); no partial notebook was kept. Fix: raise the limit "
+                              "(ulimit -f unlimited), then run again.")
+    assert sorted(p.name for p in executed.iterdir()) == []
 
 
 def test_workers_variable_is_checked_with_its_name(monkeypatch):
@@ -244,3 +300,55 @@ def test_workers_variable_is_checked_with_its_name(monkeypatch):
     monkeypatch.setenv("RESDYN_WORKERS", "0")
     with pytest.raises(ValueError, match="workers must be an integer >= 1"):
         plan(4)
+
+
+def test_old_fragments_survive_inputs_checked_at_the_start_of_the_run(tmp_path, monkeypatch):
+    """A run with bad settings stops with a ValueError (DataError) naming them before it deletes a fragment or
+    makes a folder: the environment's variables, the kernel, MNIST of a full run, the output folder."""
+    import resdyn.data
+    from resdyn import failures
+
+    fragment = fragments.save_fragment(tmp_path / "out" / "results", "fig1c", complete_record().fig1c, identity={})
+    before = sorted(tmp_path.rglob("*"))
+
+    def refused(**kw):
+        with pytest.raises((ValueError, resdyn.data.DataError)) as err:
+            reproduce.run(**{"quick": True, "out_dir": str(tmp_path / "out"), **kw})
+        assert fragment.exists() and sorted(tmp_path.rglob("*")) == before
+        return str(err.value)
+
+    for name, value, expected in (("RESDYN_WORKERS", "abc", "RESDYN_WORKERS must be an integer >= 1"),
+                                  ("RESDYN_WORKERS", "0", "RESDYN_WORKERS must be an integer >= 1"),
+                                  ("RESDYN_QUICK", "yes", 'RESDYN_QUICK must be "0" or "1"')):
+        monkeypatch.setenv(name, value)
+        assert expected in refused() and repr(value) in refused()
+        monkeypatch.delenv(name)
+    assert "--kernel 'nope' is no installed Jupyter kernel" in refused(kernel_name="nope")
+    monkeypatch.setattr(resdyn.data, "_try_download", lambda root: (_ for _ in ()).throw(OSError("offline")))
+    (tmp_path / "empty").mkdir()
+    before = sorted(tmp_path.rglob("*"))
+    assert f"MNIST not found under data root {tmp_path / 'empty'}" in refused(quick=False, data_root=str(tmp_path / "empty"))
+    real = failures.os.access  # a folder its user cannot write (chmod does not stop root: its answer is given)
+    monkeypatch.setattr(failures.os, "access", lambda p, mode: p != tmp_path / "out" and real(p, mode))
+    assert refused().startswith(f"the record folder {tmp_path / 'out' / 'paper'} is not writable ({tmp_path / 'out'}, "
+                                "where it would be made): permission denied (EACCES); nothing was run or deleted. Fix:")
+
+
+def test_a_file_size_limit_too_small_for_a_run_is_refused_before_it_starts(tmp_path):
+    import subprocess
+    import sys
+
+    fragment = fragments.save_fragment(tmp_path / "results", "fig1c", complete_record().fig1c, identity={})
+    script = f"""
+import resource, signal
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (102400, resource.RLIM_INFINITY))
+from resdyn.cli import main
+main(["reproduce", "--quick", "--out", {str(tmp_path)!r}])
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and out.stderr == (
+        "resdyn reproduce: error: the file-size limit (ulimit -f) is 102400 bytes, below the 256 MiB a run's files "
+        "(trained nets, executed notebooks) may need; nothing was run or deleted. Fix: raise it (ulimit -f unlimited), "
+        "then run again.\n")
+    assert fragment.exists()

@@ -150,7 +150,7 @@ def cmd_reproduce(args):
 def cmd_report(args):
     from pathlib import Path
 
-    from . import report, results
+    from . import report, results, staleness
     from .files import write_json, write_text
 
     results_file = Path(args.results)
@@ -166,7 +166,9 @@ def cmd_report(args):
     paper_dir = results_file.parent
     figures = Path(args.figures) if args.figures else paper_dir.parent / "figures"
     out = paper_dir / "REPORT.md"
-    text = report.render(record, report_dir=paper_dir, figures_dir=figures)
+    stale = staleness.stale_code(record)
+    print(*(f"stale: {line}" for line in staleness.describe(stale)), sep="\n", file=sys.stderr)
+    text = report.render(record, report_dir=paper_dir, figures_dir=figures, stale=stale)
     if out.exists() and report.section_count(text) < report.section_count(out.read_text()) and not args.force:
         raise ValueError(f"the new report of {results_file} has fewer sections than {out}; {out} left as it was. "
                          "Fix: re-run the missing targets, or pass --force to write it anyway.")
@@ -315,8 +317,7 @@ def _add_run_commands(sub) -> None:
                                    "image. Needs the [book] extra: pip install -e '.[book]'.")
     p.add_argument("--out", default=None, help="output folder (default: build/book); the site is in OUT/_build/html.")
     p.add_argument("--gallery", action="store_true", help="print the README's gallery (from the registry) and stop.")
-    p.add_argument("--readme", action="store_true",
-                   help="rewrite README.md's generated blocks (bottom line, gallery) from paper/results.json and stop.")
+    p.add_argument("--readme", action="store_true", help="rewrite README.md's generated blocks from paper/results.json.")
     p.set_defaults(func=cmd_book)
 
 
@@ -333,12 +334,8 @@ def cmd_units(args):
 def cmd_book(args):
     from . import book
 
-    if args.gallery:
-        print(book.gallery())
-        return
-    if args.readme:
-        print(f"wrote {book.update_readme()}")
-        return
+    if args.gallery or args.readme:  # the README's generated blocks: print the gallery, or rewrite them all
+        return print(book.gallery() if args.gallery else f"wrote {book.update_readme()}")
     sys.exit(book.main(args.out))
 
 

@@ -21,7 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
-from . import fragments, machine, paths, report, results, sections
+from . import fragments, machine, paths, report, results, sections, staleness
 from .checked import is_checked
 from .experiment import paper_jobs, run_dirs, setup
 from .failures import RunError, check_run, notebook_failed
@@ -235,7 +235,9 @@ def write(record: results.Results, dirs) -> None:
     """results.json, its schema and REPORT.md of ``record`` in ``dirs.paper``."""
     write_json(results.to_dict(record), dirs.paper / "results.json")
     write_json(results.schema(), dirs.paper / "results.schema.json")
-    write_text(report.render(record, report_dir=dirs.paper, figures_dir=dirs.figures), dirs.paper / "REPORT.md")
+    stale = {} if record.run is None or record.run.identity.get("mode") == "quick" else staleness.stale_code(record)
+    write_text(report.render(record, report_dir=dirs.paper, figures_dir=dirs.figures, stale=stale),
+               dirs.paper / "REPORT.md")
 
 
 def compare_verdicts(before: results.Results, after: results.Results) -> list[str]:

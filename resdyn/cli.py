@@ -167,7 +167,7 @@ def cmd_report(args):
     figures = Path(args.figures) if args.figures else paper_dir.parent / "figures"
     out = paper_dir / "REPORT.md"
     stale = staleness.stale_code(record)
-    print(*(f"stale: {line}" for line in staleness.describe(stale)), sep="\n", file=sys.stderr)
+    print("".join(f"stale: {line}\n" for line in staleness.describe(stale)), end="")
     text = report.render(record, report_dir=paper_dir, figures_dir=figures, stale=stale)
     if out.exists() and report.section_count(text) < report.section_count(out.read_text()) and not args.force:
         raise ValueError(f"the new report of {results_file} has fewer sections than {out}; {out} left as it was. "

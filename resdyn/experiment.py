@@ -231,13 +231,19 @@ def setup(*, quick: bool = False, seed: int = 0, data_root: str | None = None, o
     """The experiment's settings for a full (MNIST) or quick (digits) run; also sets the plot style.
 
     Args:
-        quick: digits instead of MNIST (also switched on by ``RESDYN_QUICK=1``).
+        quick: digits instead of MNIST (also switched on by ``RESDYN_QUICK=1``): a bool, 0 or 1, or the
+            strings "true", "false", "1", "0" in any case (how ``papermill -p quick ...`` passes it).
+        data_root, out_dir: folders, or None for the defaults (:func:`resdyn.paths.check_folder`).
         threads: torch CPU threads (default: leave torch's choice). Results are bit-identical
             only for the same thread count on the same machine.
         verbose: print one line saying which run this is.
     """
     check_seed(seed)
     quick = paths.quick_mode(quick)
+    paths.check_folder(data_root, "data_root")
+    paths.check_folder(out_dir, "out_dir")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be an integer >= 1 or None (torch's choice), got {threads!r}.")
     if threads is None and quick:
         threads = QUICK_THREADS
     if threads is not None:

@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 # MNIST root: $RESDYN_DATA if set; else ../shared/data where it holds MNIST; else <repo>/data (resdyn/paths.py).
 NBVAL  := --nbval-lax --nbval-current-env --nbval-sanitize-with nbval-sanitize.cfg
 
-.PHONY: setup install test test-unit test-notebooks test-full reproduce seeds study criteria regimes units book check-executed compare-executed check-figures \
+.PHONY: setup install test test-unit test-notebooks test-full check-wheel reproduce seeds study criteria regimes units book check-executed compare-executed check-figures \
         reproduce-quick notebooks bench clean
 
 setup: install ## environment, Jupyter kernel, then the main job on its quick default
@@ -23,6 +23,21 @@ $(VENV)/.installed: pyproject.toml
 test: install ## the layer contract, unit tests, every notebook's checked outputs (nbval, quick mode)
 	$(VENV)/bin/lint-imports
 	RESDYN_QUICK=1 $(PY) -m pytest tests notebooks $(NBVAL)
+
+# the wheel of this checkout in a fresh venv (outside the checkout, so nothing imports resdyn/ from here):
+# every module imports and the command runs; the venv is removed afterwards, whatever happened
+CHECK_IMPORTS := import importlib, pkgutil, resdyn; \
+    assert "site-packages" in resdyn.__file__, resdyn.__file__; \
+    names = [m.name for m in pkgutil.walk_packages(resdyn.__path__, "resdyn.") if m.name != "resdyn.__main__"]; \
+    [importlib.import_module(n) for n in names]; \
+    print(f"check-wheel: {len(names) + 1} modules of resdyn {resdyn.__version__} import from {resdyn.__file__}")
+check-wheel: ## the package's wheel installs in a clean venv with its dependencies, imports whole, and runs
+	rm -rf build/wheel && $(PYTHON) -m pip wheel --quiet --no-deps -w build/wheel .
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && wheel=$$(ls "$$PWD"/build/wheel/resdyn-*.whl) && \
+	    $(PYTHON) -m venv "$$tmp/venv" && "$$tmp/venv/bin/python" -m pip install --quiet "$$wheel" && \
+	    cd "$$tmp" && "$$tmp/venv/bin/python" -c '$(CHECK_IMPORTS)' && \
+	    "$$tmp/venv/bin/resdyn" --help >/dev/null && "$$tmp/venv/bin/python" -m resdyn --help >/dev/null && \
+	    echo "check-wheel: resdyn --help and python -m resdyn --help run"
 
 test-unit: install
 	$(PY) -m pytest tests

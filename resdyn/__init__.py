@@ -25,6 +25,8 @@ rule), ``resdyn.dynamics`` (the statistics), ``resdyn.results`` (the schema), ``
 ``resdyn.reproduce``. The layers and their order are in ``pyproject.toml`` (import-linter).
 """
 from .experiment import setup
+from .machine import package_version
 
 __all__ = ["setup", "claims", "plots", "sections"]
-__version__ = "0.1.0"
+#: pyproject.toml's version (through the installed package's metadata; CITATION.cff cites it).
+__version__ = package_version()

@@ -118,6 +118,12 @@ def cmd_prune(args):
     _print_result(result, args.json)
 
 
+#: The last line of a quick ``resdyn reproduce`` (``make setup`` runs one): its verdicts sit beside the paper's
+#: MNIST numbers, and a reader must not take them for the result.
+QUICK_NOTE = ("These verdicts are quick mode's, on scikit-learn's 8x8 digits (a check that the pipeline runs), "
+              "not the paper's result: that is in paper/REPORT.md, and `make book` builds the book of the full run.")
+
+
 def cmd_reproduce(args):
     from . import reproduce, results
 
@@ -145,6 +151,8 @@ def cmd_reproduce(args):
             print("Verdicts changed against " + args.check + ":\n  " + "\n  ".join(changed), file=sys.stderr)
             sys.exit(1)
         print(f"All {len(record.verdicts)} verdicts match {args.check}.")
+    if paths.quick_mode(args.quick):
+        print(QUICK_NOTE)
 
 
 def cmd_report(args):

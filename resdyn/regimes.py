@@ -89,7 +89,7 @@ def regime_variants() -> list[Variant]:
 
 # ----------------------------------------------------------------------------------------------
 # The studies' candidates (notebooks 06-07), fixed before any of them was trained: the paper-like
-# regime of issue 11 and a handful of targeted configurations around the paper's input scaling.
+# regime and a handful of targeted configurations around the paper's input scaling.
 
 
 @dataclass(frozen=True)
@@ -109,11 +109,11 @@ class Candidate:
         return self.scaling == "unit"
 
 
-#: Issue 11, item 2: the paper-like regime at full length (the regime sweep's naive baseline,
+#: The paper-like regime at full length (the regime sweep's naive baseline,
 #: trained on all samples for the chosen regime's epochs).
 PAPER_LIKE = Candidate("paper_like", "paper-like: inputs [0, 1], PyTorch init, Adam 1e-3 constant", scaling="unit",
                        model={"init_scale": None, "init_bias": 0.0}, train={"schedule": "constant"})
-#: Issue 11, item 3: targeted configurations (both kinds of weights each).
+#: Targeted configurations (both kinds of weights each).
 TARGETED = (
     Candidate("gauss_b0_unit_e20", "small Gaussian weights, bias 0, inputs [0, 1], 20 epochs", scaling="unit",
               model={"init_bias": 0.0}, train={"epochs": 20}),
@@ -127,7 +127,7 @@ TARGETED = (
 
 
 # ----------------------------------------------------------------------------------------------
-# The regimes every paper claim is judged in (issue 19, item 1; resdyn.claims.REGIMES, fixed before
+# The regimes every paper claim is judged in (resdyn.claims.REGIMES, fixed before
 # their runs): beside the chosen one (resdyn.experiment.REGIME), the paper-like one and the baseline.
 
 
@@ -145,7 +145,7 @@ BASELINE = Regime(scaling="unit", init_scale=None, init_bias=0.0, train=TrainCon
 
 @dataclass(frozen=True)
 class Study1d:
-    """The MNIST-1D criteria study's settings (notebooks 12-14, issue 21), one per mode.
+    """The MNIST-1D criteria study's settings (notebooks 12-14), one per mode.
 
     Args:
         data: the generated set.

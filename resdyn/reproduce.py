@@ -200,7 +200,8 @@ def _write_record(target, identity, records, seconds, selected, dirs, t_all, log
     run_info = results.RunInfo(
         identity=identity, notebook_seconds=seconds, wall_seconds=time.perf_counter() - t_all,
         versions=machine.versions(), machine=machine.describe(), torch_threads=torch.get_num_threads(),
-        workers=plan(99)[0], notebooks_run=[nb.stem for nb in selected], peak_rss_mb=machine.peak_rss_mb())
+        workers=plan(99)[0], notebooks_run=[nb.stem for nb in selected], peak_rss_mb=machine.peak_rss_mb(),
+        version=machine.package_version())
     previous = _load_previous(dirs.paper / "results.json", log)
     record = results.combine(previous, target, records, run_info)
     write(record, dirs)

@@ -39,6 +39,8 @@ class RunInfo:
     workers: int
     notebooks_run: list[str]
     peak_rss_mb: float
+    #: resdyn's version (pyproject.toml) that ran it; None where the run did not record one.
+    version: str | None = None
 
 
 #: The layout of results.json; a record without ``schema_version`` has layout 1 (the field came later).
@@ -63,8 +65,13 @@ Results = _results_type()
 
 
 def to_dict(results: Results) -> dict:
-    """The record as results.json holds it (absent sections left out)."""
-    return {k: v for k, v in jsonable(results).items() if v is not None}
+    """The record as results.json holds it (absent sections left out, and a run's version where it has none,
+    so that a record written without versions is written back as it was)."""
+    d = {k: v for k, v in jsonable(results).items() if v is not None}
+    for run in d.get("runs", {}).values():
+        if run.get("version") is None:
+            run.pop("version", None)
+    return d
 
 
 def _adapter():

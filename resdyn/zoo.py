@@ -9,7 +9,7 @@ only.
   (length 40) or a flat image read as a signal of one channel (digits: 64, MNIST: 784);
 - :class:`SigmoidResNet`: the paper's dense sigmoid ResNet as blocks (optionally lifted to a width);
 - :class:`PatchTransformer1d`: a small pre-norm transformer over patches of a signal;
-- :data:`FAMILIES`: the MNIST-1D study's families (issue 21), each a maker ``(length, depth, seed)``.
+- :data:`FAMILIES`: the MNIST-1D study's families, each a maker ``(length, depth, seed)``.
 """
 from __future__ import annotations
 
@@ -149,7 +149,7 @@ class Family:
     make: Callable[[int, int, int], nn.Module]
 
 
-#: The MNIST-1D study's families (issue 21), fixed before its runs.
+#: The MNIST-1D study's families, fixed before its runs.
 FAMILIES = (
     Family("dense", "dense sigmoid ResNet, width 40 (the paper's)", lambda n, depth, seed: SigmoidResNet(n, depth, seed=seed)),
     Family("dense256", "dense sigmoid ResNet, lifted to width 256",

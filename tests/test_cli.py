@@ -293,3 +293,19 @@ def test_an_output_folder_from_the_environment_in_the_sources_is_refused(monkeyp
     with pytest.raises(ValueError, match=rf"^\$RESDYN_OUT gives the output folder {paths.NOTEBOOKS_DIR / 'build'}/quick, "
                                          rf"inside the source folder {paths.NOTEBOOKS_DIR}"):
         run_dirs(True)
+
+
+@pytest.mark.parametrize("argv, quick_env, noted", [(["--quick"], "", True), ([], "1", True), ([], "", False)])
+def test_reproduce_in_quick_mode_ends_saying_its_verdicts_are_not_the_paper_s_result(capsys, monkeypatch, argv,
+                                                                                   quick_env, noted):
+    from records import complete_record
+
+    from resdyn import cli, reproduce
+
+    monkeypatch.setenv("RESDYN_QUICK", quick_env)
+    monkeypatch.setattr(reproduce, "run", lambda **kw: complete_record())
+    main(["reproduce", *argv])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert any(line.strip().startswith(("holds", "partly", "does not", "no evidence")) for line in lines)
+    assert (lines[-1] == cli.QUICK_NOTE) is noted and (cli.QUICK_NOTE in lines) is noted
+    assert "8x8 digits" in cli.QUICK_NOTE and "paper/REPORT.md" in cli.QUICK_NOTE and "make book" in cli.QUICK_NOTE

@@ -1,6 +1,7 @@
 """No number typed by hand in the source notebooks' prose: every number in a markdown cell is a quotation
 from the paper, a fixed setting of the method (a constant of the package), or notation; a result is
-printed by the notebook from its record, never written into its prose (issue 22)."""
+printed by the notebook from its record, never written into its prose. And the package's code and
+docstrings speak in the present tense: no word of sessions or issues (history goes to CHANGELOG.md)."""
 from __future__ import annotations
 
 import dataclasses
@@ -94,3 +95,45 @@ def test_a_planted_result_number_is_found(planted):
                                   "x(t+1) = x(t) + y(t+1), inputs in [0, 1]", "15 layers of 784 neurons, threshold 0.01"])
 def test_notation_quotations_and_settings_pass(fine):
     assert hand_typed(fine, settings()) == []
+
+
+#: Words that narrate how the code came to be, not what it does (whole words, any case).
+HISTORY = re.compile(r"\b(?:sessions?|issues?)\b", re.I)
+#: Lines that keep such a word because a committed executed notebook prints them, with that notebook: a
+#: changed line would change its output, which CI compares. Each goes once the notebook is re-executed.
+PRINTED = {
+    ("resdyn/claims/rules.py", 'written="2026-12-02 (session 8, issue 19 item 4), after the seeds record of session 6 '
+                               'had been read, before "'): ("paper/notebooks/05_seeds.ipynb", claims.SEEDS.written),
+}
+
+
+def history_words(text: str) -> list[str]:
+    """The lines of ``text`` that use a word of :data:`HISTORY`, numbered from 1."""
+    return [f"{i}: {line.strip()}" for i, line in enumerate(text.splitlines(), 1) if HISTORY.search(line)]
+
+
+def test_the_package_speaks_in_the_present_tense():
+    found = []
+    for path in sorted((paths.REPO_ROOT / "resdyn").rglob("*.py")):
+        name = path.relative_to(paths.REPO_ROOT).as_posix()
+        found += [f"{name}:{hit}" for hit in history_words(path.read_text())
+                  if (name, hit.split(": ", 1)[1]) not in PRINTED]
+    assert not found, ("history in the package (say what the code does and why; dates and commits go to "
+                       "CHANGELOG.md or a rule's written/changed data):\n" + "\n".join(found))
+
+
+@pytest.mark.parametrize("line, printed", list(PRINTED.items()))
+def test_each_kept_history_line_is_still_printed_by_its_committed_notebook(line, printed):
+    notebook, text = printed
+    path, source = line
+    assert source in (paths.REPO_ROOT / path).read_text()
+    outputs = "".join("".join(o.get("text", "")) for c in json.loads((paths.REPO_ROOT / notebook).read_text())["cells"]
+                      for o in c.get("outputs", []))
+    assert text in outputs, f"{notebook} no longer prints {text!r}: rewrite {path}'s line in the present tense"
+
+
+@pytest.mark.parametrize("text, hits", [("# fixed in session 4", 1), ("Issue 19, item 2: seeds", 1),
+                                        ("several sessions", 1), ("issues raised", 1), ("the sessionless run", 0),
+                                        ("tissue; reissued", 0)])
+def test_history_words_are_found_as_whole_words(text, hits):
+    assert len(history_words(text)) == hits

@@ -14,16 +14,32 @@ Verdicts: "holds", "partly", "borderline" (the seed interval of the measured val
 rule's threshold), "does not", "no evidence", "inconclusive" (the measurement cannot decide, e.g. a
 censored depth), or "n/a" (nothing in the paper to compare with).
 
-The package has three modules, all re-exported here: ``rules`` is the ledger of every number a rule,
-a plot or the report uses: the kinds of weights (:data:`NETS`), the paper's values (:data:`PAPER`),
-each rule's thresholds and margins, and the study's two decision rules (:data:`ASSOCIATION`,
+The package has three modules, each public name of which is imported here by name: ``rules`` is the
+ledger of every number a rule, a plot or the report uses: the kinds of weights (:data:`NETS`), the paper's
+values (:data:`PAPER`), each rule's thresholds and margins, and the study's two decision rules (:data:`ASSOCIATION`,
 :data:`REGIME_DECISION`); nothing else in the package types a threshold. ``judge`` gives one run's
 verdicts (:func:`verdicts`); ``intervals`` judges over seeds and regimes, the controls' clauses, the
 interventions and the MNIST-1D study's rules.
 """
-from .rules import *  # noqa: F401,F403  the ledger
-from .judge import *  # noqa: F401,F403  one run's verdicts
-from .intervals import *  # noqa: F401,F403  verdicts over seeds, controls, interventions, MNIST-1D
+# the ledger
+from .rules import (
+    NETS, VERDICTS, PAPER, PAPER_SCALE, ABSOLUTE_WHAT, Rule, Verdict, ERROR, MEAN_SETTLING, STD_SETTLING,
+    DISTANCE, TSNE, ADAPTIVE, TOY, ASSOCIATION, ASSOCIATION_SIGNS, REGIME_DECISION, PRECISION_SPREADS,
+    LESION_MARGIN, DEPTH_MATTERS, RANKS_REMOVABLE, ADAPTIVE_KEEPS, STUDY_1D_RULES, ABSOLUTE_SETTLING,
+    CONVERGENCE_SWEEP, CONVERGENCE, REGIMES, REGIME_NAMES, regime_name, in_order, in_regime_order, REGIME_SEEDS,
+    SHUFFLED_CONTROL, MLP_CONTROL, INTERVENTION, INTERVENTION_UNDO, SEEDS, VERDICT_RULES, RULES,
+    SETTLING_FRACTION, SETTLING_BY_LAYER, TOY_PAPER, error_limit,
+)
+# one run's verdicts
+from .judge import (
+    distance_control, tsne_controls, accuracy, settling, absolute_settling, distance_ratio, tsne_clusters,
+    adaptive_depth, toy_verdicts, verdicts, format_table, table,
+)
+# verdicts over seeds, controls, interventions, MNIST-1D
+from .intervals import (
+    against, SEED_CLAIMS, seed_thresholds, over_seeds, shuffled_clause, mlp_distance_clause, mlp_tsne_clause,
+    intervention, depth_matters, ranks_removable, adaptive_keeps,
+)
 from . import intervals, judge, rules
 
 __all__ = [*rules.__all__, *judge.__all__, *intervals.__all__]

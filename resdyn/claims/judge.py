@@ -91,8 +91,8 @@ def distance_ratio(fig1c) -> list[Verdict]:
         below = sum(x < th["below"] for x in r)
         v = "holds" if below == len(r) else "partly" if 2 * below >= len(r) else "does not"
         mean = fig1c.trained[net].mean_ratio
-        worst = distance_control(fig1c, net)
-        if v != "does not" and mean > round(worst - th["margin"], 6):
+        best_control = distance_control(fig1c, net)
+        if v != "does not" and mean > round(best_control - th["margin"], 6):
             v = "no evidence"
         out.append(Verdict(f"distance_{net}", DISTANCE.claim.format(net=net), DISTANCE.paper,
                            f"ratio {min(r):.2f}-{max(r):.2f} (mean {mean:.2f}), below 1 for {below}/{len(r)} classes",

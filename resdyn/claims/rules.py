@@ -14,7 +14,7 @@ PAPER = {"error_shared": 1.4, "error_separate": 1.8, "settling_layer": 6, "prune
 #: The paper's own scale for "near 0": 0.01 per neuron (its adaptive threshold), used as an absolute
 #: settling threshold beside the rules' relative one.
 PAPER_SCALE = 0.01
-_CONTROLS = "2026-11-28 (session 4), before the first run with controls"
+_CONTROLS = "2026-11-28 (601c110), before the first run with controls"
 
 #: What the absolute-scale claims are about (:data:`ABSOLUTE_SETTLING`'s ``{what}``).
 ABSOLUTE_WHAT = {"mean": "class-mean residuals stop changing", "std": "across-sample std of residuals near 0"}
@@ -22,14 +22,15 @@ ABSOLUTE_WHAT = {"mean": "class-mean residuals stop changing", "std": "across-sa
 @dataclass(frozen=True)
 class Rule:
     """A verdict rule. ``text`` is the rule in words with ``{name}`` placeholders for ``thresholds``;
-    ``written`` says when it was fixed, ``changed`` every change made after a run it had judged."""
+    ``written`` says when it was fixed (a date, the commit and the run it came before), ``changed`` every
+    change made after a run it had judged (the same way)."""
 
     key: str
     claim: str
     paper: str
     text: str
     thresholds: dict = field(default_factory=dict)
-    written: str = "before the first full run (session 1)"
+    written: str = "2026-11-27 (037a41e), before the first full run"
     changed: tuple[str, ...] = ()
 
     def describe(self) -> str:
@@ -103,9 +104,9 @@ TOY = Rule(
     "accuracy or reaches the depth without it, does not otherwise; separate weights: holds if the net keeps all "
     "{depth} layers, does not otherwise",
     {"max_depth": 6, "min_acc": 0.99, "depth": 15},
-    written="before the first run of the toy (issue 11, item 6)",
+    written="2026-11-28 (601c110), before the first run of the toy",
     changed=("the control clause (criterion under the threshold before training: no evidence) added on 2026-12-02 "
-             "(session 7, issue 19), before the study's re-run; the toy's earlier verdicts had no control",))
+             "(caabe1f), before the study's re-run; the toy's earlier verdicts had no control",))
 
 ASSOCIATION = Rule(
     "association", "what goes with settling across the trained nets of the map", "not in the paper",
@@ -113,8 +114,9 @@ ASSOCIATION = Rule(
     "negative, weight ratio positive) and is the strongest, if |rho| >= {min_rho} with p < {max_p} over at least "
     "{min_nets} nets; else neither",
     {"min_rho": 0.5, "max_p": 0.05, "min_nets": 8, "resamples": 2000},
-    written="before the study's first run (issue 11); moved here from resdyn/study.py unchanged (issue 17)",
-    changed=("2026-12-02 (session 9, issue 19 item 4), after the study record of session 6 had given rho = -0.50 "
+    written="2026-11-28 (601c110), before the study's first run; moved here from resdyn/study.py unchanged on "
+            "2026-12-01 (96d6e07)",
+    changed=("2026-12-02 (5195322), after the study record of 2026-11-28 (da3488f) had given rho = -0.50 "
              "against 0.5, before the study's re-run: each rho gets a 95 % bootstrap interval (the trained nets "
              "resampled with replacement 2,000 times, seeded; percentile interval), the sweep's nets are "
              "trained at three seeds instead of one, and a named quantity whose interval contains -min_rho or "
@@ -126,7 +128,8 @@ REGIME_DECISION = Rule(
     "the best paper-scaled candidate (inputs in [0, 1]) replaces today's regime if its validation accuracy is at "
     "most {tolerance} points below today's for both kinds of weights; settling plays no part",
     {"tolerance": 0.1},
-    written="before the study's first run (issue 11, item 4); moved here from resdyn/study.py unchanged (issue 17)")
+    written="2026-11-28 (601c110), before the study's first run; moved here from resdyn/study.py unchanged on "
+            "2026-12-01 (96d6e07)")
 
 #: The precision comparison (notebook 10): a number moves between fp32 and bf16 if the difference of
 #: their means exceeds this many seed spreads (the larger range over seeds of the two precisions).
@@ -135,7 +138,7 @@ PRECISION_SPREADS = 1.0
 #: least this much (a fraction) than every other block's lesion does; closer, float noise can reorder them.
 LESION_MARGIN = 0.02
 
-_STUDY_1D = "2026-12-02 (session 7), before the MNIST-1D study's first run (issue 21)"
+_STUDY_1D = "2026-12-02 (1eed1c7), before the MNIST-1D study's first run"
 #: The MNIST-1D study's rules (notebooks 12-14). Each compares a seed interval (95 % t-interval of the
 #: per-seed values) with a threshold: above it holds, below it does not, containing it borderline.
 DEPTH_MATTERS = Rule(
@@ -161,7 +164,6 @@ ADAPTIVE_KEEPS = Rule(
     {"tolerance": 1.0}, written=_STUDY_1D)
 STUDY_1D_RULES = (DEPTH_MATTERS, RANKS_REMOVABLE, ADAPTIVE_KEEPS)
 
-_SESSION_8 = "2026-12-02 (session 8, issue 19)"
 ABSOLUTE_SETTLING = Rule(
     "absolute", "on the paper's absolute scale: {what} after a layer ({net})", "{paper}",
     "the settling rules with the paper's own scale for 'near 0' instead of a fraction of the peak: holds if the "
@@ -170,10 +172,11 @@ ABSOLUTE_SETTLING = Rule(
     "{by_layer}, with the same margin; no evidence if the untrained net gets there within the margin, early or late; "
     "does not if never",
     {"scale": PAPER_SCALE, "by_layer": PAPER["settling_layer"] + 1, "margin": 2},
-    written=f"{_SESSION_8}, item 2; after the session-7 report had said that the untrained nets meet this scale, "
-            "before the paper run that it first judges (started at cd990a7, its result unread)")
+    written="2026-12-02 (8b11090; the no-evidence clause for a late settling d7f5f5e), after the report of 2026-12-02 "
+            "(4b7ba81) had said that the untrained nets meet this scale, before the paper run that it first judges "
+            "(started at cd990a7, its result unread)")
 
-#: The adaptive rule's thresholds run beside 0.01 on the converged setup (issue 19, item 3).
+#: The adaptive rule's thresholds run beside 0.01 on the converged setup.
 CONVERGENCE_SWEEP = (0.001, 0.003, 0.01, 0.03)
 CONVERGENCE = Rule(
     "convergence", "adaptive depth run as the paper writes it ({net})", "5 layers, no significant accuracy change",
@@ -182,10 +185,9 @@ CONVERGENCE = Rule(
     "verdict is the adaptive rule's on that run, inconclusive where its depth is still censored; beside it the "
     f"threshold sweep ({', '.join(map(str, CONVERGENCE_SWEEP))}) and the from-scratch net at the final depth",
     {"patience": 3, "max_epochs": 60},
-    written="2026-12-02 (session 8, issue 19 item 3), before any run to convergence")
-#: Issue 19, items 1-3, fixed before any of their runs: the regimes every paper claim is to be judged in,
-#: with their seeds, and the clauses of the controls that can meet a test. Written 2026-12-02 (session
-#: 8); no run has judged them yet (the report lists them as written).
+    written="2026-12-02 (0404b34), before any run to convergence")
+#: The regimes every paper claim is to be judged in, with their seeds, and the clauses of the controls that
+#: can meet a test: written 2026-12-02 (0404b34), before any of their runs (the report lists them as written).
 REGIMES = {
     "chosen": "the validation-best regime of notebook 00 (resdyn.experiment.REGIME): standardized inputs, weights "
               "N(0, 0.1^2 / N), bias -4, Adam 1e-3 with cosine decay, 10 epochs",
@@ -218,7 +220,7 @@ def in_regime_order(d) -> list[str]:
     return in_order(d, REGIMES)
 
 
-#: Seeds per regime (issue 19, item 1: five for the chosen and paper-like regimes, at least three for the baseline).
+#: Seeds per regime: five for the chosen and paper-like regimes, at least three for the baseline.
 REGIME_SEEDS = {"chosen": 5, "paper_like": 5, "baseline": 3}
 SHUFFLED_CONTROL = Rule(
     "shuffled_control", "settling without class information ({net})", "not in the paper",
@@ -226,7 +228,7 @@ SHUFFLED_CONTROL = Rule(
     "seed trained on shuffled training labels (one fixed permutation per seed); a settling verdict that would hold "
     "is no evidence if that control also settles by layer {by_layer} on the same scale",
     {"by_layer": PAPER["settling_layer"] + 1},
-    written="2026-12-02 (session 8, issue 19 item 2), before any net was trained on shuffled labels")
+    written="2026-12-02 (0404b34), before any net was trained on shuffled labels")
 MLP_CONTROL = Rule(
     "mlp_control", "class information in the transient or only accumulated ({net})", "not in the paper",
     "Fig. 1C and 1D gain a trained non-residual control of the same width, depth, regime and seed, x(t+1) = "
@@ -235,9 +237,9 @@ MLP_CONTROL = Rule(
     "within/between ratio, {silhouette_margin} in silhouette); the within/between ratio is reported layer by layer "
     "for the residual net and the control",
     {"distance_margin": DISTANCE.thresholds["margin"], "silhouette_margin": TSNE.thresholds["silhouette_margin"]},
-    written="2026-12-02 (session 8, issue 19 item 2), before any non-residual net was trained")
+    written="2026-12-02 (0404b34), before any non-residual net was trained")
 
-_SESSION_9 = "2026-12-02 (session 9, issue 19 item 5), before any intervention was run"
+_INTERVENTION_WRITTEN = "2026-12-02 (6f69439), before any intervention was run"
 INTERVENTION = Rule(
     "intervention", "settling goes with {factor}, by intervention ({net}, {regime} regime)", "not in the paper",
     "in each regime and seed whose trained net settles (the relative rule of Fig. 1B), the deep layers (from layer "
@@ -249,7 +251,7 @@ INTERVENTION = Rule(
     "if in some, does not if in none; inconclusive if no seed's trained net settles. Halving the deep weights "
     "(biases kept) is measured beside them and judges nothing",
     {"from_layer": PAPER["settling_layer"] + 1, "margin": 2},
-    written=_SESSION_9)
+    written=_INTERVENTION_WRITTEN)
 #: The factors :data:`INTERVENTION` judges: factor -> the intervention that undoes it.
 INTERVENTION_UNDO = {"saturation": "centred", "weights": "layer1_norm"}
 
@@ -261,6 +263,8 @@ SEEDS = Rule(
     "layer or a depth, a whole number, the boundary lies {half} layer past the rule's last accepted one); "
     "inconclusive if the seeds give different verdicts and no interval contains its threshold",
     {"half": 0.5},
+    # worded as the committed paper/notebooks/05_seeds.ipynb prints it (fa93f26, 2026-12-02); rewritten in
+    # dates and commits alone when that notebook is next executed (tests/test_prose.py holds the exception)
     written="2026-12-02 (session 8, issue 19 item 4), after the seeds record of session 6 had been read, before "
             "the seeds target's re-run, the first run it judges")
 

@@ -57,8 +57,8 @@ def _families(*claims_: str) -> tuple[str, ...]:
 
 
 #: RMS tolerances of the paper target's figures: measured between the same code's figures on Intel
-#: Xeon and AMD EPYC, doubled, at least 1. Session 4 measured them in fp32 (adaptive_depth 1.2, fig1a
-#: 0.18, fig1b 6.2, fig1c 0.05, fig1d 19.8, regime_sweep 10.0); session 9 in bf16, the precision the
+#: Xeon and AMD EPYC, doubled, at least 1. In fp32 they are adaptive_depth 1.2, fig1a
+#: 0.18, fig1b 6.2, fig1c 0.05, fig1d 19.8, regime_sweep 10.0; in bf16, the precision the
 #: runs use on both processors (Intel's AMX against AMD's avx512_bf16; the same 42 verdicts):
 #: adaptive_depth 13.96, fig1a 5.60, fig1b 18.38, fig1c 6.59, fig1d 23.48, regime_sweep 12.51. The
 #: tolerance is twice the larger. The verdicts, compared exactly, are the real check; t-SNE (fig1d)

@@ -1,4 +1,4 @@
-"""Every paper claim judged in each regime (issue 19, item 1; section ``by_regime``, notebook 15).
+"""Every paper claim judged in each regime (section ``by_regime``, notebook 15).
 
 A verdict from one regime says as much about that regime as about residual networks. Here each of
 the paper notebooks' claims (accuracy, Fig. 1A/1B on the rules' relative and the paper's absolute

@@ -1,4 +1,4 @@
-"""Controls that can meet the tests (issue 19, item 2), per regime and seed, for :mod:`.by_regime`.
+"""Controls that can meet the tests, per regime and seed, for :mod:`.by_regime`.
 
 - **Shuffled labels** (:data:`resdyn.claims.SHUFFLED_CONTROL`): the same net, regime and seed trained
   on one fixed permutation of the training labels. If it settles too, settling says nothing about

@@ -14,9 +14,9 @@ from ..claims import NETS
 from ..markdown import pct, table
 from .adaptive import adaptive_net
 
-#: Issue 11, item 5: depths of the accuracy-against-depth curve.
+#: Depths of the accuracy-against-depth curve.
 DEPTHS = (1, 2, 3, 5, 8, 15)
-#: Issue 12, item 2(b): adaptive runs of the shared net with longer budgets, and with no limit on
+#: Adaptive runs of the shared net with longer budgets, and with no limit on
 #: removals per check: (label, epochs, max_removals_per_check).
 ADAPTIVE_BUDGETS = (("20 epochs", 20, 1), ("30 epochs", 30, 1), ("10 epochs, unlimited removals", 10, 14))
 

@@ -1,6 +1,6 @@
 """MNIST-1D, part 1: where depth matters. The study's nets and the depth curve of each family.
 
-The study (issue 21, notebooks 12-14) asks which blocks of a residual net can go, on a task where
+The study (notebooks 12-14) asks which blocks of a residual net can go, on a task where
 depth matters. Its settings are :data:`resdyn.experiment.STUDY_1D` (fixed before the first run);
 its families :data:`resdyn.zoo.FAMILIES`. This module trains the study's nets, shared by the three
 notebooks through the cache:

@@ -1,4 +1,4 @@
-"""The mechanism, tested by intervention (issue 19, item 5; section ``intervention``, notebook 16).
+"""The mechanism, tested by intervention (section ``intervention``, notebook 16).
 
 Across nets, saturation of the deep sigmoid units and shrinking deep weights go together
 (notebook 06), so their association cannot say which one settling goes with. Here the trained nets

@@ -56,8 +56,8 @@ def net_point(key: str, name: str, shared: bool, group: str, dyn, *, val_acc: fl
                     weight_ratio=mean(m.weight_norm[deep]) / m.weight_norm[0])
 
 
-#: The seeds the regime sweep's nets are trained at for the map (issue 19, item 4: more nets than
-#: one seed's variants); the first is the paper run's.
+#: The seeds the regime sweep's nets are trained at for the map (more nets than
+#: one seed's variants, so that each correlation gets a bootstrap interval); the first is the paper run's.
 SWEEP_SEEDS = (0, 1, 2)
 
 

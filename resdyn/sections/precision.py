@@ -17,7 +17,7 @@ from .adaptive import adaptive_net
 from .common import trained_nets
 from .seeds import figure_numbers
 
-#: Issue 10, item 2: seeds of the precision comparison.
+#: Seeds of the precision comparison.
 PRECISION_SEEDS = (0, 1, 2)
 
 

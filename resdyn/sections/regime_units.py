@@ -1,13 +1,13 @@
-"""The regimes study's units of work, each kept as a record of its own (issue 19, item 6; notebooks 15-16).
+"""The regimes study's units of work, each kept as a record of its own (notebooks 15-16).
 
 The study trains 14 nets per regime and seed (:func:`resdyn.sections.by_regime.seed_jobs`), most
-to convergence: many hours on two cores, more than one session holds, and a session's cache does
-not outlive it. So the work is cut into *units*, each small enough for a session: the paper-like
+to convergence: many hours on two cores, longer than a machine may be held, and its cache need not
+outlive it. So the work is cut into *units*, each small enough to finish on one machine: the paper-like
 choice (its candidates on validation), then one unit per regime and seed. A unit holds everything
 notebooks 15 and 16 read from its nets (the seed's headline numbers and verdicts, its controls,
 its threshold sweep, its intervention points) and is written, whole, to
 ``<paper>/units/regimes/<name>.json`` the moment it is done, beside its identity: the spec it was
-computed under (:func:`unit_spec`), and where, when and at which commit it ran. A later session
+computed under (:func:`unit_spec`), and where, when and at which commit it ran. A later run
 loads the units whose spec matches and computes only the missing ones; a unit of another spec is
 stale and computed again. Committed units are records, like ``paper/results.json``: numbers, no
 nets.
@@ -203,7 +203,7 @@ def run(exp: Setup, *, seeds: dict[str, int] | None = None, reuse: bool | None =
 
 def compute(exp: Setup, *, minutes: float | None = None, log=print) -> list[str]:
     """The missing units of :func:`run` (full seeds), computed and written in its order; none is
-    started once ``minutes`` have passed (None: no limit), so a session can stop between units.
+    started once ``minutes`` have passed (None: no limit), so that a run can stop between units.
     Returns the units computed ("choice", "<regime>-seed<s>")."""
     if minutes is not None and not minutes > 0:
         raise ValueError(f"minutes must be a number > 0 or None (no limit), got {minutes!r}.")

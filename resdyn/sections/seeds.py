@@ -15,6 +15,7 @@ from .. import claims
 from ..claims import NETS
 from ..experiment import Setup, paper_jobs, setup
 from ..markdown import num, table
+from ..model import check_seed
 from . import adaptive, fig1ab, fig1c, fig1d
 from .common import Interval, t_interval
 
@@ -148,8 +149,12 @@ def run(seeds: list[int], *, quick: bool = False, data_root: str | None = None,
 
     from ..parallel import plan, train_many
 
+    if not isinstance(seeds, (list, tuple)):
+        raise ValueError(f"seeds must be a list of at least two different integers, got {seeds!r}.")
+    for i, s in enumerate(seeds):
+        check_seed(s, f"seeds[{i}]")
     if len(set(seeds)) != len(seeds) or len(seeds) < 2:
-        raise ValueError(f"seeds must be at least two different integers, got {seeds!r}.")
+        raise ValueError(f"seeds must be a list of at least two different integers, got {seeds!r}.")
     t0 = time.perf_counter()
     exps = [setup(quick=quick, seed=s, data_root=data_root, verbose=False) for s in seeds]
     train_many([job for exp in exps for job in paper_jobs(exp, sweep=False)], workers=workers)

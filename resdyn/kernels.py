@@ -12,11 +12,13 @@ def kernel_options(folder: Path, output: Path | None = None) -> dict:
     """papermill's options for a notebook's kernel. It talks to papermill over local IPC sockets in
     ``folder``, not TCP: on TCP every kernel warns that it runs "without encryption", noise on one
     machine, where IPC is the right transport. (Without ``ip`` the sockets land in the working
-    folder, notebooks/.) ``output``: a file for the kernel process's own stdout and stderr
-    (:class:`KernelOutputToFile`), else they are this process's."""
+    folder, notebooks/.) The kernel's connection file goes to ``folder`` too (else a killed run
+    leaves it in the system's temporary folder). ``output``: a file for the kernel process's own
+    stdout and stderr (:class:`KernelOutputToFile`), else they are this process's."""
     from traitlets.config import Config
 
-    config = {"KernelManager": {"transport": "ipc", "ip": str(Path(folder) / "kernel")}}
+    config = {"KernelManager": {"transport": "ipc", "ip": str(Path(folder) / "kernel"),
+                                "connection_file": str(Path(folder) / "kernel.json")}}
     if output is None:
         return {"config": Config(config)}
     config["KernelOutputToFile"] = {"output_file": str(output)}

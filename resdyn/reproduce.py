@@ -10,12 +10,17 @@ by side (:func:`resdyn.parallel.train_many`), printing one line per epoch. Execu
 the run's scratch folder; a whole full run of seed 0 also writes them, cleaned, to ``paper/notebooks``
 for readers. ``paper/`` is written only from a whole run of a target: every section, one identity
 (see :mod:`resdyn.results`); a partial (``--only``) run or a run with another seed leaves it as it was.
+The notebooks write their figures to the run's staging folder; the record, its report and the
+figures are published together at the end (:func:`publish`), so that a run that fails or is killed
+at any moment leaves the previous ones whole. A killed run's leftovers (a publication under way,
+kernel socket folders, temporary files) are dealt with when the next run starts (:func:`_recover`).
 """
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
+import re
 import sys
 import time
 import uuid
@@ -23,8 +28,8 @@ from pathlib import Path
 
 from . import fragments, machine, paths, report, results, sections
 from .checked import is_checked
-from .experiment import paper_jobs, run_dirs, setup
-from .files import atomic_write, write_json, write_text
+from .experiment import STAGED_FIGURES, paper_jobs, run_dirs, setup
+from .files import atomic_write, read_json, write_json, write_text
 from .kernels import kernel_options
 from .model import check_seed
 from .parallel import plan, train_many
@@ -87,13 +92,15 @@ def run(*, target: str = "paper", quick: bool = False, seed: int = 0, data_root:
               "out_dir": None if out_dir is None else str(Path(out_dir).resolve())}
     own = {s.notebook: s.name for s in sections.of_target(target)}
     t_all = time.perf_counter()
-    with _exclusive(dirs), _run_environment(run_id) as kernels:
+    with _terminable(dirs, log), _exclusive(dirs), _run_environment(run_id, dirs.scratch / STAGED) as kernels:
+        _recover(dirs, log)
         for nb in selected:  # a notebook's old fragment never stands in for its new run
             (dirs.fragments / f"{own[nb.stem]}.json").unlink(missing_ok=True)
         if target == "paper":
             exp = setup(quick=quick, seed=seed, data_root=data_root, out_dir=out_dir, verbose=False)
             print(f"training the paper's nets side by side ({plan(99)[0]} workers); one line per epoch:", file=log,
                   flush=True)
+            _now["doing"] = "training the paper's nets"
             train_many(paper_jobs(exp))
         seconds = {nb.stem: _execute(nb, i, len(selected), dirs, params, kernel_name, timeout, kernels, quick, log)
                    for i, nb in enumerate(selected, 1)}
@@ -102,8 +109,8 @@ def run(*, target: str = "paper", quick: bool = False, seed: int = 0, data_root:
                                                 require=tuple(own.values()))
         except fragments.MixedRunError as exc:
             if only:
-                print(f"a partial run (--only) never writes the record: {dirs.paper} left as it was.", file=log,
-                      flush=True)
+                print(f"a partial run (--only) never writes the record: {dirs.paper} and {dirs.figures} left as "
+                      f"they were (its figures are in {dirs.scratch / STAGED}).", file=log, flush=True)
                 return None
             raise RunError(f"this whole run of {target!r} made no record, {dirs.paper} left as it was: {exc}") from exc
         record = _write_record(target, identity, records, seconds, selected, dirs, t_all, log)
@@ -113,6 +120,44 @@ def run(*, target: str = "paper", quick: bool = False, seed: int = 0, data_root:
     print(f"wrote {dirs.paper / 'results.json'}, {dirs.paper / 'REPORT.md'} and figures in {dirs.figures} "
           f"({record.runs[target].wall_seconds:.0f} s)", file=log, flush=True)
     return record
+
+
+#: What the run in this process is doing, for the line that says what a SIGTERM stopped.
+_now = {"doing": "starting"}
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the run's main thread so that every ``finally`` and ``with`` on the way out
+    runs: the kernel is shut down, its socket folder removed, the running notebook kept as
+    ``.failed.ipynb``, the lock released."""
+
+
+@contextlib.contextmanager
+def _terminable(dirs, log):
+    """SIGTERM ends the run as :class:`Terminated` (a second SIGTERM is ignored while it cleans up),
+    then with one line saying what it stopped and exit status 143, the shell's for SIGTERM."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
+        yield
+        return
+
+    def stop(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated
+
+    _now["doing"] = "starting"
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    except Terminated:
+        print(f"resdyn reproduce: stopped by SIGTERM while {_now['doing']}; {dirs.paper} and {dirs.figures} hold the "
+              "last record published whole, and this run's kernel, socket folder and temporary files are removed.",
+              file=log, flush=True)
+        raise SystemExit(143) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
@@ -133,24 +178,87 @@ def _exclusive(dirs):
         lock.release()
 
 
+#: The start of the name of a run's folder for its kernels' sockets, followed by the run's process id.
+KERNELS_PREFIX = "resdyn-kernels-"
+
+
 @contextlib.contextmanager
-def _run_environment(run_id: str):
-    """The run id for the notebooks' kernels (``$RESDYN_RUN_ID``, which their fragments carry), and a
-    temporary folder for the kernels' IPC sockets, removed at the end (never in notebooks/)."""
+def _run_environment(run_id: str, staged: Path):
+    """The run id for the notebooks' kernels (``$RESDYN_RUN_ID``, which their fragments carry), the
+    folder for their figures until the record is published (``$RESDYN_STAGED_FIGURES``), and a
+    temporary folder for the kernels' IPC sockets, removed at the end (never in notebooks/). The
+    socket folder's name holds this process's id, so that a run that was killed leaves nothing for
+    long: every start removes the folders of processes that no longer exist."""
     import shutil
     import tempfile
 
-    folder = Path(tempfile.mkdtemp(prefix="resdyn-kernels-"))
-    before = os.environ.get("RESDYN_RUN_ID")
-    os.environ["RESDYN_RUN_ID"] = run_id
+    _remove_stale_kernel_folders()
+    folder = Path(tempfile.mkdtemp(prefix=f"{KERNELS_PREFIX}{os.getpid()}-"))
+    before = {name: os.environ.get(name) for name in ("RESDYN_RUN_ID", STAGED_FIGURES)}
+    os.environ.update({"RESDYN_RUN_ID": run_id, STAGED_FIGURES: str(staged)})
     try:
         yield folder
     finally:
-        if before is None:
-            os.environ.pop("RESDYN_RUN_ID", None)
-        else:
-            os.environ["RESDYN_RUN_ID"] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove_stale_kernel_folders() -> list[Path]:
+    """Remove the kernels' socket folders (in the temporary folder) of runs whose process is gone."""
+    import shutil
+    import tempfile
+
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{KERNELS_PREFIX}*"):
+        owner = re.fullmatch(rf"{KERNELS_PREFIX}(\d+)-\w+", folder.name)
+        if owner and folder.is_dir() and not _alive(int(owner[1])):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (one of another user's included)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+#: The folder in a run's scratch folder where its notebooks' figures wait for its record.
+STAGED = "staged-figures"
+#: The journal of a publication under way, in the run's scratch folder (:func:`publish`).
+JOURNAL = "publish.json"
+#: The name of a temporary file of :func:`resdyn.files.atomic_write` or :func:`publish`.
+_TEMP = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+
+
+def _recover(dirs, log) -> None:
+    """What a killed run left, removed under the run's lock, before anything else: its publication
+    completed or undone (:func:`recover`), its running notebook, the temporary files of its writes
+    in the paper, figures and fragments folders (a kernel killed mid-figure leaves one), and its
+    staged figures."""
+    import shutil
+
+    line = recover(dirs.scratch / JOURNAL)
+    if line:
+        print(line, file=log, flush=True)
+    for stale in (dirs.scratch / "notebooks").glob(".*.running.ipynb"):
+        stale.unlink(missing_ok=True)
+    for folder in (dirs.paper, dirs.figures, dirs.fragments):
+        for stale in folder.rglob(".*.tmp") if folder.is_dir() else ():
+            if _TEMP.fullmatch(stale.name) and stale.is_file():
+                stale.unlink(missing_ok=True)
+    shutil.rmtree(dirs.scratch / STAGED, ignore_errors=True)
 
 
 def _execute(nb: Path, i: int, n: int, dirs, params: dict, kernel_name: str, timeout: int | None, kernels: Path,
@@ -168,6 +276,7 @@ def _execute(nb: Path, i: int, n: int, dirs, params: dict, kernel_name: str, tim
     kernel_log = executed / f"{nb.stem}.kernel.log"
     kernel_log.unlink(missing_ok=True)
     print(f"[{i}/{n}] {nb.name} ({'quick' if quick else 'full'} mode)", file=log, flush=True)
+    _now["doing"] = f"running {nb.name} (notebook {i} of {n})"
     t0 = time.perf_counter()
     try:
         papermill.execute_notebook(
@@ -202,7 +311,8 @@ def _write_record(target, identity, records, seconds, selected, dirs, t_all, log
         workers=plan(99)[0], notebooks_run=[nb.stem for nb in selected], peak_rss_mb=machine.peak_rss_mb())
     previous = _load_previous(dirs.paper / "results.json", log)
     record = results.combine(previous, target, records, run_info)
-    write(record, dirs)
+    _now["doing"] = "publishing the record"
+    write(record, dirs, dirs.scratch / STAGED)
     return record
 
 
@@ -230,11 +340,144 @@ def _load_previous(path: Path, log) -> results.Results | None:
         return None
 
 
-def write(record: results.Results, dirs) -> None:
-    """results.json, its schema and REPORT.md of ``record`` in ``dirs.paper``."""
-    write_json(results.to_dict(record), dirs.paper / "results.json")
-    write_json(results.schema(), dirs.paper / "results.schema.json")
-    write_text(report.render(record, report_dir=dirs.paper, figures_dir=dirs.figures), dirs.paper / "REPORT.md")
+def write(record: results.Results, dirs, staged: Path | None = None) -> None:
+    """Publish ``record`` as one unit (:func:`publish`): REPORT.md, results.json and its schema in
+    ``dirs.paper``, and the figures in ``staged`` (the run's) in ``dirs.figures``."""
+    import shutil
+
+    text = report.render(record, report_dir=dirs.paper, figures_dir=dirs.figures)
+    files = {dirs.paper / "REPORT.md": lambda tmp: write_text(text, tmp),
+             dirs.paper / "results.json": lambda tmp: write_json(results.to_dict(record), tmp),
+             dirs.paper / "results.schema.json": lambda tmp: write_json(results.schema(), tmp)}
+    figures = sorted(staged.iterdir()) if staged is not None and staged.is_dir() else []
+    for src in (f for f in figures if f.is_file() and not f.name.startswith(".")):
+        files[dirs.figures / src.name] = lambda tmp, src=src: atomic_write(tmp, lambda t: shutil.copyfile(src, t))
+    publish(files, dirs.scratch / JOURNAL)
+
+
+def publish(files: dict, journal: Path) -> None:
+    """Replace every file of ``files`` ({destination: write(tmp)}) as one unit: a failure or a kill at
+    any moment leaves either every old file or every new one.
+
+    Each new file is written to a temporary file beside its destination, and each old one copied
+    aside, in the order of ``files`` (a failure here changes nothing); then ``journal`` lists them,
+    and from then on the publication completes: each temporary file replaces its destination by a
+    rename. A failed rename puts every old file back; a kill leaves the journal, from which
+    :func:`recover` completes the publication at the next start. Raises :class:`RunError` naming the
+    file that could not be written or replaced."""
+    entries, path = [], None
+    try:
+        for path, write_new in files.items():
+            entries.append(_stage(Path(path), write_new))
+        path = journal
+        write_json({"state": "forward", "entries": entries}, journal)
+    except BaseException as exc:  # nothing is replaced yet
+        journal.unlink(missing_ok=True)
+        _drop(entries)
+        if not isinstance(exc, OSError):
+            raise
+        raise RunError(f"could not write {path} ({_reason(exc)}), so nothing of this run's record was published and "
+                       "the previous results.json, REPORT.md and figures are left as they were; fix the file's or its "
+                       "folder's permissions (or free disk space), then run again.") from exc
+    try:
+        for entry in entries:
+            path = entry["dst"]
+            os.replace(entry["tmp"], entry["dst"])
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            write_json({"state": "back", "entries": entries}, journal)
+        _roll_back(entries)
+        journal.unlink(missing_ok=True)
+        _drop(entries)
+        raise RunError(f"could not replace {path} ({_reason(exc)}), so the previous results.json, REPORT.md and "
+                       "figures were put back; fix the file or its folder (is it a folder, or locked?), then run "
+                       "again.") from exc
+    except BaseException:  # an interrupt past the journal: the publication completes before it goes on
+        _roll_forward(entries)
+        journal.unlink()
+        _drop(entries)
+        raise
+    journal.unlink()
+    _drop(entries)
+
+
+def recover(journal: Path) -> str | None:
+    """Complete the publication that ``journal`` records, one that a killed process left (or undo
+    it, where its process was putting the old files back); then a line saying so, or None where
+    there is no journal."""
+    if not journal.exists():
+        return None
+    state = read_json(journal)
+    entries = state["entries"]
+    if state["state"] == "forward":
+        _roll_forward(entries)
+        done = "completed (its record and figures are in place)"
+    else:
+        _roll_back(entries)
+        done = "undone (the record and figures before it are back)"
+    journal.unlink()
+    _drop(entries)
+    return f"{journal}: a run was stopped while it published its record; the publication is {done}."
+
+
+def _stage(dst: Path, write_new) -> dict:
+    """``dst``'s entry in the journal: its new content in a temporary file beside it, its old
+    content (if any) copied to another."""
+    import shutil
+
+    entry = {"dst": str(dst), "tmp": _temp_beside(dst), "bak": None}
+    try:
+        write_new(Path(entry["tmp"]))
+        if os.path.lexists(dst):
+            entry["bak"] = _temp_beside(dst)
+            shutil.copy2(dst, entry["bak"])
+    except BaseException:
+        _drop([entry])
+        raise
+    return entry
+
+
+def _temp_beside(path: Path) -> str:
+    """A new empty file beside ``path``, named as :func:`resdyn.files.atomic_write` names its own."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    return name
+
+
+def _roll_forward(entries: list[dict]) -> None:
+    """Every new file that has not replaced its destination yet does so."""
+    for e in entries:
+        if os.path.exists(e["tmp"]):
+            os.replace(e["tmp"], e["dst"])
+
+
+def _roll_back(entries: list[dict]) -> None:
+    """Every destination that a new file replaced gets its old file back (or is removed, where
+    there was none); the new files not yet in place are removed."""
+    for e in entries:
+        if os.path.exists(e["tmp"]):
+            os.unlink(e["tmp"])
+        elif e["bak"] is None:
+            Path(e["dst"]).unlink(missing_ok=True)
+        elif os.path.exists(e["bak"]):
+            os.replace(e["bak"], e["dst"])
+
+
+def _drop(entries: list[dict]) -> None:
+    """Remove the temporary files and copies of old files of ``entries`` that are left."""
+    for e in entries:
+        for name in (e["tmp"], e["bak"]):
+            if name is not None:
+                Path(name).unlink(missing_ok=True)
+
+
+def _reason(exc: OSError) -> str:
+    """The operating system's words for ``exc`` (the first error's, where it was re-raised)."""
+    root = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
+    return root.strerror or str(root)
 
 
 def compare_verdicts(before: results.Results, after: results.Results) -> list[str]:

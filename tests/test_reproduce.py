@@ -74,7 +74,7 @@ def test_a_partial_run_leaves_the_record_as_it_was(tmp_path, monkeypatch):
     record = reproduce.run(quick=True, only=["02"], out_dir=str(out), log=open(tmp_path / "log", "w"))
     assert record is None and not (out / "paper" / "results.json").exists()
     log = (tmp_path / "log").read_text()
-    assert "a partial run (--only) never writes the record" in log and "left as it was" in log
+    assert "a partial run (--only) never writes the record" in log and "left as they were" in log
     assert (out / "results" / "fig1c.json").exists()  # the new fragment is kept for a later whole run
 
 
@@ -136,6 +136,8 @@ def whole_quick_run(tmp_path_factory):
 def test_only_after_a_whole_run_leaves_the_record_untouched(whole_quick_run, tmp_path, monkeypatch):
     out, record = whole_quick_run
     assert record is not None and (out / "paper" / "results.json").exists()
+    figures = {f.stem for s in sections.of_target("paper") for f in s.figures}
+    assert figures <= {p.stem for p in (out / "figures").glob("*.png")}  # published with the record
     ids = {json.loads(p.read_text())["identity"]["run"] for p in (out / "results").glob("*.json")}
     assert len(ids) == 1 and None not in ids  # every fragment carries the whole run's id
     before = {name: (out / "paper" / name).read_bytes() for name in ("results.json", "REPORT.md")}

@@ -20,9 +20,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name resdyn --display-name "Python (resdyn)"
 	touch $@
 
-test: install ## the layer contract, unit tests, every notebook's checked outputs (nbval, quick mode)
+test: install ## the layer contract, unit tests, every notebook's checked outputs (nbval, quick mode); one test file per core (pytest-xdist), each with one worker
 	$(VENV)/bin/lint-imports
-	RESDYN_QUICK=1 $(PY) -m pytest tests notebooks $(NBVAL)
+	RESDYN_QUICK=1 RESDYN_WORKERS=1 $(PY) -m pytest -n auto --dist loadfile tests notebooks $(NBVAL)
 
 # the wheel of this checkout in a fresh venv (outside the checkout, so nothing imports resdyn/ from here):
 # every module imports and the command runs; the venv is removed afterwards, whatever happened

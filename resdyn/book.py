@@ -142,13 +142,13 @@ def _title(notebook: Path) -> str:
 def _intro(chapters: dict[str, list[str]], titles: dict[str, str], record, figures: Path) -> str:
     """The book's index: the answer first (the bottom line and the claims-by-regime figure), then the
     report and the notebooks by title."""
-    from . import report
+    from . import summary
 
     lines = ["# resdyn: what holds of the paper", "",
              "A reproduction of *Compact representations and pruning in residual networks* (Lagzi, NIPS 2018 "
              "submission; longer version arXiv 2101.03009). Each claim is judged in three training regimes over "
              "seeds, against controls; \"met by a control too\" means a control passes the same test.", ""]
-    found = report.bottom_line(record) if record is not None else []
+    found = summary.bottom_line(record) if record is not None else []
     if found:
         lines += ["## What we found", ""] + [f"- {line}" for line in found] + [""]
     if (figures / "claims_by_regime.png").exists():
@@ -249,21 +249,21 @@ FIGURE_CLAIMS = {
 def figure_caption(record, stem: str) -> str:
     """The verdicts of the claims figure ``stem`` shows, in words ('' for a figure that judges nothing):
     over the regimes where the record judges the claims by regime, else the verdict of each claim."""
-    from . import report
+    from . import summary
 
     if record is None or stem not in FIGURE_CLAIMS:
         return ""
     words, keys = FIGURE_CLAIMS[stem]
-    regimes = report._by_regime(record)
+    regimes = summary.regime_verdicts(record)
     if any(k in got for got in regimes.values() for k in keys):
-        return report._group(words, tuple(keys), regimes) or ""
+        return summary.group_sentence(words, tuple(keys), regimes) or ""
     found = {v.key: v.verdict for v in record.verdicts if v.key in keys}
     if not found:
         return ""
     by_word: dict[str, list[str]] = {}
     for key, verdict in found.items():
         by_word.setdefault(verdict, []).append(key.rsplit("_", 1)[1])
-    return f"{words}: " + "; ".join(f"{report.PLAIN[w]} for {report._and(names)}" for w, names in by_word.items())
+    return f"{words}: " + "; ".join(f"{summary.PLAIN[w]} for {summary.and_list(names)}" for w, names in by_word.items())
 
 
 def _record(paper: Path = paths.PAPER_DIR):
@@ -295,11 +295,11 @@ def gallery(columns: int = 2, record=None) -> str:
 
 
 def bottom_line(record=None) -> str:
-    """The README's bottom line: :func:`resdyn.report.bottom_line` of the committed record, as a list."""
-    from . import report
+    """The README's bottom line: :func:`resdyn.summary.bottom_line` of the committed record, as a list."""
+    from . import summary
 
     record = _record() if record is None else record
-    lines = report.bottom_line(record) if record is not None else []
+    lines = summary.bottom_line(record) if record is not None else []
     return "\n".join([BOTTOM_START, *(f"- {line}" for line in lines), BOTTOM_END])
 
 

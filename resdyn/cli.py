@@ -125,7 +125,7 @@ QUICK_NOTE = ("These verdicts are quick mode's, on scikit-learn's 8x8 digits (a 
 
 
 def cmd_reproduce(args):
-    from . import reproduce, results
+    from . import executed, reproduce, results
 
     before = results.load_whole(args.check, "--check") if args.check else None
     record = reproduce.run(target=args.target, quick=args.quick, seed=args.seed, data_root=args.data_root,
@@ -133,8 +133,8 @@ def cmd_reproduce(args):
     if args.update_notebooks:
         from .experiment import run_dirs
 
-        executed = run_dirs(args.quick, args.out, seed=args.seed).scratch / "notebooks"
-        for nb in reproduce.refresh_checked_outputs(executed, args.target):
+        done = run_dirs(args.quick, args.out, seed=args.seed).scratch / "notebooks"
+        for nb in executed.refresh_checked_outputs(done, args.target):
             print(f"updated checked outputs of {nb.relative_to(paths.REPO_ROOT)}")
     if record is None:
         if before is not None:
@@ -143,7 +143,7 @@ def cmd_reproduce(args):
     for v in record.verdicts:
         print(f"{v.verdict:>12}  {v.key}: {v.ours} (controls: {v.controls}; paper: {v.paper})")
     if before is not None:
-        changed = reproduce.compare_verdicts(before, record)
+        changed = executed.compare_verdicts(before, record)
         if record.stale:
             changed.append(f"sections of {', '.join(record.stale)} are stale (another experiment spec): "
                            "re-run make seeds / make study and commit them")
@@ -156,36 +156,13 @@ def cmd_reproduce(args):
 
 
 def cmd_report(args):
-    from pathlib import Path
+    from . import publish
 
-    from . import report, results, staleness
-    from .files import write_json, write_text
-
-    results_file = Path(args.results)
-    record = results.load_whole(results_file, "--results")
-    if args.rejudge:
-        before = {v.key: v.verdict for v in record.verdicts}
-        record = results.rejudge(record)
-        write_json(results.to_dict(record), results_file)
-        changed = [f"{k}: {before.get(k, 'missing')} -> {v.verdict}" for k, v in ((v.key, v) for v in record.verdicts)
-                   if before.get(k) != v.verdict]
-        print(f"{results_file}: {len(changed)} verdicts new or changed under today's rules"
-              + "".join(f"\n  {c}" for c in changed))
-    paper_dir = results_file.parent
-    figures = Path(args.figures) if args.figures else paper_dir.parent / "figures"
-    out = paper_dir / "REPORT.md"
-    stale = staleness.stale_code(record)
-    print("".join(f"stale: {line}\n" for line in staleness.describe(stale)), end="")
-    text = report.render(record, report_dir=paper_dir, figures_dir=figures, stale=stale)
-    if out.exists() and report.section_count(text) < report.section_count(out.read_text()) and not args.force:
-        raise ValueError(f"the new report of {results_file} has fewer sections than {out}; {out} left as it was. "
-                         "Fix: re-run the missing targets, or pass --force to write it anyway.")
-    write_text(text, out)
-    print(f"wrote {out}")
+    print(f"wrote {publish.rerender(args.results, args.figures, rejudge=args.rejudge, force=args.force)}")
 
 
 def cmd_check_figures(args):
-    from . import reproduce, results, sections
+    from . import executed, results, sections
 
     if args.expected_results:
         before, now = results.load(args.expected_results), results.load(args.results)
@@ -195,7 +172,7 @@ def cmd_check_figures(args):
                   f"{p1} ({now.run.machine}); a figure check needs the same precision. Verdicts and executed "
                   "notebooks are still checked.")
             return
-    problems = reproduce.compare_figures(args.expected, args.actual)
+    problems = executed.compare_figures(args.expected, args.actual)
     if problems:
         print("Figures differ from the committed ones:\n  " + "\n  ".join(problems), file=sys.stderr)
         sys.exit(1)

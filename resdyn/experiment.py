@@ -87,6 +87,11 @@ def regime_train(regime: Regime, *, quick: bool, converge: bool = False) -> Trai
     return train
 
 
+#: The variable through which :mod:`resdyn.reproduce` sends its notebooks' figures to a folder of
+#: its own: a run that fails or is killed leaves the figures folder as it was.
+STAGED_FIGURES = "RESDYN_STAGED_FIGURES"
+
+
 @dataclass(frozen=True)
 class RunDirs:
     """Output folders of one run: figures, the report and results.json, and scratch (executed
@@ -228,9 +233,10 @@ class Setup:
         fragments.save_fragment(self.dirs.fragments, name, record, identity=self.identity())
 
     def save_figure(self, fig, name: str, *, dpi: int = 150) -> None:
-        """Write ``name``.png and ``name``.pdf to the run's figures folder (the figure stays open, so
-        a notebook shows it)."""
-        save_figure(fig, self.dirs.figures / name, dpi=dpi)
+        """Write ``name``.png and ``name``.pdf to the run's figures folder, or, in a notebook that
+        ``resdyn reproduce`` runs, to the folder named by ``$RESDYN_STAGED_FIGURES``, from which the
+        run publishes them together with its record (the figure stays open, so a notebook shows it)."""
+        save_figure(fig, Path(os.environ.get(STAGED_FIGURES) or self.dirs.figures) / name, dpi=dpi)
 
     def identity(self) -> dict:
         """What a fragment of this run must share with the others to be merged with them."""

@@ -2,6 +2,8 @@
 sockets, each kernel's own stdout and stderr in a file of its own."""
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -12,11 +14,13 @@ def kernel_options(folder: Path, output: Path | None = None) -> dict:
     """papermill's options for a notebook's kernel. It talks to papermill over local IPC sockets in
     ``folder``, not TCP: on TCP every kernel warns that it runs "without encryption", noise on one
     machine, where IPC is the right transport. (Without ``ip`` the sockets land in the working
-    folder, notebooks/.) ``output``: a file for the kernel process's own stdout and stderr
-    (:class:`KernelOutputToFile`), else they are this process's."""
+    folder, notebooks/.) The kernel's connection file goes to ``folder`` too (else a killed run
+    leaves it in the system's temporary folder). ``output``: a file for the kernel process's own
+    stdout and stderr (:class:`KernelOutputToFile`), else they are this process's."""
     from traitlets.config import Config
 
-    config = {"KernelManager": {"transport": "ipc", "ip": str(Path(folder) / "kernel")}}
+    config = {"KernelManager": {"transport": "ipc", "ip": str(Path(folder) / "kernel"),
+                                "connection_file": str(Path(folder) / "kernel.json")}}
     if output is None:
         return {"config": Config(config)}
     config["KernelOutputToFile"] = {"output_file": str(output)}
@@ -53,3 +57,34 @@ def exit_status(output: Path) -> int | None:
     """The exit status of the kernel writing to ``output`` when it was last found dead (negative: the
     signal that killed it), or None where it is unknown; read once. How a run names what killed a kernel."""
     return _EXITS.pop(str(output), None)
+
+
+#: The start of the name of a run's folder for its kernels' sockets, followed by the run's process id.
+KERNELS_PREFIX = "resdyn-kernels-"
+
+
+def remove_stale_folders() -> list[Path]:
+    """Remove the kernels' socket folders (in the temporary folder) of runs whose process is gone."""
+    import shutil
+    import tempfile
+
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{KERNELS_PREFIX}*"):
+        owner = re.fullmatch(rf"{KERNELS_PREFIX}(\d+)-\w+", folder.name)
+        if owner and folder.is_dir() and not _alive(int(owner[1])):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (one of another user's included)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -54,6 +54,32 @@ class Job:
 #: after their parent was killed).
 WORKER_IDLE_SECONDS = 10
 
+#: How often (seconds) a worker checks that the process that started it is still alive.
+PARENT_CHECK_SECONDS = 1.0
+
+
+def pool_options() -> dict:
+    """The options of every worker pool (``joblib.Parallel(n_jobs, **pool_options())``): idle workers
+    exit after :data:`WORKER_IDLE_SECONDS`, and every worker exits within :data:`PARENT_CHECK_SECONDS`
+    of its parent's death. loky's workers only ever wait for their next job; one busy with a job
+    (a t-SNE embedding, a net's training) when its parent was killed ran to the end of it and then
+    waited out the idle time, holding its memory all along."""
+    return {"idle_worker_timeout": WORKER_IDLE_SECONDS, "initializer": _exit_with_parent, "initargs": (os.getpid(),)}
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In a new worker: a daemon thread that ends the process once ``parent`` is no longer its parent
+    (a process whose parent dies is handed to another, so ``os.getppid()`` changes)."""
+    import threading
+    import time
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="resdyn-exit-with-parent", daemon=True).start()
+
 
 def _env_workers(default: int) -> int:
     value = os.environ.get("RESDYN_WORKERS", "").strip()
@@ -141,7 +167,7 @@ def _run(todo: list[Job], workers: int | None, progress: bool) -> None:
             # loky replaces a worker whose memory grew by 300 MB (each holds its data set) and says
             # so in words that suggest a fault (joblib/joblib#883, joblib/loky#641): the job is unharmed
             warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor")
-            Parallel(n_jobs=n_workers, idle_worker_timeout=WORKER_IDLE_SECONDS)(
+            Parallel(n_jobs=n_workers, **pool_options())(
                 delayed(_train)(job, threads, progress, cache) for job in todo)
 
 
@@ -197,6 +223,6 @@ def train_nets(jobs: list, *, workers: int | None = None, progress: bool = True)
             cache = str(cache_dir())
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor")
-                Parallel(n_jobs=n_workers, idle_worker_timeout=WORKER_IDLE_SECONDS)(
+                Parallel(n_jobs=n_workers, **pool_options())(
                     delayed(_train_net)(job, threads, cache) for job in todo)
     return [train_net(job) for job in jobs]

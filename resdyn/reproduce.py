@@ -10,31 +10,30 @@ by side (:func:`resdyn.parallel.train_many`), printing one line per epoch. Execu
 the run's scratch folder; a whole full run of seed 0 also writes them, cleaned, to ``paper/notebooks``
 for readers. ``paper/`` is written only from a whole run of a target: every section, one identity
 (see :mod:`resdyn.results`); a partial (``--only``) run or a run with another seed leaves it as it was.
+The notebooks write their figures to the run's staging folder; the record, its report and the
+figures are published together at the end (:func:`publish`), so that a run that fails or is killed
+at any moment leaves the previous ones whole. A killed run's leftovers (a publication under way,
+kernel socket folders, temporary files) are dealt with when the next run starts (:func:`_recover`).
 """
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
+import re
 import sys
 import time
 import uuid
 from pathlib import Path
 
-from . import fragments, machine, paths, report, results, sections, staleness
-from .checked import is_checked
-from .experiment import paper_jobs, run_dirs, setup
+from . import fragments, machine, paths, results, sections, staleness
+from .executed import clean_executed, notebooks
+from .experiment import STAGED_FIGURES, paper_jobs, run_dirs, setup
 from .failures import RunError, check_run, notebook_failed
-from .files import atomic_write, write_json, write_text
-from .kernels import exit_status, kernel_options
+from .kernels import KERNELS_PREFIX, exit_status, kernel_options, remove_stale_folders
+from .publish import publish_record, recover
 from .model import check_seed
 from .parallel import plan, train_many
-
-
-def notebooks(target: str | None = None) -> list[Path]:
-    """The registered notebooks (of ``target``), in order."""
-    entries = sections.SECTIONS if target is None else sections.of_target(target)
-    return [paths.NOTEBOOKS_DIR / f"{s.notebook}.ipynb" for s in entries]
 
 
 def select(target: str, only: list[str] | None) -> list[Path]:
@@ -85,13 +84,15 @@ def run(*, target: str = "paper", quick: bool = False, seed: int = 0, data_root:
               "out_dir": None if out_dir is None else str(Path(out_dir).resolve())}
     own = {s.notebook: s.name for s in sections.of_target(target)}
     t_all = time.perf_counter()
-    with _exclusive(dirs), _run_environment(run_id) as kernels:
+    with _terminable(dirs, log), _exclusive(dirs), _run_environment(run_id, dirs.scratch / STAGED) as kernels:
+        _recover(dirs, log)
         for nb in selected:  # a notebook's old fragment never stands in for its new run
             (dirs.fragments / f"{own[nb.stem]}.json").unlink(missing_ok=True)
         if target == "paper":
             exp = setup(quick=quick, seed=seed, data_root=data_root, out_dir=out_dir, verbose=False)
             print(f"training the paper's nets side by side ({plan(99)[0]} workers); one line per epoch:", file=log,
                   flush=True)
+            _now["doing"] = "training the paper's nets"
             train_many(paper_jobs(exp))
         seconds = {nb.stem: _execute(nb, i, len(selected), dirs, params, kernel_name, timeout, kernels, quick, log)
                    for i, nb in enumerate(selected, 1)}
@@ -100,8 +101,8 @@ def run(*, target: str = "paper", quick: bool = False, seed: int = 0, data_root:
                                                 require=tuple(own.values()))
         except fragments.MixedRunError as exc:
             if only:
-                print(f"a partial run (--only) never writes the record: {dirs.paper} left as it was.", file=log,
-                      flush=True)
+                print(f"a partial run (--only) never writes the record: {dirs.paper} and {dirs.figures} left as "
+                      f"they were (its figures are in {dirs.scratch / STAGED}).", file=log, flush=True)
                 return None
             raise RunError(f"this whole run of {target!r} made no record, {dirs.paper} left as it was: {exc}") from exc
         record = _write_record(target, identity, records, seconds, selected, dirs, t_all, log)
@@ -111,6 +112,44 @@ def run(*, target: str = "paper", quick: bool = False, seed: int = 0, data_root:
     print(f"wrote {dirs.paper / 'results.json'}, {dirs.paper / 'REPORT.md'} and figures in {dirs.figures} "
           f"({record.runs[target].wall_seconds:.0f} s)", file=log, flush=True)
     return record
+
+
+#: What the run in this process is doing, for the line that says what a SIGTERM stopped.
+_now = {"doing": "starting"}
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the run's main thread so that every ``finally`` and ``with`` on the way out
+    runs: the kernel is shut down, its socket folder removed, the running notebook kept as
+    ``.failed.ipynb``, the lock released."""
+
+
+@contextlib.contextmanager
+def _terminable(dirs, log):
+    """SIGTERM ends the run as :class:`Terminated` (a second SIGTERM is ignored while it cleans up),
+    then with one line saying what it stopped and exit status 143, the shell's for SIGTERM."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
+        yield
+        return
+
+    def stop(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated
+
+    _now["doing"] = "starting"
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    except Terminated:
+        print(f"resdyn reproduce: stopped by SIGTERM while {_now['doing']}; {dirs.paper} and {dirs.figures} hold the "
+              "last record published whole, and this run's kernel, socket folder and temporary files are removed.",
+              file=log, flush=True)
+        raise SystemExit(143) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
@@ -132,23 +171,55 @@ def _exclusive(dirs):
 
 
 @contextlib.contextmanager
-def _run_environment(run_id: str):
-    """The run id for the notebooks' kernels (``$RESDYN_RUN_ID``, which their fragments carry), and a
-    temporary folder for the kernels' IPC sockets, removed at the end (never in notebooks/)."""
+def _run_environment(run_id: str, staged: Path):
+    """The run id for the notebooks' kernels (``$RESDYN_RUN_ID``, which their fragments carry), the
+    folder for their figures until the record is published (``$RESDYN_STAGED_FIGURES``), and a
+    temporary folder for the kernels' IPC sockets, removed at the end (never in notebooks/). The
+    socket folder's name holds this process's id, so that a run that was killed leaves nothing for
+    long: every start removes the folders of processes that no longer exist."""
     import shutil
     import tempfile
 
-    folder = Path(tempfile.mkdtemp(prefix="resdyn-kernels-"))
-    before = os.environ.get("RESDYN_RUN_ID")
-    os.environ["RESDYN_RUN_ID"] = run_id
+    remove_stale_folders()
+    folder = Path(tempfile.mkdtemp(prefix=f"{KERNELS_PREFIX}{os.getpid()}-"))
+    before = {name: os.environ.get(name) for name in ("RESDYN_RUN_ID", STAGED_FIGURES)}
+    os.environ.update({"RESDYN_RUN_ID": run_id, STAGED_FIGURES: str(staged)})
     try:
         yield folder
     finally:
-        if before is None:
-            os.environ.pop("RESDYN_RUN_ID", None)
-        else:
-            os.environ["RESDYN_RUN_ID"] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         shutil.rmtree(folder, ignore_errors=True)
+
+
+#: The folder in a run's scratch folder where its notebooks' figures wait for its record.
+STAGED = "staged-figures"
+#: The journal of a publication under way, in the run's scratch folder (:func:`publish`).
+JOURNAL = "publish.json"
+#: The name of a temporary file of :func:`resdyn.files.atomic_write` or :func:`publish`.
+_TEMP = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+
+
+def _recover(dirs, log) -> None:
+    """What a killed run left, removed under the run's lock, before anything else: its publication
+    completed or undone (:func:`recover`), its running notebook, the temporary files of its writes
+    in the paper, figures and fragments folders (a kernel killed mid-figure leaves one), and its
+    staged figures."""
+    import shutil
+
+    line = recover(dirs.scratch / JOURNAL)
+    if line:
+        print(line, file=log, flush=True)
+    for stale in (dirs.scratch / "notebooks").glob(".*.running.ipynb"):
+        stale.unlink(missing_ok=True)
+    for folder in (dirs.paper, dirs.figures, dirs.fragments):
+        for stale in folder.rglob(".*.tmp") if folder.is_dir() else ():
+            if _TEMP.fullmatch(stale.name) and stale.is_file():
+                stale.unlink(missing_ok=True)
+    shutil.rmtree(dirs.scratch / STAGED, ignore_errors=True)
 
 
 def _execute(nb: Path, i: int, n: int, dirs, params: dict, kernel_name: str, timeout: int | None, kernels: Path,
@@ -165,6 +236,7 @@ def _execute(nb: Path, i: int, n: int, dirs, params: dict, kernel_name: str, tim
     kernel_log = executed / f"{nb.stem}.kernel.log"
     kernel_log.unlink(missing_ok=True)
     print(f"[{i}/{n}] {nb.name} ({'quick' if quick else 'full'} mode)", file=log, flush=True)
+    _now["doing"] = f"running {nb.name} (notebook {i} of {n})"
     t0 = time.perf_counter()
     try:
         papermill.execute_notebook(
@@ -204,7 +276,8 @@ def _write_record(target, identity, records, seconds, selected, dirs, t_all, log
         version=machine.package_version())
     previous = _load_previous(dirs.paper / "results.json", log)
     record = results.combine(previous, target, records, run_info)
-    write(record, dirs)
+    _now["doing"] = "publishing the record"
+    write(record, dirs, dirs.scratch / STAGED)
     return record
 
 
@@ -232,125 +305,10 @@ def _load_previous(path: Path, log) -> results.Results | None:
         return None
 
 
-def write(record: results.Results, dirs) -> None:
-    """results.json, its schema and REPORT.md of ``record`` in ``dirs.paper``."""
-    write_json(results.to_dict(record), dirs.paper / "results.json")
-    write_json(results.schema(), dirs.paper / "results.schema.json")
+def write(record: results.Results, dirs, staged: Path | None = None) -> None:
+    """Publish ``record`` as one unit (:func:`resdyn.publish.publish_record`): REPORT.md, results.json and its
+    schema in ``dirs.paper``, the figures in ``staged`` (the run's) in ``dirs.figures``; a full run's report
+    names the targets computed by code that has changed since (:mod:`resdyn.staleness`)."""
     stale = {} if record.run is None or record.run.identity.get("mode") == "quick" else staleness.stale_code(record)
-    write_text(report.render(record, report_dir=dirs.paper, figures_dir=dirs.figures, stale=stale),
-               dirs.paper / "REPORT.md")
-
-
-def compare_verdicts(before: results.Results, after: results.Results) -> list[str]:
-    """Lines describing every verdict that changed, appeared or disappeared between two records."""
-    a = {v.key: v.verdict for v in before.verdicts}
-    b = {v.key: v.verdict for v in after.verdicts}
-    return [f"{k}: {a.get(k, 'missing')} -> {b.get(k, 'missing')}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
-
-
-# ----------------------------------------------------------------------------------------------
-# figures: the committed ones must stay true to the code
-
-def compare_figures(expected_dir: str | Path, actual_dir: str | Path, tolerance: dict | None = None) -> list[str]:
-    """One line per figure of ``tolerance`` (default: the paper target's, :func:`resdyn.sections.figure_tolerances`) whose PNG in
-    ``actual_dir`` is missing or differs from ``expected_dir``'s by more than its RMS tolerance."""
-    import matplotlib.image as mpimg
-    import numpy as np
-    from matplotlib.testing.compare import calculate_rms
-
-    problems = []
-    for name, tol in (tolerance or sections.figure_tolerances()).items():
-        expected, actual = Path(expected_dir) / f"{name}.png", Path(actual_dir) / f"{name}.png"
-        if not actual.exists() or not expected.exists():
-            problems.append(f"{name}.png: missing in {actual_dir if not actual.exists() else expected_dir}")
-            continue
-        a, b = (np.asarray(mpimg.imread(p)[..., :3] * 255, dtype=np.int16) for p in (expected, actual))
-        if a.shape != b.shape:
-            problems.append(f"{name}.png: size {b.shape[1]}x{b.shape[0]}, committed {a.shape[1]}x{a.shape[0]}")
-            continue
-        rms = calculate_rms(a, b)
-        if rms > tol:
-            problems.append(f"{name}.png: RMS difference {rms:.2f} > tolerance {tol}")
-    return problems
-
-
-# ----------------------------------------------------------------------------------------------
-# notebooks for readers and for nbval
-
-def clean_executed(src: str | Path, dst: str | Path) -> Path:
-    """Write executed notebook ``src`` to ``dst`` for readers: every figure and table kept; stderr
-    (progress lines, warnings), the metadata that changes from run to run (papermill's timings and
-    paths, execution timestamps, the injected cell's random id) and memory addresses in object reprs removed; so two runs of the
-    same code give the same bytes. The source notebook's links to its executed twin are made
-    relative to the twin's folder."""
-    import re
-
-    import nbformat
-
-    nb = nbformat.read(src, as_version=4)
-    nb.metadata.pop("papermill", None)
-    name = Path(dst).name
-    for cell in nb.cells:
-        cell.metadata.pop("papermill", None)
-        cell.metadata.pop("execution", None)
-        if "injected-parameters" in cell.metadata.get("tags", []):
-            cell.id = "injected-parameters"  # papermill gives it a random id in each run
-        if cell.cell_type == "markdown":  # the source's note on its stored outputs becomes the twin's own
-            cell.source = re.sub(
-                r"^> \*\*Executed full run\*\*.*?· (\*\*Report\*\*: \[[^]]*\]\()\.\./paper/REPORT\.md(#[^)]*\)).*$",
-                rf"> The **executed full run** (full mode, seed 0) of [`notebooks/{name}`](../../notebooks/{name}), with every "
-                r"output · \1../REPORT.md\2.", cell.source, flags=re.M)
-        if cell.cell_type == "code":
-            cell.outputs = _merge_streams([o for o in cell.outputs
-                                           if not (o.get("output_type") == "stream" and o.get("name") == "stderr")])
-            for o in cell.outputs:
-                if "text/plain" in o.get("data", {}):
-                    o["data"]["text/plain"] = re.sub(r" at 0x[0-9a-f]+", "", o["data"]["text/plain"])
-    atomic_write(dst, lambda tmp: nbformat.write(nb, str(tmp)))
-    return Path(dst)
-
-
-def _merge_streams(outputs: list) -> list:
-    """Consecutive stdout pieces as one output: how a cell's prints are split into messages depends
-    on timing (a slow cache read splits them), so unmerged they differ from run to run."""
-    merged = []
-    for o in outputs:
-        if merged and o.get("output_type") == "stream" and merged[-1].get("output_type") == "stream" \
-                and o.get("name") == merged[-1].get("name"):
-            merged[-1]["text"] = "".join(merged[-1]["text"]) + "".join(o["text"])
-        else:
-            merged.append(o)
-    return merged
-
-
-def refresh_checked_outputs(executed_dir: str | Path, target: str | None = None) -> list[Path]:
-    """Copy the outputs of the checked cells from executed notebooks into ``notebooks/``.
-
-    Every other output is removed, so the committed notebooks diff well and nbval compares
-    exactly the checked cells. Run after a quick run: ``resdyn reproduce --quick --update-notebooks``.
-    """
-    import nbformat
-
-    written = []
-    for src in notebooks(target):
-        done_path = Path(executed_dir) / src.name
-        if not done_path.exists():
-            continue
-        executed = nbformat.read(done_path, as_version=4)
-        by_id = {c.get("id"): c for c in executed.cells}
-        nb = nbformat.read(src, as_version=4)
-        for cell in nb.cells:
-            if cell.cell_type != "code":
-                continue
-            cell.metadata.pop("papermill", None)
-            cell.metadata.pop("execution", None)
-            if is_checked(cell):
-                done = by_id[cell.id]
-                cell.outputs = [o for o in done.outputs if o.get("output_type") == "stream" and o.get("name") == "stdout"]
-                cell.execution_count = done.execution_count
-            else:
-                cell.outputs, cell.execution_count = [], None
-        nb.metadata.pop("papermill", None)
-        atomic_write(src, lambda tmp, nb=nb: nbformat.write(nb, str(tmp)))
-        written.append(src)
-    return written
+    publish_record(record, paper=dirs.paper, figures=dirs.figures, journal=dirs.scratch / JOURNAL, staged=staged,
+                   stale=stale)

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from resdyn import book, paths, report, results
+from resdyn import book, paths, results, summary
 from resdyn.claims import Verdict
 
 README = paths.REPO_ROOT / "README.md"
@@ -30,7 +30,7 @@ def test_the_readme_blocks_are_the_committed_record_s():
 
 def test_the_bottom_line_is_on_the_first_screen_and_short():
     text = README.read_text()
-    lines = report.bottom_line(results.load(paths.PAPER_DIR / "results.json"))
+    lines = summary.bottom_line(results.load(paths.PAPER_DIR / "results.json"))
     assert 1 <= len(lines) <= 5
     assert text.index(book.BOTTOM_START) < 2500  # before any set-up or gallery
     assert all(len(line.split()) <= 60 for line in lines)
@@ -45,7 +45,7 @@ def test_every_local_link_of_the_readme_resolves():
 
 
 def test_bottom_line_names_each_regime_s_verdict():
-    lines = report.bottom_line(_record([_v("error_separate/chosen", "holds"), _v("error_shared/chosen", "holds"),
+    lines = summary.bottom_line(_record([_v("error_separate/chosen", "holds"), _v("error_shared/chosen", "holds"),
                                         _v("error_separate/baseline", "does not"),
                                         _v("error_shared/baseline", "does not")]))
     assert lines == ["The paper's test error (about 1.8 % separate, 1.4 % shared weights): holds in the chosen "
@@ -56,13 +56,13 @@ def test_bottom_line_counts_tests_where_a_regime_is_split():
     keys = [f"{c}_{n}" for c in ("mean_layer", "std_layer", "mean_absolute", "std_absolute") for n in ("separate", "shared")]
     verdicts = [_v(f"{k}/{regime}", "does not") for k in keys for regime in ("chosen", "paper_like", "baseline")]
     verdicts[0] = _v(verdicts[0].key, "no evidence")
-    lines = report.bottom_line(_record(verdicts))
+    lines = summary.bottom_line(_record(verdicts))
     assert lines == ["Residuals that settle after about layer 6 (Fig. 1A/1B): 0 of 24 tests over the 3 regimes hold "
                      "(23 do not hold, 1 is met by a control too)."]
 
 
 def test_bottom_line_says_what_the_interventions_found_where_nets_settle():
-    lines = report.bottom_line(_record([_v("std_layer_separate/baseline", "no evidence"),
+    lines = summary.bottom_line(_record([_v("std_layer_separate/baseline", "no evidence"),
                                         _v("intervention_saturation_baseline_separate", "holds"),
                                         _v("intervention_weights_baseline_separate", "does not"),
                                         _v("intervention_saturation_chosen_separate", "inconclusive")]))
@@ -71,7 +71,7 @@ def test_bottom_line_says_what_the_interventions_found_where_nets_settle():
 
 
 def test_no_regimes_no_bottom_line():
-    assert report.bottom_line(_record([_v("error_separate", "holds")])) == []
+    assert summary.bottom_line(_record([_v("error_separate", "holds")])) == []
 
 
 def test_update_readme_names_the_file_without_markers(tmp_path):

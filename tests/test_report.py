@@ -7,7 +7,7 @@ from records import adaptive, complete_record, fig1ab, fig1c, fig1d, seeds
 from resdyn import claims, results
 from resdyn.files import write_json
 from resdyn.report import render
-from resdyn.reproduce import compare_verdicts
+from resdyn.executed import compare_verdicts
 
 
 def verdict_map(record):

@@ -11,7 +11,7 @@ import nbformat  # noqa: E402
 import pytest  # noqa: E402
 from records import complete_record, run_info  # noqa: E402
 
-from resdyn import fragments, plots, reproduce, results, sections  # noqa: E402
+from resdyn import executed, fragments, plots, reproduce, results, sections  # noqa: E402
 from resdyn.files import jsonable  # noqa: E402
 from resdyn.kernels import kernel_options  # noqa: E402
 
@@ -48,7 +48,7 @@ def test_executed_notebooks_are_byte_stable_and_clean(tmp_path):
         done = tmp_path / f"run{i}.ipynb"
         papermill.execute_notebook(str(src), str(done), kernel_name="python3", progress_bar=False,
                                    parameters={"answer": 42}, **kernel_options(tmp_path))
-        outs.append(reproduce.clean_executed(done, tmp_path / f"clean{i}.ipynb").read_bytes())
+        outs.append(executed.clean_executed(done, tmp_path / f"clean{i}.ipynb").read_bytes())
     assert outs[0] == outs[1]
     nb = json.loads(outs[0])
     assert "papermill" not in nb["metadata"] and all("papermill" not in c["metadata"] for c in nb["cells"])
@@ -74,7 +74,7 @@ def test_a_partial_run_leaves_the_record_as_it_was(tmp_path, monkeypatch):
     record = reproduce.run(quick=True, only=["02"], out_dir=str(out), log=open(tmp_path / "log", "w"))
     assert record is None and not (out / "paper" / "results.json").exists()
     log = (tmp_path / "log").read_text()
-    assert "a partial run (--only) never writes the record" in log and "left as it was" in log
+    assert "a partial run (--only) never writes the record" in log and "left as they were" in log
     assert (out / "results" / "fig1c.json").exists()  # the new fragment is kept for a later whole run
 
 
@@ -99,11 +99,11 @@ def test_figure_comparison_names_the_figure_that_moved(tmp_path):
     draw(tmp_path / "same")
     draw(tmp_path / "moved", shift=1.0)
     tol = {"a": 1.0, "b": 1.0}
-    assert reproduce.compare_figures(tmp_path / "committed", tmp_path / "same", tol) == []
-    problems = reproduce.compare_figures(tmp_path / "committed", tmp_path / "moved", tol)
+    assert executed.compare_figures(tmp_path / "committed", tmp_path / "same", tol) == []
+    problems = executed.compare_figures(tmp_path / "committed", tmp_path / "moved", tol)
     assert len(problems) == 1 and problems[0].startswith("b.png: RMS difference")
     (tmp_path / "same" / "a.png").unlink()
-    assert reproduce.compare_figures(tmp_path / "committed", tmp_path / "same", tol)[0].startswith("a.png: missing")
+    assert executed.compare_figures(tmp_path / "committed", tmp_path / "same", tol)[0].startswith("a.png: missing")
 
 
 def test_notebook_stderr_is_logged_without_an_empty_line_after_each_piece(caplog):  # the filter of resdyn.reproduce
@@ -136,6 +136,8 @@ def whole_quick_run(tmp_path_factory):
 def test_only_after_a_whole_run_leaves_the_record_untouched(whole_quick_run, tmp_path, monkeypatch):
     out, record = whole_quick_run
     assert record is not None and (out / "paper" / "results.json").exists()
+    figures = {f.stem for s in sections.of_target("paper") for f in s.figures}
+    assert figures <= {p.stem for p in (out / "figures").glob("*.png")}  # published with the record
     ids = {json.loads(p.read_text())["identity"]["run"] for p in (out / "results").glob("*.json")}
     assert len(ids) == 1 and None not in ids  # every fragment carries the whole run's id
     before = {name: (out / "paper" / name).read_bytes() for name in ("results.json", "REPORT.md")}
@@ -199,7 +201,7 @@ def test_cells_have_a_limit_where_a_hang_must_fail_and_none_where_they_train_for
     for timeout, target, quick, expected in ((None, "regimes", False, None), (None, "regimes", True, reproduce.CELL_TIMEOUT),
                                              (0, "seeds", True, None), (120, "study", False, 120)):
         seen.clear()
-        first = reproduce.notebooks(target)[0].name[:2]
+        first = executed.notebooks(target)[0].name[:2]
         assert reproduce.run(target=target, quick=quick, timeout=timeout, only=[first], out_dir=str(tmp_path / "out"),
                              log=open(tmp_path / "log", "w")) is None  # a partial run
         assert seen == [expected]
@@ -277,18 +279,18 @@ def test_a_notebook_papermill_cannot_write_names_it_the_cause_and_leaves_no_part
         raise OSError(errno.EFBIG, "File too large")
 
     monkeypatch.setattr(papermill, "execute_notebook", file_too_large)
-    executed = tmp_path / "scratch" / "notebooks"
-    executed.mkdir(parents=True)
-    (executed / "03_fig1d_tsne.failed.ipynb").write_text("an earlier run's")
-    nb = reproduce.notebooks("paper")[3]
+    done = tmp_path / "scratch" / "notebooks"
+    done.mkdir(parents=True)
+    (done / "03_fig1d_tsne.failed.ipynb").write_text("an earlier run's")
+    nb = executed.notebooks("paper")[3]
     with pytest.raises(reproduce.RunError) as err:
         reproduce._execute(nb, 1, 1, SimpleNamespace(scratch=tmp_path / "scratch"), {}, "python3", 60, tmp_path, True,
                            open(tmp_path / "log", "w"))
     assert str(err.value) == (f"03_fig1d_tsne.ipynb: papermill could not read or write its executed copy "
-                              f"{executed / '03_fig1d_tsne.ipynb'}: the file would pass the process's file-size limit "
+                              f"{done / '03_fig1d_tsne.ipynb'}: the file would pass the process's file-size limit "
                               "(EFBIG, see ulimit -f); no partial notebook was kept. Fix: raise the limit "
                               "(ulimit -f unlimited), then run again.")
-    assert sorted(p.name for p in executed.iterdir()) == []
+    assert sorted(p.name for p in done.iterdir()) == []
 
 
 def test_workers_variable_is_checked_with_its_name(monkeypatch):

@@ -88,15 +88,15 @@ def _net_analysis(net: TrainedNet, data, healing: HealConfig, n_criterion: int) 
 def analyse_nets(nets: list[TrainedNet], data, healing: HealConfig, n_criterion: int, *, workers: int | None = None
                  ) -> list[dict]:
     """:func:`analyse` of every net, cached, in worker processes where there are several to compute."""
-    from ..parallel import plan
+    from ..parallel import plan, pool_options
 
     n_workers, threads = plan(len(nets), workers=workers)
     if n_workers == 1:
         return [_net_analysis(n, data, healing, n_criterion) for n in nets]
     from joblib import Parallel, delayed
 
-    return Parallel(n_jobs=n_workers)(delayed(_worker)(n, data, healing, n_criterion, threads, str(cache_dir()))
-                                      for n in nets)
+    return Parallel(n_jobs=n_workers, **pool_options())(
+        delayed(_worker)(n, data, healing, n_criterion, threads, str(cache_dir())) for n in nets)
 
 
 def _worker(net, data, healing, n_criterion, threads, cache):

@@ -68,9 +68,11 @@ def measure(trained: dict[str, torch.nn.Module], untrained: dict[str, torch.nn.M
     with kNN accuracy and silhouette of each embedding."""
     from joblib import Parallel, delayed
 
+    from ..parallel import pool_options
+
     inputs = embedding_inputs(trained, untrained, samples)
     t0 = time.perf_counter()
-    embedded = Parallel(n_jobs=min(len(inputs), workers))(
+    embedded = Parallel(n_jobs=min(len(inputs), workers), **pool_options())(
         delayed(tsne_embedding)(x, seed=seed, perplexity=perplexity, n_jobs=1) for x in inputs.values())
     seconds = time.perf_counter() - t0
     emb = dict(zip(inputs, embedded))

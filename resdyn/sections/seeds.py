@@ -147,7 +147,7 @@ def run(seeds: list[int], *, quick: bool = False, data_root: str | None = None,
     one thread per worker) and summarize them."""
     from joblib import Parallel, delayed
 
-    from ..parallel import plan, train_many
+    from ..parallel import plan, pool_options, train_many
 
     if not isinstance(seeds, (list, tuple)):
         raise ValueError(f"seeds must be a list of at least two different integers, got {seeds!r}.")
@@ -161,7 +161,7 @@ def run(seeds: list[int], *, quick: bool = False, data_root: str | None = None,
     n, threads = plan(len(seeds), workers=workers)
     if quick:  # quick runs are pinned to one thread whatever the plan (resdyn.experiment.QUICK_THREADS)
         threads = 1
-    runs = Parallel(n_jobs=n)(delayed(_one_seed)(s, quick, data_root, threads) for s in seeds)
+    runs = Parallel(n_jobs=n, **pool_options())(delayed(_one_seed)(s, quick, data_root, threads) for s in seeds)
     return summarize(runs, wall_seconds=time.perf_counter() - t0)
 
 

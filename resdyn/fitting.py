@@ -11,7 +11,7 @@ while the criterion on the probe is below the threshold, the last block goes); a
 the patience and the best-so-far again, at the new depth, and a fresh Adam on the remaining
 weights (the paper says nothing of the optimizer across a removal).
 
-:class:`NetJob` names one such run; :func:`train_or_load` trains it once and keeps the result in
+:class:`NetJob` names one such run; :func:`train_job` trains it once and keeps the result in
 the cache (``<cache>/fitting/<key>/final.pt``, written atomically), so a second call, from this
 process or a worker, reads it. A file there that cannot be read or holds another job's net is set
 aside with a :class:`resdyn.store.CacheWarning` (:func:`resdyn.store.discard`) and the net trained again.
@@ -249,7 +249,7 @@ class TrainedNet:
     seconds: float
 
 
-def train_or_load(job: NetJob, data: Dataset | None = None) -> TrainedNet:
+def train_job(job: NetJob, data: Dataset | None = None) -> TrainedNet:
     """``job``'s net from the cache, or trained now (and cached). ``data``: the job's data set, if
     already loaded (else loaded from its spec)."""
     cached = _read(job)
@@ -265,7 +265,7 @@ def train_or_load(job: NetJob, data: Dataset | None = None) -> TrainedNet:
     return TrainedNet(job, fit.model.eval(), fit.history, fit.best_epoch, fit.removed, fit.seconds)
 
 
-#: What a cached run holds (written by :func:`train_or_load`).
+#: What a cached run holds (written by :func:`train_job`).
 _KEYS = ("settings", "state", "depth", "history", "best_epoch", "removed", "seconds")
 
 

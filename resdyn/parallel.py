@@ -192,7 +192,7 @@ def _cached(job: Job) -> bool:
 
 
 def _train_net(job, threads: int, cache: str | None = None) -> str:
-    from .fitting import train_or_load as train_net
+    from .fitting import train_job as train_net
 
     if cache is not None:
         os.environ["RESDYN_CACHE"] = cache
@@ -205,7 +205,7 @@ def train_nets(jobs: list, *, workers: int | None = None, progress: bool = True)
     """:func:`train_many` for :class:`resdyn.fitting.NetJob` (the zoo's nets): every job not in the
     cache trains, ``workers`` at a time (see :func:`plan`), largest first (depth, then family order);
     then all results, in the order of ``jobs``, read from the cache (:class:`resdyn.fitting.TrainedNet`)."""
-    from .fitting import train_or_load as train_net
+    from .fitting import train_job as train_net
 
     todo = sorted({job: None for job in jobs if not job.path().exists()}, key=lambda j: -j.depth)
     if todo:

@@ -4,7 +4,6 @@
   its shortcut, P x(t) (torchvision ``downsample``) or x(t), so shapes hold also at a
   downsampling block;
 - :func:`truncate` keeps the first k blocks of a stage;
-- :func:`remove_last_block` drops the last block, as the paper's adaptive-depth rule does.
 
 Every function returns a new model (a deep copy); the model passed in is untouched. Blocks are
 named as in :mod:`resdyn.blocks`; a :class:`resdyn.model.DenseResNet` takes ``blocks=None`` and
@@ -114,24 +113,12 @@ def truncate(model: nn.Module, blocks, k: int) -> nn.Module:
 
 
 def stage_length(model: nn.Module, blocks=None) -> int:
-    """The number of blocks in the stage :func:`truncate` and :func:`remove_last_block` cut
+    """The number of blocks in the stage :func:`truncate` cuts
     (``blocks`` as there): a DenseResNet's depth, else the length of the blocks' container."""
     if isinstance(model, DenseResNet):
         _check_dense_blocks(blocks)
         return model.depth
     return len(_container(model, blocks)[1])
-
-
-def remove_last_block(model: nn.Module, blocks=None) -> nn.Module:
-    """A copy of ``model`` without the last block of a stage (the paper's adaptive-depth step):
-    :func:`truncate` to one block less. ``blocks`` as there; the stage needs 2 blocks or more."""
-    if isinstance(model, DenseResNet):
-        length = model.depth
-    else:
-        length = len(_container(model, blocks)[1])
-    if length < 2:
-        raise ValueError(f"remove_last_block: the stage has {length} block; keep at least one (nothing removed).")
-    return truncate(model, blocks, length - 1)
 
 
 #: What :func:`intervene` can change in the deep layers, and what each means.

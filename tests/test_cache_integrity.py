@@ -209,7 +209,7 @@ def test_a_damaged_mnist1d_file_in_a_folder_that_is_not_writable_stays(spec, mon
 @pytest.mark.parametrize("how", ["truncated", "garbage", "another job's", "other weights"])
 def test_a_damaged_mnist1d_net_is_set_aside_and_retrained_with_a_warning(spec, how):
     job = NetJob("dense", 2, 0, spec, FitConfig(max_epochs=2, patience=5))
-    first = fitting.train_or_load(job)
+    first = fitting.train_job(job)
     path = job.path()
     if how == "truncated":
         path.write_bytes(path.read_bytes()[:100])
@@ -225,12 +225,12 @@ def test_a_damaged_mnist1d_net_is_set_aside_and_retrained_with_a_warning(spec, h
     why = {"another job's": "holds another net than this entry is for"}.get(how, "could not be read")
     with pytest.warns(CacheWarning, match=rf"resdyn cache: {re.escape(str(path))} {why} .*moved it to "
                                           rf"{re.escape(str(path))}\.corrupt"):
-        again = fitting.train_or_load(job)
+        again = fitting.train_job(job)
     assert again.history == first.history and same_weights(again.model, first.model)
     assert path.with_name("final.pt.corrupt").exists()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert fitting.train_or_load(job).history == first.history  # the new file reads
+        assert fitting.train_job(job).history == first.history  # the new file reads
 
 
 def test_a_file_another_process_set_aside_first_is_no_error(tmp_path, monkeypatch):

@@ -173,3 +173,12 @@ def test_tables_follow_the_regimes_order_whatever_the_record_s_key_order():
 def test_in_order_puts_known_keys_in_the_package_s_order_and_keeps_the_rest():
     assert claims.in_order({"b": 1, "z": 2, "a": 3}, ("a", "b", "c")) == ["a", "b", "z"]
     assert claims.in_regime_order({"baseline": 0, "chosen": 0}) == ["chosen", "baseline"]
+
+
+@pytest.mark.parametrize("verdict, beats, expected", [("holds", True, "holds"), ("holds", False, "no evidence"),
+                                                      ("partly", False, "no evidence"), ("partly", True, "partly"),
+                                                      ("does not", False, "does not")])
+def test_a_claim_its_controls_also_meet_is_no_evidence(verdict, beats, expected):
+    from resdyn.claims.judge import no_evidence_unless
+
+    assert no_evidence_unless(verdict, beats) == expected

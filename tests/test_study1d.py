@@ -126,14 +126,14 @@ def test_heal_returns_a_copy_and_zero_steps_change_nothing():
 def test_net_job_trains_once_then_reads_the_cache(tmp_path, monkeypatch, spec):
     monkeypatch.setenv("RESDYN_CACHE", str(tmp_path / "cache"))
     job = NetJob("dense", 2, 0, spec, FitConfig(max_epochs=2, patience=5))
-    first = fitting.train_or_load(job)
+    first = fitting.train_job(job)
     assert job.path().exists()
 
     def no_training(*args, **kwargs):
         raise AssertionError("trained again")
 
     monkeypatch.setattr(fitting, "fit_classifier", no_training)
-    second = fitting.train_or_load(job)
+    second = fitting.train_job(job)
     assert second.history == first.history
     for a, b in zip(first.model.parameters(), second.model.parameters()):
         assert torch.equal(a, b)
@@ -141,7 +141,7 @@ def test_net_job_trains_once_then_reads_the_cache(tmp_path, monkeypatch, spec):
     monkeypatch.undo()
     monkeypatch.setenv("RESDYN_CACHE", str(tmp_path / "cache"))
     with pytest.warns(store.CacheWarning, match="final.pt could not be read"):
-        assert fitting.train_or_load(job).history == first.history
+        assert fitting.train_job(job).history == first.history
 
 
 # -- removal ------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from models import ConvResNet1d, InPlaceBlock, PreActBlock1d, WithUnused
 from resdyn import criteria
 from resdyn.model import DenseResNet, ModelConfig
 from resdyn.streaming import trace_stats
-from resdyn.surgery import LesionedDenseResNet, Shortcut, lesion, remove_last_block, truncate
+from resdyn.surgery import LesionedDenseResNet, Shortcut, lesion, truncate
 from resdyn.trace import trace
 
 RESNET_STAGES = [(64, 8, 8), (128, 4, 4), (256, 2, 2), (512, 1, 1)]
@@ -367,21 +367,6 @@ def test_truncate():
         truncate(model, "blocks", 5)
     with pytest.raises(ValueError, match=r"must name one nn.ModuleList or nn.Sequential.*PreActBlock1d"):
         truncate(model, "blocks.0", 1)
-
-
-@pytest.mark.parametrize("shared", [False, True])
-def test_remove_last_block(shared):
-    model, x = WithUnused(), torch.randn(3, 6)
-    shorter = remove_last_block(model)
-    assert len(shorter.layers) == 2 and len(model.layers) == 3
-    with torch.no_grad():
-        assert torch.equal(shorter(x), model.layers[1](model.layers[0](x)))
-    d = dense(shared)
-    smaller = remove_last_block(d)
-    assert smaller.depth == 4 and d.depth == 5 and len(smaller.blocks) == (1 if shared else 4)
-    assert torch.equal(smaller(torch.ones(2, 16)), d.truncated(4)(torch.ones(2, 16)))
-    with pytest.raises(ValueError, match="the stage has 1 block"):
-        remove_last_block(DenseResNet(ModelConfig(width=4, depth=1, n_classes=2)))
 
 
 # -- the trace section (resdyn.sections.trace): the paper's statistics on any model -------------

@@ -82,6 +82,12 @@ def absolute_settling(fig1ab) -> list[Verdict]:
     return out
 
 
+def no_evidence_unless(verdict: str, beats_controls: bool) -> str:
+    """``verdict`` where the trained net beats its controls by the rule's margin (``beats_controls``);
+    "no evidence" where it meets the claim's test (any verdict but "does not") and a control does as well."""
+    return "no evidence" if verdict != "does not" and not beats_controls else verdict
+
+
 def distance_ratio(fig1c) -> list[Verdict]:
     """:data:`DISTANCE` for both nets of a :class:`resdyn.sections.fig1c.Fig1C`, against the raw inputs and
     the untrained nets."""
@@ -91,9 +97,7 @@ def distance_ratio(fig1c) -> list[Verdict]:
         below = sum(x < th["below"] for x in r)
         v = "holds" if below == len(r) else "partly" if 2 * below >= len(r) else "does not"
         mean = fig1c.trained[net].mean_ratio
-        best_control = distance_control(fig1c, net)
-        if v != "does not" and mean > round(best_control - th["margin"], 6):
-            v = "no evidence"
+        v = no_evidence_unless(v, mean <= round(distance_control(fig1c, net) - th["margin"], 6))
         out.append(Verdict(f"distance_{net}", DISTANCE.claim.format(net=net), DISTANCE.paper,
                            f"ratio {min(r):.2f}-{max(r):.2f} (mean {mean:.2f}), below 1 for {below}/{len(r)} classes",
                            f"mean ratio: raw input {fig1c.raw.mean_ratio:.2f}, untrained "
@@ -112,8 +116,7 @@ def tsne_clusters(fig1d) -> list[Verdict]:
         controls = tsne_controls(fig1d, net)
         beats = all(s.knn_accuracy >= round(c.knn_accuracy + th["knn_margin"], 6)
                     and s.silhouette >= round(c.silhouette + th["silhouette_margin"], 6) for c in controls)
-        if v != "does not" and not beats:
-            v = "no evidence"
+        v = no_evidence_unless(v, beats)
         out.append(Verdict(f"tsne_{net}", TSNE.claim.format(net=net), TSNE.paper,
                            f"kNN acc {s.knn_accuracy:.3f}, silhouette {s.silhouette:.2f}",
                            f"raw input {fig1d.raw.knn_accuracy:.3f} / {fig1d.raw.silhouette:.2f}; untrained "

@@ -80,3 +80,22 @@ def test_update_readme_names_the_file_without_markers(tmp_path):
     with pytest.raises(ValueError, match=str(readme)):
         book.update_readme(readme)
     assert readme.read_text() == "# a README without the generated blocks\n"
+
+
+def test_a_control_that_never_learned_is_named_beside_the_verdicts_it_could_not_meet():
+    committed = results.load(paths.PAPER_DIR / "results.json")
+    at_chance = {regime: [net for net in ("separate", "shared")
+                          if all(run.mlp[net].test_acc < summary.CHANCE_ACCURACY for run in runs)]
+                 for regime, runs in committed.by_regime.controls.items()}
+    assert summary.untrained_controls(committed) == {k: v for k, v in at_chance.items() if v}
+    line = next(s for s in summary.bottom_line(committed) if s.startswith("Class separation"))
+    assert "the control without shortcuts never learned for separate weights in" in line
+
+
+def test_no_caveat_where_every_control_learned():
+    committed = results.load(paths.PAPER_DIR / "results.json")
+    learned = {regime: [replace(run, mlp={net: replace(m, test_acc=0.95) for net, m in run.mlp.items()}) for run in runs]
+               for regime, runs in committed.by_regime.controls.items()}
+    record = replace(committed, by_regime=replace(committed.by_regime, controls=learned))
+    assert summary.untrained_controls(record) == {}
+    assert not any("never learned" in s for s in summary.bottom_line(record))

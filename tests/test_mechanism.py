@@ -55,3 +55,16 @@ def test_the_sentence_says_borderline_where_the_interval_contains_the_threshold(
 def test_an_older_record_without_intervals_is_never_borderline():
     assert not borderline(Association("saturation", -0.5, 0.01, 19))
     assert section.sentence(mechanism_study()).startswith("What goes with settling, across nets: **saturation")
+
+
+@pytest.mark.parametrize("test_acc, said", [(0.979, True), (0.9789, False), (0.985, False)])
+def test_a_net_on_the_paper_s_error_limit_is_borderline_in_the_regime_map_s_sentence(test_acc, said):
+    from dataclasses import replace
+
+    from records import point, regime_map as regime_map_record
+
+    from resdyn.sections import regime_map
+
+    net = point("gauss_b0_unit_e20", False, "targeted", std_layer=6, test_acc=test_acc)  # the limit: 1.8 + 0.3 %
+    g = replace(regime_map_record(), points=[net], both=["gauss_b0_unit_e20/separate"])
+    assert ("on the limit: borderline" in regime_map.sentence(g)) is said

@@ -122,12 +122,19 @@ def decide(mechanism: MechanismStudy, cands: list[CandidateResult]) -> RegimeDec
                           best_paper_scaled=best, best=scaled[best], switch=switch)
 
 
+def _on_limit(p: NetPoint) -> str:
+    """", on the limit: borderline" where a net's test error equals the paper's limit to the shown 0.01
+    point (an interval or a value on its threshold is borderline, as over seeds), else ''."""
+    limit = claims.error_limit("shared" if p.shared else "separate")
+    return ", on the limit: borderline" if abs(100 * (1 - p.test_acc) - limit) < 0.005 else ""
+
+
 def sentence(g: RegimeMap) -> str:
     """The nets that meet both claims and the regime decision, in one generated sentence."""
     d = g.decision
     by = {f"{p.key}/{'shared' if p.shared else 'separate'}": p for p in g.points}
-    both = "; ".join(f"`{k}` (test error {100 * (1 - by[k].test_acc):.2f} %, settles from layer {by[k].std_layer}, "
-                     f"{100 * by[k].saturation:.0f} % of its deep units saturated)" for k in g.both) or "none"
+    both = "; ".join(f"`{k}` (test error {100 * (1 - by[k].test_acc):.2f} %{_on_limit(by[k])}, settles from layer "
+                     f"{by[k].std_layer}, {100 * by[k].saturation:.0f} % of its deep units saturated)" for k in g.both) or "none"
     return (f"Nets that give both the paper's accuracy (test error within {claims.ERROR.thresholds['holds']} points of "
             f"the paper's) and Fig. 1B settling by layer {claims.SETTLING_BY_LAYER}: {both}. Regime decision on validation: the best paper-scaled candidate is `{d.best_paper_scaled}` "
             f"({', '.join(f'{n} {pct(v)}' for n, v in d.best.items())} against today's "

@@ -44,14 +44,18 @@ def section(entry, record, fig: Path) -> str:
 
 
 def version_line(r) -> str:
-    """Which resdyn version (pyproject.toml's, the one CITATION.cff cites) made the record's runs: one version,
-    or each target's where they differ; "version unknown" for a run that recorded none."""
-    runs = {t: f"resdyn {run.version}" if run.version else "version unknown" for t, run in r.runs.items()}
-    if len(set(runs.values())) > 1:
-        return "Made by " + ", ".join(f"{v} ({t} target)" for t, v in runs.items()) + "."
-    made = next(iter(runs.values()), "version unknown")
-    return f"Made by {made}." if made != "version unknown" else \
-        "Made by resdyn, version unknown (its runs recorded none)."
+    """Which resdyn version (pyproject.toml's, the one CITATION.cff cites) made the record's runs, naming
+    the targets where they differ, and the targets whose runs recorded none."""
+    by_version: dict[str | None, list[str]] = {}
+    for target, run in r.runs.items():
+        by_version.setdefault(run.version, []).append(target)
+    unknown = by_version.pop(None, [])
+    made = "; ".join(f"resdyn {v}" + (f" ({summary.and_list(ts)} target{'s' * (len(ts) > 1)})" if unknown or
+                                      len(by_version) > 1 else "") for v, ts in by_version.items())
+    if not made:
+        return "Made by resdyn, version unknown (its runs recorded none)."
+    return f"Made by {made}." + (f" The {summary.and_list(unknown)} target{'s' * (len(unknown) > 1)} recorded no "
+                                 "version (run before it was recorded)." if unknown else "")
 
 
 def _header(r, stale: dict) -> str:

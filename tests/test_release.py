@@ -88,9 +88,12 @@ def test_the_report_s_header_names_the_version_or_says_it_is_unknown():
     assert "> Made by resdyn 0.1.0." in report.render(known, report_dir=paths.PAPER_DIR, figures_dir=paths.FIGURES_DIR)
     first, second = list(record.runs)[:2]
     mixed = replace(known, runs={first: known.runs[first], second: replace(known.runs[second], version=None)})
-    assert report.version_line(mixed) == f"Made by resdyn 0.1.0 ({first} target), version unknown ({second} target)."
+    assert report.version_line(mixed) == (f"Made by resdyn 0.1.0 ({first} target). The {second} target recorded no "
+                                          "version (run before it was recorded).")
+    other = replace(known, runs={first: known.runs[first], second: replace(known.runs[second], version="0.2.0")})
+    assert report.version_line(other) == f"Made by resdyn 0.1.0 ({first} target); resdyn 0.2.0 ({second} target)."
     committed = (paths.PAPER_DIR / "REPORT.md").read_text().splitlines()
-    assert "> Made by resdyn, version unknown (its runs recorded none)." in committed[:6]
+    assert f"> {report.version_line(results.load(paths.PAPER_DIR / 'results.json'))}" in committed[:6]
 
 
 def test_the_wheel_holds_every_module_of_the_package(tmp_path):

@@ -233,7 +233,6 @@ FIGURE_CLAIMS = {
     "fig1d_tsne": ("one cluster per class", ["tsne_separate", "tsne_shared"]),
     "adaptive_depth": ("adaptive depth to 5 layers", ["adaptive_shared"]),
     "seeds": ("the paper's test error", ["error_separate", "error_shared"]),
-    "claims_by_regime": ("the paper's test error", ["error_separate", "error_shared"]),
     "toy_circles": ("the toy's adaptive depth", ["toy_separate", "toy_shared"]),
     "mnist1d_depth": ("depth matters", ["depth_matters_conv", "depth_matters_dense", "depth_matters_dense256",
                                         "depth_matters_transformer"]),
@@ -257,13 +256,8 @@ def figure_caption(record, stem: str) -> str:
     regimes = summary.regime_verdicts(record)
     if any(k in got for got in regimes.values() for k in keys):
         return summary.group_sentence(words, tuple(keys), regimes) or ""
-    found = {v.key: v.verdict for v in record.verdicts if v.key in keys}
-    if not found:
-        return ""
-    by_word: dict[str, list[str]] = {}
-    for key, verdict in found.items():
-        by_word.setdefault(verdict, []).append(key.rsplit("_", 1)[1])
-    return f"{words}: " + "; ".join(f"{summary.PLAIN[w]} for {summary.and_list(names)}" for w, names in by_word.items())
+    found = {v.key.rsplit("_", 1)[1]: v.verdict for v in record.verdicts if v.key in keys}
+    return f"{words}: {summary.by_verdict(found)}" if found else ""
 
 
 def _record(paper: Path = paths.PAPER_DIR):

@@ -107,13 +107,7 @@ def check_run(quick: bool, data_root, kernel_name: str, dirs) -> None:
     from .parallel import plan
 
     quick = paths.quick_mode(quick)
-    try:
-        plan(1 << 30)
-    except ValueError as exc:  # plan's own message for 0 names no variable
-        if "RESDYN_WORKERS" in str(exc):
-            raise
-        raise ValueError(f"RESDYN_WORKERS must be an integer >= 1 (worker processes), got "
-                         f"{os.environ.get('RESDYN_WORKERS')!r}; unset it to use one worker per core.") from None
+    plan(1)  # $RESDYN_WORKERS
     check_kernel(kernel_name)
     for folder, what in ((dirs.paper, "record folder"), (dirs.figures, "figures folder"),
                          (dirs.scratch, "scratch folder"), (paths.cache_dir(), "model cache ($RESDYN_CACHE)")):

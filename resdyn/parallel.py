@@ -86,10 +86,13 @@ def _env_workers(default: int) -> int:
     if not value:
         return default
     try:
-        return int(value)
+        workers = int(value)
     except ValueError:
+        workers = 0
+    if workers < 1:
         raise ValueError(f"RESDYN_WORKERS must be an integer >= 1 (worker processes), got {value!r}; unset it "
-                         f"to use one worker per core ({default} here).") from None
+                         f"to use one worker per core ({default} here).")
+    return workers
 
 
 def plan(n_jobs: int, *, workers: int | None = None, cores: int | None = None) -> tuple[int, int]:

@@ -113,11 +113,7 @@ def _claims(r) -> str:
     out = ["## Claims and verdicts", ""]
     seeds = r.seeds
     over = {v.key.removesuffix("/seeds"): v for v in r.verdicts if v.key.endswith("/seeds")}
-    regimes: dict[str, dict[str, claims.Verdict]] = {}  # regime -> claim key -> verdict over its seeds
-    for v in r.verdicts:
-        if "/" in v.key and not v.key.endswith("/seeds"):
-            key, regime = v.key.rsplit("/", 1)
-            regimes.setdefault(regime, {})[key] = v
+    regimes = summary.regime_verdicts(r)  # regime -> claim key -> verdict over its seeds
     head = ["claim", "paper", "ours (chosen regime, seed 0)", "controls", "verdict (chosen regime, seed 0)"]
     if over:
         head += [f"chosen regime, over {len(seeds.seeds)} seeds" if seeds else "chosen regime, over the seeds", "per seed"]

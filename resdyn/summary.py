@@ -33,14 +33,24 @@ BOTTOM_LINE_GROUPS = (
 )
 
 
-def regime_verdicts(r) -> dict[str, dict[str, str]]:
-    """regime -> claim key -> verdict over that regime's seeds, in the rules' regime order."""
-    out: dict[str, dict[str, str]] = {}
+def regime_verdicts(r) -> dict[str, dict[str, claims.Verdict]]:
+    """regime -> claim key -> its :class:`resdyn.claims.Verdict` over that regime's seeds (the record's
+    keys ``<claim>/<regime>``), in the rules' regime order."""
+    out: dict[str, dict[str, claims.Verdict]] = {}
     for v in r.verdicts:
         if "/" in v.key and not v.key.endswith("/seeds"):
             key, regime = v.key.rsplit("/", 1)
-            out.setdefault(regime, {})[key] = v.verdict
+            out.setdefault(regime, {})[key] = v
     return {k: out[k] for k in claims.in_order(out, claims.REGIMES)}
+
+
+def by_verdict(found: dict[str, str]) -> str:
+    """Names grouped by their verdict, in words: ``{"conv": "does not", "dense": "borderline"}`` ->
+    "does not hold for conv; is borderline (on its threshold) for dense"."""
+    by_word: dict[str, list[str]] = {}
+    for name, verdict in found.items():
+        by_word.setdefault(verdict, []).append(name)
+    return "; ".join(f"{PLAIN[w]} for {and_list(names)}" for w, names in by_word.items())
 
 
 def _regimes(names: list[str]) -> str:
@@ -54,7 +64,7 @@ def _regimes(names: list[str]) -> str:
 def group_sentence(subject: str, keys: tuple, regimes: dict[str, dict[str, str]]) -> str | None:
     """A group of claims in words: by regime where each regime gives all of them one verdict, else
     as counts of tests over the regimes."""
-    found = {regime: [got[k] for k in keys if k in got] for regime, got in regimes.items()}
+    found = {regime: [got[k].verdict for k in keys if k in got] for regime, got in regimes.items()}
     found = {regime: v for regime, v in found.items() if v}
     if not found:
         return None
@@ -129,13 +139,10 @@ def bottom_line(r) -> list[str]:
             out.append("; ".join(parts) + (_untrained_control_clause(r) if i == 2 else "") + ".")
         if i == 1 and _mechanism_clause(r):
             out.append(_mechanism_clause(r))
-    ranks = [v for v in r.verdicts if v.key.startswith("ranks_removable_")]
+    ranks = {v.key.removeprefix("ranks_removable_"): v.verdict for v in r.verdicts if v.key.startswith("ranks_removable_")}
     if ranks and out:
-        by_word: dict[str, list[str]] = {}
-        for v in ranks:
-            by_word.setdefault(v.verdict, []).append(v.key.removeprefix("ranks_removable_"))
         out[-1] = (out[-1].removesuffix(".") + "; on MNIST-1D, the paper's criterion, as a ranking of removable "
-                   "blocks against the best peer criterion, " + "; ".join(f"{PLAIN[w]} for {and_list(f)}" for w, f in by_word.items()) + ".")
+                   f"blocks against the best peer criterion, {by_verdict(ranks)}.")
     return out
 
 

@@ -300,7 +300,7 @@ def test_workers_variable_is_checked_with_its_name(monkeypatch):
     with pytest.raises(ValueError, match="RESDYN_WORKERS must be an integer >= 1 .*got 'abc'"):
         plan(4)
     monkeypatch.setenv("RESDYN_WORKERS", "0")
-    with pytest.raises(ValueError, match="workers must be an integer >= 1"):
+    with pytest.raises(ValueError, match="RESDYN_WORKERS must be an integer >= 1 .*got '0'"):
         plan(4)
 
 

@@ -1,9 +1,11 @@
 """Adaptive depth (notebook 04): the paper's rule during training, on both kinds of weights.
 
 After each epoch but the last, if c = mean |y(T) - y(T-1)| on a probe set is under the threshold,
-the last layer goes (:mod:`resdyn.pruning`). Core: :func:`measure` takes the adaptive runs, the
-unpruned nets, the from-scratch control, the probe and the validation split; :func:`run` trains or
-loads them through a :class:`resdyn.experiment.Setup`.
+the last layer goes (:mod:`resdyn.pruning`). The steps, as notebook 04 runs them: :func:`nets` (the
+adaptive runs, the unpruned nets, the from-scratch control, the probe, one call), :func:`adaptive_net`
+per run, :func:`resdyn.pruning.criterion_profile` per unpruned net, :func:`lesion`, then
+:func:`record`. :func:`measure` composes them for any runs; :func:`run` gets them from a
+:class:`resdyn.experiment.Setup`.
 """
 from __future__ import annotations
 
@@ -103,35 +105,66 @@ def adaptive_net(a: FitResult, full: FitResult, threshold: float, min_depth: int
                        pruning=[p.to_dict() for p in a.pruning])
 
 
+@dataclass(frozen=True)
+class Nets:
+    """What the section measures: the adaptive ``runs`` and the unpruned 15-layer nets ``full`` trained
+    the same way (keyed by the kind of weights), the from-scratch ``scratch`` net at the shared run's
+    final depth, the criterion's ``probe`` inputs, the validation split ``val`` (for the lesion) and
+    the rule's settings ``config``."""
+
+    runs: dict[str, FitResult]
+    full: dict[str, FitResult]
+    scratch: FitResult
+    probe: torch.Tensor
+    val: Split
+    config: AdaptiveDepthConfig
+
+
+def nets(exp) -> Nets:
+    """Adaptive-depth training for both kinds of weights, the unpruned nets, and the shared run's
+    final depth trained from scratch (each trained, or from the cache)."""
+    full = trained_nets(exp)
+    runs = dict(zip(NETS, exp.train(*(exp.job(shared=(net == "shared"), adaptive=True) for net in NETS))))
+    cfg = exp.adaptive_config()
+    scratch = exp.net(shared=True, depth=runs["shared"].model.depth)
+    return Nets(runs, full, scratch, probe_set(exp.data.train, cfg, seed=exp.seed), exp.data.val, cfg)
+
+
+def describe(runs: dict[str, AdaptiveNet]) -> str:
+    """One line per adaptive run: its depths and test accuracy against the unpruned net's."""
+    return "\n".join(f"{net:8s}: depth {a.initial_depth} -> {a.final_depth}{' (censored)' if a.censored else ''}, "
+                     f"test accuracy {a.test_acc:.4f} (unpruned: {a.full_test_acc:.4f})" for net, a in runs.items())
+
+
+def record(n: Nets, runs: dict[str, AdaptiveNet], criteria: dict[str, torch.Tensor], lesion_rows: list[LesionRow], *,
+           seed: int) -> AdaptiveDepth:
+    """The record of the adaptive ``runs`` (:func:`adaptive_net`), the ``criteria``
+    (:func:`resdyn.pruning.criterion_profile` of each unpruned net), the from-scratch net of ``n``
+    and the lesion."""
+    cfg, sc = n.config, n.scratch
+    profiles = {net: CriterionProfile(criterion=c.tolist(), stop_depth=stop_depth(c, cfg)) for net, c in criteria.items()}
+    return AdaptiveDepth(threshold=cfg.threshold, probe_size=cfg.probe_size, seed=seed, nets=runs, profiles=profiles,
+                         scratch=Scratch(depth=sc.model.depth, test_acc=sc.test_acc, val_acc=sc.val_acc,
+                                         train_seconds=sc.seconds), lesion=lesion_rows)
+
+
 def measure(runs: dict[str, FitResult], full: dict[str, FitResult], scratch: FitResult, probe: torch.Tensor,
             val: Split, *, adaptive: AdaptiveDepthConfig, seed: int, log=print) -> AdaptiveDepth:
     """The section from adaptive ``runs`` and the unpruned nets ``full`` trained the same way (same
     keys), the from-scratch ``scratch`` net at the shared run's final depth, the criterion ``probe``
     and the validation split ``val`` (for the lesion); ``adaptive``: the rule's settings."""
-    nets = {net: adaptive_net(runs[net], full[net], adaptive.threshold, adaptive.min_depth) for net in runs}
-    for net, a in nets.items():
-        log(f"{net:8s}: depth {a.initial_depth} -> {a.final_depth}{' (censored)' if a.censored else ''}, "
-            f"test accuracy {a.test_acc:.4f} (unpruned: {a.full_test_acc:.4f})")
-    profiles = {}
-    for net in runs:
-        c = criterion_profile(full[net].model, probe)
-        profiles[net] = CriterionProfile(criterion=c.tolist(), stop_depth=stop_depth(c, adaptive))
-    return AdaptiveDepth(threshold=adaptive.threshold, probe_size=adaptive.probe_size, seed=seed, nets=nets, profiles=profiles,
-                         scratch=Scratch(depth=scratch.model.depth, test_acc=scratch.test_acc, val_acc=scratch.val_acc,
-                                         train_seconds=scratch.seconds),
-                         lesion=lesion(full["shared"].model, val, probe))
+    done = {net: adaptive_net(runs[net], full[net], adaptive.threshold, adaptive.min_depth) for net in runs}
+    log(describe(done))
+    criteria = {net: criterion_profile(full[net].model, probe) for net in runs}
+    return record(Nets(runs, full, scratch, probe, val, adaptive), done, criteria,
+                  lesion(full["shared"].model, val, probe), seed=seed)
 
 
 def run(exp, *, log=print) -> AdaptiveDepth:
     """Adaptive-depth training for both kinds of weights, the criterion profile of the unpruned
     nets, the final depth trained from scratch (shared), and the lesion of the unpruned shared net."""
-    full = trained_nets(exp)
-    runs = dict(zip(NETS, exp.train(*(exp.job(shared=(net == "shared"), adaptive=True) for net in NETS))))
-    cfg = exp.adaptive_config()
-    final = adaptive_net(runs["shared"], full["shared"], exp.threshold, cfg.min_depth).final_depth
-    scratch = exp.net(shared=True, depth=final)
-    return measure(runs, full, scratch, probe_set(exp.data.train, cfg, seed=exp.seed), exp.data.val,
-                   adaptive=cfg, seed=exp.seed, log=log)
+    n = nets(exp)
+    return measure(n.runs, n.full, n.scratch, n.probe, n.val, adaptive=n.config, seed=exp.seed, log=log)
 
 
 def verdicts(rec: AdaptiveDepth) -> list[claims.Verdict]:

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..claims import NETS
+from ..data import Split
 from ..model import DenseResNet
 from ..train import FitResult
 
@@ -62,6 +63,30 @@ def untrained_nets(exp) -> dict[str, DenseResNet]:
 def models(nets: dict[str, FitResult]) -> dict:
     """The trained models of ``nets``."""
     return {net: r.model for net, r in nets.items()}
+
+
+@dataclass(frozen=True)
+class PaperNets:
+    """What Fig. 1A-1D measure: both 15-layer nets of the regime (``fits``: trained, or from the
+    cache), their untrained twins (the control) and the analysis samples (``exp.samples()``)."""
+
+    fits: dict[str, FitResult]
+    untrained: dict[str, DenseResNet]
+    samples: Split
+
+    @property
+    def trained(self) -> dict[str, DenseResNet]:
+        return models(self.fits)
+
+    @property
+    def models(self) -> dict[str, DenseResNet]:
+        """Every net, keyed "trained/<net>" and "untrained/<net>"."""
+        return {f"{kind}/{net}": getattr(self, kind)[net] for net in NETS for kind in ("trained", "untrained")}
+
+
+def paper_nets(exp) -> PaperNets:
+    """:class:`PaperNets` of ``exp``: one call gives every net a figure of the paper measures."""
+    return PaperNets(trained_nets(exp), untrained_nets(exp), exp.samples())
 
 
 @dataclass(frozen=True)

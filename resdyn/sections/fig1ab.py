@@ -1,29 +1,31 @@
 """Fig. 1A and 1B (notebook 01): class means and across-sample spread of the residuals per layer.
 
-Core: :func:`measure` takes trained nets, their untrained twins and the analysis samples;
-:func:`run` gets them from a :class:`resdyn.experiment.Setup`. :func:`net_dynamics` is the per-net
-statistic the studies reuse (notebooks 06-07).
+The steps, as notebook 01 runs them: :func:`nets` (the nets, the samples and the baseline nets, one
+call), per net :func:`resdyn.dynamics.collect_trajectory`, :func:`resdyn.dynamics.class_residual_stats`
+and :func:`resdyn.dynamics.mechanism`, :func:`baseline_net` and :func:`input_spread`, then
+:func:`record`. :func:`measure` composes them for any nets and samples; :func:`run` gets them from a
+:class:`resdyn.experiment.Setup`. :func:`net_dynamics` is the per-net statistic the studies reuse
+(notebooks 06-07).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from .. import claims
 from ..claims import NETS, PAPER_SCALE, SETTLING_FRACTION
 from ..data import Split, balanced_subset
-from ..dynamics import class_residual_stats, mechanism, settling_layer
+from ..dynamics import ClassResidualStats, Mechanism, class_residual_stats, collect_trajectory, mechanism, settling_layer
 from ..markdown import never, pct, table
 from ..model import DenseResNet
 from ..regimes import regime_variants
-from ..trace import trace
 from ..train import FitResult
-from .common import TrainedNet, trained_nets, unsaved, untrained_nets
+from .common import PaperNets, TrainedNet, paper_nets, unsaved
 
 #: The fractions of the peak of the sensitivity curve (the rules' own fraction is among them).
 SENSITIVITY_FRACTIONS = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2)
-#: Samples per forward pass of a trace: fixed, since other batch sizes round the products differently
-#: (the size resdyn.dynamics.collect_trajectory uses).
+#: Samples per forward pass of a trajectory: fixed, since other batch sizes round the products
+#: differently (resdyn.dynamics.collect_trajectory's default).
 BATCH = 1000
 #: The deep layers the mechanism numbers average over: from the paper's settling layer plus one.
 DEEP = claims.SETTLING_BY_LAYER
@@ -146,43 +148,82 @@ def residual_profile(stats) -> ResidualProfile:
             mean_layer_absolute=settling_layer(change, absolute=PAPER_SCALE)))
 
 
-def net_dynamics(model: DenseResNet, split: Split) -> tuple:
-    """(class statistics, :class:`NetDynamics`) of ``model`` on ``split``."""
-    stats = class_residual_stats(trace(model, split.x, batch_size=BATCH).residuals, split.y)
-    m = mechanism(model, split.x)
-    return stats, NetDynamics(profile=residual_profile(stats),
-                              mechanism=LayerMechanism(**{k: v.tolist() for k, v in vars(m).items()}))
+@dataclass(frozen=True)
+class Nets(PaperNets):
+    """:class:`resdyn.sections.common.PaperNets` and the naive baseline regime's nets (notebook 00,
+    stage 1), each with its own analysis split, keyed by the kind of weights."""
+
+    baseline: dict[str, tuple[FitResult, Split]] = field(default_factory=dict)
 
 
-def measure(nets: dict[str, FitResult], untrained: dict[str, DenseResNet], samples: Split, *,
-            baseline: dict[str, tuple[FitResult, Split]], n_per_class: int, seed: int) -> Fig1AB:
-    """The Fig. 1A/1B statistics of trained ``nets`` and their ``untrained`` twins on ``samples``,
-    the raw input's spread, and the ``baseline`` nets (each with its own analysis split)."""
-    stats, trained, controls = {}, {}, {}
-    for net in nets:
-        stats[net], trained[net] = net_dynamics(nets[net].model, samples)
-        _, controls[net] = net_dynamics(untrained[net], samples)
-    input_std = float(class_residual_stats(samples.x[:, None, :], samples.y).std_profile[0])
-    base = {net: BaselineNet(val_acc=r.val_acc, dynamics=net_dynamics(r.model, split)[1])
-            for net, (r, split) in baseline.items()}
-    first = next(iter(nets.values()))
-    return Fig1AB(depth=first.model.depth, epochs=first.config.epochs, n_per_class=n_per_class, seed=seed,
-                  nets={net: TrainedNet.of(r) for net, r in nets.items()}, trained=trained, untrained=controls,
-                  input_std=input_std, baseline=base, class_stats=stats)
-
-
-def run(exp) -> Fig1AB:
-    """Train (or load) both 15-layer nets; the Fig. 1A/1B statistics on ``exp.samples()`` for them,
-    for their untrained twins and for the naive baseline nets of notebook 00's stage 1."""
-    nets = trained_nets(exp)
+def nets(exp) -> Nets:
+    """Both 15-layer nets (trained, or from the cache), their untrained twins, the analysis samples,
+    and the baseline nets of notebook 00's stage 1 (its short budget)."""
+    paper = paper_nets(exp)
     n_train, epochs = exp.sweep_budget
     base = [v for v in regime_variants() if v.key == "baseline"]
     results = exp.train(*(exp.job(shared=v.shared, variant=v, n_train=n_train, epochs=epochs) for v in base))
     baseline = {("shared" if v.shared else "separate"):
                 (r, balanced_subset(exp.dataset(v.scaling).test, exp.n_per_class, seed=exp.seed))
                 for v, r in zip(base, results)}
-    return measure(nets, untrained_nets(exp), exp.samples(), baseline=baseline, n_per_class=exp.n_per_class,
-                   seed=exp.seed)
+    return Nets(**vars(paper), baseline=baseline)
+
+
+def net_dynamics(model: DenseResNet, split: Split) -> tuple:
+    """(class statistics, :class:`NetDynamics`) of ``model`` on ``split``."""
+    stats = class_residual_stats(collect_trajectory(model, split.x, batch_size=BATCH).residuals, split.y)
+    return stats, dynamics_of(stats, mechanism(model, split.x))
+
+
+def dynamics_of(stats: ClassResidualStats, m: Mechanism) -> NetDynamics:
+    """:class:`NetDynamics` of a net's class statistics and mechanism."""
+    return NetDynamics(profile=residual_profile(stats),
+                       mechanism=LayerMechanism(**{k: v.tolist() for k, v in vars(m).items()}))
+
+
+def baseline_net(result: FitResult, split: Split) -> BaselineNet:
+    """A baseline net's validation accuracy and :func:`net_dynamics` on its analysis ``split``."""
+    return BaselineNet(val_acc=result.val_acc, dynamics=net_dynamics(result.model, split)[1])
+
+
+def input_spread(samples: Split) -> float:
+    """The raw input's across-sample std, averaged over classes and pixels: x(0) as one layer."""
+    return float(class_residual_stats(samples.x[:, None, :], samples.y).std_profile[0])
+
+
+def record(nets: dict[str, FitResult], stats: dict[str, ClassResidualStats], mechanisms: dict[str, Mechanism], *,
+           baseline: dict[str, BaselineNet], input_std: float, n_per_class: int, seed: int) -> Fig1AB:
+    """The record of the trained ``nets``, from the class statistics and mechanisms of each net keyed
+    "trained/<net>" and "untrained/<net>", the baseline nets and the raw input's spread."""
+    def kind(name):
+        return {key.split("/", 1)[1]: key for key in stats if key.startswith(f"{name}/")}
+
+    dyn = {key: dynamics_of(stats[key], mechanisms[key]) for key in stats}
+    first = next(iter(nets.values()))
+    return Fig1AB(depth=first.model.depth, epochs=first.config.epochs, n_per_class=n_per_class, seed=seed,
+                  nets={net: TrainedNet.of(r) for net, r in nets.items()},
+                  trained={n: dyn[k] for n, k in kind("trained").items()},
+                  untrained={n: dyn[k] for n, k in kind("untrained").items()}, input_std=input_std, baseline=baseline,
+                  class_stats={n: stats[k] for n, k in kind("trained").items()})
+
+
+def measure(nets: dict[str, FitResult], untrained: dict[str, DenseResNet], samples: Split, *,
+            baseline: dict[str, tuple[FitResult, Split]], n_per_class: int, seed: int) -> Fig1AB:
+    """The Fig. 1A/1B statistics of trained ``nets`` and their ``untrained`` twins on ``samples``,
+    the raw input's spread, and the ``baseline`` nets (each with its own analysis split)."""
+    models = {f"trained/{n}": r.model for n, r in nets.items()} | {f"untrained/{n}": m for n, m in untrained.items()}
+    stats = {k: class_residual_stats(collect_trajectory(m, samples.x, batch_size=BATCH).residuals, samples.y)
+             for k, m in models.items()}
+    return record(nets, stats, {k: mechanism(m, samples.x) for k, m in models.items()},
+                  baseline={net: baseline_net(r, split) for net, (r, split) in baseline.items()},
+                  input_std=input_spread(samples), n_per_class=n_per_class, seed=seed)
+
+
+def run(exp) -> Fig1AB:
+    """Train (or load) both 15-layer nets; the Fig. 1A/1B statistics on ``exp.samples()`` for them,
+    for their untrained twins and for the naive baseline nets of notebook 00's stage 1."""
+    n = nets(exp)
+    return measure(n.fits, n.untrained, n.samples, baseline=n.baseline, n_per_class=exp.n_per_class, seed=exp.seed)
 
 
 def verdicts(rec: Fig1AB) -> list[claims.Verdict]:

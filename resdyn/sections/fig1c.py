@@ -1,6 +1,8 @@
 """Fig. 1C (notebook 02): l2 distances of whole residual trajectories, within and between classes.
 
-Core: :func:`measure` takes trained models, their untrained twins and the analysis samples;
+The steps, as notebook 02 runs them: :func:`nets` (the nets and the samples, one call), then per
+net :func:`resdyn.dynamics.collect_trajectory` and :func:`resdyn.dynamics.trajectory_distances`,
+then :func:`record`. :func:`measure` composes the last three for any models and samples;
 :func:`run` gets them from a :class:`resdyn.experiment.Setup`.
 """
 from __future__ import annotations
@@ -13,12 +15,10 @@ import torch
 from .. import claims
 from ..claims import NETS
 from ..data import Split
-from ..dynamics import trajectory_distances
+from ..dynamics import TrajectoryDistances, collect_trajectory, trajectory_distances
 from ..experiment import DEPTH
 from ..markdown import table
-from ..trace import trace
-from .common import models, trained_nets, unsaved, untrained_nets
-from .fig1ab import BATCH
+from .common import PaperNets, paper_nets, unsaved
 
 
 @dataclass(frozen=True)
@@ -58,26 +58,38 @@ class Fig1C:
     SECTION: ClassVar[str] = "fig1c"
 
 
+def nets(exp) -> PaperNets:
+    """Both 15-layer nets (trained, or from the cache), their untrained twins and the analysis samples."""
+    return paper_nets(exp)
+
+
+def record(distances: dict[str, TrajectoryDistances], *, depth: int, width: int) -> Fig1C:
+    """The record of the distances of each net's residual trajectories, keyed "trained/<net>" and
+    "untrained/<net>", and of the raw inputs, "raw"; ``depth`` T and ``width`` N of the nets."""
+    def kind(name):
+        return {key.split("/", 1)[1]: d for key, d in distances.items() if key.startswith(f"{name}/")}
+
+    raw = distances["raw"]
+    return Fig1C(classes=raw.classes.tolist(), n_samples=len(raw.labels), trajectory_length=depth * width,
+                 trained={n: DistanceSummary.of(d) for n, d in kind("trained").items()},
+                 untrained={n: DistanceSummary.of(d) for n, d in kind("untrained").items()},
+                 raw=DistanceSummary.of(raw), distances=kind("trained"))
+
+
 def measure(trained: dict[str, torch.nn.Module], untrained: dict[str, torch.nn.Module], samples: Split) -> Fig1C:
     """Trajectory distances of the ``trained`` models, their ``untrained`` twins (same keys) and the
-    raw inputs, on ``samples``."""
-    def distances(model):
-        return trajectory_distances(trace(model, samples.x, batch_size=BATCH).residuals, samples.y)
-
-    done = {net: distances(m) for net, m in trained.items()}
-    raw = trajectory_distances(samples.x[:, None, :], samples.y)
-    depth = next(iter(trained.values())).depth
-    return Fig1C(classes=raw.classes.tolist(), n_samples=len(samples.y),
-                 trajectory_length=depth * samples.x.shape[1],
-                 trained={n: DistanceSummary.of(d) for n, d in done.items()},
-                 untrained={n: DistanceSummary.of(distances(m)) for n, m in untrained.items()},
-                 raw=DistanceSummary.of(raw), distances=done)
+    raw inputs (one layer of N values), on ``samples``."""
+    models = {f"trained/{n}": m for n, m in trained.items()} | {f"untrained/{n}": m for n, m in untrained.items()}
+    distances = {name: trajectory_distances(collect_trajectory(m, samples.x).residuals, samples.y)
+                 for name, m in models.items()}
+    distances["raw"] = trajectory_distances(samples.x[:, None, :], samples.y)
+    return record(distances, depth=next(iter(trained.values())).depth, width=samples.x.shape[1])
 
 
 def run(exp) -> Fig1C:
     """Trajectory distances of both 15-layer nets, their untrained twins and the raw inputs."""
-    samples, nets = exp.samples(), trained_nets(exp)
-    return measure(models(nets), untrained_nets(exp), samples)
+    n = nets(exp)
+    return measure(n.trained, n.untrained, n.samples)
 
 
 def verdicts(rec: Fig1C) -> list[claims.Verdict]:

@@ -1,7 +1,10 @@
 """Fig. 1D (notebook 03): t-SNE of the final state x(T), one cluster per class?
 
-Core: :func:`measure` takes trained models, their untrained twins and the analysis samples;
-:func:`run` gets them from a :class:`resdyn.experiment.Setup`.
+The steps, as notebook 03 runs them: :func:`nets` (the nets and the samples, one call), per net
+:func:`resdyn.dynamics.collect_trajectory`, :func:`embedding_inputs` (what is embedded),
+:func:`embed` (openTSNE), :func:`separation` (kNN accuracy and silhouette), then :func:`record`.
+:func:`measure` composes them for any models and samples; :func:`run` gets them from a
+:class:`resdyn.experiment.Setup`.
 """
 from __future__ import annotations
 
@@ -9,16 +12,21 @@ import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 
 from .. import claims
 from ..claims import NETS
 from ..data import Split
-from ..dynamics import cluster_separation, tsne_embedding
+from ..dynamics import cluster_separation, collect_trajectory, tsne_embedding
 from ..markdown import table
-from ..trace import trace
-from .common import models, trained_nets, unsaved, untrained_nets
-from .fig1ab import BATCH
+from ..model import Trajectory
+from .common import PaperNets, paper_nets, unsaved
+
+#: openTSNE's perplexity for every embedding.
+PERPLEXITY = 30.0
+#: Neighbours of the kNN classifier in the embeddings.
+NEIGHBOURS = 10
 
 
 @dataclass(frozen=True)
@@ -50,46 +58,72 @@ class Fig1D:
     SECTION: ClassVar[str] = "fig1d"
 
 
-def embedding_inputs(trained: dict[str, torch.nn.Module], untrained: dict[str, torch.nn.Module],
-                     samples: Split) -> dict[str, torch.Tensor]:
-    """What is embedded: the raw input, and per net x(T), sum y = x(T) - x(0), and the untrained x(T)."""
-    inputs = {"raw": samples.x}
-    for net in trained:
-        states = trace(trained[net], samples.x, batch_size=BATCH).states
-        inputs[f"trained/{net}"] = states[:, -1].clone()  # x(T), before the read-out
+def nets(exp) -> PaperNets:
+    """Both 15-layer nets (trained, or from the cache), their untrained twins and the analysis samples."""
+    return paper_nets(exp)
+
+
+def embedding_inputs(trajectories: dict[str, Trajectory], x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """What is embedded, from the trajectories keyed "trained/<net>" and "untrained/<net>" on inputs
+    ``x``: the raw input; per net x(T) (before the read-out), sum y = x(T) - x(0), and the untrained x(T)."""
+    inputs = {"raw": x}
+    for net in (key.split("/", 1)[1] for key in trajectories if key.startswith("trained/")):
+        states = trajectories[f"trained/{net}"].states
+        inputs[f"trained/{net}"] = states[:, -1].clone()
         inputs[f"residual_sum/{net}"] = states[:, -1] - states[:, 0]
-        inputs[f"untrained/{net}"] = trace(untrained[net], samples.x, batch_size=BATCH).states[:, -1].clone()
+        inputs[f"untrained/{net}"] = trajectories[f"untrained/{net}"].states[:, -1].clone()
     return inputs
 
 
-def measure(trained: dict[str, torch.nn.Module], untrained: dict[str, torch.nn.Module], samples: Split, *,
-            seed: int, perplexity: float = 30.0, workers: int = 1) -> Fig1D:
-    """openTSNE (seeded, one thread each, ``workers`` side by side) of x(T), sum y and the controls,
-    with kNN accuracy and silhouette of each embedding."""
+def embed(inputs: dict[str, torch.Tensor], *, seed: int, perplexity: float = PERPLEXITY,
+          workers: int = 1) -> tuple[dict[str, np.ndarray], float]:
+    """openTSNE (:func:`resdyn.dynamics.tsne_embedding`, seeded, one thread each, ``workers`` side by
+    side) of every input: the (n, 2) embeddings, same keys, and the seconds they took."""
     from joblib import Parallel, delayed
 
     from ..parallel import pool_options
 
-    inputs = embedding_inputs(trained, untrained, samples)
     t0 = time.perf_counter()
     embedded = Parallel(n_jobs=min(len(inputs), workers), **pool_options())(
         delayed(tsne_embedding)(x, seed=seed, perplexity=perplexity, n_jobs=1) for x in inputs.values())
-    seconds = time.perf_counter() - t0
-    emb = dict(zip(inputs, embedded))
-    sep = {}
-    for name, e in emb.items():
-        s = cluster_separation(e, samples.y, k=10, seed=seed)
-        sep[name] = Separation(knn_accuracy=s.knn_accuracy, silhouette=s.silhouette, k=s.k)
-    pick = lambda kind: {net: sep[f"{kind}/{net}"] for net in trained}  # noqa: E731
-    return Fig1D(perplexity=perplexity, seed=seed, trained=pick("trained"), residual_sum=pick("residual_sum"),
-                 untrained=pick("untrained"), raw=sep["raw"], seconds=seconds, embeddings=emb, labels=samples.y)
+    return dict(zip(inputs, embedded)), time.perf_counter() - t0
 
 
-def run(exp, *, perplexity: float = 30.0) -> Fig1D:
+def separation(embeddings: dict[str, np.ndarray], labels: torch.Tensor, *, seed: int) -> dict[str, Separation]:
+    """:func:`resdyn.dynamics.cluster_separation` of every embedding (kNN with :data:`NEIGHBOURS`)."""
+    out = {}
+    for name, e in embeddings.items():
+        s = cluster_separation(e, labels, k=NEIGHBOURS, seed=seed)
+        out[name] = Separation(knn_accuracy=s.knn_accuracy, silhouette=s.silhouette, k=s.k)
+    return out
+
+
+def record(sep: dict[str, Separation], embeddings: dict[str, np.ndarray], labels: torch.Tensor, *, seed: int,
+           seconds: float, perplexity: float = PERPLEXITY) -> Fig1D:
+    """The record of the separations ``sep`` (keys as :func:`embedding_inputs`'), with the embeddings
+    and labels for the figure and the seconds the embeddings took."""
+    def kind(name):
+        return {key.split("/", 1)[1]: s for key, s in sep.items() if key.startswith(f"{name}/")}
+
+    return Fig1D(perplexity=perplexity, seed=seed, trained=kind("trained"), residual_sum=kind("residual_sum"),
+                 untrained=kind("untrained"), raw=sep["raw"], seconds=seconds, embeddings=embeddings, labels=labels)
+
+
+def measure(trained: dict[str, torch.nn.Module], untrained: dict[str, torch.nn.Module], samples: Split, *,
+            seed: int, perplexity: float = PERPLEXITY, workers: int = 1) -> Fig1D:
+    """t-SNE of x(T), sum y and the controls of the ``trained`` models and their ``untrained`` twins
+    (same keys) on ``samples``, with kNN accuracy and silhouette of each embedding."""
+    models = {f"trained/{n}": m for n, m in trained.items()} | {f"untrained/{n}": m for n, m in untrained.items()}
+    inputs = embedding_inputs({name: collect_trajectory(m, samples.x) for name, m in models.items()}, samples.x)
+    embeddings, seconds = embed(inputs, seed=seed, perplexity=perplexity, workers=workers)
+    return record(separation(embeddings, samples.y, seed=seed), embeddings, samples.y, seed=seed, seconds=seconds,
+                  perplexity=perplexity)
+
+
+def run(exp, *, perplexity: float = PERPLEXITY) -> Fig1D:
     """:func:`measure` on both 15-layer nets of ``exp``, their untrained twins and ``exp.samples()``."""
-    nets = trained_nets(exp)
-    return measure(models(nets), untrained_nets(exp), exp.samples(), seed=exp.seed, perplexity=perplexity,
-                   workers=exp.workers)
+    n = nets(exp)
+    return measure(n.trained, n.untrained, n.samples, seed=exp.seed, perplexity=perplexity, workers=exp.workers)
 
 
 def verdicts(rec: Fig1D) -> list[claims.Verdict]:

@@ -2,7 +2,8 @@
 chosen regime against its best rival at full length, all judged on the validation split.
 
 The sweep trains nets of the paper's architecture only, so there is no model-agnostic core: the
-variants are regimes (:func:`resdyn.regimes.regime_variants`).
+variants are regimes (:func:`resdyn.regimes.regime_variants`). The steps, as notebook 00 runs them:
+:func:`stage1`, :func:`stage2` (given stage 1's ranking), then :func:`record`; :func:`run` composes them.
 """
 from __future__ import annotations
 
@@ -95,11 +96,9 @@ class RegimeSweep:
             + [f"{text}: {ok}" for text, ok in self.checks()])
 
 
-def run(exp, *, log=print) -> RegimeSweep:
-    """Stage 1: every variant of :func:`resdyn.regimes.regime_variants` on ``exp.sweep_budget``;
-    stage 2: the chosen regime and the best other separate-weights variant of stage 1 with all
-    training samples for the regime's epochs (the chosen one is notebook 01's separate net).
-    Ranked on the validation split; the test set is not read."""
+def stage1(exp, *, log=print) -> list[SweepRow]:
+    """Every variant of :func:`resdyn.regimes.regime_variants` on ``exp.sweep_budget`` (trained, or
+    from the cache), judged on the validation split; one line per variant to ``log``."""
     n_train, epochs = exp.sweep_budget
     variants = regime_variants()
     results = exp.train(*(exp.job(shared=v.shared, variant=v, n_train=n_train, epochs=epochs) for v in variants))
@@ -107,22 +106,43 @@ def run(exp, *, log=print) -> RegimeSweep:
     for row in rows:
         # no seconds here: the executed notebook must not change from run to run (they are in the record)
         log(f"{row.val_acc:.4f}  {'shared  ' if row.shared else 'separate'}  {row.name}")
-    ranked = sorted((r for r in rows if not r.shared), key=lambda r: -r.val_acc)
-    runner_up = next(r.key for r in ranked if r.key != "chosen")
-    by_key = {v.key: v for v in variants if not v.shared}
+    return rows
+
+
+def ranked(rows: list[SweepRow]) -> list[SweepRow]:
+    """The separate-weights rows of stage 1, best validation accuracy first."""
+    return sorted((r for r in rows if not r.shared), key=lambda r: -r.val_acc)
+
+
+def stage2(exp, rows: list[SweepRow], *, log=print) -> Stage2:
+    """The chosen regime and the best other separate-weights variant of stage 1 (``rows``) with all
+    training samples for the regime's epochs (the chosen one is notebook 01's separate net)."""
+    runner_up = next(r.key for r in ranked(rows) if r.key != "chosen")
+    by_key = {v.key: v for v in regime_variants() if not v.shared}
     full = exp.train_config.epochs
-    stage2 = dict(zip(("chosen", runner_up), exp.train(*(exp.job(shared=False, variant=by_key[k])
-                                                          for k in ("chosen", runner_up)))))
-    for k, r in stage2.items():
+    done = dict(zip(("chosen", runner_up), exp.train(*(exp.job(shared=False, variant=by_key[k])
+                                                        for k in ("chosen", runner_up)))))
+    for k, r in done.items():
         log(f"{by_key[k].name:45s} {full} epochs, all {len(exp.data.train)} samples: validation accuracy {r.val_acc:.4f}")
+    return Stage2(epochs=full, runner_up=runner_up, val_acc={k: r.val_acc for k, r in done.items()},
+                  seconds={k: r.seconds for k, r in done.items()})
+
+
+def record(exp, rows: list[SweepRow], stage2_: Stage2) -> RegimeSweep:
+    """The record of both stages: stage 1's ``rows`` ranked on the validation split, and ``stage2_``."""
+    n_train, epochs = exp.sweep_budget
+    best = ranked(rows)
     return RegimeSweep(
         n_train=n_train or len(exp.data.train), epochs=epochs, chosen=exp.regime.settings(), table=rows,
-        best=ranked[0].key, chosen_rank=1 + [r.key for r in ranked].index("chosen"),
-        chosen_acc=next(r.val_acc for r in ranked if r.key == "chosen"),
-        baseline_acc=next(r.val_acc for r in ranked if r.key == "baseline"),
-        stage2=Stage2(epochs=full, runner_up=runner_up, val_acc={k: r.val_acc for k, r in stage2.items()},
-                      seconds={k: r.seconds for k, r in stage2.items()}),
-    )
+        best=best[0].key, chosen_rank=1 + [r.key for r in best].index("chosen"),
+        chosen_acc=next(r.val_acc for r in best if r.key == "chosen"),
+        baseline_acc=next(r.val_acc for r in best if r.key == "baseline"), stage2=stage2_)
+
+
+def run(exp, *, log=print) -> RegimeSweep:
+    """Stage 1, stage 2 and the record. Ranked on the validation split; the test set is not read."""
+    rows = stage1(exp, log=log)
+    return record(exp, rows, stage2(exp, rows, log=log))
 
 
 def _sweep_row(v, result: FitResult, exp) -> SweepRow:

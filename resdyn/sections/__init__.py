@@ -2,12 +2,14 @@
 
 Each module holds its record type (a frozen dataclass whose ``SECTION`` is its key in results.json),
 a *core* that takes models and samples (``measure``, so that it works on other models and data), a
-thin ``run`` that gets them from a :class:`resdyn.experiment.Setup`, and ``render``, its part of
-the report. :data:`SECTIONS` says, for every section, which notebook computes it, which target
-runs it, its record, its figures (with the tolerance ``check-figures`` allows), its claims and its
-verdict rule. The schema (:mod:`resdyn.results`), the report, the verdicts, ``resdyn reproduce``
-and ``check-figures`` read it; adding a figure is one entry here, its module, its notebook and its
-plot (:mod:`resdyn.plots`).
+thin ``run`` that gets them from a :class:`resdyn.experiment.Setup`, and ``render``, its part of the
+report. The paper's sections (notebooks 00-04) expose the steps ``measure`` and ``run`` compose
+(``nets``, one call for every net, or the sweep's ``stage1`` and ``stage2``; ``record``, the record
+from the statistics), which their notebooks run in visible cells. :data:`SECTIONS` says, for every
+section, which notebook computes it, which target runs it, its record, its figures (with the
+tolerance ``check-figures`` allows), its claims and its verdict rule. The schema
+(:mod:`resdyn.results`), the report, the verdicts, ``resdyn reproduce`` and ``check-figures`` read
+it; adding a figure is one entry here, its module, its notebook and its plot (:mod:`resdyn.plots`).
 """
 from __future__ import annotations
 

@@ -84,6 +84,11 @@ class PaperNets:
         return {f"{kind}/{net}": getattr(self, kind)[net] for net in NETS for kind in ("trained", "untrained")}
 
 
+def of_kind(values: dict, kind: str) -> dict:
+    """The entries of ``values`` keyed "<kind>/<net>" (as :attr:`PaperNets.models`), keyed by net."""
+    return {key.split("/", 1)[1]: v for key, v in values.items() if key.startswith(f"{kind}/")}
+
+
 def paper_nets(exp) -> PaperNets:
     """:class:`PaperNets` of ``exp``: one call gives every net a figure of the paper measures."""
     return PaperNets(trained_nets(exp), untrained_nets(exp), exp.samples())

@@ -20,7 +20,7 @@ from ..markdown import never, pct, table
 from ..model import DenseResNet
 from ..regimes import regime_variants
 from ..train import FitResult
-from .common import PaperNets, TrainedNet, paper_nets, unsaved
+from .common import PaperNets, TrainedNet, of_kind, paper_nets, unsaved
 
 #: The fractions of the peak of the sensitivity curve (the rules' own fraction is among them).
 SENSITIVITY_FRACTIONS = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2)
@@ -195,16 +195,12 @@ def record(nets: dict[str, FitResult], stats: dict[str, ClassResidualStats], mec
            baseline: dict[str, BaselineNet], input_std: float, n_per_class: int, seed: int) -> Fig1AB:
     """The record of the trained ``nets``, from the class statistics and mechanisms of each net keyed
     "trained/<net>" and "untrained/<net>", the baseline nets and the raw input's spread."""
-    def kind(name):
-        return {key.split("/", 1)[1]: key for key in stats if key.startswith(f"{name}/")}
-
     dyn = {key: dynamics_of(stats[key], mechanisms[key]) for key in stats}
     first = next(iter(nets.values()))
     return Fig1AB(depth=first.model.depth, epochs=first.config.epochs, n_per_class=n_per_class, seed=seed,
-                  nets={net: TrainedNet.of(r) for net, r in nets.items()},
-                  trained={n: dyn[k] for n, k in kind("trained").items()},
-                  untrained={n: dyn[k] for n, k in kind("untrained").items()}, input_std=input_std, baseline=baseline,
-                  class_stats={n: stats[k] for n, k in kind("trained").items()})
+                  nets={net: TrainedNet.of(r) for net, r in nets.items()}, trained=of_kind(dyn, "trained"),
+                  untrained=of_kind(dyn, "untrained"), input_std=input_std, baseline=baseline,
+                  class_stats=of_kind(stats, "trained"))
 
 
 def measure(nets: dict[str, FitResult], untrained: dict[str, DenseResNet], samples: Split, *,

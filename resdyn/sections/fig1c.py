@@ -18,7 +18,7 @@ from ..data import Split
 from ..dynamics import TrajectoryDistances, collect_trajectory, trajectory_distances
 from ..experiment import DEPTH
 from ..markdown import table
-from .common import PaperNets, paper_nets, unsaved
+from .common import PaperNets, of_kind, paper_nets, unsaved
 
 
 @dataclass(frozen=True)
@@ -66,14 +66,11 @@ def nets(exp) -> PaperNets:
 def record(distances: dict[str, TrajectoryDistances], *, depth: int, width: int) -> Fig1C:
     """The record of the distances of each net's residual trajectories, keyed "trained/<net>" and
     "untrained/<net>", and of the raw inputs, "raw"; ``depth`` T and ``width`` N of the nets."""
-    def kind(name):
-        return {key.split("/", 1)[1]: d for key, d in distances.items() if key.startswith(f"{name}/")}
-
-    raw = distances["raw"]
+    raw, trained = distances["raw"], of_kind(distances, "trained")
     return Fig1C(classes=raw.classes.tolist(), n_samples=len(raw.labels), trajectory_length=depth * width,
-                 trained={n: DistanceSummary.of(d) for n, d in kind("trained").items()},
-                 untrained={n: DistanceSummary.of(d) for n, d in kind("untrained").items()},
-                 raw=DistanceSummary.of(raw), distances=kind("trained"))
+                 trained={n: DistanceSummary.of(d) for n, d in trained.items()},
+                 untrained={n: DistanceSummary.of(d) for n, d in of_kind(distances, "untrained").items()},
+                 raw=DistanceSummary.of(raw), distances=trained)
 
 
 def measure(trained: dict[str, torch.nn.Module], untrained: dict[str, torch.nn.Module], samples: Split) -> Fig1C:

@@ -21,7 +21,7 @@ from ..data import Split
 from ..dynamics import cluster_separation, collect_trajectory, tsne_embedding
 from ..markdown import table
 from ..model import Trajectory
-from .common import PaperNets, paper_nets, unsaved
+from .common import PaperNets, of_kind, paper_nets, unsaved
 
 #: openTSNE's perplexity for every embedding.
 PERPLEXITY = 30.0
@@ -67,8 +67,8 @@ def embedding_inputs(trajectories: dict[str, Trajectory], x: torch.Tensor) -> di
     """What is embedded, from the trajectories keyed "trained/<net>" and "untrained/<net>" on inputs
     ``x``: the raw input; per net x(T) (before the read-out), sum y = x(T) - x(0), and the untrained x(T)."""
     inputs = {"raw": x}
-    for net in (key.split("/", 1)[1] for key in trajectories if key.startswith("trained/")):
-        states = trajectories[f"trained/{net}"].states
+    for net, trajectory in of_kind(trajectories, "trained").items():
+        states = trajectory.states
         inputs[f"trained/{net}"] = states[:, -1].clone()
         inputs[f"residual_sum/{net}"] = states[:, -1] - states[:, 0]
         inputs[f"untrained/{net}"] = trajectories[f"untrained/{net}"].states[:, -1].clone()
@@ -102,11 +102,9 @@ def record(sep: dict[str, Separation], embeddings: dict[str, np.ndarray], labels
            seconds: float, perplexity: float = PERPLEXITY) -> Fig1D:
     """The record of the separations ``sep`` (keys as :func:`embedding_inputs`'), with the embeddings
     and labels for the figure and the seconds the embeddings took."""
-    def kind(name):
-        return {key.split("/", 1)[1]: s for key, s in sep.items() if key.startswith(f"{name}/")}
-
-    return Fig1D(perplexity=perplexity, seed=seed, trained=kind("trained"), residual_sum=kind("residual_sum"),
-                 untrained=kind("untrained"), raw=sep["raw"], seconds=seconds, embeddings=embeddings, labels=labels)
+    return Fig1D(perplexity=perplexity, seed=seed, trained=of_kind(sep, "trained"),
+                 residual_sum=of_kind(sep, "residual_sum"), untrained=of_kind(sep, "untrained"), raw=sep["raw"],
+                 seconds=seconds, embeddings=embeddings, labels=labels)
 
 
 def measure(trained: dict[str, torch.nn.Module], untrained: dict[str, torch.nn.Module], samples: Split, *,

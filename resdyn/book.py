@@ -306,7 +306,7 @@ def readme_blocks(record=None) -> dict[tuple[str, str], str]:
 def update_readme(path: Path = paths.REPO_ROOT / "README.md") -> Path:
     """Replace each generated block of README.md between its markers; raises ValueError naming the
     file where a marker is missing."""
-    from .files import write_text
+    from .writing import write_text
 
     text = Path(path).read_text()
     for (start, end), block in readme_blocks().items():

@@ -20,7 +20,7 @@ from . import fragments, paths, style
 from .claims import CONVERGENCE, NETS
 from .data import Dataset, DataSpec, Split, balanced_subset, load_dataset
 from .data1d import Mnist1dSpec
-from .files import save_figure
+from .writing import save_figure
 from .fitting import FitConfig, HealConfig
 from .model import ModelConfig, check_seed
 from .parallel import Job, plan, train_many

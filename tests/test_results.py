@@ -11,7 +11,7 @@ import torch
 from records import fig1c, fig1d
 
 from resdyn import fragments, machine, paths, results, sections
-from resdyn.files import jsonable
+from resdyn.writing import jsonable
 from resdyn.experiment import run_dirs
 
 

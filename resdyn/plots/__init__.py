@@ -1,7 +1,7 @@
 """Plot helpers: each takes computed results and an optional ``ax``, and computes nothing.
 
 All use seaborn's style and the colour-blind-safe palette (:mod:`resdyn.style`); figures are saved
-with :func:`resdyn.files.save_figure` (no timestamps, so identical runs give identical bytes).
+with :func:`resdyn.writing.save_figure` (no timestamps, so identical runs give identical bytes).
 
 - :mod:`resdyn.plots.base`: helpers on arrays (layer profiles, heatmaps, embeddings, ...);
 - :mod:`resdyn.plots.paper`: one figure per paper section record (notebooks 00-04);
@@ -9,7 +9,7 @@ with :func:`resdyn.files.save_figure` (no timestamps, so identical runs give ide
 - :mod:`resdyn.plots.regimes`: every claim in each regime, its controls, the interventions (notebooks 15-16);
 - :mod:`resdyn.plots.study1d`: the MNIST-1D study's figures (notebooks 12-14).
 """
-from ..files import save_figure
+from ..writing import save_figure
 from ..style import use_style
 from .base import (NEVER, class_colors, plot_class_distance_matrix, plot_depth_history, plot_distance_matrix,
                    plot_embedding, plot_layer_profiles, plot_ratios, plot_residual_heatmap)

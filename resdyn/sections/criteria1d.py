@@ -30,7 +30,7 @@ import torch
 
 from .. import claims
 from ..claims import NETS, Verdict
-from ..files import read_json, write_json
+from ..writing import read_json, write_json
 from ..fitting import HealConfig, TrainedNet
 from ..markdown import table
 from ..paths import cache_dir

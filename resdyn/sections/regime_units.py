@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .. import claims, machine
 from ..experiment import REGIME, Setup
-from ..files import read_json, write_json
+from ..writing import read_json, write_json
 from ..fragments import experiment_spec, git_commit, is_dirty
 from ..regimes import BASELINE, Regime, paper_like
 from . import by_regime, controls, intervention

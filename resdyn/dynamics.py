@@ -17,32 +17,44 @@ from .model import DenseResNet, Trajectory
 
 
 @torch.no_grad()
-def collect_trajectory(model: DenseResNet, x: torch.Tensor, *, batch_size: int = 1000) -> Trajectory:
-    """:meth:`DenseResNet.trajectory` over ``x`` (n, N) in batches, without gradients, on the CPU.
+def collect_trajectory(model: DenseResNet, x: torch.Tensor, *, batch_size: int | None = 1000) -> Trajectory:
+    """:func:`batched_trajectory` in eval mode, without gradients (the model's mode restored).
 
-    Returns states (n, T+1, N), residuals (n, T, N) and logits (n, C), each allocated once and
-    stored layer by layer like :meth:`DenseResNet.trajectory`'s: on the CPU every batch is written
-    straight into its rows.
+    Args: x (n, N), on any device. Returns states (n, T+1, N), residuals (n, T, N), logits (n, C).
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}.")
-    n, T, N = len(x), model.depth, model.config.width
-    whole = Trajectory(
-        torch.empty(T + 1, n, N, dtype=x.dtype).transpose(0, 1),
-        torch.empty(T, n, N, dtype=x.dtype).transpose(0, 1),
-        torch.empty(n, model.config.n_classes, dtype=x.dtype),
-    )
     was_training = model.training
     model.eval()
+    try:
+        return batched_trajectory(model, x, batch_size)
+    finally:
+        model.train(was_training)
+
+
+def batched_trajectory(model: DenseResNet, x: torch.Tensor, batch_size: int | None = None) -> Trajectory:
+    """:meth:`DenseResNet.trajectory` over ``x`` (n, N), ``batch_size`` samples at a time, in the
+    model's mode and the caller's gradient setting: the dense net's one trajectory function.
+
+    With ``batch_size=None`` (or >= n) and ``x`` on the model's device it is ``model.trajectory(x)``
+    itself. Else each batch is written into its rows of states (n, T+1, N), residuals (n, T, N) and
+    logits (n, C) on ``x``'s device, stored layer by layer like ``trajectory``'s (copied there where
+    ``out=`` cannot be used: with gradients, or the model on another device).
+    """
+    if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
+        raise ValueError(f"batch_size must be None (one batch) or an integer >= 1, got {batch_size!r}.")
     device = next(model.parameters()).device
-    for i in range(0, n, batch_size):
-        rows = Trajectory(*(part[i : i + batch_size] for part in whole))
-        if device.type == "cpu":
-            model.trajectory(x[i : i + batch_size], out=rows)
+    n, step = len(x), batch_size or len(x)
+    if step >= n and x.device == device:
+        return model.trajectory(x)
+    T, N = model.depth, model.config.width
+    whole = Trajectory(x.new_empty(T + 1, n, N).transpose(0, 1), x.new_empty(T, n, N).transpose(0, 1),
+                       x.new_empty(n, model.config.n_classes))
+    for i in range(0, n, step):
+        rows = Trajectory(*(part[i : i + step] for part in whole))
+        if x.device == device and not torch.is_grad_enabled():
+            model.trajectory(x[i : i + step], out=rows)
         else:
-            for dst, src in zip(rows, model.trajectory(x[i : i + batch_size].to(device))):
+            for dst, src in zip(rows, model.trajectory(x[i : i + step].to(device))):
                 dst.copy_(src)
-    model.train(was_training)
     return whole
 
 
@@ -129,46 +141,6 @@ def settling_layer(profile: torch.Tensor, *, fraction: float = 0.05, absolute: f
     while t > 1 and below[t - 2]:
         t -= 1
     return t
-
-
-@dataclass(frozen=True)
-class Mechanism:
-    """What the units of each layer do on a set of inputs: saturation against weight size.
-    Every field is (T,), entry t-1 for layer t; z(t) = W(t) x(t-1) + b(t), y(t) = sigmoid(z(t)).
-
-    saturated: fraction of (sample, unit) pairs with y < 0.01 or y > 0.99;
-    slope: mean of sigmoid'(z) = y (1 - y) (0.25 at most; near 0 when saturated);
-    z_spread: mean over units of the across-sample std of z (how much z depends on the input);
-    z_offset: mean over units of |mean over samples of z| (how far from sigmoid's linear range);
-    weight_norm: Frobenius norm of W(t); bias_mean: mean of b(t) over units.
-    """
-
-    saturated: torch.Tensor
-    slope: torch.Tensor
-    z_spread: torch.Tensor
-    z_offset: torch.Tensor
-    weight_norm: torch.Tensor
-    bias_mean: torch.Tensor
-
-
-@torch.no_grad()
-def mechanism(model: DenseResNet, x: torch.Tensor, *, saturation: float = 0.01) -> Mechanism:
-    """:class:`Mechanism` of ``model`` (sigmoid activation) on inputs ``x`` (n, N)."""
-    if model.config.activation != "sigmoid":
-        raise ValueError(f'mechanism measures sigmoid units; the model\'s activation is "{model.config.activation}".')
-    states, residuals, _ = collect_trajectory(model, x)
-    fields = {k: [] for k in ("saturated", "slope", "z_spread", "z_offset", "weight_norm", "bias_mean")}
-    for t in range(model.depth):
-        layer = model.layer(t)
-        z = torch.addmm(layer.bias, states[:, t], layer.weight.T).double()  # (n, N)
-        y = residuals[:, t].double()
-        fields["saturated"].append(((y < saturation) | (y > 1 - saturation)).double().mean())
-        fields["slope"].append((y * (1 - y)).mean())
-        fields["z_spread"].append(z.std(dim=0).mean())
-        fields["z_offset"].append(z.mean(dim=0).abs().mean())
-        fields["weight_norm"].append(layer.weight.double().norm())
-        fields["bias_mean"].append(layer.bias.double().mean())
-    return Mechanism(**{k: torch.stack(v).float() for k, v in fields.items()})
 
 
 @dataclass(frozen=True)

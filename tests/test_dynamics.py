@@ -100,7 +100,7 @@ def test_collect_trajectory_batches_equal_one_pass():
         one_batch = model.trajectory(x)
     assert all(torch.equal(a, b) for a, b in zip(one_batch, collect_trajectory(model, x, batch_size=25)))
     assert model.training  # the model's mode is restored
-    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"batch_size must be None \(one batch\) or an integer >= 1, got 0"):
         collect_trajectory(model, x, batch_size=0)
 
 

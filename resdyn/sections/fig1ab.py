@@ -12,7 +12,8 @@ from typing import ClassVar
 from .. import claims
 from ..claims import NETS, PAPER_SCALE, SETTLING_FRACTION
 from ..data import Split, balanced_subset
-from ..dynamics import class_residual_stats, mechanism, settling_layer
+from ..dynamics import class_residual_stats, settling_layer
+from ..mechanism import mechanism
 from ..markdown import never, pct, table
 from ..model import DenseResNet
 from ..regimes import regime_variants
@@ -61,7 +62,7 @@ class ResidualProfile:
 
 @dataclass(frozen=True)
 class LayerMechanism:
-    """:class:`resdyn.dynamics.Mechanism` as lists, (T,) each, entry t-1 for layer t."""
+    """:class:`resdyn.mechanism.Mechanism` as lists, (T,) each, entry t-1 for layer t."""
 
     saturated: list[float]
     slope: list[float]

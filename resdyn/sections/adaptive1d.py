@@ -21,7 +21,7 @@ from .. import claims
 from ..claims import Verdict
 from ..fitting import TrainedNet, evaluate
 from ..markdown import table
-from ..parallel import train_nets
+from ..parallel import train_many
 from ..pruning import PAPER_THRESHOLD
 from ..regimes import Study1d
 from ..surgery import block_criterion, stage_length
@@ -144,7 +144,7 @@ def run(exp, *, progress: bool = True) -> Adaptive1d:
     nets = study_nets(study, progress=progress)
     paper = [n for n in nets.adaptive if n.job.adaptive.threshold == PAPER_THRESHOLD]
     jobs = [net_job(study, n.job.family, stage_length(n.model), n.job.seed, nets.lrs[n.job.family]) for n in paper]
-    scratch = {(j.family, j.depth, j.seed): n for j, n in zip(jobs, train_nets(jobs, progress=progress))}
+    scratch = {(j.family, j.depth, j.seed): n for j, n in zip(jobs, train_many(jobs, progress=progress))}
     return measure(study, nets.adaptive, nets.ladder, scratch, study.data.load(), wall_seconds=time.perf_counter() - start)
 
 

@@ -31,7 +31,7 @@ import torch
 
 from . import store
 from .data import DataSpec
-from .fitting import NetJob, train_job
+from .fitting import NetJob, TrainedNet, train_job
 from .model import ModelConfig
 from .paths import cache_dir
 from .pruning import AdaptiveDepthConfig
@@ -137,7 +137,8 @@ def _train(job: Job | NetJob, threads: int, progress: bool, cache: str | None = 
     return job.name
 
 
-def train_many(jobs: list, *, workers: int | None = None, progress: bool = True) -> list:
+def train_many(jobs: list[Job | NetJob], *, workers: int | None = None,
+               progress: bool = True) -> list[FitResult | TrainedNet]:
     """Train every job (:class:`Job` or :class:`resdyn.fitting.NetJob`) that is not in the cache
     yet, ``workers`` at a time (see :func:`plan`), longest first; then return all results, in the
     order of ``jobs``, read from the cache (a :class:`resdyn.train.FitResult` per Job, a

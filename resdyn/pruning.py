@@ -145,20 +145,6 @@ def stop_depth(profile: torch.Tensor, config: "AdaptiveDepthConfig") -> int:
     return depth
 
 
-def censored_depth(criteria: list[float], threshold: float, min_depth: int, final_depth: int) -> tuple[bool, bool]:
-    """(always_below, censored) of an adaptive run whose criterion after each epoch is ``criteria``
-    (the last one recorded after the last epoch, when nothing is removed). Scalars, no tensors.
-
-    always_below: the criterion was under the threshold at every check, so a layer went at every
-    check and the depth was set by the number of epochs. censored: the run ended while the rule
-    was still removing (always below, or under the threshold after the last epoch), or at the
-    minimum depth: the final depth is not where the dynamics stop pruning."""
-    checks, final = criteria[:-1], criteria[-1]
-    always = bool(checks) and all(c < threshold for c in checks)
-    censored = always or (final < threshold and final_depth > min_depth) or final_depth == min_depth
-    return always, censored
-
-
 @torch.no_grad()
 def depth_criterion(model: DenseResNet, probe_x: torch.Tensor) -> float:
     """:func:`convergence_criterion` of ``model`` on the inputs ``probe_x`` (n, N), from its

@@ -23,17 +23,7 @@ from . import checkpoints, store
 from .data import Dataset, Split, random_subset
 from .model import DenseResNet, ModelConfig
 from .pruning import AdaptiveDepthConfig, PruneRecord, check_depth, depth_criterion, probe_set
-from .trainconfig import (  # noqa: F401  (the training API's names, importable from resdyn.train)
-    AUTO_BF16,
-    OPTIMIZERS,
-    PRECISIONS,
-    SCHEDULES,
-    EpochRecord,
-    FitResult,
-    TrainConfig,
-    choose_precision,
-)
-from .trainconfig import resolve_device as _resolve_device
+from .trainconfig import EpochRecord, FitResult, TrainConfig, resolve_device
 
 def fit(model: DenseResNet, data: Dataset, config: TrainConfig = TrainConfig(), *,
         adaptive: AdaptiveDepthConfig | None = None, checkpoint: str | os.PathLike | None = None, progress: bool = True,
@@ -55,7 +45,7 @@ def fit(model: DenseResNet, data: Dataset, config: TrainConfig = TrainConfig(), 
     """
     _check_model_fits_data(model, data)
     config = config.resolved()
-    device = _resolve_device(config.device)
+    device = resolve_device(config.device)
     x, y, val, probe = _training_tensors(data, config, adaptive, device)
     model = copy.deepcopy(model).to(device)
     initial_criterion = None if adaptive is None else depth_criterion(model, probe)

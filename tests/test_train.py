@@ -203,16 +203,15 @@ def test_bf16_autocasts_the_products_and_keeps_fp32_weights(digits):
 
 
 def test_auto_precision_follows_the_processor(monkeypatch):
-    import resdyn.train as tr
     import resdyn.trainconfig as trainconfig
 
     cpu = torch.device("cpu")
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
     assert TrainConfig().resolved().precision == "fp32"
-    assert "no native bf16" in tr.choose_precision(cpu)[1]
+    assert "no native bf16" in trainconfig.choose_precision(cpu)[1]
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
-    assert TrainConfig().resolved().precision == "bf16" and "avx512_bf16" in tr.choose_precision(cpu)[1]
+    assert TrainConfig().resolved().precision == "bf16" and "avx512_bf16" in trainconfig.choose_precision(cpu)[1]
     monkeypatch.setattr(trainconfig, "AUTO_BF16", False)
     assert TrainConfig().resolved().precision == "fp32"
     explicit = TrainConfig(precision="bf16")

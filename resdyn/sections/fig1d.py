@@ -14,7 +14,7 @@ import torch
 from .. import claims
 from ..claims import NETS
 from ..data import Split
-from ..dynamics import cluster_separation, tsne_embedding
+from ..embedding import cluster_separation, tsne_embedding
 from ..markdown import table
 from ..trace import trace
 from .common import models, trained_nets, unsaved, untrained_nets

@@ -28,7 +28,8 @@ from .trainconfig import EpochRecord, FitResult, TrainConfig, resolve_device
 def fit(model: DenseResNet, data: Dataset, config: TrainConfig = TrainConfig(), *,
         adaptive: AdaptiveDepthConfig | None = None, checkpoint: str | os.PathLike | None = None, progress: bool = True,
         callback: Callable[[EpochRecord], None] | None = None, name: str = "") -> FitResult:
-    """Train a copy of ``model`` on ``data.train``; ``model`` itself is not changed.
+    """Train a copy of ``model`` (inputs (batch, N) -> logits (batch, C)) on ``data.train`` (x (n, N),
+    y (n,)); ``model`` itself is not changed.
 
     After every epoch the net is measured on ``data.val``; ``data.test`` is read once, at the end.
 
@@ -87,7 +88,7 @@ def converged(history: list[EpochRecord], patience: int | None) -> bool:
 
 @torch.no_grad()
 def loss_on(model: DenseResNet, split: Split, *, batch_size: int = 2000) -> float:
-    """Mean cross-entropy of ``model`` on ``split`` (fp32, eval mode)."""
+    """Mean cross-entropy of ``model`` on ``split`` (x (n, N), y (n,)), fp32, eval mode."""
     model.eval()
     total = sum(float(F.cross_entropy(model(split.x[i:i + batch_size]), split.y[i:i + batch_size], reduction="sum"))
                 for i in range(0, len(split.y), batch_size))
@@ -115,7 +116,7 @@ def train_step(model: DenseResNet, optimizer: torch.optim.Optimizer, x: torch.Te
 
 @torch.no_grad()
 def accuracy(model: DenseResNet, split: Split, *, batch_size: int = 2000) -> float:
-    """Fraction of ``split`` classified correctly."""
+    """Fraction of ``split`` (x (n, N), y (n,)) classified correctly."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -137,7 +138,8 @@ def train_or_load(
     progress: bool = True,
     name: str = "",
 ) -> FitResult:
-    """Train ``DenseResNet(model_config, seed=config.seed)`` on ``data``, or load it from the cache.
+    """Train ``DenseResNet(model_config, seed=config.seed)`` on ``data`` (splits x (n, N), y (n,)), or
+    load it from the cache.
 
     The cache (``$RESDYN_CACHE`` or ``<repo>/.cache``, see :mod:`resdyn.store`) is keyed by every
     setting that changes the result, so notebooks that need the same net train it once. An
@@ -167,7 +169,7 @@ def train_or_load(
 def make_optimizer(params: torch.nn.Module | Iterable[torch.Tensor], config: TrainConfig) -> torch.optim.Optimizer:
     """The optimizer :func:`fit` uses for ``config`` (the learning rate is set per step by ``fit``).
 
-    ``params``: a model (all its parameters) or the parameters to optimize.
+    ``params``: a model (all its parameters) or the parameters to optimize (tensors of any shape).
     """
     if isinstance(params, torch.nn.Module):
         params = params.parameters()

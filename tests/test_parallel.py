@@ -101,6 +101,24 @@ def test_a_twin_that_removed_a_layer_or_a_plain_entry_that_exists_is_not_adopted
     assert not adopt_plain_twin(plain, never) and final.read_bytes() == b"the plain run's own"  # never overwritten
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_zoos_net_jobs_run_through_the_same_runner(tmp_path, workers, capsys):
+    from resdyn import data1d
+    from resdyn.fitting import FitConfig, NetJob, train_job
+    from resdyn.pruning import AdaptiveDepthConfig
+    from resdyn.surgery import stage_length
+
+    spec = data1d.Mnist1dSpec(num_samples=200, val_size=40, root=str(tmp_path))
+    fit = FitConfig(max_epochs=2, patience=5)
+    nets = [NetJob("dense", 2, 0, spec, fit), NetJob("dense", 3, 1, spec, fit, AdaptiveDepthConfig(threshold=float("inf")))]
+    results = train_many(nets + nets[:1], workers=workers, progress=True)  # a repeated job is trained once
+    assert capsys.readouterr().out.startswith(f"training 2 nets, {workers} worker(s)")
+    assert [r.job for r in results] == nets + nets[:1] and all(job.path().exists() for job in nets)
+    assert len(results[1].removed) == 1 and stage_length(results[1].model) == 2  # the rule ran: one block went
+    again = [train_job(job) for job in nets]  # read from the cache: the nets the runner trained
+    assert all(same(a.model, b.model) and a.history == b.history for a, b in zip(results, again))
+
+
 def test_cache_state_reads_final_partial_and_none_without_training(digits, monkeypatch):
     import resdyn.parallel as par
     from resdyn import checkpoints, store

@@ -20,7 +20,6 @@ from . import fragments, paths, style, switches
 from .claims import CONVERGENCE, NETS
 from .data import Dataset, DataSpec, Split, balanced_subset, load_dataset
 from .data1d import Mnist1dSpec
-from .writing import save_figure
 from .fitting import FitConfig, HealConfig
 from .model import ModelConfig, check_seed
 from .parallel import Job, plan, train_many
@@ -28,6 +27,7 @@ from .pruning import PAPER_THRESHOLD, AdaptiveDepthConfig
 from .regimes import Budget, Candidate, Regime, Study1d, Variant, regime_variants
 from .train import FitResult, TrainConfig
 from .trainconfig import choose_precision
+from .writing import save_figure
 from .zoo import FAMILY_NAMES
 
 # ----------------------------------------------------------------------------------------------

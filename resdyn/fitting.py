@@ -7,10 +7,9 @@ paper's adaptive loop on a DenseResNet). This module is the plain counterpart fo
 returned is the one of the best validation loss (its weights restored).
 
 With ``adaptive`` the paper's rule runs after every epoch (:func:`resdyn.pruning.check_depth` with
-:data:`resdyn.surgery.ANY`:
-while the criterion on the probe is below the threshold, the last block goes); a removal starts
-the patience and the best-so-far again, at the new depth, and a fresh Adam on the remaining
-weights (the paper says nothing of the optimizer across a removal).
+:data:`resdyn.surgery.ANY`: while the criterion on the probe is below the threshold, the last
+block goes); a removal starts the patience and the best-so-far again, at the new depth, and a
+fresh Adam on the remaining weights (the paper says nothing of the optimizer across a removal).
 
 :class:`NetJob` names one such run; :func:`train_job` trains it once and keeps the result in
 the cache (``<cache>/fitting/<key>/final.pt``, written atomically), so a second call, from this

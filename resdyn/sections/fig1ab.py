@@ -13,8 +13,8 @@ from .. import claims
 from ..claims import NETS, PAPER_SCALE, SETTLING_FRACTION
 from ..data import Split, balanced_subset
 from ..dynamics import class_residual_stats, settling_layer
-from ..mechanism import mechanism
 from ..markdown import never, pct, table
+from ..mechanism import mechanism
 from ..model import DenseResNet
 from ..regimes import regime_variants
 from ..trace import trace

@@ -40,7 +40,8 @@ from resdyn.dynamics import collect_trajectory, trajectory_distances  # noqa: E4
 from resdyn.experiment import REGIME  # noqa: E402
 from resdyn.model import DenseResNet, ModelConfig, Trajectory  # noqa: E402
 from resdyn.parallel import plan  # noqa: E402
-from resdyn.train import TrainConfig, choose_precision, make_optimizer, train_step  # noqa: E402
+from resdyn.train import TrainConfig, make_optimizer, train_step  # noqa: E402
+from resdyn.trainconfig import choose_precision  # noqa: E402
 
 TITLES = {"train": "Training throughput against the GEMM roofline", "parallel": "Parallel workers",
           "trajectory": "Trajectory recording", "distances": "Trajectory distance matrix",

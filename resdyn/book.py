@@ -18,7 +18,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from . import paths
+from . import paths, switches
 from .sections import SECTIONS
 
 #: The book's parts, by target, in the order the paper reads.
@@ -206,7 +206,7 @@ def check_links(html: str | Path) -> list[str]:
 
 
 def main(out: str | Path | None = None) -> int:
-    out = Path(out) if out else paths.build_dir() / "book"
+    out = Path(out) if out else switches.build_dir() / "book"
     pages = build(out)
     broken = check_links(pages)
     for b in broken:
@@ -306,7 +306,7 @@ def readme_blocks(record=None) -> dict[tuple[str, str], str]:
 def update_readme(path: Path = paths.REPO_ROOT / "README.md") -> Path:
     """Replace each generated block of README.md between its markers; raises ValueError naming the
     file where a marker is missing."""
-    from .files import write_text
+    from .writing import write_text
 
     text = Path(path).read_text()
     for (start, end), block in readme_blocks().items():

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from . import paths
+from . import paths, switches
 
 
 DATA_ROOT_HELP = "folder holding MNIST/raw/ (torchvision's layout). Default: $RESDYN_DATA, else ../shared/data, else <repo>/data."
@@ -151,7 +151,7 @@ def cmd_reproduce(args):
             print("Verdicts changed against " + args.check + ":\n  " + "\n  ".join(changed), file=sys.stderr)
             sys.exit(1)
         print(f"All {len(record.verdicts)} verdicts match {args.check}.")
-    if paths.quick_mode(args.quick):
+    if switches.quick_mode(args.quick):
         print(QUICK_NOTE)
 
 

@@ -20,19 +20,21 @@ from dataclasses import dataclass
 
 import torch
 
+from . import pruning
+
 _EPS = 1e-12
 
 
 def convergence_profile(residuals: torch.Tensor) -> torch.Tensor:
-    """The paper's criterion at every depth: c(t) = mean over samples and features of |y(t) - y(t-1)|.
+    """The paper's criterion at every depth, :func:`resdyn.pruning.convergence_profile` in float64:
+    c(t) = mean over samples and features of |y(t) - y(t-1)|.
 
     Lagzi (arXiv 2101.03009, Sec. 5): the last layer goes when c(T) < 0.01.
     Args: residuals (n, T, *shape), T >= 2. Returns (T-1,); entry t-2 is c(t), the last c(T).
     """
     _check(residuals, "residuals", min_layers=2)
-    return torch.stack([
-        (_layer(residuals, t) - _layer(residuals, t - 1)).abs().mean() for t in range(1, residuals.shape[1])
-    ])
+    return torch.stack([pruning.convergence_profile(residuals[:, t - 1 : t + 1], dtype=torch.float64)[0]
+                        for t in range(1, residuals.shape[1])])  # a pair of layers at a time
 
 
 def block_influence(states: torch.Tensor, *, per_token: bool = False) -> torch.Tensor:

@@ -85,6 +85,7 @@ class DataSpec:
     root: str | None = None
 
     def load(self) -> "Dataset":
+        """:func:`load_dataset` with these settings: splits x (n, N) float32, y (n,) int64."""
         return load_dataset(self.name, root=self.root, scaling=self.scaling)
 
 
@@ -97,7 +98,8 @@ def load_dataset(
     verify: bool = True,
     val_size: int | None = None,
 ) -> Dataset:
-    """Load a dataset as tensors, with a validation split held out from the training set.
+    """Load a dataset as tensors, with a validation split held out from the training set: each split
+    holds inputs x (n, N) float32 (N = 784 or 64 features) and labels y (n,) int64.
 
     Args:
         name: ``"mnist"`` (28x28, 784 features; 50,000 train / 10,000 validation / 10,000 test)
@@ -127,7 +129,8 @@ def load_dataset(
 
 
 def balanced_subset(split: Split, n_per_class: int, *, seed: int = 0) -> Split:
-    """``n_per_class`` samples of each class, drawn without replacement with ``seed``.
+    """``n_per_class`` samples of each class of ``split`` (x (n, N), y (n,)), drawn without replacement
+    with ``seed``: x (n_per_class * C, N), y (n_per_class * C,).
 
     The result is ordered by class (all 0s, then all 1s, ...), and within a class by the
     samples' order in ``split``, so the same seed always gives the same samples in the same order.
@@ -150,7 +153,8 @@ def balanced_subset(split: Split, n_per_class: int, *, seed: int = 0) -> Split:
 
 
 def random_subset(split: Split, n: int, *, seed: int = 0) -> Split:
-    """``n`` samples drawn uniformly without replacement with ``seed`` (all if ``n >= len``)."""
+    """``n`` samples of ``split`` (x (m, N), y (m,)) drawn uniformly without replacement with ``seed``:
+    x (n, N), y (n,) (all m if ``n >= m``)."""
     if n >= len(split):
         return split
     idx = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))[:n]

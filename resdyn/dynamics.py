@@ -1,4 +1,4 @@
-"""Statistics of the residual dynamics (Fig. 1A-1D). Plain functions: tensors in, named results out.
+"""Statistics of the residual dynamics (Fig. 1A-1C; the embedding of Fig. 1D is :mod:`resdyn.embedding`). Plain functions: tensors in, named results out.
 
 Axes follow :class:`resdyn.model.Trajectory`: residuals are (samples, T, N) with layer t+1 at
 index t; states are (samples, T+1, N) with the input at index 0. No function changes its inputs.
@@ -10,39 +10,50 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from .model import DenseResNet, Trajectory
 
 
 @torch.no_grad()
-def collect_trajectory(model: DenseResNet, x: torch.Tensor, *, batch_size: int = 1000) -> Trajectory:
-    """:meth:`DenseResNet.trajectory` over ``x`` (n, N) in batches, without gradients, on the CPU.
+def collect_trajectory(model: DenseResNet, x: torch.Tensor, *, batch_size: int | None = 1000) -> Trajectory:
+    """:func:`batched_trajectory` in eval mode, without gradients (the model's mode restored).
 
-    Returns states (n, T+1, N), residuals (n, T, N) and logits (n, C), each allocated once and
-    stored layer by layer like :meth:`DenseResNet.trajectory`'s: on the CPU every batch is written
-    straight into its rows.
+    Args: x (n, N), on any device. Returns states (n, T+1, N), residuals (n, T, N), logits (n, C).
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}.")
-    n, T, N = len(x), model.depth, model.config.width
-    whole = Trajectory(
-        torch.empty(T + 1, n, N, dtype=x.dtype).transpose(0, 1),
-        torch.empty(T, n, N, dtype=x.dtype).transpose(0, 1),
-        torch.empty(n, model.config.n_classes, dtype=x.dtype),
-    )
     was_training = model.training
     model.eval()
+    try:
+        return batched_trajectory(model, x, batch_size)
+    finally:
+        model.train(was_training)
+
+
+def batched_trajectory(model: DenseResNet, x: torch.Tensor, batch_size: int | None = None) -> Trajectory:
+    """:meth:`DenseResNet.trajectory` over ``x`` (n, N), ``batch_size`` samples at a time, in the
+    model's mode and the caller's gradient setting: the dense net's one trajectory function.
+
+    With ``batch_size=None`` (or >= n) and ``x`` on the model's device it is ``model.trajectory(x)``
+    itself. Else each batch is written into its rows of states (n, T+1, N), residuals (n, T, N) and
+    logits (n, C) on ``x``'s device, stored layer by layer like ``trajectory``'s (copied there where
+    ``out=`` cannot be used: with gradients, or the model on another device).
+    """
+    if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
+        raise ValueError(f"batch_size must be None (one batch) or an integer >= 1, got {batch_size!r}.")
     device = next(model.parameters()).device
-    for i in range(0, n, batch_size):
-        rows = Trajectory(*(part[i : i + batch_size] for part in whole))
-        if device.type == "cpu":
-            model.trajectory(x[i : i + batch_size], out=rows)
+    n, step = len(x), batch_size or len(x)
+    if step >= n and x.device == device:
+        return model.trajectory(x)
+    T, N = model.depth, model.config.width
+    whole = Trajectory(x.new_empty(T + 1, n, N).transpose(0, 1), x.new_empty(T, n, N).transpose(0, 1),
+                       x.new_empty(n, model.config.n_classes))
+    for i in range(0, n, step):
+        rows = Trajectory(*(part[i : i + step] for part in whole))
+        if x.device == device and not torch.is_grad_enabled():
+            model.trajectory(x[i : i + step], out=rows)
         else:
-            for dst, src in zip(rows, model.trajectory(x[i : i + batch_size].to(device))):
+            for dst, src in zip(rows, model.trajectory(x[i : i + step].to(device))):
                 dst.copy_(src)
-    model.train(was_training)
     return whole
 
 
@@ -59,11 +70,6 @@ class ClassResidualStats:
     counts: torch.Tensor
     mean: torch.Tensor
     std: torch.Tensor
-
-    @property
-    def layer_mean(self) -> torch.Tensor:
-        """(C, T): the class-mean residual averaged over neurons."""
-        return self.mean.mean(dim=2)
 
     @property
     def layer_std(self) -> torch.Tensor:
@@ -132,46 +138,6 @@ def settling_layer(profile: torch.Tensor, *, fraction: float = 0.05, absolute: f
 
 
 @dataclass(frozen=True)
-class Mechanism:
-    """What the units of each layer do on a set of inputs: saturation against weight size.
-    Every field is (T,), entry t-1 for layer t; z(t) = W(t) x(t-1) + b(t), y(t) = sigmoid(z(t)).
-
-    saturated: fraction of (sample, unit) pairs with y < 0.01 or y > 0.99;
-    slope: mean of sigmoid'(z) = y (1 - y) (0.25 at most; near 0 when saturated);
-    z_spread: mean over units of the across-sample std of z (how much z depends on the input);
-    z_offset: mean over units of |mean over samples of z| (how far from sigmoid's linear range);
-    weight_norm: Frobenius norm of W(t); bias_mean: mean of b(t) over units.
-    """
-
-    saturated: torch.Tensor
-    slope: torch.Tensor
-    z_spread: torch.Tensor
-    z_offset: torch.Tensor
-    weight_norm: torch.Tensor
-    bias_mean: torch.Tensor
-
-
-@torch.no_grad()
-def mechanism(model: DenseResNet, x: torch.Tensor, *, saturation: float = 0.01) -> Mechanism:
-    """:class:`Mechanism` of ``model`` (sigmoid activation) on inputs ``x`` (n, N)."""
-    if model.config.activation != "sigmoid":
-        raise ValueError(f'mechanism measures sigmoid units; the model\'s activation is "{model.config.activation}".')
-    states, residuals, _ = collect_trajectory(model, x)
-    fields = {k: [] for k in ("saturated", "slope", "z_spread", "z_offset", "weight_norm", "bias_mean")}
-    for t in range(model.depth):
-        layer = model.layer(t)
-        z = torch.addmm(layer.bias, states[:, t], layer.weight.T).double()  # (n, N)
-        y = residuals[:, t].double()
-        fields["saturated"].append(((y < saturation) | (y > 1 - saturation)).double().mean())
-        fields["slope"].append((y * (1 - y)).mean())
-        fields["z_spread"].append(z.std(dim=0).mean())
-        fields["z_offset"].append(z.mean(dim=0).abs().mean())
-        fields["weight_norm"].append(layer.weight.double().norm())
-        fields["bias_mean"].append(layer.bias.double().mean())
-    return Mechanism(**{k: torch.stack(v).float() for k, v in fields.items()})
-
-
-@dataclass(frozen=True)
 class TrajectoryDistances:
     """l2 distances between whole residual trajectories (Fig. 1C).
 
@@ -219,92 +185,6 @@ def trajectory_distances(residuals: torch.Tensor, labels: torch.Tensor) -> Traje
         distances=distances.float(), labels=labels.clone(), classes=classes, class_mean=class_mean.float(),
         within=within.float(), between=between.float(), ratio=(within / between).float(),
     )
-
-
-def layer_ratios(trajectory: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """The within/between distance ratio of each layer on its own (Fig. 1C layer by layer), mean over
-    classes: ``out[t] == trajectory_distances(trajectory[:, t:t + 1], labels).ratio.mean()``.
-
-    Args:
-        trajectory: (n, T, N), e.g. the residuals y(1..T) or the states x(1..T); labels: (n,).
-    Returns: (T,) float32.
-    """
-    _check_residuals(trajectory, labels)
-    return torch.stack([trajectory_distances(trajectory[:, t:t + 1], labels).ratio.double().mean()
-                        for t in range(trajectory.shape[1])]).float()
-
-
-def tsne_embedding(x: torch.Tensor | np.ndarray, *, seed: int = 0, perplexity: float = 30.0,
-                   n_jobs: int = 1, **options) -> np.ndarray:
-    """A 2-D openTSNE embedding of ``x`` (n, features) -> (n, 2), reproducible for a given seed.
-
-    ``x`` may also be (n, *shape), e.g. whole residual trajectories (n, T, *shape): each sample is
-    flattened to one vector of prod(shape) features, (n, F) (as each layer's output is flattened to
-    (n, T, F) elsewhere in this module). ``options`` go to :class:`openTSNE.TSNE` (e.g. ``n_iter``,
-    ``initialization``; default :func:`pca_initialization`).
-
-    The affinities come from exact Euclidean distances computed by torch in float64 (``metric="precomputed"``),
-    and the initialization from a torch PCA: neither goes through NumPy's BLAS, so the embedding does not
-    depend on which OpenBLAS kernel the processor or ``OPENBLAS_CORETYPE`` selects (through NumPy's BLAS, the
-    same inputs give embeddings that differ by up to 28 embedding units between two kernels of one machine).
-    """
-    from openTSNE import TSNE
-
-    data = np.asarray(x.detach().cpu().numpy() if torch.is_tensor(x) else x, dtype=np.float64)
-    if data.ndim < 2 or len(data) == 0:
-        raise ValueError(f"x must have shape (n, features) or (n, *shape) with n >= 1, got {data.shape}.")
-    if data.ndim > 2:
-        data = data.reshape(len(data), -1)
-    if not 0 < perplexity < (len(data) - 1) / 3:
-        raise ValueError(f"perplexity must be in (0, (n - 1) / 3) = (0, {(len(data) - 1) / 3:.1f}), got {perplexity!r}.")
-    options.setdefault("initialization", pca_initialization(data, seed=seed))
-    if "metric" not in options:  # exact Euclidean distances, computed here (see pca_initialization for why)
-        x = torch.from_numpy(data)
-        data = torch.cdist(x, x, compute_mode="donot_use_mm_for_euclid_dist").numpy()
-        options["metric"] = "precomputed"
-    tsne = TSNE(n_components=2, perplexity=perplexity, random_state=seed, n_jobs=n_jobs, verbose=False, **options)
-    return np.asarray(tsne.fit(data))
-
-
-def pca_initialization(data: np.ndarray, *, seed: int = 0) -> np.ndarray:
-    """openTSNE's default PCA initialization of ``data`` (n, features) -> (n, 2), with the PCA computed by
-    torch in float64 instead of scikit-learn: scikit-learn's goes through NumPy's OpenBLAS, whose kernel
-    depends on the processor and on ``OPENBLAS_CORETYPE``, and t-SNE amplifies those last digits into
-    visibly different embeddings. Signs as scikit-learn's PCA (``svd_flip`` on the components: each
-    component's largest loading positive), then openTSNE's own rescaling (std 1e-4) and jitter (drawn from ``seed``)."""
-    from openTSNE.initialization import jitter, rescale
-
-    x = torch.from_numpy(np.asarray(data, dtype=np.float64))
-    u, s, vh = torch.linalg.svd(x - x.mean(dim=0), full_matrices=False)
-    u, s, vh = u[:, :2], s[:2], vh[:2]
-    signs = torch.sign(vh.gather(1, vh.abs().argmax(dim=1, keepdim=True))).squeeze(1)
-    embedding = (u * s * signs).numpy().copy()
-    rescale(embedding, inplace=True)
-    jitter(embedding, inplace=True, random_state=seed)
-    return np.ascontiguousarray(embedding)
-
-
-@dataclass(frozen=True)
-class Separation:
-    """How well classes separate in an embedding: kNN accuracy (k neighbours, cross-validated)
-    and the silhouette score (-1..1; above about 0.5 means well-separated clusters)."""
-
-    knn_accuracy: float
-    silhouette: float
-    k: int
-
-
-def cluster_separation(embedding: np.ndarray, labels, *, k: int = 10, folds: int = 5, seed: int = 0) -> Separation:
-    """kNN accuracy (stratified ``folds``-fold cross-validation) and silhouette of ``embedding`` (n, d)."""
-    from sklearn.metrics import silhouette_score
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-    from sklearn.neighbors import KNeighborsClassifier
-
-    emb = np.asarray(embedding)
-    y = np.asarray(labels.cpu() if torch.is_tensor(labels) else labels)
-    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    acc = cross_val_score(KNeighborsClassifier(n_neighbors=k), emb, y, cv=cv).mean()
-    return Separation(knn_accuracy=float(acc), silhouette=float(silhouette_score(emb, y)), k=k)
 
 
 def _check_residuals(residuals: torch.Tensor, labels: torch.Tensor) -> None:

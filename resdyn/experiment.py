@@ -16,17 +16,18 @@ from pathlib import Path
 
 import torch
 
-from . import fragments, paths, style
+from . import fragments, paths, style, switches
 from .claims import CONVERGENCE, NETS
 from .data import Dataset, DataSpec, Split, balanced_subset, load_dataset
 from .data1d import Mnist1dSpec
-from .files import save_figure
 from .fitting import FitConfig, HealConfig
 from .model import ModelConfig, check_seed
 from .parallel import Job, plan, train_many
 from .pruning import PAPER_THRESHOLD, AdaptiveDepthConfig
 from .regimes import Budget, Candidate, Regime, Study1d, Variant, regime_variants
-from .train import FitResult, TrainConfig, choose_precision
+from .train import FitResult, TrainConfig
+from .trainconfig import choose_precision
+from .writing import save_figure
 from .zoo import FAMILY_NAMES
 
 # ----------------------------------------------------------------------------------------------
@@ -118,10 +119,10 @@ def run_dirs(quick: bool, out_dir: str | os.PathLike | None = None, *, seed: int
         out = Path(out_dir).expanduser().resolve()
         dirs = RunDirs(out / "figures", out / "paper", out)
     elif quick or seed != 0:
-        out = paths.build_dir() / (("quick" if quick else "full") + (f"-seed{seed}" if seed else ""))
+        out = switches.build_dir() / (("quick" if quick else "full") + (f"-seed{seed}" if seed else ""))
         dirs = RunDirs(out / "figures", out / "paper", out)
     else:
-        dirs = RunDirs(paths.FIGURES_DIR, paths.PAPER_DIR, paths.build_dir() / "full")
+        dirs = RunDirs(paths.FIGURES_DIR, paths.PAPER_DIR, switches.build_dir() / "full")
     inside = next((f for f in (paths.NOTEBOOKS_DIR, paths.REPO_ROOT / "resdyn") if dirs.scratch.is_relative_to(f)), None)
     if inside is not None or dirs.scratch == paths.REPO_ROOT:
         where = f"inside the source folder {inside}" if inside else "the checkout, whose notebooks/ it would overwrite"
@@ -250,15 +251,15 @@ def setup(*, quick: bool = False, seed: int = 0, data_root: str | None = None, o
     Args:
         quick: digits instead of MNIST (also switched on by ``RESDYN_QUICK=1``): a bool, 0 or 1, or the
             strings "true", "false", "1", "0" in any case (how ``papermill -p quick ...`` passes it).
-        data_root, out_dir: folders, or None for the defaults (:func:`resdyn.paths.check_folder`).
+        data_root, out_dir: folders, or None for the defaults (:func:`resdyn.switches.check_folder`).
         threads: torch CPU threads (default: leave torch's choice). Results are bit-identical
             only for the same thread count on the same machine.
         verbose: print one line saying which run this is.
     """
     check_seed(seed)
-    quick = paths.quick_mode(quick)
-    paths.check_folder(data_root, "data_root")
-    paths.check_folder(out_dir, "out_dir")
+    quick = switches.quick_mode(quick)
+    switches.check_folder(data_root, "data_root")
+    switches.check_folder(out_dir, "out_dir")
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"threads must be an integer >= 1 or None (torch's choice), got {threads!r}.")
     if threads is None and quick:

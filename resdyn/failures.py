@@ -13,7 +13,7 @@ import os
 import signal
 from pathlib import Path
 
-from . import files, paths
+from . import files, paths, switches
 
 
 class RunError(RuntimeError):
@@ -106,7 +106,7 @@ def check_run(quick: bool, data_root, kernel_name: str, dirs) -> None:
     from .data import check_mnist
     from .parallel import plan
 
-    quick = paths.quick_mode(quick)
+    quick = switches.quick_mode(quick)
     plan(1)  # $RESDYN_WORKERS
     check_kernel(kernel_name)
     for folder, what in ((dirs.paper, "record folder"), (dirs.figures, "figures folder"),

@@ -1,24 +1,19 @@
-"""Writing files whole or not at all, and records as JSON.
+"""Writing files whole or not at all.
 
-Every file resdyn writes (results.json, its schema, REPORT.md, figures, fragments) goes through
-:func:`atomic_write`: the content goes to a temporary file unique to the process, in the target's
-folder, which then replaces the target in one rename. A failed write (a full disk, a killed
+Every file resdyn writes (cache entries, results.json, its schema, REPORT.md, figures, fragments;
+text, JSON and figures through :mod:`resdyn.writing`) goes through :func:`atomic_write`: the
+content goes to a temporary file unique to the process, in the target's folder, which then
+replaces the target in one rename. A failed write (a full disk, a killed
 process) leaves the old file whole and removes its temporary file; the error names the file, the
 likely cause (a full disk, a file-size limit, a read-only folder) and the fix.
 """
 from __future__ import annotations
 
-import dataclasses
 import errno
-import json
-import math
 import os
 import tempfile
 from pathlib import Path
 from typing import Callable
-
-import numpy as np
-import torch
 
 
 def _umask() -> int:
@@ -98,57 +93,3 @@ def guess_errno(folder: Path) -> int:
     except OSError:
         pass
     return errno.EIO
-
-
-def write_text(text: str, path: str | os.PathLike) -> Path:
-    """Write ``text`` to ``path`` whole or not at all."""
-    return atomic_write(path, lambda tmp: tmp.write_text(text))
-
-
-def jsonable(obj):
-    """Records, tensors, numpy values, tuples and paths as plain JSON values (NaN/inf as None).
-    Dataclass fields with ``metadata={"saved": False}`` are left out."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.metadata.get("saved", True)}
-    if torch.is_tensor(obj) or isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, (np.floating, float)):
-        return None if not math.isfinite(float(obj)) else float(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
-def write_json(obj, path: str | os.PathLike) -> Path:
-    """Write ``jsonable(obj)``, keys sorted, indented, whole or not at all."""
-    return write_text(json.dumps(jsonable(obj), indent=2, sort_keys=True) + "\n", path)
-
-
-def read_json(path: str | os.PathLike):
-    """The JSON value in ``path``; a damaged file raises ``ValueError`` naming the file."""
-    path = Path(path)
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc}); restore it (git checkout {path.name}) or "
-                         "regenerate it with the run that writes it.") from exc
-
-
-def save_figure(fig, stem: str | os.PathLike, *, dpi: int = 150) -> list[Path]:
-    """Write ``stem``.png and ``stem``.pdf with no timestamps or software versions in them, each
-    whole or not at all."""
-    stem = Path(stem)
-    png, pdf = stem.with_suffix(".png"), stem.with_suffix(".pdf")
-    atomic_write(png, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight",
-                                              metadata={"Software": None}))
-    atomic_write(pdf, lambda tmp: fig.savefig(tmp, format="pdf", bbox_inches="tight",
-                                              metadata={"Creator": None, "Producer": None, "CreationDate": None}))
-    return [png, pdf]

@@ -6,10 +6,10 @@ paper's adaptive loop on a DenseResNet). This module is the plain counterpart fo
 ``seed``, the validation loss after every epoch, and early stopping with a patience. The net
 returned is the one of the best validation loss (its weights restored).
 
-With ``adaptive`` the paper's rule runs after every epoch (:func:`resdyn.pruning.check_depth`:
-while the criterion on the probe is below the threshold, the last block goes); a removal starts
-the patience and the best-so-far again, at the new depth, and a fresh Adam on the remaining
-weights (the paper says nothing of the optimizer across a removal).
+With ``adaptive`` the paper's rule runs after every epoch (:func:`resdyn.pruning.check_depth` with
+:data:`resdyn.surgery.ANY`: while the criterion on the probe is below the threshold, the last
+block goes); a removal starts the patience and the best-so-far again, at the new depth, and a
+fresh Adam on the remaining weights (the paper says nothing of the optimizer across a removal).
 
 :class:`NetJob` names one such run; :func:`train_job` trains it once and keeps the result in
 the cache (``<cache>/fitting/<key>/final.pt``, written atomically), so a second call, from this
@@ -32,7 +32,8 @@ from . import paths, store, zoo
 from .data import Dataset, Split
 from .data1d import Mnist1dSpec
 from .model import check_seed
-from .pruning import AdaptiveDepthConfig, check_depth, model_depth
+from .pruning import AdaptiveDepthConfig, check_depth
+from .surgery import ANY, stage_length
 
 #: Bump when the training code changes what a cached net would be.
 CACHE_VERSION = 1
@@ -76,7 +77,7 @@ class FitRecord:
 
     @property
     def depth(self) -> int:
-        return model_depth(self.model)
+        return stage_length(self.model)
 
 
 @torch.no_grad()
@@ -119,13 +120,13 @@ def fit_classifier(model: nn.Module, data: Dataset, config: FitConfig = FitConfi
         train_loss = _epoch(model, optimizer, data.train, config, generator)
         val_loss, val_acc = evaluate(model, data.val)
         row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_acc": val_acc,
-               "depth": model_depth(model)}
+               "depth": stage_length(model)}
         if val_loss < best[0] - config.min_delta:
             best, waited = (val_loss, copy.deepcopy(model.state_dict()), epoch), 0
         else:
             waited += 1
         if adaptive is not None:
-            check = check_depth(model, probe, adaptive, epoch=epoch)
+            check = check_depth(model, probe, adaptive, epoch=epoch, rule=ANY)
             row["criterion"] = check.criterion
             if check.removed:
                 model = check.model

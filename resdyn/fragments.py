@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 from . import claims, paths, store
-from .files import read_json, write_json
+from .writing import read_json, write_json
 
 #: The identity fields that every fragment of one run shares ("run": the invocation's id, set by
 #: ``resdyn reproduce`` in ``$RESDYN_RUN_ID``; None for a notebook run by hand).

@@ -151,7 +151,8 @@ class DenseResNet(nn.Module):
         return self.blocks[0] if self.config.shared_weights else self.blocks[t]
 
     def truncated(self, depth: int) -> "DenseResNet":
-        """A new model keeping the first ``depth`` layers and the read-out; ``self`` is untouched."""
+        """A new model keeping the first ``depth`` layers and the read-out, inputs (batch, N) to logits
+        (batch, C); ``self`` is untouched."""
         if not isinstance(depth, int) or not 1 <= depth <= self.depth:
             raise ValueError(f"depth must be an integer in [1, {self.depth}], got {depth!r}.")
         new = copy.deepcopy(self)

@@ -10,8 +10,16 @@ cluster (``pip install -e '.[cluster]'``)::
     with Client(address), joblib.parallel_config(backend="dask"):
         results = train_many(jobs)
 
-Every job goes through :func:`resdyn.train.train_or_load`, so a net is trained once, stored in the
-cache (which workers and parent share), and the parent reads the finished nets from there.
+Two kinds of job run through the one :func:`train_many`: a :class:`Job` (the paper's dense net,
+through :func:`resdyn.train.train_or_load`) and a :class:`resdyn.fitting.NetJob` (a zoo net of the
+MNIST-1D study, through :func:`resdyn.fitting.train_job`). Either way a net is trained once, stored
+in the cache (which workers and parent share), and the parent reads the finished nets from there.
+
+The plain twin. Until its first layer removal an adaptive run is, epoch for epoch, the plain run
+(``adaptive=None``) of the same settings: the depth check only reads the net and draws no random
+numbers. So an adaptive run that removed no layer ends with the plain run's net, and
+:func:`train_many` trains plain jobs after their adaptive twins and stores such a twin's result as
+the plain job's (:func:`adopt_plain_twin`) instead of training it again.
 """
 from __future__ import annotations
 
@@ -21,10 +29,13 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
+from . import store
 from .data import DataSpec
+from .fitting import NetJob, TrainedNet, train_job
 from .model import ModelConfig
+from .paths import cache_dir
 from .pruning import AdaptiveDepthConfig
-from .train import FitResult, TrainConfig, train_or_load
+from .train import EpochRecord, FitResult, TrainConfig, train_or_load
 
 
 @dataclass(frozen=True)
@@ -118,66 +129,90 @@ def _dataset(spec: DataSpec):
     return _DATASETS[spec]
 
 
-def _train(job: Job, threads: int, progress: bool, cache: str | None = None) -> str:
+def _train(job: Job | NetJob, threads: int, progress: bool, cache: str | None = None) -> str:
     if cache is not None:  # the parent's cache, also where a worker outlives a change of $RESDYN_CACHE
         os.environ["RESDYN_CACHE"] = cache
     torch.set_num_threads(threads)
-    train_or_load(_dataset(job.data), job.model, job.train, adaptive=job.adaptive, progress=progress, name=job.name)
+    _result(job, progress)
     return job.name
 
 
-def train_many(jobs: list[Job], *, workers: int | None = None, progress: bool = True) -> list[FitResult]:
-    """Train every job that is not in the cache yet, ``workers`` at a time (see :func:`plan`),
-    longest first; then return all results, in the order of ``jobs``, read from the cache.
+def train_many(jobs: list[Job | NetJob], *, workers: int | None = None,
+               progress: bool = True) -> list[FitResult | TrainedNet]:
+    """Train every job (:class:`Job` or :class:`resdyn.fitting.NetJob`) that is not in the cache
+    yet, ``workers`` at a time (see :func:`plan`), longest first; then return all results, in the
+    order of ``jobs``, read from the cache (a :class:`resdyn.train.FitResult` per Job, a
+    :class:`resdyn.fitting.TrainedNet` per NetJob).
 
-    A plain job whose adaptive twin (the same job with ``adaptive``) is also to be trained waits for
-    a second wave: the twin's run is the plain run up to its first layer removal and leaves it a
-    checkpoint there (:func:`resdyn.train.train_or_load`), so the plain job trains only the epochs
-    after it, none where no layer goes. With one worker (or one job to train) a wave runs in this
-    process, with its threads.
+    A plain Job whose adaptive twin (the same job with ``adaptive``) is also to be trained waits for
+    a second wave, and takes the twin's net where the twin removed no layer (:func:`adopt_plain_twin`).
+    With one worker (or one job to train) a wave runs in this process, with its threads.
     """
     todo = list({job: None for job in jobs if not _cached(job)})  # unique, in order
-    twins = {replace(j, adaptive=None) for j in todo if j.adaptive is not None}
+    twins = {replace(j, adaptive=None): j for j in todo if isinstance(j, Job) and j.adaptive is not None}
     _run([j for j in todo if j not in twins], workers, progress)
-    _run([j for j in todo if j in twins and not _cached(j)], workers, progress)
+    _run([j for j in todo if j in twins and not adopt_plain_twin(j, twins[j])], workers, progress)
     return [_result(j, progress) for j in jobs]
 
 
-def _result(job: Job, progress: bool) -> FitResult:
+def adopt_plain_twin(plain: Job, adaptive: Job) -> bool:
+    """Store the trained ``adaptive`` job's net as the result of ``plain`` (its twin with
+    ``adaptive=None``) where the adaptive run removed no layer: the same net, history (without the
+    criteria) and test accuracy. Returns whether it did (never over an entry ``plain`` has)."""
+    data, config = _dataset(plain.data), plain.train.resolved()
+    folder, twin = (store.entry_dir(data, j.model, config, j.adaptive) for j in (plain, adaptive))
+    expect = store.settings(adaptive.model, config, adaptive.adaptive, data.spec())
+    saved = store.load(twin / "final.pt", expect=expect) if adaptive == replace(plain, adaptive=adaptive.adaptive) else None
+    if saved is None or saved["pruning"] or (folder / "final.pt").exists():
+        return False
+    history = [EpochRecord(**{**r, "criterion": None, "val_acc_unpruned": None}) for r in saved["history"]]
+    store.save(folder / "final.pt", model=saved["model"], history=history, pruning=[], config=config,
+               adaptive=None, test_acc=saved["test_acc"], initial_criterion=None, data_spec=data.spec())
+    return True
+
+
+def _result(job: Job | NetJob, progress: bool):
     """The job's net: read from the cache, or (in this process) trained or finished from its checkpoint."""
+    if isinstance(job, NetJob):
+        return train_job(job)
     return train_or_load(_dataset(job.data), job.model, job.train, adaptive=job.adaptive, progress=progress,
                          name=job.name)
 
 
-def _run(todo: list[Job], workers: int | None, progress: bool) -> None:
+def _run(todo: list, workers: int | None, progress: bool) -> None:
     """Train ``todo``, longest first (by what is left after a checkpoint). A job whose checkpoint
     holds every epoch has only the test set left: it is finished here, so it never holds a worker."""
     left = {job: _left(job) for job in todo}
     for job in [j for j in todo if left[j] == 0]:
         _result(job, progress)
-    todo = sorted((j for j in todo if left[j] > 0), key=lambda j: -j.cost * left[j])
+    todo = sorted((j for j in todo if left[j] > 0), key=lambda j: -_cost(j) * left[j])
     n_workers, threads = plan(len(todo), workers=workers) if todo else (1, 1)
+    nets = sum(isinstance(j, NetJob) for j in todo)
+    if progress and nets:
+        print(f"training {nets} nets, {n_workers} worker(s) x {threads} thread(s)", flush=True)
     if n_workers == 1:
         for job in todo:
             _train(job, torch.get_num_threads(), progress)
     else:
         from joblib import Parallel, delayed
 
-        from .paths import cache_dir
-
-        cache = str(cache_dir())
         with warnings.catch_warnings():
             # loky replaces a worker whose memory grew by 300 MB (each holds its data set) and says
             # so in words that suggest a fault (joblib/joblib#883, joblib/loky#641): the job is unharmed
             warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor")
             Parallel(n_jobs=n_workers, **pool_options())(
-                delayed(_train)(job, threads, progress, cache) for job in todo)
+                delayed(_train)(job, threads, progress, str(cache_dir())) for job in todo)
 
 
-def _left(job: Job) -> float:
-    """The fraction of ``job``'s epochs that its checkpoint (if any) has not trained yet."""
-    from . import store
+def _cost(job: Job | NetJob) -> float:
+    """A Job's :attr:`Job.cost`; a NetJob's depth (the zoo's nets: deepest first)."""
+    return job.depth if isinstance(job, NetJob) else job.cost
 
+
+def _left(job: Job | NetJob) -> float:
+    """The fraction of ``job``'s epochs that its checkpoint (if any) has not trained yet (a NetJob has none)."""
+    if isinstance(job, NetJob):
+        return 1.0
     saved = store.load(store.entry_dir(_dataset(job.data), job.model, job.train, job.adaptive) / "checkpoint.pt")
     return 1.0 if saved is None else 1.0 - len(saved["history"]) / job.train.epochs  # None: none, or set aside
 
@@ -188,44 +223,7 @@ def cache_state(job: Job) -> str:
     return "final" if _cached(job) else "partial" if _left(job) < 1 else "none"
 
 
-def _cached(job: Job) -> bool:
-    from . import store
-
+def _cached(job: Job | NetJob) -> bool:
+    if isinstance(job, NetJob):
+        return job.path().exists()
     return (store.entry_dir(_dataset(job.data), job.model, job.train, job.adaptive) / "final.pt").exists()
-
-
-def _train_net(job, threads: int, cache: str | None = None) -> str:
-    from .fitting import train_job as train_net
-
-    if cache is not None:
-        os.environ["RESDYN_CACHE"] = cache
-    torch.set_num_threads(threads)
-    train_net(job)
-    return job.name
-
-
-def train_nets(jobs: list, *, workers: int | None = None, progress: bool = True) -> list:
-    """:func:`train_many` for :class:`resdyn.fitting.NetJob` (the zoo's nets): every job not in the
-    cache trains, ``workers`` at a time (see :func:`plan`), largest first (depth, then family order);
-    then all results, in the order of ``jobs``, read from the cache (:class:`resdyn.fitting.TrainedNet`)."""
-    from .fitting import train_job as train_net
-
-    todo = sorted({job: None for job in jobs if not job.path().exists()}, key=lambda j: -j.depth)
-    if todo:
-        n_workers, threads = plan(len(todo), workers=workers)
-        if progress:
-            print(f"training {len(todo)} nets, {n_workers} worker(s) x {threads} thread(s)", flush=True)
-        if n_workers == 1:
-            for job in todo:
-                train_net(job)
-        else:
-            from joblib import Parallel, delayed
-
-            from .paths import cache_dir
-
-            cache = str(cache_dir())
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor")
-                Parallel(n_jobs=n_workers, **pool_options())(
-                    delayed(_train_net)(job, threads, cache) for job in todo)
-    return [train_net(job) for job in jobs]

@@ -16,15 +16,14 @@ read-out bias (an option, not the paper's algorithm).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Callable
 
 import torch
-
 from torch import nn
 
-from . import surgery
 from .data import Split, balanced_subset
+from .dynamics import collect_trajectory
 from .model import DenseResNet
-from .trace import trace
 
 #: The paper's threshold: "0.01 for each neuron on average".
 PAPER_THRESHOLD = 0.01
@@ -92,121 +91,93 @@ class PruneRecord:
     def from_dict(cls, d: dict) -> "PruneRecord":
         return cls(**{**d, "removed_layers": tuple(d["removed_layers"])})
 
+    @classmethod
+    def removal(cls, depth: int, new_depth: int, criterion: float | None = None, epoch: int | None = None,
+                folded_bias: bool = False) -> "PruneRecord":
+        """The record of cutting a net of ``depth`` layers to its first ``new_depth``."""
+        return cls(depth, new_depth, tuple(range(new_depth + 1, depth + 1)), criterion, epoch, folded_bias)
 
-def convergence_criterion(residuals: torch.Tensor) -> torch.Tensor:
-    """The paper's criterion: mean over samples and neurons of |y(T) - y(T-1)|.
+
+def convergence_profile(residuals: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """The paper's criterion at every depth, its one definition: c(t) = mean over samples and
+    features of |y(t) - y(t-1)|, in ``residuals``' dtype (or ``dtype``).
 
     Args:
-        residuals: (batch, T, N) with T >= 2, as in :class:`resdyn.model.Trajectory`.
+        residuals: (n, T, *shape) with T >= 2, as in :class:`resdyn.model.Trajectory`.
+    Returns:
+        (T-1,); entry t-2 is c(t), the criterion of the net cut to depth t; the last is c(T).
+    """
+    if not isinstance(residuals, torch.Tensor) or residuals.ndim < 3 or residuals.shape[1] < 2:
+        got = tuple(residuals.shape) if isinstance(residuals, torch.Tensor) else type(residuals).__name__
+        raise ValueError(f"residuals must have shape (n, T, *shape) with T >= 2, got {got}; pass a trajectory's "
+                         "residuals (for a (n, N) batch of one layer add the axis: y[:, None]).")
+    r = residuals if dtype is None else residuals.to(dtype)
+    change = (r[:, 1:] - r[:, :-1]).abs()  # (n, T-1, *shape)
+    return change.mean(dim=(0, *range(2, change.ndim)))
+
+
+def convergence_criterion(residuals: torch.Tensor) -> torch.Tensor:
+    """The paper's criterion c(T), the last entry of :func:`convergence_profile`.
+
+    Args:
+        residuals: (n, T, *shape) with T >= 2.
     Returns:
         a 0-d tensor.
     """
-    if residuals.ndim != 3 or residuals.shape[1] < 2:
-        raise ValueError(
-            f"residuals must have shape (batch, T, N) with T >= 2, got {tuple(residuals.shape)}."
-        )
-    return (residuals[:, -1] - residuals[:, -2]).abs().mean()
+    return convergence_profile(residuals[:, -2:])[-1]
 
 
 @torch.no_grad()
 def criterion_profile(model: DenseResNet, probe_x: torch.Tensor) -> torch.Tensor:
-    """The criterion between every pair of successive layers: (T-1,), entry t-2 is
-    c(t) = mean over samples and neurons of |y(t) - y(t-1)|, i.e. the criterion of the net cut to depth t."""
+    """:func:`convergence_profile` of ``model`` on the inputs ``probe_x`` (n, N): (T-1,)."""
     if model.depth < 2:
         raise ValueError(f"the criterion needs depth >= 2, the model has depth {model.depth}.")
-    from .dynamics import collect_trajectory
-
-    r = collect_trajectory(model, probe_x).residuals
-    return (r[:, 1:] - r[:, :-1]).abs().mean(dim=(0, 2))
+    return convergence_profile(collect_trajectory(model, probe_x).residuals)
 
 
 def stop_depth(profile: torch.Tensor, config: "AdaptiveDepthConfig") -> int:
     """The depth at which repeated checks of the paper's rule stop removing layers, for the
-    criterion ``profile`` of :func:`criterion_profile`: from the last layer down, remove while
-    c(T) < threshold, never below ``min_depth``."""
+    criterion ``profile`` (T-1,) of :func:`criterion_profile`: from the last layer down, remove
+    while c(T) < threshold, never below ``min_depth``."""
     depth = len(profile) + 1
     while depth > config.min_depth and float(profile[depth - 2]) < config.threshold:
         depth -= 1
     return depth
 
 
-def censored_depth(criteria: list[float], threshold: float, min_depth: int, final_depth: int) -> tuple[bool, bool]:
-    """(always_below, censored) of an adaptive run whose criterion after each epoch is ``criteria``
-    (the last one recorded after the last epoch, when nothing is removed).
-
-    always_below: the criterion was under the threshold at every check, so a layer went at every
-    check and the depth was set by the number of epochs. censored: the run ended while the rule
-    was still removing (always below, or under the threshold after the last epoch), or at the
-    minimum depth: the final depth is not where the dynamics stop pruning."""
-    checks, final = criteria[:-1], criteria[-1]
-    always = bool(checks) and all(c < threshold for c in checks)
-    censored = always or (final < threshold and final_depth > min_depth) or final_depth == min_depth
-    return always, censored
-
-
-def model_depth(model: nn.Module) -> int:
-    """The depth the rule prunes: a DenseResNet's, or the number of blocks in the one
-    ``nn.ModuleList``/``nn.Sequential`` of residual blocks of any other model (found automatically)."""
-    return surgery.stage_length(model)
-
-
 @torch.no_grad()
-def depth_criterion(model: nn.Module, probe_x: torch.Tensor, *, batch_size: int = 1000) -> float:
-    """:func:`convergence_criterion` of ``model`` on the inputs ``probe_x`` (n, ...).
-
-    A DenseResNet runs its own trajectory in batches; any other model is traced
-    (:func:`resdyn.trace.trace`) at its blocks, the last two layers of its last stage, each layer's
-    output flattened."""
-    depth = model_depth(model)
-    if depth < 2:
-        raise ValueError(f"the criterion needs depth >= 2, the model has depth {depth}.")
-    if not isinstance(model, DenseResNet):
-        residuals = trace(model, probe_x, batch_size=batch_size).stages[-1].residuals
-        return float(convergence_criterion(residuals[:, -2:].flatten(2)))
-    total, n = 0.0, 0
-    for i in range(0, len(probe_x), batch_size):
-        xb = probe_x[i : i + batch_size]
-        total += float(convergence_criterion(model.trajectory(xb).residuals[:, -2:])) * len(xb)
-        n += len(xb)
-    return total / n
+def depth_criterion(model: DenseResNet, probe_x: torch.Tensor) -> float:
+    """:func:`convergence_criterion` of ``model`` on the inputs ``probe_x`` (n, N), from its
+    trajectory (:func:`resdyn.dynamics.collect_trajectory`)."""
+    if model.depth < 2:
+        raise ValueError(f"the criterion needs depth >= 2, the model has depth {model.depth}.")
+    return float(convergence_criterion(collect_trajectory(model, probe_x).residuals))
 
 
 @torch.no_grad()
 def remove_last_layers(
-    model: nn.Module, k: int = 1, *, fold_probe: torch.Tensor | None = None, criterion: float | None = None,
+    model: DenseResNet, k: int = 1, *, fold_probe: torch.Tensor | None = None, criterion: float | None = None,
     epoch: int | None = None,
-) -> tuple[nn.Module, PruneRecord]:
-    """Remove the last ``k`` layers (blocks: :func:`resdyn.surgery.truncate`, the same code for a
-    DenseResNet and for a model whose blocks are one ``nn.ModuleList``). Returns a new model and a
-    record; ``model`` is untouched.
+) -> tuple[DenseResNet, PruneRecord]:
+    """Remove the last ``k`` layers (:meth:`resdyn.model.DenseResNet.truncated`). Returns a new
+    model and a record; ``model`` is untouched.
 
     Args:
         k: layers to remove, 1 <= k < depth.
-        fold_probe: inputs (n, N), DenseResNet only. If given, the removed layers' mean contribution
-            to x(T) on these inputs, sum of y(t) for the removed t, is folded into the read-out bias,
-            so that logits are unchanged wherever those residuals do not depend on the input.
+        fold_probe: inputs (n, N). If given, the removed layers' mean contribution to x(T) on these
+            inputs, sum of y(t) for the removed t, (N,), is folded into the read-out bias, so that
+            logits are unchanged wherever those residuals do not depend on the input.
     """
-    depth = model_depth(model)
+    depth = model.depth
     if not isinstance(k, int) or not 1 <= k < depth:
         raise ValueError(f"k must be an integer in [1, {depth - 1}] for a model of depth {depth}, got {k!r}.")
-    if fold_probe is not None and not isinstance(model, DenseResNet):
-        raise ValueError(f"fold_probe folds into a DenseResNet's read-out; {type(model).__name__} has none: "
-                         "pass fold_probe=None (AdaptiveDepthConfig(fold_bias=False)).")
     new_depth = depth - k
-    new = surgery.truncate(model, None, new_depth)
+    new = model.truncated(new_depth)
     if fold_probe is not None:
         removed = model.trajectory(fold_probe).residuals[:, new_depth:]  # (n, k, N)
         shift = removed.sum(dim=1).mean(dim=0)  # mean over samples of sum over removed layers, (N,)
         new.readout.bias += model.readout.weight @ shift
-    record = PruneRecord(
-        depth_before=depth,
-        depth_after=new_depth,
-        removed_layers=tuple(range(new_depth + 1, depth + 1)),
-        criterion=criterion,
-        epoch=epoch,
-        folded_bias=fold_probe is not None,
-    )
-    return new, record
+    return new, PruneRecord.removal(depth, new_depth, criterion, epoch, fold_probe is not None)
 
 
 def probe_set(split: Split, config: AdaptiveDepthConfig, *, seed: int) -> torch.Tensor:
@@ -229,17 +200,31 @@ class DepthCheck:
     model: nn.Module
 
 
+@dataclass(frozen=True)
+class DepthRule:
+    """What :func:`check_depth` needs of a kind of net: its ``depth(model)``, the criterion
+    ``criterion(model, probe)`` (a float) and ``remove(model, 1, fold_probe=, criterion=, epoch=)``
+    (the net without its last layer, and the :class:`PruneRecord`)."""
+
+    depth: Callable[[nn.Module], int]
+    criterion: Callable[[nn.Module, torch.Tensor], float]
+    remove: Callable[..., tuple[nn.Module, PruneRecord]]
+
+
+#: The paper's dense net: its depth, :func:`depth_criterion`, :func:`remove_last_layers`.
+DENSE = DepthRule(lambda model: model.depth, depth_criterion, remove_last_layers)
+
+
 def check_depth(model: nn.Module, probe: torch.Tensor, config: AdaptiveDepthConfig, *,
-                epoch: int | None = None) -> DepthCheck:
-    """The paper's check after an epoch: while the criterion on ``probe`` is below the threshold,
-    remove the last layer (at most ``config.max_removals_per_check``, never below ``min_depth``).
-    ``model`` is not changed. Any model whose residual blocks are one ``nn.ModuleList`` or
-    ``nn.Sequential`` goes through the same code as a DenseResNet (see :func:`model_depth`)."""
-    criterion = c = depth_criterion(model, probe)
+                epoch: int | None = None, rule: DepthRule = DENSE) -> DepthCheck:
+    """The paper's check after an epoch: while the criterion on ``probe`` (n, N) is below the
+    threshold, remove the last layer (at most ``config.max_removals_per_check``, never below
+    ``min_depth``). ``model`` is not changed. ``rule``: how to measure and cut the net (default the
+    DenseResNet's; :data:`resdyn.surgery.ANY` for any model with one stage of residual blocks)."""
+    criterion = c = rule.criterion(model, probe)
     removed: list[PruneRecord] = []
-    while c < config.threshold and model_depth(model) > config.min_depth and len(removed) < config.max_removals_per_check:
-        model, record = remove_last_layers(model, 1, fold_probe=probe if config.fold_bias else None,
-                                           criterion=c, epoch=epoch)
+    while c < config.threshold and rule.depth(model) > config.min_depth and len(removed) < config.max_removals_per_check:
+        model, record = rule.remove(model, 1, fold_probe=probe if config.fold_bias else None, criterion=c, epoch=epoch)
         removed.append(record)
-        c = depth_criterion(model, probe)  # defined: the depth is still >= min_depth >= 2
+        c = rule.criterion(model, probe)  # defined: the depth is still >= min_depth >= 2
     return DepthCheck(criterion=criterion, removed=removed, model=model)

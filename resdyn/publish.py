@@ -14,7 +14,8 @@ from pathlib import Path
 
 from . import report, results, staleness
 from .failures import RunError
-from .files import atomic_write, cause, fix, read_json, write_json, write_text
+from .files import atomic_write, cause, fix
+from .writing import read_json, write_json, write_text
 
 
 def publish_record(record, *, paper: Path, figures: Path, journal: Path, staged: Path | None = None,

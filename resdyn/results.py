@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import claims, sections
 from .claims import Verdict
-from .files import jsonable, read_json
+from .writing import jsonable, read_json
 
 
 @dataclass(frozen=True)

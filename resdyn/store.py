@@ -33,7 +33,7 @@ from .model import DenseResNet, ModelConfig
 #: Bump when a change to the training code changes what a given configuration produces.
 CACHE_VERSION = 3
 #: The modules whose code determines what a configuration trains to (fingerprinted by the tests).
-TRAINING_CODE = ("model.py", "train.py", "trainconfig.py", "checkpoints.py", "pruning.py", "data.py")
+TRAINING_CODE = ("model.py", "train.py", "trainconfig.py", "checkpoints.py", "pruning.py", "dynamics.py", "data.py")
 #: The layout of a saved file (see :func:`save`).
 FORMAT = 2
 _KEYS = ("format", "model_config", "model_state", "history", "pruning", "train_config", "adaptive", "test_acc",

@@ -4,6 +4,9 @@
   its shortcut, P x(t) (torchvision ``downsample``) or x(t), so shapes hold also at a
   downsampling block;
 - :func:`truncate` keeps the first k blocks of a stage;
+- :data:`ANY`: the paper's adaptive-depth rule (:func:`resdyn.pruning.check_depth`) on any model
+  whose residual blocks are one ``nn.ModuleList``/``nn.Sequential`` (the MNIST-1D zoo's nets),
+  the criterion measured on the traced blocks (:func:`block_criterion`);
 
 Every function returns a new model (a deep copy); the model passed in is untouched. Blocks are
 named as in :mod:`resdyn.blocks`; a :class:`resdyn.model.DenseResNet` takes ``blocks=None`` and
@@ -18,8 +21,11 @@ from dataclasses import replace
 import torch
 from torch import nn
 
+from . import pruning
 from .blocks import find_block_containers, resolve_blocks, shortcut_of
 from .model import DenseResNet
+from .pruning import PruneRecord
+from .trace import trace
 
 _CONTAINERS = (nn.ModuleList, nn.Sequential)
 
@@ -119,6 +125,41 @@ def stage_length(model: nn.Module, blocks=None) -> int:
         _check_dense_blocks(blocks)
         return model.depth
     return len(_container(model, blocks)[1])
+
+
+@torch.no_grad()
+def block_criterion(model: nn.Module, probe_x: torch.Tensor, *, batch_size: int = 1000) -> float:
+    """The paper's criterion (:func:`resdyn.pruning.convergence_criterion`) of ``model`` on the inputs
+    ``probe_x`` (n, ...): a DenseResNet's :func:`resdyn.pruning.depth_criterion`; any other model
+    traced (:func:`resdyn.trace.trace`) at its blocks, the last two layers of its last stage, each
+    layer's output flattened."""
+    if isinstance(model, DenseResNet):
+        return pruning.depth_criterion(model, probe_x)
+    depth = stage_length(model)
+    if depth < 2:
+        raise ValueError(f"the criterion needs depth >= 2, the model has depth {depth}.")
+    residuals = trace(model, probe_x, batch_size=batch_size).stages[-1].residuals
+    return float(pruning.convergence_criterion(residuals[:, -2:].flatten(2)))
+
+
+@torch.no_grad()
+def remove_last_blocks(model: nn.Module, k: int = 1, *, fold_probe: torch.Tensor | None = None,
+                       criterion: float | None = None, epoch: int | None = None) -> tuple[nn.Module, PruneRecord]:
+    """:func:`resdyn.pruning.remove_last_layers` for any model whose blocks are one container
+    (:func:`truncate`); ``fold_probe`` (n, N) for a DenseResNet only."""
+    if isinstance(model, DenseResNet):
+        return pruning.remove_last_layers(model, k, fold_probe=fold_probe, criterion=criterion, epoch=epoch)
+    if fold_probe is not None:
+        raise ValueError(f"fold_probe folds into a DenseResNet's read-out; {type(model).__name__} has none: "
+                         "pass fold_probe=None (AdaptiveDepthConfig(fold_bias=False)).")
+    depth = stage_length(model)
+    if not isinstance(k, int) or not 1 <= k < depth:
+        raise ValueError(f"k must be an integer in [1, {depth - 1}] for a model of depth {depth}, got {k!r}.")
+    return truncate(model, None, depth - k), PruneRecord.removal(depth, depth - k, criterion, epoch)
+
+
+#: The adaptive-depth rule on any model with one container of residual blocks (a DenseResNet included).
+ANY = pruning.DepthRule(stage_length, block_criterion, remove_last_blocks)
 
 
 #: What :func:`intervene` can change in the deep layers, and what each means.

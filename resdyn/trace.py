@@ -46,6 +46,7 @@ import torch
 from torch import nn
 
 from .blocks import resolve_blocks
+from .dynamics import batched_trajectory
 from .hooks import BlockRecorder, Recorded
 from .model import DenseResNet, Trajectory
 
@@ -129,8 +130,8 @@ def trace(model: nn.Module, x: torch.Tensor, blocks=None, *, batch_size: int | N
     options = _Options(batch_size, reduce_tokens, mode, grad)
     _check_input(model, x)
     with _recording(model, options):
-        if _is_dense(model, blocks, reduce_tokens):
-            return _dense_trace(model, x, options)
+        if _is_dense(model, blocks, reduce_tokens):  # bit for bit model.trajectory(x), or its batches
+            return _dense_record(model, batched_trajectory(model, x, options.batch_size))
         recorder = BlockRecorder(resolve_blocks(model, blocks), reduce_tokens)
         with recorder.hooked():
             return _hooked_trace(model, x, recorder, options)
@@ -233,38 +234,14 @@ def _dense_record(model: DenseResNet, traj: Trajectory) -> BlockTrajectory:
 
 
 def _dense_batches(model: DenseResNet, x, options, reuse: bool) -> Iterator[BlockTrajectory]:
-    buffer = None
+    """One trajectory per batch; with ``reuse``, every batch after the first written into the first's tensors."""
+    first = None
     with _recording(model, options):
         for xb in _batches(x, options.batch_size):
-            if not reuse:
-                yield _dense_record(model, model.trajectory(xb))
-                continue
-            if buffer is None:
-                buffer = _dense_buffer(model, xb, len(xb))
-            rows = Trajectory(*(part[: len(xb)] for part in buffer))
-            yield _dense_record(model, model.trajectory(xb, out=rows))
-
-
-def _dense_buffer(model: DenseResNet, like: torch.Tensor, n: int) -> Trajectory:
-    """Empty (n, T+1, N), (n, T, N), (n, C) tensors, stored layer by layer like trajectory's."""
-    T, N = model.depth, model.config.width
-    return Trajectory(like.new_empty(T + 1, n, N).transpose(0, 1), like.new_empty(T, n, N).transpose(0, 1),
-                      like.new_empty(n, model.config.n_classes))
-
-
-def _dense_trace(model: DenseResNet, x, options) -> BlockTrajectory:
-    """One trajectory call (bit for bit ``model.trajectory(x)``), or batches written into their rows."""
-    if options.batch_size is None or options.batch_size >= len(x):
-        return _dense_record(model, model.trajectory(x))
-    n, whole = len(x), _dense_buffer(model, x, len(x))
-    for start in range(0, n, options.batch_size):
-        rows = Trajectory(*(part[start : start + options.batch_size] for part in whole))
-        if options.grad:  # out= records without gradients only: copy instead
-            for dst, src in zip(rows, model.trajectory(x[start : start + options.batch_size])):
-                dst.copy_(src)
-        else:
-            model.trajectory(x[start : start + options.batch_size], out=rows)
-    return _dense_record(model, whole)
+            rows = None if first is None else Trajectory(*(part[: len(xb)] for part in first))
+            traj = model.trajectory(xb, out=rows)
+            first = traj if reuse and first is None else first
+            yield _dense_record(model, traj)
 
 
 # -- hooked models ----------------------------------------------------------------------------

@@ -23,23 +23,13 @@ from . import checkpoints, store
 from .data import Dataset, Split, random_subset
 from .model import DenseResNet, ModelConfig
 from .pruning import AdaptiveDepthConfig, PruneRecord, check_depth, depth_criterion, probe_set
-from .trainconfig import (  # noqa: F401  (the training API's names, importable from resdyn.train)
-    AUTO_BF16,
-    OPTIMIZERS,
-    PRECISIONS,
-    SCHEDULES,
-    EpochRecord,
-    FitResult,
-    TrainConfig,
-    choose_precision,
-)
-from .trainconfig import resolve_device as _resolve_device
+from .trainconfig import EpochRecord, FitResult, TrainConfig, resolve_device
 
 def fit(model: DenseResNet, data: Dataset, config: TrainConfig = TrainConfig(), *,
-        adaptive: AdaptiveDepthConfig | None = None, checkpoint: str | os.PathLike | None = None,
-        plain_checkpoint: str | os.PathLike | None = None, progress: bool = True,
+        adaptive: AdaptiveDepthConfig | None = None, checkpoint: str | os.PathLike | None = None, progress: bool = True,
         callback: Callable[[EpochRecord], None] | None = None, name: str = "") -> FitResult:
-    """Train a copy of ``model`` on ``data.train``; ``model`` itself is not changed.
+    """Train a copy of ``model`` (inputs (batch, N) -> logits (batch, C)) on ``data.train`` (x (n, N),
+    y (n,)); ``model`` itself is not changed.
 
     After every epoch the net is measured on ``data.val``; ``data.test`` is read once, at the end.
 
@@ -50,16 +40,13 @@ def fit(model: DenseResNet, data: Dataset, config: TrainConfig = TrainConfig(), 
         checkpoint: a file written atomically after every epoch; if it exists, training resumes
             from it and ends with the same weights as an uninterrupted run (a file written for other
             data or settings is set aside and training starts over).
-        plain_checkpoint: adaptive runs only. Until its first layer removal an adaptive run is the
-            plain run of the same settings; at that epoch it leaves the plain run its checkpoint
-            here, unless the file exists (the fork, see :mod:`resdyn.checkpoints`).
         progress: a summary line per epoch on stderr, and a tqdm bar where stderr is a terminal.
         callback: called with each epoch's record after its checkpoint is written.
         name: put before each progress line (which run it is, when several run side by side).
     """
     _check_model_fits_data(model, data)
     config = config.resolved()
-    device = _resolve_device(config.device)
+    device = resolve_device(config.device)
     x, y, val, probe = _training_tensors(data, config, adaptive, device)
     model = copy.deepcopy(model).to(device)
     initial_criterion = None if adaptive is None else depth_criterion(model, probe)
@@ -73,16 +60,11 @@ def fit(model: DenseResNet, data: Dataset, config: TrainConfig = TrainConfig(), 
         loss, train_acc, lr = _train_epoch(model, optimizer, x, y, config, epoch, progress=progress, name=name)
         val_acc = accuracy(model, val)
         val_loss = None if config.patience is None else loss_on(model, val)
-        still_plain = not pruning  # no layer removed yet: this is also the plain run's state
-        before_check = (model, optimizer, val_acc)
         model, optimizer, removed, scores = _adapt_depth(model, optimizer, val_acc, val, probe, adaptive, config, epoch)
         pruning += removed
         record = EpochRecord(epoch=epoch + 1, depth=model.depth, loss=loss, train_acc=train_acc,
                              seconds=time.perf_counter() - t0, lr=lr, val_loss=val_loss, **scores)
         history.append(record)
-        last = epoch + 1 == config.epochs or converged(history, config.patience)
-        if plain_checkpoint is not None and checkpoints.at_fork(still_plain, pruning, last):
-            checkpoints.write_plain_fork(plain_checkpoint, history, *before_check, config, data_spec)
         if progress:
             _log_epoch(record, config, name)
         if checkpoint is not None:
@@ -106,7 +88,7 @@ def converged(history: list[EpochRecord], patience: int | None) -> bool:
 
 @torch.no_grad()
 def loss_on(model: DenseResNet, split: Split, *, batch_size: int = 2000) -> float:
-    """Mean cross-entropy of ``model`` on ``split`` (fp32, eval mode)."""
+    """Mean cross-entropy of ``model`` on ``split`` (x (n, N), y (n,)), fp32, eval mode."""
     model.eval()
     total = sum(float(F.cross_entropy(model(split.x[i:i + batch_size]), split.y[i:i + batch_size], reduction="sum"))
                 for i in range(0, len(split.y), batch_size))
@@ -134,7 +116,7 @@ def train_step(model: DenseResNet, optimizer: torch.optim.Optimizer, x: torch.Te
 
 @torch.no_grad()
 def accuracy(model: DenseResNet, split: Split, *, batch_size: int = 2000) -> float:
-    """Fraction of ``split`` classified correctly."""
+    """Fraction of ``split`` (x (n, N), y (n,)) classified correctly."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -156,14 +138,13 @@ def train_or_load(
     progress: bool = True,
     name: str = "",
 ) -> FitResult:
-    """Train ``DenseResNet(model_config, seed=config.seed)`` on ``data``, or load it from the cache.
+    """Train ``DenseResNet(model_config, seed=config.seed)`` on ``data`` (splits x (n, N), y (n,)), or
+    load it from the cache.
 
     The cache (``$RESDYN_CACHE`` or ``<repo>/.cache``, see :mod:`resdyn.store`) is keyed by every
     setting that changes the result, so notebooks that need the same net train it once. An
     interrupted run resumes from its last complete epoch; an unreadable entry is set aside and the
-    net trained again. An adaptive run leaves its plain twin (``adaptive=None``) a checkpoint at
-    its first layer removal (see ``plain_checkpoint`` of :func:`fit`), so training the adaptive
-    run first saves the twin those epochs: all of them where no layer goes.
+    net trained again.
     """
     config = config.resolved()
     folder = store.entry_dir(data, model_config, config, adaptive)
@@ -175,11 +156,8 @@ def train_or_load(
                          config=config, adaptive=adaptive, initial_criterion=saved["initial_criterion"],
                          from_cache=True)
     checkpoint = folder / "checkpoint.pt" if cache else None
-    plain_checkpoint = None
-    if cache and adaptive is not None:  # the plain twin, unless it is trained already, starts from this run's fork
-        plain_checkpoint = checkpoints.plain_twin_checkpoint(data, model_config, config)
     result = fit(DenseResNet(model_config, seed=config.seed), data, config, adaptive=adaptive,
-                 checkpoint=checkpoint, plain_checkpoint=plain_checkpoint, progress=progress, name=name)
+                 checkpoint=checkpoint, progress=progress, name=name)
     if cache:
         store.save(folder / "final.pt", model=result.model, history=result.history, pruning=result.pruning,
                    config=config, adaptive=adaptive, test_acc=result.test_acc,
@@ -191,7 +169,7 @@ def train_or_load(
 def make_optimizer(params: torch.nn.Module | Iterable[torch.Tensor], config: TrainConfig) -> torch.optim.Optimizer:
     """The optimizer :func:`fit` uses for ``config`` (the learning rate is set per step by ``fit``).
 
-    ``params``: a model (all its parameters) or the parameters to optimize.
+    ``params``: a model (all its parameters) or the parameters to optimize (tensors of any shape).
     """
     if isinstance(params, torch.nn.Module):
         params = params.parameters()

@@ -143,12 +143,6 @@ class FitResult:
     def seconds(self) -> float:
         return float(sum(r.seconds for r in self.history))
 
-    def history_table(self):
-        """The history as a pandas DataFrame (one row per epoch)."""
-        import pandas as pd
-
-        return pd.DataFrame([asdict(r) for r in self.history])
-
 
 # ----------------------------------------------------------------------------------------------
 

@@ -122,14 +122,21 @@ def test_a_file_without_its_data_spec_is_set_aside_even_where_no_settings_are_as
     assert (tmp_path / "final.pt.corrupt").exists() and not path.exists()
 
 
-def test_the_plain_twins_fork_records_the_data_and_is_refused_on_other_data(tmp_path):
+def test_an_adopted_plain_twin_records_the_data_and_is_refused_on_other_data(monkeypatch):
+    from resdyn import parallel
+    from resdyn.data import DataSpec
+
     unit, standard = synthetic("unit"), synthetic("standard")
-    twin = tmp_path / "plain.pt"
-    fit(DenseResNet(MODEL, seed=0), unit, CFG, adaptive=AdaptiveDepthConfig(threshold=float("inf")),
-        plain_checkpoint=twin, progress=False)
-    assert store.load(twin, expect=store.settings(MODEL, CFG.resolved(), None, unit.spec())) is not None
+    spec = DataSpec("digits")
+    monkeypatch.setitem(parallel._DATASETS, spec, unit)
+    plain = parallel.Job(spec, MODEL, CFG)
+    never = replace(plain, adaptive=AdaptiveDepthConfig(threshold=0.0))
+    parallel.train_many([never], workers=1, progress=False)
+    assert parallel.adopt_plain_twin(plain, never)
+    final = store.entry_dir(unit, MODEL, CFG) / "final.pt"
+    assert store.load(final, expect=store.settings(MODEL, CFG.resolved(), None, unit.spec())) is not None
     with pytest.warns(CacheWarning, match="data_spec"):
-        assert store.load(twin, expect=store.settings(MODEL, CFG.resolved(), None, standard.spec())) is None
+        assert store.load(final, expect=store.settings(MODEL, CFG.resolved(), None, standard.spec())) is None
 
 
 # -- the MNIST-1D arrays ----------------------------------------------------------------------------

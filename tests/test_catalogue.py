@@ -65,7 +65,7 @@ def test_bias_ladder_change_profile_per_neuron_and_class():
     expected = torch.stack([(r[t + 1] - r[t]).abs().mean() for t in range(len(r) - 1)])
     torch.testing.assert_close(s.change_profile, expected, rtol=0, atol=1e-7)
     assert s.change_profile[2] == 0  # layers 3 and 4 have the same biases
-    torch.testing.assert_close(s.layer_mean, r.mean(1).expand(3, -1), rtol=0, atol=1e-7)
+    torch.testing.assert_close(s.mean.mean(dim=2), r.mean(1).expand(3, -1), rtol=0, atol=1e-7)
 
 
 def test_input_then_constant_settles_from_layer_two():

@@ -72,7 +72,7 @@ def test_python_dash_m_entry_point():
 
 def test_report_rerenders_from_results(tmp_path, capsys):
     from records import complete_record
-    from resdyn.files import write_json
+    from resdyn.writing import write_json
     from resdyn.results import to_dict
 
     write_json(to_dict(complete_record()), tmp_path / "paper" / "results.json")
@@ -85,7 +85,7 @@ def test_report_rejudge_stores_the_verdicts_of_today_s_rules(tmp_path, capsys):
     import dataclasses
 
     from records import complete_record
-    from resdyn.files import write_json
+    from resdyn.writing import write_json
     from resdyn.results import load, to_dict
 
     old = complete_record()
@@ -121,7 +121,7 @@ def test_report_is_never_replaced_by_an_emptier_one(tmp_path, capsys):
     from dataclasses import replace
 
     from records import complete_record
-    from resdyn.files import write_json
+    from resdyn.writing import write_json
     from resdyn.results import to_dict
 
     full = complete_record()
@@ -201,7 +201,7 @@ def _failing_report(monkeypatch, exc):
 @pytest.fixture
 def record_file(tmp_path):
     from records import complete_record
-    from resdyn.files import write_json
+    from resdyn.writing import write_json
     from resdyn.results import to_dict
 
     return write_json(to_dict(complete_record()), tmp_path / "paper" / "results.json")

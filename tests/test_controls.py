@@ -6,7 +6,8 @@ import torch
 from records import by_regime, control_run
 
 from resdyn import claims, plots
-from resdyn.dynamics import layer_ratios, trajectory_distances
+from resdyn.dynamics import trajectory_distances
+from resdyn.sections.controls import layer_ratios
 from resdyn.sections import by_regime as by_regime_section
 from resdyn.sections import controls
 from resdyn.sections.seeds import METRICS, SeedRun

@@ -2,14 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from resdyn.dynamics import (
-    class_residual_stats,
-    cluster_separation,
-    collect_trajectory,
-    settling_layer,
-    trajectory_distances,
-    tsne_embedding,
-)
+from resdyn.dynamics import class_residual_stats, collect_trajectory, settling_layer, trajectory_distances
+from resdyn.embedding import cluster_separation, tsne_embedding
 from resdyn.model import DenseResNet, ModelConfig
 
 
@@ -100,7 +94,7 @@ def test_collect_trajectory_batches_equal_one_pass():
         one_batch = model.trajectory(x)
     assert all(torch.equal(a, b) for a, b in zip(one_batch, collect_trajectory(model, x, batch_size=25)))
     assert model.training  # the model's mode is restored
-    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"batch_size must be None \(one batch\) or an integer >= 1, got 0"):
         collect_trajectory(model, x, batch_size=0)
 
 
@@ -132,7 +126,7 @@ def test_class_stats_of_4d_residuals_equal_the_flattened_call(layer_major):
     copy = r.clone()
     four, three = class_residual_stats(r, labels), class_residual_stats(r.reshape(12, 3, 20), labels)
     assert four.mean.shape == (3, 3, 20) and four.std.shape == (3, 3, 20)
-    for f in ("classes", "counts", "mean", "std", "std_profile", "change_profile", "layer_mean"):
+    for f in ("classes", "counts", "mean", "std", "std_profile", "change_profile"):
         assert torch.equal(getattr(four, f), getattr(three, f)), f
     assert torch.equal(r, copy)
     assert settling_layer(four.std_profile) == settling_layer(three.std_profile)
@@ -181,7 +175,7 @@ def test_tsne_embedding_does_not_depend_on_the_openblas_kernel(tmp_path):
     import subprocess
     import sys
 
-    script = ("import sys, numpy as np; from resdyn import data; from resdyn.dynamics import tsne_embedding; "
+    script = ("import sys, numpy as np; from resdyn import data; from resdyn.embedding import tsne_embedding; "
               "x = data.load_dataset('digits', scaling='standard').test.x[:150]; "
               "np.save(sys.argv[1], tsne_embedding(x, seed=0, perplexity=10, n_iter=100))")
     outs = []

@@ -6,7 +6,8 @@ import sys
 import pytest
 
 from resdyn import paths
-from resdyn.files import atomic_write, read_json, write_json, write_text
+from resdyn.files import atomic_write
+from resdyn.writing import read_json, write_json, write_text
 
 REPO = paths.REPO_ROOT
 
@@ -105,7 +106,7 @@ def test_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path):
 import resource, signal, sys
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
-from resdyn.files import write_text
+from resdyn.writing import write_text
 try:
     write_text("x" * 100_000, {str(path)!r})
 except OSError as exc:
@@ -139,7 +140,7 @@ def test_save_figure_writes_png_and_pdf_whole(tmp_path):
     matplotlib.use("agg")
     import matplotlib.pyplot as plt
 
-    from resdyn.files import save_figure
+    from resdyn.writing import save_figure
 
     fig, ax = plt.subplots()
     ax.plot([0, 1])

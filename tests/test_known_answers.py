@@ -15,10 +15,11 @@ from records import NETS, adaptive, complete_record, distances, fig1ab, fig1c, f
 from resdyn import claims
 from resdyn.data import Split, balanced_subset
 from resdyn.model import DenseResNet, ModelConfig, Trajectory
-from resdyn.dynamics import (class_residual_stats, cluster_separation, pca_initialization, settling_layer,
-                             trajectory_distances, tsne_embedding)
+from resdyn.dynamics import class_residual_stats, settling_layer, trajectory_distances
+from resdyn.embedding import cluster_separation, pca_initialization, tsne_embedding
 from resdyn.sections.fig1d import Separation
-from resdyn.pruning import AdaptiveDepthConfig, censored_depth, check_depth, criterion_profile, probe_set, stop_depth
+from resdyn.pruning import AdaptiveDepthConfig, check_depth, criterion_profile, probe_set, stop_depth
+from resdyn.sections.common import censored_depth
 
 # -- Fig. 1C: how many classes, and the margin against the better control ----------------------
 

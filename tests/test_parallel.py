@@ -58,7 +58,7 @@ def test_dask_backend_on_a_local_two_worker_cluster():
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_a_plain_job_waits_for_its_adaptive_twin_and_trains_only_after_the_fork(digits, workers, monkeypatch):
+def test_a_plain_job_waits_for_its_adaptive_twin_and_takes_its_net_where_no_layer_went(digits, workers, monkeypatch):
     from dataclasses import replace
 
     import resdyn.parallel as par
@@ -66,15 +66,57 @@ def test_a_plain_job_waits_for_its_adaptive_twin_and_trains_only_after_the_fork(
 
     plain = jobs()[0]
     never = replace(plain, adaptive=AdaptiveDepthConfig(threshold=0.0))  # no layer goes: the twin is the plain net
-    other = replace(jobs()[1], adaptive=AdaptiveDepthConfig(threshold=float("inf")))  # forks after epoch 1
+    other = replace(jobs()[1], adaptive=AdaptiveDepthConfig(threshold=float("inf")))  # removes after epoch 1
     trained, real = [], par._train  # jobs trained in this process (with 2 workers, only a wave of one job)
     monkeypatch.setattr(par, "_train", lambda job, *a: trained.append((job.train.seed, job.adaptive is None))
                         or real(job, *a))
     results = train_many([plain, never, replace(other, adaptive=None), other], workers=workers, progress=False)
-    # the adaptive runs first; then only the plain seed 1, from epoch 2: the plain seed 0 has nothing left
+    # the adaptive runs first; then only the plain seed 1: the plain seed 0 is its twin's net
     assert trained == {1: [(0, False), (1, False), (1, True)], 2: [(1, True)]}[workers]
     assert same(results[0].model, serial(plain).model) and same(results[2].model, serial(replace(other, adaptive=None)).model)
     assert same(results[1].model, results[0].model) and results[3].model.depth < 3
+    straight = serial(plain)  # the adopted entry: the plain run's history, test accuracy, no criterion
+    drop = lambda h: [{**r.__dict__, "seconds": 0} for r in h]  # noqa: E731
+    assert drop(results[0].history) == drop(straight.history) and results[0].test_acc == straight.test_acc
+    assert results[0].initial_criterion is None and results[0].pruning == []
+
+
+def test_a_twin_that_removed_a_layer_or_a_plain_entry_that_exists_is_not_adopted(digits):
+    from dataclasses import replace
+
+    from resdyn import store
+    from resdyn.parallel import adopt_plain_twin
+    from resdyn.pruning import AdaptiveDepthConfig
+
+    plain = jobs()[2]
+    pruned = replace(plain, adaptive=AdaptiveDepthConfig(threshold=float("inf")))
+    never = replace(plain, adaptive=AdaptiveDepthConfig(threshold=0.0))
+    assert not adopt_plain_twin(plain, never)  # not trained yet
+    train_many([pruned, never], workers=1, progress=False)
+    assert not adopt_plain_twin(plain, pruned)  # a net already pruned is no plain run
+    assert not adopt_plain_twin(jobs()[1], never)  # another job's twin
+    final = store.entry_dir(digits, plain.model, plain.train) / "final.pt"
+    assert not final.exists() and adopt_plain_twin(plain, never) and final.exists()
+    final.write_bytes(b"the plain run's own")
+    assert not adopt_plain_twin(plain, never) and final.read_bytes() == b"the plain run's own"  # never overwritten
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_zoos_net_jobs_run_through_the_same_runner(tmp_path, workers, capsys):
+    from resdyn import data1d
+    from resdyn.fitting import FitConfig, NetJob, train_job
+    from resdyn.pruning import AdaptiveDepthConfig
+    from resdyn.surgery import stage_length
+
+    spec = data1d.Mnist1dSpec(num_samples=200, val_size=40, root=str(tmp_path))
+    fit = FitConfig(max_epochs=2, patience=5)
+    nets = [NetJob("dense", 2, 0, spec, fit), NetJob("dense", 3, 1, spec, fit, AdaptiveDepthConfig(threshold=float("inf")))]
+    results = train_many(nets + nets[:1], workers=workers, progress=True)  # a repeated job is trained once
+    assert capsys.readouterr().out.startswith(f"training 2 nets, {workers} worker(s)")
+    assert [r.job for r in results] == nets + nets[:1] and all(job.path().exists() for job in nets)
+    assert len(results[1].removed) == 1 and stage_length(results[1].model) == 2  # the rule ran: one block went
+    again = [train_job(job) for job in nets]  # read from the cache: the nets the runner trained
+    assert all(same(a.model, b.model) and a.history == b.history for a, b in zip(results, again))
 
 
 def test_cache_state_reads_final_partial_and_none_without_training(digits, monkeypatch):

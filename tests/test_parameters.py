@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from papermill.cli import _resolve_type  # how `papermill -p NAME VALUE` types VALUE
 
-from resdyn import experiment, paths
+from resdyn import experiment, switches
 from resdyn.sections import seeds as seeds_section
 
 
@@ -14,13 +14,13 @@ from resdyn.sections import seeds as seeds_section
     (True, True), (False, False), (1, True), (0, False), ("true", True), ("TRUE", True), ("True", True),
     ("false", False), ("FaLsE", False), ("1", True), ("0", False)])
 def test_quick_accepts_bools_and_their_spellings(value, expected):
-    assert paths.check_quick(value) is expected
+    assert switches.check_quick(value) is expected
 
 
 @pytest.mark.parametrize("value", ["maybe", "yes", "", " true", 2, -1, 1.0, None, [True]])
 def test_quick_refuses_anything_else_naming_the_values_allowed(value):
     with pytest.raises(ValueError) as exc:
-        paths.check_quick(value)
+        switches.check_quick(value)
     assert str(exc.value) == (f'quick must be True or False (or the strings "true", "false", "1", "0" in any case), '
                               f"got {value!r}; pass for example -p quick True.")
 
@@ -29,13 +29,13 @@ def test_quick_refuses_anything_else_naming_the_values_allowed(value):
                                                  ("1", True)])
 def test_papermill_s_quick_false_runs_full_mode(monkeypatch, cli_value, expected):
     monkeypatch.delenv("RESDYN_QUICK", raising=False)
-    assert paths.quick_mode(_resolve_type(cli_value)) is expected
+    assert switches.quick_mode(_resolve_type(cli_value)) is expected
 
 
 def test_papermill_s_quick_maybe_is_refused(monkeypatch):
     monkeypatch.delenv("RESDYN_QUICK", raising=False)
     with pytest.raises(ValueError, match="quick must be True or False .* got 'maybe'"):
-        paths.quick_mode(_resolve_type("maybe"))
+        switches.quick_mode(_resolve_type("maybe"))
 
 
 @pytest.fixture

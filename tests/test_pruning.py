@@ -17,7 +17,7 @@ def test_criterion_known_answer():
 
 
 def test_criterion_needs_two_layers():
-    with pytest.raises(ValueError, match=r"shape \(batch, T, N\) with T >= 2, got \(3, 1, 4\)"):
+    with pytest.raises(ValueError, match=r"shape \(n, T, \*shape\) with T >= 2, got \(3, 1, 4\)"):
         convergence_criterion(torch.zeros(3, 1, 4))
 
 
@@ -158,7 +158,7 @@ class BlockList(torch.nn.Module):
 
 
 def test_the_criterion_of_a_modulelist_model_is_the_papers():
-    from resdyn.pruning import depth_criterion, model_depth
+    from resdyn.surgery import block_criterion, stage_length
 
     model, x = BlockList(), torch.randn(20, 8)
     states = [x]
@@ -166,15 +166,16 @@ def test_the_criterion_of_a_modulelist_model_is_the_papers():
         for block in model.blocks:
             states.append(block(states[-1]))
     y_last, y_before = states[-1] - states[-2], states[-2] - states[-3]
-    assert model_depth(model) == 5
-    assert depth_criterion(model, x) == pytest.approx(float((y_last - y_before).abs().mean()), rel=1e-6)
+    assert stage_length(model) == 5
+    assert block_criterion(model, x) == pytest.approx(float((y_last - y_before).abs().mean()), rel=1e-6)
 
 
 def test_the_adaptive_rule_during_training_removes_a_modulelists_last_block():
     """Train a ModuleList model a few epochs with the paper's check after each: with a threshold no
     criterion can stay under (0) nothing goes; with one every criterion is under (inf) one block goes
     per check, the original untouched, and training goes on with the shallower model."""
-    from resdyn.pruning import check_depth, model_depth
+    from resdyn.pruning import check_depth
+    from resdyn.surgery import ANY, stage_length
 
     x, y = torch.randn(64, 8), torch.randint(0, 3, (64,))
     for threshold, depths in ((0.0, [5, 5, 5]), (float("inf"), [4, 3, 2])):
@@ -186,10 +187,10 @@ def test_the_adaptive_rule_during_training_removes_a_modulelists_last_block():
             loss.backward()
             opt.step()
             before = model
-            check = check_depth(model, x, AdaptiveDepthConfig(threshold=threshold, min_depth=2), epoch=epoch)
+            check = check_depth(model, x, AdaptiveDepthConfig(threshold=threshold, min_depth=2), epoch=epoch, rule=ANY)
             model = check.model
-            seen.append(model_depth(model))
-            assert model_depth(before) == seen[-1] + len(check.removed)  # the input model is not changed
+            seen.append(stage_length(model))
+            assert stage_length(before) == seen[-1] + len(check.removed)  # the input model is not changed
         assert seen == depths and torch.isfinite(loss)
 
 
@@ -199,7 +200,13 @@ def test_the_same_removal_code_for_a_denseresnet():
     model = DenseResNet(ModelConfig(width=6, depth=4, n_classes=2), seed=1)
     cut, record = remove_last_layers(model, 2)
     same = surgery.truncate(model, None, 2)
+    general, general_record = surgery.remove_last_blocks(model, 2)
     x = torch.randn(5, 6)
-    assert torch.equal(cut(x), same(x)) and record.removed_layers == (3, 4)
+    assert torch.equal(cut(x), same(x)) and torch.equal(general(x), cut(x)) and record.removed_layers == (3, 4)
+    assert general_record == record
+    blocks, blocks_record = surgery.remove_last_blocks(BlockList(), 2, criterion=0.5, epoch=3)
+    assert surgery.stage_length(blocks) == 3
+    assert (blocks_record.removed_layers, blocks_record.criterion, blocks_record.epoch) == ((4, 5), 0.5, 3)
+    assert surgery.block_criterion(model, x) == depth_criterion(model, x)  # the dense net's own path
     with pytest.raises(ValueError, match="fold_probe folds into a DenseResNet's read-out"):
-        remove_last_layers(BlockList(), 1, fold_probe=torch.randn(3, 8))
+        surgery.remove_last_blocks(BlockList(), 1, fold_probe=torch.randn(3, 8))

@@ -15,7 +15,7 @@ import pytest
 from records import complete_record
 
 from resdyn import fragments, publish, report, reproduce, results, staleness
-from resdyn.files import jsonable
+from resdyn.writing import jsonable
 
 FIGURES = {"seeds.png": b"new seeds png", "seeds.pdf": b"new seeds pdf", "extra.png": b"a figure the old set lacks"}
 

@@ -8,7 +8,7 @@ from records import control_run, intervention_study, seeds, threshold_runs
 
 from resdyn import claims
 from resdyn.experiment import setup
-from resdyn.files import write_json
+from resdyn.writing import write_json
 from resdyn.sections import by_regime, intervention, regime_units as units
 
 

@@ -5,7 +5,7 @@ import pytest
 from records import adaptive, complete_record, fig1ab, fig1c, fig1d, seeds
 
 from resdyn import claims, results
-from resdyn.files import write_json
+from resdyn.writing import write_json
 from resdyn.report import render
 from resdyn.executed import compare_verdicts
 

@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 from records import complete_record, run_info  # noqa: E402
 
 from resdyn import executed, fragments, plots, reproduce, results, sections  # noqa: E402
-from resdyn.files import jsonable  # noqa: E402
+from resdyn.writing import jsonable  # noqa: E402
 from resdyn.kernels import kernel_options  # noqa: E402
 
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 from records import fig1c, fig1d
 
-from resdyn import fragments, machine, paths, results, sections
-from resdyn.files import jsonable
+from resdyn import fragments, machine, paths, results, sections, switches
+from resdyn.writing import jsonable
 from resdyn.experiment import run_dirs
 
 
@@ -117,13 +117,13 @@ def test_data_root_order(tmp_path, monkeypatch):
                                                   ("0", False, False)])
 def test_quick_switch(monkeypatch, env, quick, expected):
     monkeypatch.setenv("RESDYN_QUICK", env)
-    assert paths.quick_mode(quick) is expected
+    assert switches.quick_mode(quick) is expected
 
 
 def test_quick_switch_rejects_other_values(monkeypatch):
     monkeypatch.setenv("RESDYN_QUICK", "yes")
     with pytest.raises(ValueError, match='RESDYN_QUICK must be "0" or "1" \\(or unset\\), got \'yes\''):
-        paths.quick_mode()
+        switches.quick_mode()
 
 
 def test_peak_rss_in_decimal_megabytes_of_the_larger_process(monkeypatch):

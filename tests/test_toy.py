@@ -13,8 +13,8 @@ import torch  # noqa: E402
 
 from resdyn import claims, plots
 from resdyn.sections import toy
-from resdyn.pruning import censored_depth  # noqa: E402
-from resdyn.files import jsonable  # noqa: E402
+from resdyn.sections.common import censored_depth  # noqa: E402
+from resdyn.writing import jsonable  # noqa: E402
 
 DATA = dict(n_train=40, n_val=10, n_test=31, noise=0.05, factor=0.5, width=6, seed=3)
 

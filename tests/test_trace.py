@@ -449,7 +449,7 @@ def test_lesion_standout_and_the_record_round_trips():
     from pydantic import TypeAdapter
     from records import trace_study, traced_model
 
-    from resdyn.files import jsonable
+    from resdyn.writing import jsonable
     from resdyn.sections import trace as section
 
     m = traced_model(worst=3)

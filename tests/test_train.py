@@ -203,16 +203,15 @@ def test_bf16_autocasts_the_products_and_keeps_fp32_weights(digits):
 
 
 def test_auto_precision_follows_the_processor(monkeypatch):
-    import resdyn.train as tr
     import resdyn.trainconfig as trainconfig
 
     cpu = torch.device("cpu")
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
     assert TrainConfig().resolved().precision == "fp32"
-    assert "no native bf16" in tr.choose_precision(cpu)[1]
+    assert "no native bf16" in trainconfig.choose_precision(cpu)[1]
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
-    assert TrainConfig().resolved().precision == "bf16" and "avx512_bf16" in tr.choose_precision(cpu)[1]
+    assert TrainConfig().resolved().precision == "bf16" and "avx512_bf16" in trainconfig.choose_precision(cpu)[1]
     monkeypatch.setattr(trainconfig, "AUTO_BF16", False)
     assert TrainConfig().resolved().precision == "fp32"
     explicit = TrainConfig(precision="bf16")
@@ -233,52 +232,23 @@ def _fork_threshold(digits, cfg) -> tuple[float, int]:
 
 
 @pytest.mark.parametrize("case", ["first epoch", "later epoch", "never"])
-def test_adaptive_run_leaves_its_plain_twin_the_state_before_its_first_removal(digits, tmp_path, case):
-    from resdyn import store
+def test_an_adaptive_run_is_the_plain_run_until_its_first_removal(digits, case):
+    """What resdyn.parallel.adopt_plain_twin relies on: the depth check reads the net and draws no
+    random numbers, so up to its first removal an adaptive run's epochs are the plain run's, and a
+    run that removes nothing ends with the plain run's net, bit for bit."""
     from resdyn.pruning import AdaptiveDepthConfig
 
     cfg = TrainConfig(epochs=6, batch_size=64, lr=1e-2)
     threshold, fork = {"first epoch": (float("inf"), 1), "never": (0.0, 6)}.get(case) or _fork_threshold(digits, cfg)
     model = DenseResNet(digits_model(), seed=0)
-    twin = tmp_path / "plain.pt"
-    adaptive = fit(model, digits, cfg, adaptive=AdaptiveDepthConfig(threshold=threshold), plain_checkpoint=twin,
-                   progress=False)
+    adaptive = fit(model, digits, cfg, adaptive=AdaptiveDepthConfig(threshold=threshold), progress=False)
     assert (adaptive.pruning[0].epoch if adaptive.pruning else cfg.epochs) == fork
-    saved = store.load(twin)
-    assert len(saved["history"]) == fork and saved["adaptive"] is None and saved["model"].depth == 4
     straight = fit(model, digits, cfg, progress=False)
-    resumed = fit(model, digits, cfg, checkpoint=twin, progress=False)
-    assert_same_weights(resumed.model, straight.model)  # the twin's checkpoint is the plain run's, bit for bit
-    assert resumed.test_acc == straight.test_acc
-    drop = lambda h: [{**r.__dict__, "seconds": 0} for r in h]  # noqa: E731
-    assert drop(resumed.history) == drop(straight.history)  # no criterion, the val accuracy before any removal
+    plain = lambda h: [(r.loss, r.train_acc, r.val_acc_unpruned or r.val_acc, r.lr) for r in h]  # noqa: E731
+    assert plain(adaptive.history[:fork]) == plain(straight.history[:fork])
     if case == "never":  # nothing removed: the adaptive net is the plain net
         assert_same_weights(adaptive.model, straight.model)
-
-
-def test_plain_twin_checkpoint_is_never_overwritten(digits, tmp_path):
-    from resdyn.pruning import AdaptiveDepthConfig
-
-    twin = tmp_path / "plain.pt"
-    twin.write_bytes(b"the plain run's own")
-    fit(DenseResNet(digits_model()), digits, TrainConfig(epochs=2, batch_size=64), progress=False,
-        adaptive=AdaptiveDepthConfig(threshold=float("inf")), plain_checkpoint=twin)
-    assert twin.read_bytes() == b"the plain run's own"
-
-
-def test_train_or_load_trains_the_plain_twin_only_after_the_fork(digits, monkeypatch):
-    import resdyn.train as tr
-    from resdyn.pruning import AdaptiveDepthConfig
-
-    cfg = TrainConfig(epochs=3, batch_size=64, seed=5)
-    epochs, real = [], tr._train_epoch
-    monkeypatch.setattr(tr, "_train_epoch", lambda *a, **kw: epochs.append(a[5]) or real(*a, **kw))
-    tr.train_or_load(digits, digits_model(), cfg, adaptive=AdaptiveDepthConfig(threshold=float("inf")), progress=False)
-    assert epochs == [0, 1, 2]
-    epochs.clear()
-    plain = tr.train_or_load(digits, digits_model(), cfg, progress=False)
-    assert epochs == [1, 2]  # epoch 1 came from the adaptive run, before its first removal
-    assert_same_weights(plain.model, fit(DenseResNet(digits_model(), seed=5), digits, cfg, progress=False).model)
+        assert adaptive.test_acc == straight.test_acc
 
 
 def test_epoch_line_is_one_write_with_its_newline(monkeypatch):
@@ -300,17 +270,6 @@ def test_epoch_line_is_one_write_with_its_newline(monkeypatch):
                            criterion=0.0016), TrainConfig(epochs=10, precision="bf16"), "regime shared seed 0: ")
     assert [w for w in Stream.writes if w] == [
         "regime shared seed 0: epoch 2/10: depth 14 loss 0.1235 train 0.9000 val 0.9500 criterion 0.0016 (3.2 s, bf16)\n"]
-
-
-def test_no_fork_is_written_after_the_first_removal(digits, tmp_path):
-    from resdyn.pruning import AdaptiveDepthConfig
-
-    twin = tmp_path / "plain.pt"
-    # the plain run took its fork and finished (its checkpoint gone) while the adaptive run goes on removing
-    result = fit(DenseResNet(digits_model()), digits, TrainConfig(epochs=3, batch_size=64), progress=False,
-                 adaptive=AdaptiveDepthConfig(threshold=float("inf")), plain_checkpoint=twin,
-                 callback=lambda r: twin.unlink() if r.epoch == 1 else None)
-    assert [p.epoch for p in result.pruning] == [1, 2] and not twin.exists()  # a net already pruned is no plain run
 
 
 # -- the controls of issue 19: shuffled labels, training to convergence ---------------------------

@@ -284,7 +284,6 @@ SETTLING_BY_LAYER = STD_SETTLING.thresholds["by_layer"]
 TOY_PAPER = {"shared": "5 layers, 100 % accuracy", "separate": "keeps all 15 layers"}
 
 
-
 def error_limit(net: str) -> float:
     """The largest test error (%) for which :data:`ERROR` holds for ``net``."""
     return PAPER[f"error_{net}"] + ERROR.thresholds["holds"]

@@ -1,7 +1,7 @@
 """Plot helpers: each takes computed results and an optional ``ax``, and computes nothing.
 
 All use seaborn's style and the colour-blind-safe palette (:mod:`resdyn.style`); figures are saved
-with :func:`resdyn.files.save_figure` (no timestamps, so identical runs give identical bytes).
+with :func:`resdyn.writing.save_figure` (no timestamps, so identical runs give identical bytes).
 
 - :mod:`resdyn.plots.base`: helpers on arrays (layer profiles, heatmaps, embeddings, ...);
 - :mod:`resdyn.plots.paper`: one figure per paper section record (notebooks 00-04);
@@ -9,10 +9,10 @@ with :func:`resdyn.files.save_figure` (no timestamps, so identical runs give ide
 - :mod:`resdyn.plots.regimes`: every claim in each regime, its controls, the interventions (notebooks 15-16);
 - :mod:`resdyn.plots.study1d`: the MNIST-1D study's figures (notebooks 12-14).
 """
-from ..files import save_figure
 from ..style import use_style
+from ..writing import save_figure
 from .base import (NEVER, class_colors, plot_class_distance_matrix, plot_depth_history, plot_distance_matrix,
-                   plot_embedding, plot_layer_profiles, plot_ratios, plot_residual_heatmap)
+                   plot_embedding, plot_layer_profiles, plot_residual_heatmap)
 from .paper import adaptive_depth, fig1a, fig1b, fig1c, fig1d, plot_grouped_ratios, regime_sweep
 from .regimes import claims_by_regime, intervention, layer_ratios
 from .study import depth, mechanism, precision, regime_map, seeds, toy_circles, trace_models
@@ -20,7 +20,7 @@ from .study1d import adaptive_runs, criteria_comparison, depth_curves
 
 __all__ = [
     "save_figure", "use_style", "NEVER", "class_colors", "plot_class_distance_matrix", "plot_depth_history",
-    "plot_distance_matrix", "plot_embedding", "plot_layer_profiles", "plot_ratios", "plot_residual_heatmap",
+    "plot_distance_matrix", "plot_embedding", "plot_layer_profiles", "plot_residual_heatmap",
     "adaptive_depth", "fig1a", "fig1b", "fig1c", "fig1d", "plot_grouped_ratios", "regime_sweep",
     "claims_by_regime", "depth", "intervention", "layer_ratios", "mechanism", "precision", "regime_map", "seeds", "toy_circles", "trace_models",
     "adaptive_runs", "criteria_comparison", "depth_curves",

@@ -7,7 +7,6 @@ import seaborn as sns
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from .. import claims
 from ..experiment import DEPTH
 from ..style import PALETTE
 
@@ -100,18 +99,6 @@ def plot_class_distance_matrix(class_mean, classes, *, ax=None, title: str | Non
                 cbar_kws={"label": "mean l2 distance"}, ax=ax)
     ax.set_xlabel("class")
     ax.set_ylabel("class")
-    if title:
-        ax.set_title(title)
-    return ax
-
-
-def plot_ratios(ratios, classes, *, ax=None, title: str | None = None):
-    """A bar per class of the within/between distance ratio, with the line at 1."""
-    ax = _ax(ax)
-    ax.bar([str(c) for c in np.asarray(classes)], np.asarray(ratios), color=class_colors(len(ratios)))
-    ax.axhline(claims.DISTANCE.thresholds["below"], color="0.3", ls="--", lw=1)
-    ax.set_xlabel("class")
-    ax.set_ylabel("within / between distance")
     if title:
         ax.set_title(title)
     return ax

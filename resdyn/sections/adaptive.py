@@ -20,9 +20,9 @@ from ..data import Split
 from ..experiment import DEPTH
 from ..markdown import num, pct, table
 from ..model import DenseResNet
-from ..pruning import AdaptiveDepthConfig, censored_depth, criterion_profile, probe_set, remove_last_layers, stop_depth
+from ..pruning import AdaptiveDepthConfig, criterion_profile, probe_set, remove_last_layers, stop_depth
 from ..train import FitResult, accuracy
-from .common import trained_nets
+from .common import censored_depth, trained_nets
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,10 @@ from .. import claims
 from ..claims import Verdict
 from ..fitting import TrainedNet, evaluate
 from ..markdown import table
-from ..parallel import train_nets
-from ..pruning import PAPER_THRESHOLD, depth_criterion, model_depth
+from ..parallel import train_many
+from ..pruning import PAPER_THRESHOLD
 from ..regimes import Study1d
+from ..surgery import block_criterion, stage_length
 from .common import Interval, t_interval
 from .depth1d import net_job, study_nets
 
@@ -106,8 +107,8 @@ def measure(study: Study1d, adaptive: list[TrainedNet], ladder: list[TrainedNet]
 
     runs = []
     for n in adaptive:
-        untrained = depth_criterion(n.job.build(), n.job.probe(data))
-        final, depth = n.model, model_depth(n.model)
+        untrained = block_criterion(n.job.build(), n.job.probe(data))
+        final, depth = n.model, stage_length(n.model)
         runs.append(AdaptiveRun(
             family=n.job.family, seed=n.job.seed, threshold=n.job.adaptive.threshold, final_depth=depth,
             test_acc=100 * evaluate(final, data.test)[1], epochs=len(n.history), removed=n.removed,
@@ -142,8 +143,8 @@ def run(exp, *, progress: bool = True) -> Adaptive1d:
     study = exp.study1d
     nets = study_nets(study, progress=progress)
     paper = [n for n in nets.adaptive if n.job.adaptive.threshold == PAPER_THRESHOLD]
-    jobs = [net_job(study, n.job.family, model_depth(n.model), n.job.seed, nets.lrs[n.job.family]) for n in paper]
-    scratch = {(j.family, j.depth, j.seed): n for j, n in zip(jobs, train_nets(jobs, progress=progress))}
+    jobs = [net_job(study, n.job.family, stage_length(n.model), n.job.seed, nets.lrs[n.job.family]) for n in paper]
+    scratch = {(j.family, j.depth, j.seed): n for j, n in zip(jobs, train_many(jobs, progress=progress))}
     return measure(study, nets.adaptive, nets.ladder, scratch, study.data.load(), wall_seconds=time.perf_counter() - start)
 
 

@@ -19,10 +19,9 @@ from typing import ClassVar
 from .. import claims
 from ..experiment import PAPER_LIKE_GRID, Setup, regime_train
 from ..markdown import never, num, pct, table
-from ..pruning import censored_depth
 from ..regimes import Regime, paper_like
 from . import controls
-from .common import t_interval
+from .common import censored_depth, t_interval
 from .seeds import SeedsSection, summarize
 
 

@@ -118,3 +118,17 @@ def t_interval(values: list[float | None]) -> Interval:
     sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1))
     half = stats.t.ppf(0.975, len(xs) - 1) * sd / math.sqrt(len(xs))
     return Interval(values=list(values), n=len(xs), mean=mean, low=mean - half, high=mean + half)
+
+
+def censored_depth(criteria: list[float], threshold: float, min_depth: int, final_depth: int) -> tuple[bool, bool]:
+    """(always_below, censored) of an adaptive run whose criterion after each epoch is ``criteria``
+    (the last one recorded after the last epoch, when nothing is removed). Scalars, no tensors.
+
+    always_below: the criterion was under the threshold at every check, so a layer went at every
+    check and the depth was set by the number of epochs. censored: the run ended while the rule
+    was still removing (always below, or under the threshold after the last epoch), or at the
+    minimum depth: the final depth is not where the dynamics stop pruning."""
+    checks, final = criteria[:-1], criteria[-1]
+    always = bool(checks) and all(c < threshold for c in checks)
+    censored = always or (final < threshold and final_depth > min_depth) or final_depth == min_depth
+    return always, censored

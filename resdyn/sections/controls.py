@@ -23,7 +23,8 @@ import torch
 from .. import claims
 from ..claims import NETS
 from ..data import Split
-from ..dynamics import class_residual_stats, cluster_separation, layer_ratios, trajectory_distances, tsne_embedding
+from ..dynamics import class_residual_stats, trajectory_distances
+from ..embedding import cluster_separation, tsne_embedding
 from ..regimes import Variant
 from ..trace import trace
 from .fig1ab import BATCH, residual_profile
@@ -72,6 +73,20 @@ class ControlRun:
     mlp: dict[str, MlpNet]
     layer_ratio: dict[str, list[float | None]]
     changed: dict[str, str]
+
+
+def layer_ratios(trajectory: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The within/between distance ratio of each layer on its own (Fig. 1C layer by layer), mean over
+    classes: ``out[t] == trajectory_distances(trajectory[:, t:t + 1], labels).ratio.mean()``.
+
+    Args:
+        trajectory: (n, T, N), e.g. the residuals y(1..T) or the states x(1..T); labels: (n,).
+    Returns: (T,) float32.
+    """
+    if not isinstance(trajectory, torch.Tensor) or trajectory.ndim < 3:  # a layer's slice would pass as (n, 1)
+        raise ValueError(f"residuals must have shape (n, T, N), got {tuple(getattr(trajectory, 'shape', ()))}.")
+    return torch.stack([trajectory_distances(trajectory[:, t:t + 1], labels).ratio.double().mean()
+                        for t in range(trajectory.shape[1])]).float()
 
 
 def shuffled_net(model: torch.nn.Module, samples: Split, *, val_acc: float) -> ShuffledNet:

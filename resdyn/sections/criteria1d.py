@@ -30,11 +30,11 @@ import torch
 
 from .. import claims
 from ..claims import NETS, Verdict
-from ..files import read_json, write_json
 from ..fitting import HealConfig, TrainedNet
 from ..markdown import table
 from ..paths import cache_dir
 from ..removal import CRITERIA, STRATEGIES, area, criterion_scores, lesion_losses, removal_curves, removal_orders, spearman
+from ..writing import read_json, write_json
 from .common import Interval, t_interval
 from .depth1d import study_nets
 

@@ -23,7 +23,7 @@ from .. import claims
 from ..claims import Verdict
 from ..fitting import NetJob, TrainedNet, evaluate
 from ..markdown import table
-from ..parallel import train_nets
+from ..parallel import train_many
 from ..pruning import PAPER_THRESHOLD, AdaptiveDepthConfig
 from ..regimes import Study1d
 from ..zoo import family as zoo_family
@@ -77,10 +77,10 @@ class StudyNets:
 
 def study_nets(study: Study1d, *, progress: bool = True) -> StudyNets:
     """Steps 1-3, trained or read from the cache."""
-    first = train_nets(selection_jobs(study), progress=progress)
+    first = train_many(selection_jobs(study), progress=progress)
     lrs, rows = choose_lrs(study, first)
     ladder, adaptive = ladder_jobs(study, lrs), adaptive_jobs(study, lrs)
-    nets = train_nets(ladder + adaptive, progress=progress)
+    nets = train_many(ladder + adaptive, progress=progress)
     distinct = list({n.job: n for n in [*first, *nets]}.values())
     return StudyNets(lrs, rows, nets[:len(ladder)], nets[len(ladder):], distinct)
 

@@ -2,7 +2,7 @@
 
 The steps, as notebook 01 runs them: :func:`nets` (the nets, the samples and the baseline nets, one
 call), per net :func:`resdyn.dynamics.collect_trajectory`, :func:`resdyn.dynamics.class_residual_stats`
-and :func:`resdyn.dynamics.mechanism`, :func:`baseline_net` and :func:`input_spread`, then
+and :func:`resdyn.mechanism.mechanism`, :func:`baseline_net` and :func:`input_spread`, then
 :func:`record`. :func:`measure` composes them for any nets and samples; :func:`run` gets them from a
 :class:`resdyn.experiment.Setup`. :func:`net_dynamics` is the per-net statistic the studies reuse
 (notebooks 06-07).
@@ -15,8 +15,9 @@ from typing import ClassVar
 from .. import claims
 from ..claims import NETS, PAPER_SCALE, SETTLING_FRACTION
 from ..data import Split, balanced_subset
-from ..dynamics import ClassResidualStats, Mechanism, class_residual_stats, collect_trajectory, mechanism, settling_layer
+from ..dynamics import ClassResidualStats, class_residual_stats, collect_trajectory, settling_layer
 from ..markdown import never, pct, table
+from ..mechanism import Mechanism, mechanism
 from ..model import DenseResNet
 from ..regimes import regime_variants
 from ..train import FitResult
@@ -63,7 +64,7 @@ class ResidualProfile:
 
 @dataclass(frozen=True)
 class LayerMechanism:
-    """:class:`resdyn.dynamics.Mechanism` as lists, (T,) each, entry t-1 for layer t."""
+    """:class:`resdyn.mechanism.Mechanism` as lists, (T,) each, entry t-1 for layer t."""
 
     saturated: list[float]
     slope: list[float]

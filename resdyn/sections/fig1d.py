@@ -18,7 +18,8 @@ import torch
 from .. import claims
 from ..claims import NETS
 from ..data import Split
-from ..dynamics import cluster_separation, collect_trajectory, tsne_embedding
+from ..dynamics import collect_trajectory
+from ..embedding import cluster_separation, tsne_embedding
 from ..markdown import table
 from ..model import Trajectory
 from .common import PaperNets, of_kind, paper_nets, unsaved
@@ -77,7 +78,7 @@ def embedding_inputs(trajectories: dict[str, Trajectory], x: torch.Tensor) -> di
 
 def embed(inputs: dict[str, torch.Tensor], *, seed: int, perplexity: float = PERPLEXITY,
           workers: int = 1) -> tuple[dict[str, np.ndarray], float]:
-    """openTSNE (:func:`resdyn.dynamics.tsne_embedding`, seeded, one thread each, ``workers`` side by
+    """openTSNE (:func:`resdyn.embedding.tsne_embedding`, seeded, one thread each, ``workers`` side by
     side) of every input: the (n, 2) embeddings, same keys, and the seconds they took."""
     from joblib import Parallel, delayed
 
@@ -90,7 +91,7 @@ def embed(inputs: dict[str, torch.Tensor], *, seed: int, perplexity: float = PER
 
 
 def separation(embeddings: dict[str, np.ndarray], labels: torch.Tensor, *, seed: int) -> dict[str, Separation]:
-    """:func:`resdyn.dynamics.cluster_separation` of every embedding (kNN with :data:`NEIGHBOURS`)."""
+    """:func:`resdyn.embedding.cluster_separation` of every embedding (kNN with :data:`NEIGHBOURS`)."""
     out = {}
     for name, e in embeddings.items():
         s = cluster_separation(e, labels, k=NEIGHBOURS, seed=seed)

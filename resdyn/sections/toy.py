@@ -38,9 +38,9 @@ from ..claims import NETS
 from ..data import Dataset, Split
 from ..markdown import table
 from ..model import DenseResNet, ModelConfig
-from ..pruning import PAPER_THRESHOLD, AdaptiveDepthConfig, censored_depth
+from ..pruning import PAPER_THRESHOLD, AdaptiveDepthConfig
 from ..train import FitResult, TrainConfig, fit
-from .common import unsaved
+from .common import censored_depth, unsaved
 
 
 def circles(*, n_train: int, n_val: int, n_test: int, noise: float, factor: float, width: int,

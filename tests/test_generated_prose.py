@@ -3,8 +3,9 @@ no text cites a working session or an issue by number (provenance is a date and 
 
 The scope is every generated text a reader meets: README.md's generated blocks, paper/REPORT.md, the
 executed notebooks (paper/notebooks: markdown and outputs), the source notebooks (notebooks/: markdown
-and the checked outputs), the figures' captions (the README's gallery) and the package's docstrings.
-Tables, code, link targets, URLs and names in code spans are not prose and are left out.
+and the checked outputs), the figures' captions (the README's gallery), BENCHMARKS.md (with the dated
+record it appends), the descriptions of paper/results.schema.json and the package's docstrings. Tables,
+code, link targets, URLs and names in code spans are not prose and are left out.
 """
 from __future__ import annotations
 
@@ -150,6 +151,19 @@ def _docstrings(path):
             yield "\n\n".join(p for p in paras if p)
 
 
+def _descriptions(schema):
+    """The descriptions of a JSON schema (its classes' docstrings), each a text."""
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "description" and isinstance(value, str):
+                yield value
+            else:
+                yield from _descriptions(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            yield from _descriptions(value)
+
+
 def generated_texts() -> dict[str, list[str]]:
     """Every generated text of the repository, by the file it is in."""
     root = paths.REPO_ROOT
@@ -160,6 +174,9 @@ def generated_texts() -> dict[str, list[str]]:
         texts[nb.relative_to(root).as_posix()] = list(_notebook_texts(nb, outputs=True))
     for nb in sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb")):
         texts[nb.relative_to(root).as_posix()] = list(_notebook_texts(nb, outputs=True))
+    texts["BENCHMARKS.md"] = [(root / "BENCHMARKS.md").read_text()]
+    texts["paper/results.schema.json"] = list(_descriptions(json.loads((paths.PAPER_DIR / "results.schema.json")
+                                                                       .read_text())))
     for py in sorted((root / "resdyn").rglob("*.py")):
         texts[py.relative_to(root).as_posix()] = list(_docstrings(py))
     return texts

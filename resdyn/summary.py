@@ -223,16 +223,15 @@ def decided(r, key: str, regime: str) -> str:
             if censored:
                 return f"depth censored in {censored} of {n} seeds"
         return f"the seeds disagree ({v.ours})"
-    if word == "does not" and runs is not None:
-        metric, threshold = claims.seed_thresholds(key)[-1 if key.startswith("error") else 0]
-        iv = runs.summary.get(metric)
-        if iv is not None and iv.mean is None:
-            return "never settles in any seed"
-        return f"{metric.rsplit('_', 1)[0].replace('_', ' ')} past {threshold:g} in every seed"
     if word == "n/a":
         return "the paper gives no number"
-    held = sum(s.verdicts.get(key) == "holds" for s in runs.runs) if runs is not None else 0
-    return f"holds in {held} of {n} seeds" if word == "holds" and runs is not None else v.ours
+    if runs is None:
+        return v.ours
+    if word == "does not" and key.startswith("error"):
+        return f"test error above {claims.seed_thresholds(key)[-1][1]:g} % in every seed"
+    if word == "does not" and (iv := runs.summary.get(claims.seed_thresholds(key)[0][0])) is not None and iv.mean is None:
+        return "never settles in any seed"
+    return f"{LABEL[word]} in {sum(s.verdicts.get(key) == word for s in runs.runs)} of {n} seeds"
 
 
 def headline(r) -> tuple[list[str], list[list[str]]]:

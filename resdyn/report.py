@@ -115,6 +115,10 @@ def _summary(r) -> str:
         out += [table(head, rows), "", "Each regime's verdict reads its seeds with every control, the trained controls "
                 "of the appendix's rules `shuffled_control` and `mlp_control` included. The figure sections judge "
                 "the chosen regime's seed 0 against the raw input and the untrained net only.", ""]
+    else:  # a record without the regimes (the paper target alone): its seed-0 verdicts, in the same place
+        rows = [[v.claim, v.paper, v.ours, v.controls, f"**{LABEL[v.verdict]}**"] for v in r.verdicts
+                if "/" not in v.key and v.key.rsplit("_", 1)[0] in claims.SEED_CLAIMS]
+        out += [table(["claim", "paper", "ours (chosen regime, seed 0)", "controls", "verdict"], rows), ""] if rows else []
     if found or rows:
         out += ["Verdicts, as the tables below use them:", ""]
         out += [f"- **{word}**" + (f" ({LABEL[word]})" if LABEL[word] != word else "") + f": {MEANING[word]}"

@@ -181,6 +181,22 @@ def test_the_answer_comes_first_and_the_appendix_last(tmp_path):
     assert [h for h in heads if h in titles] == titles
 
 
+def test_a_record_of_the_paper_target_alone_puts_its_seed0_verdicts_first(tmp_path):
+    from resdyn.sections import SECTIONS
+
+    record = complete_record()
+    paper = [s.name for s in SECTIONS if s.target == "paper"]
+    alone = dataclasses.replace(record, **{f.name: None for f in dataclasses.fields(record)
+                                           if f.name not in (*paper, "verdicts", "runs", "stale")},
+                                verdicts=[v for v in record.verdicts if "/" not in v.key
+                                          and v.key.rsplit("_", 1)[0] in claims.SEED_CLAIMS])
+    lines = render(alone, report_dir=tmp_path, figures_dir=tmp_path).splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("| "))
+    assert lines[first] == "| claim | paper | ours (chosen regime, seed 0) | controls | verdict |"
+    assert lines.index("## Summary") < first < lines.index("## Training regime")
+    assert all(v.claim in "\n".join(lines) for v in alone.verdicts)
+
+
 def test_the_summary_table_says_what_decided_each_verdict():
     from resdyn import results as results_module, summary
     from resdyn.paths import PAPER_DIR

@@ -1,8 +1,11 @@
 """The reproduction report, generated from results.json: never edit paper/REPORT.md by hand.
 
-:func:`render` joins the header, the verdict table with every rule's wording (:mod:`resdyn.claims`),
-the findings, and each registered section's own part (its ``render``, :mod:`resdyn.sections`) with
-its figures. Every sentence with a number is generated from the record.
+:func:`render` puts the answer first: the header (with the stale targets), then the summary (the bottom
+line and one table of the paper's claims, :func:`resdyn.summary.headline`, with the verdicts' legend).
+Each registered section's own part follows (its ``render``, :mod:`resdyn.sections`) with its verdicts,
+findings and figures, then every claim per regime. An appendix ends it: every rule's wording and dates
+(:mod:`resdyn.claims`), the regimes, the commands and the runs. Every sentence with a number is
+generated from the record.
 """
 from __future__ import annotations
 

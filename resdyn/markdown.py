@@ -1,6 +1,8 @@
 """Small Markdown helpers for the report's sections (each section renders its own part)."""
 from __future__ import annotations
 
+import re
+
 #: The executed notebooks' folder, beside the report.
 EXECUTED = "notebooks"
 
@@ -62,3 +64,39 @@ def show(frame, *, never=(), percent=(), digits: int = 4, index: bool = True):
     except ImportError:  # pragma: no cover - IPython is a dependency
         return text
     return Markdown(text)
+
+
+#: The most words a generated sentence may have (tests/test_generated_prose.py holds every generated text to it).
+MOST_WORDS = 60
+#: Words a sentence keeps free for a lead-in ("**rule**:") that the text is put after.
+LEAD_WORDS = 10
+
+
+def _words(text: str) -> int:
+    return len(re.findall(r"[^\W\d_][\w'’-]*", text))
+
+
+def _top_level(text: str, sep: str) -> list[str]:
+    """``text`` split at ``sep`` where it stands outside parentheses and brackets."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch in "([" and 1 or (-1 if ch in ")]" else 0)
+        if depth == 0 and text.startswith(sep, i):
+            parts.append(text[start:i])
+            start = i + len(sep)
+    return parts + [text[start:]]
+
+
+def plain_sentences(text: str, *, first: bool = True, most: int = MOST_WORDS) -> str:
+    """``text`` (a rule's wording: clauses joined by semicolons) as sentences a reader can take in: a clause
+    list over ``most`` words (:data:`MOST_WORDS`) becomes one sentence per clause, and a clause still over
+    it splits at its colon. Ends with a full stop; the first letter is a capital unless ``first`` is False (the text goes
+    on a sentence)."""
+    text = text.strip().rstrip(".")
+    out = [text]
+    if _words(text) > most:
+        out = []
+        for clause in _top_level(text, "; "):
+            out += _top_level(clause, ": ") if _words(clause) > most else [clause]
+    out = [c.strip().rstrip(".") for c in out if c.strip()]
+    return " ".join((c if i == 0 and not first else c[0].upper() + c[1:]) + "." for i, c in enumerate(out))

@@ -89,9 +89,9 @@ def removal_orders(model: nn.Module, scores: dict[str, list[float]], x: torch.Te
                    per_token: bool = False) -> dict[str, list[tuple[int, ...]]]:
     """{strategy: [blocks removed at k = 1 .. T-1]} for every strategy of :data:`STRATEGIES`.
 
-    Criteria remove their k best-ranked blocks (one ranking, on the intact net, as ShortGPT does);
-    ``deepest`` the k last; ``angular_span`` Gromov et al.'s best span of k blocks on the states of
-    ``x``; ``oracle`` grows its set greedily, adding at each k the block whose removal gives the
+    Criteria remove their k best-ranked blocks (one ranking, on the intact net, as ShortGPT does).
+    ``deepest`` removes the k last; ``angular_span`` Gromov et al.'s best span of k blocks on the states
+    of ``x``. ``oracle`` grows its set greedily, adding at each k the block whose removal gives the
     lowest loss on ``val`` (an upper bound for a one-shot ranking only in expectation: greedy)."""
     T = len(next(iter(scores.values())))
     orders = {name: [tuple(sorted(ranking(scores[name])[:k])) for k in range(1, T)] for name in CRITERIA}

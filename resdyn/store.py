@@ -7,8 +7,8 @@ plus the optimizer state) while it runs. A file that cannot be read back (trunca
 or a killed process, overwritten, written by another version) is never fatal: :func:`load` moves it
 aside to ``<name>.corrupt``, says so with a :class:`CacheWarning` naming both paths, and the caller
 trains again. So is an entry that holds another net than its key promises (copied, swapped,
-or written by older code under the same key): every file holds all that determines its net (the
-data's spec, the model, the training settings, the adaptive rule), :func:`load` with ``expect=``
+or written by older code under the same key). Every file holds all that determines its net (the
+data's spec, the model, the training settings, the adaptive rule); :func:`load` with ``expect=``
 compares them with the requested ones and sets a mismatch, or a file that lacks any of them,
 aside the same way.
 

@@ -1,14 +1,17 @@
-"""The answer first: what came out of the record, in at most five sentences.
+"""The answer first: what came out of the record, in at most five sentences, and in one table.
 
 :func:`bottom_line` reads each regime's verdicts over its seeds (the keys ``<claim>/<regime>``) and says,
 for each group of the paper's claims, where it holds and where it does not, in plain words
 (:data:`PLAIN`); where a regime splits a group, it counts the tests. The README, the report's summary
-and the book's index all show these sentences, so they say the same thing.
+and the book's index all show these sentences, so they say the same thing. :func:`headline` is the
+report's summary table: each paper claim's number, verdict (its plain :data:`LABEL`) and what decided it,
+in the paper-like and the chosen regime.
 """
 from __future__ import annotations
 
 from . import claims
 from .claims import NETS
+from .sections import by_regime
 
 
 #: Each verdict word as a reader takes it, for sentences (the record keeps the words themselves):
@@ -20,6 +23,18 @@ PLAIN_COUNT = {"holds": ("holds", "hold"), "partly": ("holds in part", "hold in 
                "borderline": ("is borderline", "are borderline"), "does not": ("does not hold", "do not hold"),
                "no evidence": ("is met by a control too", "are met by a control too"),
                "inconclusive": ("cannot be decided", "cannot be decided"), "n/a": ("is not judged", "are not judged")}
+
+#: Each verdict word's plain label, where the word alone could be misread: the report's tables show it.
+LABEL = {"holds": "holds", "partly": "holds in part", "borderline": "on its threshold", "does not": "does not hold",
+         "no evidence": "met by a control too", "inconclusive": "cannot be decided", "n/a": "not judged"}
+#: What each verdict word means, in one sentence each: the legend under the report's summary table.
+MEANING = {"holds": "the trained net passes the claim's test and beats every control by the rule's margin.",
+           "partly": "some of what the claim says is met, not all of it.",
+           "borderline": "the measured value, or its interval over the seeds, lies on the rule's threshold.",
+           "does not": "the trained net fails the claim's test.",
+           "no evidence": "the trained net passes the test, but a control passes it too: the test shows nothing about training.",
+           "inconclusive": "the measurement cannot decide, for example a depth set by the epoch budget, or seeds that disagree.",
+           "n/a": "the paper gives nothing to compare with."}
 
 #: The paper's claims the bottom line speaks of: one sentence per entry, each a list of
 #: (subject, verdict keys without the regime).
@@ -149,3 +164,101 @@ def bottom_line(r) -> list[str]:
 def and_list(items: list[str]) -> str:
     items = list(items)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+#: The regimes of the summary's table, in its column order: the one closest to the paper, then ours.
+HEADLINE_REGIMES = ("paper_like", "chosen")
+#: How the summary's table names the number(s) each claim's rule reads (keys of the seeds' summary,
+#: without the net): a word before the number, and its unit.
+HEADLINE_NUMBERS = {"error": ("", " %"), "mean_layer": ("layer ", ""), "std_layer": ("layer ", ""),
+                    "mean_layer_absolute": ("layer ", ""), "std_layer_absolute": ("layer ", ""),
+                    "distance_ratio": ("ratio ", ""), "knn": ("kNN ", ""), "silhouette": ("silhouette ", ""),
+                    "adaptive_depth": ("depth ", ""), "adaptive_change": ("", " points")}
+
+
+def _number(metric: str, iv) -> str:
+    """One number over a regime's seeds: mean [95 % interval], with how many seeds define it."""
+    name = metric.rsplit("_", 1)[0]
+    word, unit = HEADLINE_NUMBERS.get(name, ("", ""))
+    if iv.mean is None:
+        return "never settles" if word == "layer " else f"{word}undefined"
+    fmt = "{:+.2f}" if name == "adaptive_change" else "{:.3g}"
+    ci = "" if iv.low is None else f" [{fmt.format(iv.low)}, {fmt.format(iv.high)}]"
+    seeds = "" if iv.n == len(iv.values) else f" (in {iv.n} of {len(iv.values)} seeds)"
+    return f"{word}{fmt.format(iv.mean)}{unit}{ci}{seeds}"
+
+
+def _headline_metrics(key: str) -> list[str]:
+    """The numbers the summary's table shows for claim ``key``: the ones its rule compares, margins left out."""
+    metrics = list(dict.fromkeys(m for m, _ in claims.seed_thresholds(key)))
+    return [m for m in metrics if "margin" not in m][::-1 if key.startswith("adaptive") else 1]
+
+
+def decided(r, key: str, regime: str) -> str:
+    """What decided claim ``key``'s verdict in ``regime``, in a few words, from the record."""
+    v = regime_verdicts(r).get(regime, {}).get(key)
+    if v is None:
+        return ""
+    rec = r.by_regime
+    runs = rec.runs[regime] if rec is not None and regime in rec.runs else None
+    n = len(runs.seeds) if runs is not None else 0
+    word, net = v.verdict, key.rsplit("_", 1)[1]
+    if word == "no evidence":
+        by_control = [c.seed for c in (rec.controls.get(regime, []) if rec is not None else []) if key in c.changed]
+        if by_control:
+            control = ("the net trained on shuffled labels" if key.split("_")[0] in ("mean", "std")
+                       else "the net without shortcuts")
+            return f"{control} also met it ({len(by_control)} of {n} seeds)"
+        return "the untrained net also met it"
+    if word == "holds" and key.split("_")[0] in ("distance", "tsne") and net in untrained_controls(r).get(regime, []):
+        return "the net without shortcuts never learned, so it proves nothing"
+    if word == "borderline" and runs is not None:
+        at = [t for m, t in claims.seed_thresholds(key) if (iv := runs.summary.get(m)) is not None
+              and iv.low is not None and iv.low <= t <= iv.high]
+        return ("the seeds' interval contains the threshold" + "s" * (len(at) > 1)
+                + (" " + and_list([f"{t:g}" for t in dict.fromkeys(at)]) if at else ""))
+    if word == "inconclusive":
+        if key.startswith("adaptive") and runs is not None:
+            censored = sum(s.verdicts.get(key) == "inconclusive" for s in runs.runs)
+            if censored:
+                return f"depth censored in {censored} of {n} seeds"
+        return f"the seeds disagree ({v.ours})"
+    if word == "n/a":
+        return "the paper gives no number"
+    if runs is None:
+        return v.ours
+    if word == "does not" and key.startswith("error"):
+        return f"test error above {claims.seed_thresholds(key)[-1][1]:g} % in every seed"
+    if word == "does not" and (iv := runs.summary.get(claims.seed_thresholds(key)[0][0])) is not None and iv.mean is None:
+        return "never settles in any seed"
+    return f"{LABEL[word]} in {sum(s.verdicts.get(key) == word for s in runs.runs)} of {n} seeds"
+
+
+def headline(r) -> tuple[list[str], list[list[str]]]:
+    """The summary's table: one row per paper claim (a claim per weights), its paper value, our number in
+    the paper-like and the chosen regime (mean [95 % interval] over the regime's seeds), the verdict in
+    each (its plain label, :data:`resdyn.summary.LABEL`) and what decided it. Empty where the record has
+    no regimes."""
+    regimes = regime_verdicts(r)
+    shown = [g for g in HEADLINE_REGIMES if g in regimes]
+    if not shown or r.by_regime is None:
+        return [], []
+    paper = {v.key: v.paper for v in r.verdicts if "/" not in v.key}
+    head = ["claim", "paper"]
+    head += [f"ours, {claims.regime_name(g)} ({len(r.by_regime.runs[g].seeds)} seeds)" for g in shown]
+    head += ["verdict (" + " / ".join(claims.regime_name(g).removesuffix(" regime") for g in shown) + ")",
+             "what decided it"]
+    rows = []
+    names = by_regime.claim_names(r.by_regime)
+    for key in (k for k in names if "/" not in k):
+        cells = [names[key], paper.get(key, "")]
+        for g in shown:
+            s = r.by_regime.runs[g].summary
+            cells.append("; ".join(_number(m, s[m]) for m in _headline_metrics(key) if m in s))
+        cells.append(" / ".join(f"**{LABEL[regimes[g][key].verdict]}**" if key in regimes[g] else "–"
+                                for g in shown))
+        why = {g: decided(r, key, g) for g in shown}
+        cells.append(why[shown[0]] if len(set(why.values())) == 1 else
+                     "; ".join(f"{claims.regime_name(g).removesuffix(' regime')}: {w}" for g, w in why.items() if w))
+        rows.append(cells)
+    return head, rows

@@ -78,7 +78,7 @@ def test_report_rerenders_from_results(tmp_path, capsys):
     write_json(to_dict(complete_record()), tmp_path / "paper" / "results.json")
     main(["report", "--results", str(tmp_path / "paper" / "results.json")])
     text = (tmp_path / "paper" / "REPORT.md").read_text()
-    assert "## Claims and verdicts" in text and "](../figures/fig1d_tsne.png)" in text
+    assert "## Summary" in text and "](../figures/fig1d_tsne.png)" in text
 
 
 def test_report_rejudge_stores_the_verdicts_of_today_s_rules(tmp_path, capsys):

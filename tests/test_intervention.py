@@ -104,13 +104,13 @@ def test_the_figure_draws_every_point_on_both_panels():
     assert sum(len(c.get_offsets()) for c in fig.axes[0].collections) == len(rec.points)
 
 
-def test_the_report_s_findings_carry_the_intervention_sentence(tmp_path):
+def test_the_report_carries_the_intervention_sentence(tmp_path):
     from records import complete_record
 
     from resdyn.report import render
 
     text = render(complete_record(), report_dir=tmp_path / "paper", figures_dir=tmp_path / "figures")
-    assert "- By intervention, in the chosen regime, separate weights, settling goes with saturation" in text
+    assert "By intervention, in the chosen regime, separate weights, settling goes with saturation" in text
     assert "Notebook: [`16_intervention`](notebooks/16_intervention.ipynb)." in text
 
 

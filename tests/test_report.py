@@ -96,28 +96,141 @@ def test_compare_verdicts_lists_changes():
     assert "distance_separate: holds -> does not" in changed and "adaptive_shared: holds -> does not" in changed
 
 
+def _seed0_verdicts(text: str) -> dict[str, tuple[str, str | None]]:
+    """From a report's "Verdicts, chosen regime, seed 0 / over its n seeds" lines: key -> (seed 0's verdict,
+    the verdict over the seeds)."""
+    import re
+
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("Verdicts, chosen regime, seed 0"):
+            for pair, keys in re.findall(r"((?:\*\*[^*]+\*\*)(?: / \*\*[^*]+\*\*)?) for ((?:`[^`]+`(?:, )?)+)", line):
+                words = re.findall(r"\*\*([^*]+)\*\*", pair)
+                for key in re.findall(r"`([^`]+)`", keys):
+                    out[key] = (words[0], words[1] if len(words) > 1 else None)
+    return out
+
+
+def _row(text: str, claim: str, after: str) -> str:
+    """The table row of ``claim`` in the first table after the line that starts with ``after``."""
+    rest = text[text.index(after):]
+    return next(line for line in rest.splitlines() if line.startswith(f"| {claim} |"))
+
+
 def test_report_renders_every_section_of_a_complete_record(tmp_path):
+    from resdyn import markdown, summary
+    from resdyn.sections import by_regime, intervention
+
     record = complete_record()
     assert all(getattr(record, f.name) not in (None, []) for f in dataclasses.fields(record) if f.name != "stale"), \
         "record incomplete"
     text = render(record, report_dir=tmp_path / "paper", figures_dir=tmp_path / "figures")
+    # every verdict is visible: seed 0's and the seeds' in its figure's section, each regime's in the summary's
+    # table and the regimes' table, each study's in its section (the interventions' in its sentence)
+    shown = _seed0_verdicts(text)
+    names = {}
     for v in record.verdicts:
-        assert v.claim in text
-    for heading in ("## Claims and verdicts", "## What we found", "## Training regime", "## Fig. 1A and 1B",
-                    "## Fig. 1C", "## Fig. 1D", "## Adaptive depth", "Lesion check", "## Seeds", "## Why the residuals",
-                    "## Regime map", "## Depth from scratch", "## The longer version's toy", "## bf16 against fp32",
-                    "## The runs"):
+        key, _, where = v.key.partition("/")
+        if where == "seeds":
+            assert shown[key][1] == v.verdict, v.key
+        elif where:
+            names = names or by_regime.claim_names(record.by_regime)
+            regime = claims.regime_name(where)
+            head = _row(text, "claim", "## Every claim in each regime").split(" | ")
+            cells = _row(text, names[key], "## Every claim in each regime").split(" | ")
+            assert cells[next(i for i, h in enumerate(head) if h.startswith(regime))].startswith(f"**{v.verdict}**")
+            if where in summary.HEADLINE_REGIMES:
+                assert f"**{summary.LABEL[v.verdict]}**" in _row(text, names[key], "## Summary")
+        elif key in shown:
+            assert shown[key][0] == v.verdict, v.key
+        elif key.startswith("intervention_"):
+            assert intervention.summary(record.intervention) in text
+        else:
+            assert v.claim in text and f"**{v.verdict}**" in _row(text, v.claim, f"| claim |"), v.key
+    for heading in ("## Summary", "## Training regime", "## Fig. 1A and 1B", "## Fig. 1C", "## Fig. 1D",
+                    "## Adaptive depth", "Lesion check", "## Seeds", "## Why the residuals", "## Regime map",
+                    "## Depth from scratch", "## The longer version's toy", "## bf16 against fp32",
+                    "## Every claim in each regime", "## Appendix", "### The rules", "### The regimes",
+                    "### How to re-run", "### The runs"):
         assert heading in text, heading
     for rule in claims.RULES:
-        assert rule.describe() in text
+        assert markdown.plain_sentences(rule.describe(), most=markdown.MOST_WORDS - markdown.LEAD_WORDS) in text
     assert "](../figures/fig1c_trajectory_distances.png)" in text
-    assert "| verdict (chosen regime, seed 0) |" in text  # every verdict names its regime
-    assert "| chosen regime | paper-like regime | baseline regime |" in text  # the claim x regime columns, in words
-    assert "so a claim can hold in the first and be *no evidence* in the second" in text  # the columns' controls differ
+    assert "Verdicts, chosen regime, seed 0 / over its" in text  # every verdict names its regime
+    assert "| ours, paper-like regime (" in text and "| ours, chosen regime (" in text  # the summary's two regimes
+    assert "The figure sections judge the chosen regime's seed 0 against the raw input and the untrained net only" in text
     assert "Quick mode" not in text
     quick = dataclasses.replace(record, runs={"paper": dataclasses.replace(record.run, identity={**record.run.identity,
                                                                                              "mode": "quick"})})
     assert "Quick mode" in render(quick, report_dir=tmp_path, figures_dir=tmp_path)
+
+
+def test_the_answer_comes_first_and_the_appendix_last(tmp_path):
+    from resdyn import report
+    from resdyn.sections import SECTIONS
+
+    text = render(complete_record(), report_dir=tmp_path / "paper", figures_dir=tmp_path / "figures")
+    heads = [line for line in text.splitlines() if line.startswith("## ")]
+    assert heads[0] == "## Summary" and heads[-2] == "## Every claim in each regime" and heads[-1].startswith("## Appendix")
+    first_table = next(i for i, line in enumerate(text.splitlines()) if line.startswith("| "))
+    assert text.splitlines()[first_table].startswith("| claim | paper | ours, paper-like regime")
+    assert first_table < text.splitlines().index("## Training regime")
+    # the figures and studies keep the registry's order between them
+    titles = [next(line for line in report.section(s, getattr(complete_record(), s.name), tmp_path).splitlines())
+              for s in SECTIONS if s.name != report.REGIMES_IN_DETAIL]
+    assert [h for h in heads if h in titles] == titles
+
+
+def test_a_record_of_the_paper_target_alone_puts_its_seed0_verdicts_first(tmp_path):
+    from resdyn.sections import SECTIONS
+
+    record = complete_record()
+    paper = [s.name for s in SECTIONS if s.target == "paper"]
+    alone = dataclasses.replace(record, **{f.name: None for f in dataclasses.fields(record)
+                                           if f.name not in (*paper, "verdicts", "runs", "stale")},
+                                verdicts=[v for v in record.verdicts if "/" not in v.key
+                                          and v.key.rsplit("_", 1)[0] in claims.SEED_CLAIMS])
+    lines = render(alone, report_dir=tmp_path, figures_dir=tmp_path).splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("| "))
+    assert lines[first] == "| claim | paper | ours (chosen regime, seed 0) | controls | verdict |"
+    assert lines.index("## Summary") < first < lines.index("## Training regime")
+    assert all(v.claim in "\n".join(lines) for v in alone.verdicts)
+
+
+def test_the_summary_table_says_what_decided_each_verdict():
+    from resdyn import results as results_module, summary
+    from resdyn.paths import PAPER_DIR
+
+    committed = results_module.load(PAPER_DIR / "results.json")
+    head, rows = summary.headline(committed)
+    assert head[:2] == ["claim", "paper"] and head[-1] == "what decided it" and len(rows) == 2 * len(claims.SEED_CLAIMS)
+    why = {row[0]: row[-1] for row in rows}
+    assert all(why.values())
+    assert "the net without shortcuts never learned, so it proves nothing" in \
+        why["trajectories closer within than between classes (separate)"]
+    assert "the net without shortcuts also met it" in why["trajectories closer within than between classes (shared)"]
+    assert "depth censored in" in why["adaptive depth, threshold 0.01 (shared)"]
+
+
+def test_the_committed_report_is_short_with_the_summary_table_first():
+    from resdyn.paths import PAPER_DIR
+
+    lines = (PAPER_DIR / "REPORT.md").read_text().splitlines()
+    assert len(lines) < 400
+    assert lines.index("## Summary") < 12  # the staleness header stays above it
+    first_table = next(i for i, line in enumerate(lines) if line.startswith("| "))
+    assert lines[first_table].startswith("| claim | paper | ours, paper-like regime") and first_table < 40
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("short; clauses.", "Short; clauses."),
+    ("; ".join(["clause " + " ".join(["word"] * 20)] * 4), ". ".join(["Clause " + " ".join(["word"] * 20)] * 4) + "."),
+    ("a (b; c) " + " ".join(["w"] * 70), "A (b; c) " + " ".join(["w"] * 70) + "."),  # no clause outside brackets
+])
+def test_plain_sentences_split_a_long_clause_list_outside_brackets(text, expected):
+    from resdyn.markdown import plain_sentences
+
+    assert plain_sentences(text) == expected
 
 
 def test_record_round_trips_through_json(tmp_path):

@@ -263,10 +263,10 @@ SEEDS = Rule(
     "layer or a depth, a whole number, the boundary lies {half} layer past the rule's last accepted one); "
     "inconclusive if the seeds give different verdicts and no interval contains its threshold",
     {"half": 0.5},
-    # worded as the committed paper/notebooks/05_seeds.ipynb prints it (fa93f26, 2026-12-02); rewritten in
-    # dates and commits alone when that notebook is next executed (tests/test_prose.py holds the exception)
-    written="2026-12-02 (session 8, issue 19 item 4), after the seeds record of session 6 had been read, before "
-            "the seeds target's re-run, the first run it judges")
+    # the committed paper/notebooks/05_seeds.ipynb prints an older wording of the same provenance until it is
+    # next executed (tests/test_generated_prose.py, EXEMPT)
+    written="2026-12-02 (fa93f26), after the seeds record of 2026-12-01 (5d13d89) had been read, before the "
+            "seeds target's re-run, the first run it judges")
 
 #: The rules whose thresholds are part of the experiment spec (changing one makes every section
 #: stale): the paper's claims as first judged. Rules added later give verdicts too (stored in

@@ -18,7 +18,7 @@ from .. import claims
 from ..claims import NETS
 from ..data import Split
 from ..experiment import DEPTH
-from ..markdown import num, pct, table
+from ..markdown import pct
 from ..model import DenseResNet
 from ..pruning import AdaptiveDepthConfig, criterion_profile, probe_set, remove_last_layers, stop_depth
 from ..train import FitResult, accuracy
@@ -187,8 +187,8 @@ def lesion(model: DenseResNet, split: Split, probe: torch.Tensor) -> list[Lesion
 
 
 def render(ad: AdaptiveDepth, link: str) -> str:
-    """The report's section: both runs epoch by epoch, the criterion profile, the control, the lesion."""
-    out = ["## Adaptive depth", "", f"Notebook: {link}.", "",
+    """The report's section: both runs, the criterion profile, the control, the lesion (the epochs are in the notebook)."""
+    out = ["## Adaptive depth", "", f"Notebook: {link}. "
            f"Criterion: mean over {ad.probe_size} training samples and all neurons of |y(T) - y(T-1)|, recorded before "
            f"training and after every epoch; threshold {ad.threshold}; at most one layer removed per check, none after "
            "the last epoch (so the final net is trained at its depth).", ""]
@@ -200,20 +200,18 @@ def render(ad: AdaptiveDepth, link: str) -> str:
                 f"criterion before training {n.initial_criterion:.1e}"
                 + ("; it was below the threshold at every check, so a layer went after every epoch." if n.always_below
                    else "."), ""]
-        out.append(table(["epoch", "depth", "criterion", "val acc", "val acc before removal"],
-                          [(h["epoch"], h["depth"], num(h["criterion"], "{:.4f}"), pct(h["val_acc"]),
-                            pct(h["val_acc_unpruned"])) for h in n.history]))
-        out.append("")
-    out += [f"Criterion between successive layers of the trained {DEPTH}-layer nets, c(t) for t = 2..{DEPTH} (on the probe set):", ""]
-    out.append(table(["net"] + [str(t) for t in range(2, 2 + len(ad.profiles["shared"].criterion))] + ["stops at"],
-                      [[net] + [f"{c:.4f}" for c in ad.profiles[net].criterion] + [ad.profiles[net].stop_depth]
-                       for net in NETS]))
+        out[-2] += " Depth per epoch: " + " ".join(str(h["depth"]) for h in n.history) + "."
+    out.append(f"Criterion between successive layers of the trained {DEPTH}-layer nets, c(t) for t = 2..{DEPTH} (on "
+               "the probe set): " + "; ".join(f"{net} from {ad.profiles[net].criterion[0]:.4f} to "
+                                              f"{ad.profiles[net].criterion[-1]:.4f}, repeated checks stop at depth "
+                                              f"{ad.profiles[net].stop_depth}" for net in NETS)
+               + ". The notebook gives it layer by layer.")
     sc, sh = ad.scratch, ad.nets["shared"]
     out += ["", f"Control: a shared-weights net of depth {sc.depth} trained from scratch with the same regime reaches "
             f"{pct(sc.test_acc)} in {sc.train_seconds:.0f} s of training; the adaptive run {pct(sh.test_acc)} in "
             f"{sh.train_seconds:.0f} s, the {sh.initial_depth}-layer net {pct(sh.full_test_acc)} in {sh.full_train_seconds:.0f} s.", "",
-            "Lesion check (remove the last layers of the trained unpruned shared net, no retraining; validation accuracy):", ""]
-    out.append(table(["depth kept"] + [str(row.depth) for row in ad.lesion],
-                      [["plain"] + [pct(row.val_acc) for row in ad.lesion],
-                       ["removed residuals folded into the bias"] + [pct(row.val_acc_folded) for row in ad.lesion]]))
+            "Lesion check (remove the last layers of the trained unpruned shared net, no retraining): validation "
+            "accuracy by depth kept, " + ", ".join(f"{row.depth}: {pct(row.val_acc)}" for row in ad.lesion)
+            + "; with the removed residuals folded into the bias, "
+            + ", ".join(f"{row.depth}: {pct(row.val_acc_folded)}" for row in ad.lesion) + "."]
     return "\n".join(out + [""])

@@ -66,10 +66,10 @@ class AdaptiveRun:
 @dataclass(frozen=True)
 class FamilyAdaptive:
     """One family at the paper's threshold over seeds: the final depths, the adaptive nets' test accuracy
-    minus the deep nets' (points, Interval), the from-scratch nets at the final depths (test accuracy %,
-    per seed) and the compute (multiply-adds of training, per seed) of the adaptive run, the deep net, the
-    net from scratch at the final depth, and growing from shallow (each shallower ladder depth trained
-    fully first, then the final depth from scratch, as notebook 08 counts it)."""
+    minus the deep nets' (points, Interval) and the from-scratch nets at the final depths (test accuracy %,
+    per seed). Beside them the compute (multiply-adds of training, per seed) of the adaptive run, the deep
+    net, the net from scratch at the final depth, and growing from shallow (each shallower ladder depth
+    trained fully first, then the final depth from scratch, as notebook 08 counts it)."""
 
     final_depths: list[int]
     change: Interval
@@ -162,18 +162,18 @@ def render(record: Adaptive1d, link: str) -> str:
         deep = mean(r.macs["deep"])
         rows.append((f, ", ".join(map(str, r.final_depths)), f"{r.change.mean:+.2f}", f"{mean(r.deep_acc):.1f}",
                      f"{mean(r.scratch_acc):.1f}", *(f"{mean(r.macs[k]) / deep:.2f}" for k in ("adaptive", "scratch", "growing"))))
-    sweep = [(r.family, r.seed, f"{r.threshold:g}", r.final_depth, f"{r.test_acc:.1f}", r.epochs,
-              f"{r.initial_criterion:.3g}", f"{r.final_criterion:.3g}", "yes" if r.censored else "no") for r in record.runs]
-    out = ["## MNIST-1D: the adaptive rule where depth matters", "", f"Notebook: {link}.", "",
+    thresholds = sorted({r.threshold for r in record.runs})
+    censored = sum(r.censored for r in record.runs)
+    out = ["## MNIST-1D: the adaptive rule where depth matters", "", f"Notebook: {link}. "
            f"Threshold {record.threshold:g}, over seeds: final depths, the adaptive net's test accuracy minus the "
            "deep net's (points), the deep and the from-scratch nets' accuracy (%), and the training multiply-adds of "
            "the adaptive run, of the net from scratch at the final depth and of growing from shallow, each over the "
-           "deep net's (means over seeds).", "",
+           "deep net's (means over seeds). "
+           f"Every run, with the threshold sweep ({', '.join(f'{t:g}' for t in thresholds)}) on the first seed: "
+           f"final depths {', '.join(map(str, sorted({r.final_depth for r in record.runs})))}; {censored} of "
+           f"{len(record.runs)} censored. The notebook lists each run.", "",
            table(["family", "final depths", "change", "deep", "from scratch", "compute: adaptive", "from scratch",
                   "growing"], rows), "",
-           "Every run (the threshold sweep on the first seed):", "",
-           table(["family", "seed", "threshold", "final depth", "test acc", "epochs", "criterion before training",
-                  "criterion at the last check", "censored"], sweep), "",
            table(["claim", "ours", "controls", "verdict"],
                  [(v.claim, v.ours, v.controls, f"**{v.verdict}**") for v in verdicts(record)]), ""]
     return "\n".join(out)

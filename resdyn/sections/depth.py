@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from ..claims import NETS
-from ..markdown import pct, table
+from ..markdown import pct
 from .adaptive import adaptive_net
 
 #: Depths of the accuracy-against-depth curve.
@@ -136,23 +136,24 @@ def run(exp) -> DepthStudy:
 
 
 def render(d: DepthStudy, link: str) -> str:
-    """The report's section: the depth curve, the compute of three ways to the adaptive depth, the budgets."""
+    """The report's section: the depth curve in a line per weights, the compute of three ways to the adaptive depth,
+    the budgets."""
     out = ["## Depth from scratch, and what adaptive depth costs", "", f"Notebook: {link}.", ""]
-    out.append(table(["depth", "weights", "val acc", "test acc", "train seconds", "multiply-adds (1e12)"],
-                      [(r.depth, "shared" if r.shared else "separate", pct(r.val_acc), pct(r.test_acc),
-                        f"{r.train_seconds:.0f}", f"{r.multiply_adds / 1e12:.2f}") for r in d.curve]))
+    for shared in (False, True):
+        pts = [r for r in d.curve if r.shared == shared]
+        out.append(f"- {'shared' if shared else 'separate'} weights, test accuracy by depth: "
+                   + ", ".join(f"{r.depth}: {pct(r.test_acc)}" for r in pts)
+                   + f" ({pts[-1].train_seconds:.0f} s and {pts[-1].multiply_adds / 1e12:.2f}e12 multiply-adds to train "
+                   f"depth {pts[-1].depth}).")
     out += ["", "The adaptive runs on that curve: " + "; ".join(
         f"{n} weights end at depth {r.depth} with {pct(r.test_acc)} test accuracy" for n, r in d.adaptive.items()) + ".", "",
         "Three ways to a shared net of the adaptive run's final depth (multiply-adds counted from the layer shapes at "
         "each epoch's depth, checks included; seconds as measured, each net trained in a 1-thread worker):", ""]
-    out.append(table(["method", "depth", "multiply-adds (1e12)", "train seconds", "test acc"],
-                      [(c.method, c.depth, f"{c.multiply_adds / 1e12:.2f}", f"{c.seconds:.0f}", pct(c.test_acc))
-                       for c in d.compute]))
-    out += ["", "Adaptive runs of the shared net with longer budgets:", ""]
-    out.append(table(["budget", "final depth", "censored", "criterion below at every check", "test acc", "depth per epoch"],
-                      [(b.label, b.final_depth, b.censored, b.always_below, pct(b.test_acc),
-                        " ".join(map(str, b.depths))) for b in d.budgets]))
-    out += ["", "Does the final depth level off? " + (f"Yes, at depth {d.levels_off}." if d.levels_off is not None else
+    out += [f"- {c.method}: depth {c.depth}, {c.multiply_adds / 1e12:.2f}e12 multiply-adds, {c.seconds:.0f} s, "
+            f"{pct(c.test_acc)} test accuracy." for c in d.compute]
+    out += ["", "Adaptive runs of the shared net with longer budgets: " + "; ".join(
+        f"{b.label}: depth {b.final_depth}{' (censored)' if b.censored else ''}, {pct(b.test_acc)}" for b in d.budgets)
+        + ". The notebook gives each run's depth per epoch. Does the final depth level off? " + (f"Yes, at depth {d.levels_off}." if d.levels_off is not None else
             "No: the longer budgets end at different depths, or censored, so within these budgets the depth is set by "
             "the budget, not by the dynamics."), ""]
     return "\n".join(out)

@@ -164,7 +164,7 @@ def render(record: Depth1d, link: str) -> str:
     rows = [(f"{f} ({r.title})", f"{r.lr:g}", *(f"{r.test_acc[d].mean:.1f}" for d in depths),
              f"{r.gain.mean:+.1f}" + (f" [{r.gain.low:+.1f}, {r.gain.high:+.1f}]" if r.gain.low is not None else ""))
             for f, r in record.families.items()]
-    out = ["## MNIST-1D: where depth matters", "", f"Notebook: {link}.", "",
+    out = ["## MNIST-1D: where depth matters", "", f"Notebook: {link}. "
            f"{record.n_nets} nets, {record.train_seconds / 60:.1f} min of training summed over nets. Test accuracy "
            "(%, mean over seeds) by number of blocks; the gain is the deepest net's minus the 1-block net's "
            "(points, 95 % t-interval over seeds).", "",

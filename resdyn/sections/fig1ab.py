@@ -230,8 +230,8 @@ def verdicts(rec: Fig1AB) -> list[claims.Verdict]:
 
 
 def render(a: Fig1AB, link: str) -> str:
-    """The report's section: tables of the nets, profiles, sensitivity and mechanism; the report adds the figures."""
-    out = ["## Fig. 1A and 1B: residual statistics per layer", "", f"Notebook: {link}.", ""]
+    """The report's section: the nets and where they settle; the report adds the figures."""
+    out = ["## Fig. 1A and 1B: residual statistics per layer", ""]
     out.append(table(
         ["net", "test accuracy", "val accuracy", "precision", "train seconds", "class means settle after layer",
          f"std below {100 * SETTLING_FRACTION:g} % of peak from layer", "untrained: means / std"],
@@ -239,35 +239,7 @@ def render(a: Fig1AB, link: str) -> str:
           f"{a.nets[net].train_seconds:.0f}", never(a.trained[net].profile.mean_layer),
           never(a.trained[net].profile.std_layer),
           f"{never(a.untrained[net].profile.mean_layer)} / {never(a.untrained[net].profile.std_layer)}") for net in NETS]))
-    out += ["", f"{a.n_per_class} test samples per class. Per-layer profiles, averaged over classes and neurons: the "
-            "across-sample std (Fig. 1B) and the change of the class-mean residual from layer t to t+1 (Fig. 1A); "
-            f"the raw input's across-sample std, for scale, is {a.input_std:.3f}.", ""]
-    rows = []
-    for net in NETS:
-        for kind, dyn in (("trained", a.trained[net]), ("untrained", a.untrained[net])):
-            rows.append([f"std, {net}, {kind}"] + [f"{v:.3f}" for v in dyn.profile.std_profile])
-            rows.append([f"change, {net}, {kind}"] + [f"{v:.4f}" for v in dyn.profile.change_profile] + [""])
-    out.append(table(["layer t"] + [str(i + 1) for i in range(a.depth)], rows))
-    out += ["", "**Sensitivity**: the settling layer under other rules (fraction of the peak; the paper's absolute "
-            f"scale {PAPER_SCALE} per neuron):", ""]
-    s0 = a.trained["separate"].profile.sensitivity
-    rows = []
-    for net in NETS:
-        for kind, dyn in (("trained", a.trained[net]), ("untrained", a.untrained[net])):
-            s = dyn.profile.sensitivity
-            rows.append([f"1A {net}, {kind}"] + [never(x) for x in s.mean_layer] + [never(s.mean_layer_absolute)])
-            rows.append([f"1B {net}, {kind}"] + [never(x) for x in s.std_layer] + [never(s.std_layer_absolute)])
-    out.append(table(["rule"] + [f"{f:.1%}" for f in s0.fractions] + [f"< {s0.absolute}"], rows))
-    out += ["", f"Mechanism in the deep layers (layers {DEEP}-{a.depth}, mean): fraction of saturated units (y < 0.01 or > 0.99), "
-            "mean slope y(1 - y), across-sample spread of the pre-activation z, its offset |mean z|, ||W(t)||:", ""]
-    rows = []
-    deep = slice(DEEP - 1, None)
-    mean = lambda xs: sum(xs[deep]) / len(xs[deep])  # noqa: E731
-    named = [(f"{n}, trained", a.trained[n]) for n in NETS] + [(f"{n}, untrained", a.untrained[n]) for n in NETS] \
-        + [(f"{n}, baseline (stage 1)", b.dynamics) for n, b in a.baseline.items()]
-    for name, dyn in named:
-        m = dyn.mechanism
-        rows.append((name, f"{mean(m.saturated):.3f}", f"{mean(m.slope):.3f}", f"{mean(m.z_spread):.2f}",
-                     f"{mean(m.z_offset):.2f}", f"{mean(m.weight_norm):.2f}", never(dyn.profile.std_layer)))
-    out.append(table(["net", "saturated", "slope", "z spread", "z offset", "||W||", "std settles from"], rows))
+    out += ["", f"Notebook: {link}. {a.n_per_class} test samples per class; profiles averaged over classes and neurons. The raw "
+            f"input's across-sample std, for scale, is {a.input_std:.3f}. The notebook tabulates the profiles layer "
+            f"by layer, the settling layer under other thresholds, and the deep layers' saturation and weights."]
     return "\n".join(out + [""])

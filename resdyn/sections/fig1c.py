@@ -17,7 +17,6 @@ from ..claims import NETS
 from ..data import Split
 from ..dynamics import TrajectoryDistances, collect_trajectory, trajectory_distances
 from ..experiment import DEPTH
-from ..markdown import table
 from .common import PaperNets, of_kind, paper_nets, unsaved
 
 
@@ -94,15 +93,14 @@ def verdicts(rec: Fig1C) -> list[claims.Verdict]:
 
 
 def render(c: Fig1C, link: str) -> str:
-    """The report's section: every class's ratio for the nets and the controls."""
-    out = ["## Fig. 1C: distances between residual trajectories", "", f"Notebook: {link}.", ""]
-    rows = [[f"{net}, trained"] + [f"{x:.3f}" for x in c.trained[net].ratio] + [f"{c.trained[net].mean_ratio:.3f}"]
-            for net in NETS]
-    rows += [[f"{net}, untrained"] + [f"{x:.3f}" for x in c.untrained[net].ratio] + [f"{c.untrained[net].mean_ratio:.3f}"]
-             for net in NETS]
-    rows.append(["raw input x(0)"] + [f"{x:.3f}" for x in c.raw.ratio] + [f"{c.raw.mean_ratio:.3f}"])
-    out.append(table(["trajectories"] + [f"class {k}" for k in c.classes] + ["mean"], rows))
-    out += ["", "Within-class / between-class mean l2 distance of whole residual trajectories "
-            f"({c.n_samples} samples, {c.trajectory_length} values each; the raw input: its {c.trajectory_length // DEPTH} "
-            "pixels).", ""]
+    """The report's section: the mean ratio and its range over the classes for the nets and the controls."""
+    out = ["## Fig. 1C: distances between residual trajectories", ""]
+    rows = [(f"{net}, trained", c.trained[net]) for net in NETS] + [(f"{net}, untrained", c.untrained[net])
+                                                                     for net in NETS] + [("raw input x(0)", c.raw)]
+    out.append(f"Notebook: {link}. Within-class / between-class mean l2 distance of whole residual trajectories "
+               f"({c.n_samples} samples, {c.trajectory_length} values each; the raw input: its "
+               f"{c.trajectory_length // DEPTH} pixels), mean over the {len(c.classes)} classes (their range; the "
+               "notebook gives each class): " + "; ".join(
+                   f"{name} {d.mean_ratio:.3f} ({min(d.ratio):.3f}-{max(d.ratio):.3f})" for name, d in rows) + ".")
+    out.append("")
     return "\n".join(out)

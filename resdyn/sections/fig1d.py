@@ -20,7 +20,6 @@ from ..claims import NETS
 from ..data import Split
 from ..dynamics import collect_trajectory
 from ..embedding import cluster_separation, tsne_embedding
-from ..markdown import table
 from ..model import Trajectory
 from .common import PaperNets, of_kind, paper_nets, unsaved
 
@@ -131,11 +130,11 @@ def verdicts(rec: Fig1D) -> list[claims.Verdict]:
 
 def render(d: Fig1D, link: str) -> str:
     """The report's section: the separation of every embedding."""
-    out = ["## Fig. 1D: t-SNE of x(T)", "", f"Notebook: {link}.", ""]
+    out = ["## Fig. 1D: t-SNE of x(T)", ""]
     rows = [(f"x(T), {n}, trained", d.trained[n]) for n in NETS] + [(f"sum of y(t) = x(T) - x(0), {n}", d.residual_sum[n])
                                                                    for n in NETS]
     rows += [(f"x(T), {n}, untrained", d.untrained[n]) for n in NETS] + [("raw input x(0)", d.raw)]
-    out.append(table(["embedded", "kNN accuracy (k=10, 5-fold)", "silhouette"],
-                     [(name, f"{s.knn_accuracy:.3f}", f"{s.silhouette:.3f}") for name, s in rows]))
+    out.append(f"Notebook: {link}. kNN accuracy (k=10, 5-fold) / silhouette of each embedding: "
+               + "; ".join(f"{name} {s.knn_accuracy:.3f} / {s.silhouette:.3f}" for name, s in rows) + ".")
     out += ["", f"openTSNE, perplexity {d.perplexity}, seed {d.seed}; {d.seconds:.0f} s for the seven embeddings.", ""]
     return "\n".join(out)

@@ -159,10 +159,21 @@ def rows(rec: InterventionStudy) -> tuple[list[str], list[list]]:
     return head, out
 
 
+def _wide(rec: InterventionStudy) -> tuple[list[str], list[list]]:
+    """:func:`rows` with one row per regime and weights, a column per kind of net."""
+    head, long = rows(rec)
+    kinds = list(dict.fromkeys(r[2] for r in long))
+    wide: dict[tuple, dict[str, str]] = {}
+    for regime, net, kind, layers, sat, ratio in long:
+        wide.setdefault((regime, net), {})[kind] = f"{layers} ({sat}, {ratio})"
+    return (["regime", "weights", *kinds], [[*key, *(got.get(k, "–") for k in kinds)] for key, got in wide.items()])
+
+
 def render(rec: InterventionStudy, link: str) -> str:
     """The report's section: the interventions, every point's settling layer, the verdicts in words."""
     out = ["## The mechanism, by intervention", "", f"Notebook: {link}. The trained nets of every regime, changed "
-           f"after training in layers {rec.from_layer} and later, one factor at a time:", ""]
-    out += [f"- **{k}**: {what}." for k, what in INTERVENTIONS.items()]
-    out += ["", table(*rows(rec)), "", summary(rec), ""]
+           f"after training in layers {rec.from_layer} and later, one factor at a time. "
+           + " ".join(f"**{k}**: {what}." for k, what in INTERVENTIONS.items())]
+    out += ["", "Settling layer per seed, then the deep layers' saturated fraction and weight ratio (means over seeds):",
+            "", table(*_wide(rec)), "", summary(rec), ""]
     return "\n".join(out)

@@ -13,8 +13,8 @@ from typing import ClassVar
 from .. import claims
 from ..claims import NETS
 from ..data import Split, balanced_subset
-from ..experiment import DEPTH, candidate_job, paper_jobs
-from ..markdown import never, pct, table
+from ..experiment import candidate_job, paper_jobs
+from ..markdown import pct
 from ..regimes import PAPER_LIKE, regime_variants
 from ..train import FitResult
 from .common import TrainedNet, trained_nets, untrained_net
@@ -215,17 +215,11 @@ def sentence(m: MechanismStudy) -> str:
 
 
 def render(m: MechanismStudy, link: str) -> str:
-    """The report's section: the association, the paper-like nets and every net's deep layers."""
-    out = ["## Why the residuals settle: saturation or shrinking weights", "", f"Notebook: {link}.", "",
-           sentence(m), "",
-           "The paper-like regime (inputs in [0, 1], PyTorch's default initialization, Adam 1e-3 constant) at full length:", ""]
-    out.append(table(["weights", "test accuracy", "val accuracy", "epochs"],
-                      [(n, pct(t.test_acc), pct(t.val_acc), t.epochs) for n, t in m.paper_like.items()]))
-    out += ["", f"Every net (deep layers {DEEP}-{DEPTH}; weight ratio = mean ||W(t)|| there over ||W(1)||; sweep variants: stage-1 "
-            "budget, test set not read):", ""]
-    out.append(table(["net", "weights", "group", "val acc", "test acc", "std settles", "std / peak (deep)", "saturated",
-                       "slope", "weight ratio"],
-                      [(p.name, "shared" if p.shared else "separate", p.group, pct(p.val_acc), pct(p.test_acc),
-                        never(p.std_layer), f"{p.deep_std_ratio:.2f}", f"{p.saturation:.2f}", f"{p.slope:.3f}",
-                        f"{p.weight_ratio:.2f}") for p in m.points]))
+    """The report's section: the association and the paper-like nets (every net's deep layers are in the notebook)."""
+    out = ["## Why the residuals settle: saturation or shrinking weights", "", f"Notebook: {link}. " + sentence(m), "",
+           "The paper-like regime (inputs in [0, 1], PyTorch's default initialization, Adam 1e-3 constant) at full "
+           "length: " + "; ".join(f"{n} weights {pct(t.test_acc)} test accuracy ({pct(t.val_acc)} validation, "
+                                  f"{t.epochs} epochs)" for n, t in m.paper_like.items()) + "."]
+    out[-1] += (f" The notebook lists all {len(m.points)} nets with their deep layers' (from layer {DEEP}) settling, "
+            "saturation, slope and weight ratio.")
     return "\n".join(out + [""])

@@ -11,7 +11,7 @@ from typing import ClassVar
 from .. import claims
 from ..claims import NETS
 from ..experiment import setup
-from ..markdown import num, table
+from ..markdown import num
 from . import fig1ab, fig1c, fig1d
 from .adaptive import adaptive_net
 from .common import trained_nets
@@ -126,14 +126,18 @@ def run(exp, seeds=PRECISION_SEEDS) -> PrecisionStudy:
 
 
 def render(p: PrecisionStudy, link: str) -> str:
-    """The report's section: every number in both precisions, the verdicts that move."""
+    """The report's section: the numbers and the verdicts that move (every number is in the notebook)."""
     out = ["## bf16 against fp32", "", f"Notebook: {link}. The chosen regime's two 15-layer nets and the "
            f"adaptive shared run, trained in fp32 and in bf16 autocast, seeds {', '.join(map(str, p.seeds))}; every "
            "analysis in fp32. A number moves if its fp32-bf16 difference of means exceeds the seed spread (the larger "
            "range over seeds of the two precisions).", ""]
-    out.append(table(["number", "fp32 mean", "bf16 mean", "difference", "seed spread", "within the spread"],
-                      [(r.metric, num(r.fp32, "{:.4g}"), num(r.bf16, "{:.4g}"), num(r.difference, "{:+.3g}"),
-                        num(r.spread, "{:.3g}"), r.within) for r in p.rows]))
-    out += ["", "Verdicts that move: " + ("; ".join(p.moved) if p.moved else "none") + ".", "",
-            f"bf16 qualifies as the default where the processor runs it natively: **{p.bf16_ok}**.", ""]
+    moved = [r for r in p.rows if not r.within]
+    out.append(f"{len(p.rows) - len(moved)} of {len(p.rows)} numbers stay within the seed spread"
+               + (": every one." if not moved else "; outside it: " + "; ".join(
+                   f"{r.metric} {num(r.fp32, '{:.4g}')} in fp32, {num(r.bf16, '{:.4g}')} in bf16 (spread "
+                   f"{num(r.spread, '{:.3g}')})" for r in moved) + ".")
+               + " The notebook gives every number in both precisions.")
+    out[-1] += (" Verdicts that move: " + ("; ".join(p.moved) if p.moved else "none") + ". bf16 qualifies as the "
+                f"default where the processor runs it natively: **{p.bf16_ok}**.")
+    out.append("")
     return "\n".join(out)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..experiment import DEPTH
-from ..markdown import pct, table
+from ..markdown import pct
 from ..regimes import regime_variants
 from ..train import FitResult
 
@@ -154,23 +154,20 @@ def _sweep_row(v, result: FitResult, exp) -> SweepRow:
 
 
 def render(g: RegimeSweep, link: str) -> str:
-    """The report's section: the sweep's two stages and its checks."""
+    """The report's section: the chosen regime, the sweep's result and its checks (the tables are in the notebook)."""
     s2 = g.stage2
     names = {row.key: row.name for row in g.table}
+    chosen = ", ".join(f"{k} {v}" for k, v in sorted(g.chosen.items()))
     out = ["## Training regime", "",
            "The paper gives no optimizer, learning rate or initialization. With PyTorch's default initialization and "
-           "inputs in [0, 1], most sigmoid units of the deep layers saturate early in training: every y(t) is positive, "
-           "so x(t) drifts away from 0 layer after layer, and the pre-activations W x(t) with it. We swept the settings "
-           f"that matter, one change at a time ({link}; stage 1: {g.n_train} training samples, "
-           f"{g.epochs} epoch(s), {DEPTH} layers), then trained the chosen regime and the best other variant at full length "
-           f"(stage 2: all training samples, {s2.epochs} epochs). **Every choice is made on the validation split** "
-           "(10,000 images held out from the training set); the test set is read once per final net. The chosen regime:",
-           "", table(["setting", "value"], sorted(g.chosen.items())), ""]
-    rows = [(row.name, "shared" if row.shared else "separate", pct(row.val_acc), f"{row.seconds:.1f}") for row in g.table]
-    out += ["Stage 1:", "", table(["variant (one change from the chosen regime)", "weights", "val acc", "s"], rows), ""]
-    out.append(f"Best separate-weights variant of stage 1: `{names[g.best]}`; the chosen regime ranks {g.chosen_rank}. "
-               "Stage 2, at full length:")
-    out += ["", table(["variant", "val acc", "train seconds"],
-                       [(names[k], pct(v), f"{s2.seconds[k]:.0f}") for k, v in s2.val_acc.items()]), ""]
-    out += [f"Checks: {'; '.join(f'{t}: **{ok}**' for t, ok in g.checks())}.", ""]
+           "inputs in [0, 1], most deep sigmoid units saturate early in training. "
+           f"We swept the settings that matter, one change at a time ({link}; stage 1: {g.n_train} training samples, "
+           f"{g.epochs} epoch(s), {DEPTH} layers, {len(g.table)} variants). "
+           f"Then we trained the chosen regime and the best other variant at full length ({s2.epochs} epochs). "
+           "**Every choice is made on the validation split**; the test set is read once per final net.", "",
+           f"The chosen regime: {chosen}. Best separate-weights variant of stage 1: `{names[g.best]}`; the chosen "
+           f"regime ranks {g.chosen_rank}. At full length: "
+           + "; ".join(f"{names[k]} {pct(v)} validation accuracy ({s2.seconds[k]:.0f} s)" for k, v in s2.val_acc.items())
+           + ".", "",
+           f"Checks: {'; '.join(f'{t}: **{ok}**' for t, ok in g.checks())}.", ""]
     return "\n".join(out)

@@ -13,7 +13,7 @@ from .. import claims
 from ..claims import NETS
 from ..data import Split
 from ..experiment import candidate_job
-from ..markdown import never, pct, table
+from ..markdown import pct
 from ..regimes import TARGETED, Candidate
 from ..train import FitResult
 from .common import TrainedNet
@@ -143,12 +143,8 @@ def sentence(g: RegimeMap) -> str:
 
 
 def render(g: RegimeMap, link: str) -> str:
-    """The report's section: the sentence, the decision rule and the candidates."""
-    out = ["## Regime map and the targeted search", "", f"Notebook: {link}.", "", sentence(g), "",
-           f"Decision rule (fixed before the run): {g.decision.rule}.", ""]
-    out.append(table(["candidate", "weights", "inputs in [0, 1]", "epochs", "val acc", "test acc", "std settles",
-                       "means settle", "saturated (deep)"],
-                      [(c.name, "shared" if c.shared else "separate", c.paper_scaled, c.net.epochs, pct(c.net.val_acc),
-                        pct(c.net.test_acc), never(c.point.std_layer), never(c.point.mean_layer),
-                        f"{c.point.saturation:.2f}") for c in g.candidates]))
+    """The report's section: the sentence and the decision rule (the candidates are in the notebook)."""
+    out = ["## Regime map and the targeted search", "", f"Notebook: {link}. " + sentence(g), "",
+           f"Decision rule (fixed before the run): {g.decision.rule}. The notebook lists the {len(g.candidates)} "
+           "candidates with their accuracy, settling and saturation."]
     return "\n".join(out + [""])

@@ -14,7 +14,7 @@ from typing import ClassVar
 from .. import claims
 from ..claims import NETS
 from ..experiment import Setup, paper_jobs, setup
-from ..markdown import num, table
+from ..markdown import table
 from ..model import check_seed
 from . import adaptive, fig1ab, fig1c, fig1d
 from .common import Interval, t_interval
@@ -171,24 +171,26 @@ def verdicts(s: SeedsSection) -> list[claims.Verdict]:
 
 
 def render(s: SeedsSection, link: str) -> str:
-    """The report's section: every number over the seeds, and the verdicts per seed."""
+    """The report's section: which conclusions survive the seeds, and each claim's verdicts per seed (the
+    numbers per seed are in the notebook)."""
     out = ["## Seeds", "", f"Notebook: {link}. Seeds {', '.join(map(str, s.seeds))}, each the whole paper "
-           f"analysis ({s.wall_seconds / 60:.0f} min for all, side by side). Mean and 95 % t-interval over the seeds "
-           "where a number is defined (a settling layer is undefined where the net never settles):", ""]
-    rows = []
-    for key, iv in s.summary.items():  # the record's own numbers (an older record has fewer)
-        what = METRICS.get(key, key)
-        vals = ", ".join("never" if v is None else f"{v:.3g}" for v in iv.values)
-        ci = "n/a" if iv.low is None else f"[{iv.low:.3g}, {iv.high:.3g}]"
-        rows.append((what, vals, num(iv.mean, "{:.3g}"), ci, iv.n))
-    out.append(table(["number", "per seed", "mean", "95 % interval", "defined in"], rows))
+           f"analysis ({s.wall_seconds / 60:.0f} min for all, side by side). The notebook gives every number per "
+           "seed, with its mean and 95 % t-interval.", ""]
     n = len(s.seeds)
     groups = {"hold in every seed": [k for k, v in s.holds.items() if v == n],
               "hold in some seeds only": [k for k, v in s.holds.items() if 0 < v < n],
               "hold in no seed": [k for k, v in s.holds.items() if v == 0]}
-    out += ["", "Which conclusions survive the seed spread: " + "; ".join(
-        f"{len(keys)} {what}" + (f" ({', '.join(keys)})" if keys else "") for what, keys in groups.items()) + ".", ""]
-    out += ["Verdicts per seed:", ""]
-    keys = list(s.holds)
-    out.append(table(["seed"] + keys, [[r.seed] + [r.verdicts[k] for k in keys] for r in s.runs]))
+    out += ["Which conclusions survive the seed spread: " + "; ".join(
+        f"{len(keys)} {what}" + (f" ({', '.join(f'`{k}`' for k in keys)})" if keys else "") for what, keys in groups.items())
+        + ".", ""]
+    by_seed = {k: [r.verdicts[k] for r in s.runs] for k in s.holds}
+    same: dict[str, list[str]] = {}
+    for k, got in by_seed.items():
+        if len(set(got)) == 1:
+            same.setdefault(got[0], []).append(k)
+    out.append("Verdicts per seed: the same in every seed for " + "; ".join(
+        f"{', '.join(f'`{k}`' for k in keys)} ({word})" for word, keys in same.items()) + "." if same else "Verdicts per seed:")
+    split = {k: got for k, got in by_seed.items() if len(set(got)) > 1}
+    if split:
+        out += ["", table(["seed"] + list(split), [[r.seed] + [r.verdicts[k] for k in split] for r in s.runs])]
     return "\n".join(out + [""])

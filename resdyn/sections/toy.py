@@ -279,7 +279,7 @@ def verdicts(rec: ToyCircles) -> list[claims.Verdict]:
 
 def render(t: ToyCircles, link: str) -> str:
     """The report's section: the setup and the verdicts."""
-    out = ["## The longer version's toy: two concentric circles", "", f"Notebook: {link}.", "",
+    out = ["## The longer version's toy: two concentric circles", "", f"Notebook: {link}. "
            "Setup (chosen before the run; the paper gives none): " + ", ".join(f"{k} {v}" for k, v in t.setup.items()) + ".", ""]
     out.append(table(["claim", "paper", "ours", "controls", "verdict"],
                       [(v.claim, v.paper, v.ours, v.controls, f"**{v.verdict}**") for v in claims.toy_verdicts(t)]))

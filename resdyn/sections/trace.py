@@ -297,28 +297,24 @@ def _layer_rows(m: TracedModel) -> list[list[str]]:
 
 
 def render(rec: TraceStudy, link: str) -> str:
-    """The report's section: a summary of the models, then a table per model, layer by layer."""
-    out = ["## Any residual model: the paper's statistics and the field's criteria", "", f"Notebook: {link}.", "",
+    """The report's section: a summary of the models (the tables layer by layer are in the notebook)."""
+    out = ["## Any residual model: the paper's statistics and the field's criteria", "", f"Notebook: {link}. "
            f"Each model traced on {rec.n_samples} test samples ({len(rec.classes)} classes); residuals flattened per "
-           f"layer. Settling: below {100 * SETTLING_FRACTION:g} % of the profile's peak from that layer on.", ""]
+           f"layer. Settling: below {100 * SETTLING_FRACTION:g} % of the profile's peak from that layer on."]
     if rec.conv is not None:
         c, spec = rec.conv, rec.conv.spec
         reading = ("the flattened image read as one signal" if c.length is None else
                    f"each image read as {c.in_channels} channels (its rows) of length {c.length} (its columns)")
-        out += [f"The conv net: {reading}; channels {spec.channels}, {spec.blocks_per_stage} blocks per stage, Adam "
-                f"(lr {spec.lr:g}), {spec.epochs} epochs on {c.n_train} samples (seed {c.seed}, "
-                f"{c.train_seconds:.0f} s), test accuracy {pct(c.test_acc)}.", ""]
+        out[-1] += (f" The conv net: {reading}; channels {spec.channels}, {spec.blocks_per_stage} blocks per stage, "
+                    f"Adam (lr {spec.lr:g}), {spec.epochs} epochs on {c.n_train} samples (seed {c.seed}, "
+                    f"{c.train_seconds:.0f} s), test accuracy {pct(c.test_acc)}.")
+    out.append("")
     out.append(table(["model", "kind", "parameters", "layers (stages)", "accuracy", "std settles from",
                       "means settle after", "within/between", "worst lesion"],
                      [(n, m.kind, m.parameters, f"{m.depth} ({', '.join(map(str, m.stages))})", pct(m.accuracy),
                        never(m.std_layer), never(m.mean_layer), f"{m.mean_ratio:.3f}",
                        f"block {m.worst_lesion.block}: {pct(m.worst_lesion.accuracy)}")
                       for n, m in rec.models.items()]))
-    for name, m in rec.models.items():
-        out += ["", f"**{name}** ({m.kind}; block output shapes {m.shapes}):", ""]
-        out.append(table(["t", "block", "std", "change t->t+1"] + list(CRITERIA) + ["accuracy, block skipped"],
-                         _layer_rows(m)))
-        if len(m.lesion) != m.depth:
-            out += ["", "Block skipped: " + ", ".join(f"{r.name} {pct(r.accuracy)}" for r in m.lesion)]
-    out += ["", "Criteria: " + "; ".join(f"{k}: {v}" for k, v in CRITERIA.items()) + ".", ""]
+    out += ["", "Criteria: " + "; ".join(f"{k}: {v}" for k, v in CRITERIA.items()) + ". The notebook gives each "
+            "model's statistics and criteria layer by layer, and the accuracy with each block skipped.", ""]
     return "\n".join(out)

@@ -1,5 +1,5 @@
-"""Command line: ``resdyn train``, ``resdyn prune``, ``resdyn reproduce`` and ``resdyn report``
-(also ``python -m resdyn``)."""
+"""Command line: ``resdyn train``, ``resdyn prune``, ``resdyn reproduce``, ``resdyn compare``, ``resdyn report``
+and the other run commands (also ``python -m resdyn``)."""
 from __future__ import annotations
 
 import argparse
@@ -147,12 +147,39 @@ def cmd_reproduce(args):
         if record.stale:
             changed.append(f"sections of {', '.join(record.stale)} are stale (another experiment spec): "
                            "re-run make seeds / make study and commit them")
+        numbers = _compare_numbers(before, record, args.target, exact=args.exact)
+        print(f"Numbers of the {args.target} target's sections against {args.check}: {numbers.summary()}.")
         if changed:
             print("Verdicts changed against " + args.check + ":\n  " + "\n  ".join(changed), file=sys.stderr)
+        if not numbers.ok:
+            print(f"Numbers that left their tolerance against {args.check}:\n  " + "\n  ".join(numbers.lines()),
+                  file=sys.stderr)
+        if changed or not numbers.ok:
             sys.exit(1)
         print(f"All {len(record.verdicts)} verdicts match {args.check}.")
     if paths.quick_mode(args.quick):
         print(QUICK_NOTE)
+
+
+def _compare_numbers(before, after, target: str, *, exact: bool):
+    """:func:`resdyn.compare.compare` of the sections of ``target`` in two records."""
+    from . import compare, results, sections
+
+    old, new = results.to_dict(before), results.to_dict(after)
+    names = [s.name for s in sections.of_target(target) if s.name in old or s.name in new]
+    return compare.compare(old, new, sections=names, exact=exact)
+
+
+def cmd_compare(args):
+    from . import compare
+
+    names = [s for s in args.sections.split(",") if s] if args.sections else None
+    result = compare.compare_files(args.old, args.new, sections=names, exact=args.exact)
+    if result.lines():
+        print(f"Fields that differ between {args.old} and {args.new}:\n  " + "\n  ".join(result.lines()))
+    print(result.summary() + ".")
+    if not result.ok:
+        sys.exit(1)
 
 
 def cmd_report(args):
@@ -249,7 +276,10 @@ def _add_reproduce(sub) -> None:
     p.add_argument("--cell-timeout", type=_seconds, default=None, metavar="SECONDS", help="most seconds per notebook "
                    "cell, 0: none (default: 3600 in quick mode and for the paper target, else none: cells train for hours).")
     p.add_argument("--check", default=None, metavar="RESULTS_JSON",
-                   help="fail (exit 1) if any verdict differs from this earlier results.json.")
+                   help="fail (exit 1) if any verdict differs from this earlier results.json, or any number of the "
+                        "target's sections leaves its tolerance (resdyn.compare; one line per field).")
+    p.add_argument("--exact", action="store_true",
+                   help="with --check: the numbers bit for bit (the same processor type and precision give them so).")
     p.add_argument("--update-notebooks", action="store_true",
                    help="copy the checked cells' outputs of this run into notebooks/ (what nbval compares "
                         "against) and clear all other outputs. Use with --quick.")
@@ -257,7 +287,7 @@ def _add_reproduce(sub) -> None:
 
 
 def _add_run_commands(sub) -> None:
-    """``reproduce``, ``check-figures``, ``check-executed``, ``report``, ``units`` and ``book``."""
+    """``reproduce``, ``check-figures``, ``check-executed``, ``compare``, ``report``, ``units`` and ``book``."""
     _add_reproduce(sub)
     p = sub.add_parser("check-figures", help="compare regenerated figures with committed copies (image RMS).",
                        description="Fail (exit 1), naming each figure, where a regenerated PNG differs from the "
@@ -276,6 +306,20 @@ def _add_run_commands(sub) -> None:
     p.add_argument("--expected", required=True, help="folder with the committed executed notebooks (copied before the run).")
     p.add_argument("--actual", default=str(paths.EXECUTED_DIR), help="folder with this run's (default paper/notebooks/).")
     p.set_defaults(func=cmd_check_executed)
+
+    p = sub.add_parser("compare", help="compare two results.json records field by field (numbers within tolerances).",
+                       description="Pair every leaf of OLD and NEW by its path and compare it: strings, booleans, "
+                                   "integers exactly (settling layers within one), floats within the tolerance of "
+                                   "their kind (resdyn.compare.KINDS, measured between AMD EPYC and Intel Xeon), or "
+                                   "every leaf bit for bit with --exact (two runs on one processor type, a refactor). "
+                                   "Timings and the runs' identity are not compared. Lists every field that differs "
+                                   "and the counts; exit 1 if any is outside its tolerance or missing on one side.")
+    p.add_argument("old", help="the earlier results.json (e.g. the committed one, copied before a run).")
+    p.add_argument("new", help="the later results.json.")
+    p.add_argument("--sections", default=None, metavar="NAMES",
+                   help="only these sections, comma-separated (e.g. fig1ab,fig1c); default: every section.")
+    p.add_argument("--exact", action="store_true", help="every leaf bit for bit.")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("report", help="re-render REPORT.md from an existing results.json (no re-run).",
                        description="Write REPORT.md next to RESULTS_JSON from its numbers.")

@@ -19,7 +19,8 @@ The tolerances come from the records of the same experiment spec run on both pro
 AMD records are equal leaf for leaf), and the seeds target at db31b6c (Intel) against 2f49f7b (AMD).
 Each tolerance is two to four times the largest difference measured for its kind (the measured maxima
 are in each kind's ``why``; the largest used 47 % of its tolerance). Timings, memory and the run's identity (:data:`SKIPPED`) are not
-compared: they differ from run to run.
+compared: they differ from run to run. The tolerances hold between processors that train in one
+precision; bf16 and fp32 training give other nets (``reproduce --check`` then compares only the verdicts).
 """
 from __future__ import annotations
 

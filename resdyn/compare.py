@@ -70,12 +70,13 @@ KINDS: tuple[Kind, ...] = (
              "profiles 0.03 of their peak; class distances 0.02)"),
 )
 
-#: The integer leaves compared within one layer in the tolerant mode: settling layers (the first layer
-#: where a profile falls below a fraction of its peak); a profile that crosses its threshold near a
-#: layer moves by one (measured: one of the paper target's settling layers, 13 -> 12, Intel Xeon
-#: against AMD EPYC). A layer against None (never settles) is a difference.
-LAYER = Kind("layer", r"_layer", rel=0.0, abs=1,
-             why="settling layers: a threshold crossed near a layer moves by one layer (measured: 13 -> 12)")
+#: The settling layers (the first layer where a profile falls below a fraction of its peak; integers, or
+#: floats where a record holds them in a dict of numbers or as a mean over seeds), compared within one
+#: layer in the tolerant mode: a profile that crosses its threshold near a layer moves by one (measured:
+#: one of the paper target's settling layers, 13 -> 12, Intel Xeon against AMD EPYC). A layer against
+#: None (never settles) is a difference.
+LAYER = Kind("layer", r"(^|\.)(mean|std|std_peak)_layer(_absolute)?(_untrained)?(_separate|_shared)?(\.|\[|$)",
+             rel=0.0, abs=1, why="settling layers: a threshold crossed near a layer moves it by one (measured: 13 -> 12)")
 
 
 @dataclass
@@ -106,10 +107,10 @@ class Comparison:
                 f"({self.skipped} timings and identity fields not compared)")
 
 
-def kind_of(path: str, value=None) -> Kind:
-    """The kind of the leaf at ``path``: :data:`LAYER` for an integer settling layer, else the first of
+def kind_of(path: str) -> Kind:
+    """The kind of the number at ``path``: :data:`LAYER` for a settling layer, else the first of
     :data:`KINDS` whose pattern it matches."""
-    if isinstance(value, int) and not isinstance(value, bool) and re.search(LAYER.pattern, path):
+    if re.search(LAYER.pattern, path):
         return LAYER
     return next(k for k in KINDS if re.search(k.pattern, path))
 
@@ -176,15 +177,12 @@ def _tolerated(path: str, x, y, scales) -> str | None:
     where they differ beyond it, None where they are not numbers the tolerant mode compares loosely."""
     if not (_number(x) and _number(y)):
         return None
-    if isinstance(x, int) and isinstance(y, int):  # integers: exact, settling layers within one
-        kind = kind_of(path, x)
-        if kind is not LAYER:
-            return None
-        return "" if abs(x - y) <= kind.abs else f"{abs(x - y)} layers apart > layer tolerance {kind.abs}"
+    kind = kind_of(path)
+    if isinstance(x, int) and isinstance(y, int) and kind is not LAYER:  # integers: exact, settling layers within one
+        return None
     x, y = float(x), float(y)
     if not (math.isfinite(x) and math.isfinite(y)):
         return None
-    kind = kind_of(path)
     scale = max(abs(x), abs(y), *(s.get(_list_of(path), 0.0) for s in scales))
     tol = max(kind.rel * scale, kind.abs)
     if kind.name == "accuracy" and max(abs(x), abs(y)) > 1:  # written in percent

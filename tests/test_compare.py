@@ -81,6 +81,20 @@ def test_a_settling_layer_may_move_by_one_layer_except_in_exact_mode():
     assert not compare.compare(record(), new, exact=True).ok
 
 
+def test_layer_kinds_by_name_removed_layers_are_exact_and_layer_means_within_one():
+    assert compare.kind_of("seeds.summary.mean_layer_absolute_separate.mean").name == "layer"
+    assert compare.kind_of("fig1ab.trained.shared.profile.sensitivity.std_layer[5]").name == "layer"
+    old, new = record(), record()
+    old["fig1c"]["trained"]["removed_layers"], new["fig1c"]["trained"]["removed_layers"] = [7, 6], [7, 5]
+    assert compare.compare(old, new).outside == ["fig1c.trained.removed_layers[1]: 6 -> 5"]
+    old, new = record(), record()
+    old["fig1c"]["trained"]["mean_layer_separate"], new["fig1c"]["trained"]["mean_layer_separate"] = 3.0, 3.9
+    assert compare.compare(old, new).ok
+    new["fig1c"]["trained"]["mean_layer_separate"] = 4.5
+    assert compare.compare(old, new).outside == [
+        "fig1c.trained.mean_layer_separate: 3.0 -> 4.5 (difference 1.5 > layer tolerance 1)"]
+
+
 def test_accuracies_written_in_percent_get_the_tolerance_in_percent():
     old, new = record(), record()
     old["fig1c"]["trained"]["deep_acc"], new["fig1c"]["trained"]["deep_acc"] = [88.2, 90.0], [89.9, 90.0]

@@ -17,10 +17,11 @@ Two modes:
 The tolerances come from the records of the same experiment spec run on both processor types (bf16,
 2 cores): the paper target at d1fc11b (Intel Xeon) against 660ea28 and 8c91ed1 (AMD EPYC; the two
 AMD records are equal leaf for leaf), and the seeds target at db31b6c (Intel) against 2f49f7b (AMD).
-Each tolerance is two to four times the largest difference measured for its kind (the measured maxima
-are in each kind's ``why``; the largest used 47 % of its tolerance). Timings, memory and the run's identity (:data:`SKIPPED`) are not
-compared: they differ from run to run. The tolerances hold between processors that train in one
-precision; bf16 and fp32 training give other nets (``reproduce --check`` then compares only the verdicts).
+Each measured tolerance is two to four times the largest difference measured for its kind (the measured
+maxima are in each kind's ``why``; the largest used 47 % of its tolerance). Timings, memory and the run's
+identity (:data:`SKIPPED`) are not compared: they differ from run to run. The tolerances hold between
+processors that train in one precision; bf16 and fp32 training give other nets (``reproduce --check``
+then compares only the verdicts).
 """
 from __future__ import annotations
 
@@ -60,9 +61,11 @@ KINDS: tuple[Kind, ...] = (
              "0.008 between the processors (the paper target: kNN accuracy on the untrained nets' t-SNE, "
              "0.895 -> 0.903; the trained nets' test accuracies at most 0.0005, validation 0.0025)"),
     Kind("p-value", r"p_value", rel=0.0, abs=0.05,
-         why="a p-value moves with its statistic; its verdicts are compared by key, this only catches gross changes"),
+         why="not measured between the processors (only the study target has p-values, and its two records differ in "
+             "code too); a p-value moves with its statistic, its verdicts are compared by key: gross changes only"),
     Kind("correlation", r"(^|\.)rho$", rel=0.0, abs=0.1,
-         why="a rank correlation over a few dozen nets: one net's rank moving changes it by a few hundredths"),
+         why="not measured between the processors (as p-values); a rank correlation over a few dozen nets, where "
+             "one net's rank moving changes it by a few hundredths"),
     Kind("statistic", r"", rel=0.1, abs=1e-9,
          why="every other number (criteria, profiles, distances, ratios, silhouettes, losses, mechanism statistics), "
              "relative: at most 0.047 between the processors (the seeds target: a seed's silhouette margin "
@@ -76,7 +79,8 @@ KINDS: tuple[Kind, ...] = (
 #: one of the paper target's settling layers, 13 -> 12, Intel Xeon against AMD EPYC). A layer against
 #: None (never settles) is a difference.
 LAYER = Kind("layer", r"(^|\.)(mean|std|std_peak)_layer(_absolute)?(_untrained)?(_separate|_shared)?(\.|\[|$)",
-             rel=0.0, abs=1, why="settling layers: a threshold crossed near a layer moves it by one (measured: 13 -> 12)")
+             rel=0.0, abs=1,
+             why="settling layers: a threshold crossed near a layer moves it by one (measured: 13 -> 12)")
 
 
 @dataclass

@@ -147,7 +147,8 @@ def cmd_reproduce(args):
         if record.stale:
             changed.append(f"sections of {', '.join(record.stale)} are stale (another experiment spec): "
                            "re-run make seeds / make study and commit them")
-        numbers = _compare_numbers(before, record, args.target, exact=args.exact)
+        numbers, line = executed.compare_numbers(before, record, args.target, exact=args.exact)
+        print(line)
         if changed:
             print("Verdicts changed against " + args.check + ":\n  " + "\n  ".join(changed), file=sys.stderr)
         if numbers is not None and not numbers.ok:
@@ -158,36 +159,6 @@ def cmd_reproduce(args):
         print(f"All {len(record.verdicts)} verdicts match {args.check}.")
     if paths.quick_mode(args.quick):
         print(QUICK_NOTE)
-
-
-def _compare_numbers(before, after, target: str, *, exact: bool):
-    """:func:`resdyn.compare.compare` of the sections of ``target`` in two records, its summary printed; None
-    (and a line saying why) where the two runs trained in different precisions: bf16 and fp32 training give
-    other nets, beyond any tolerance measured between processors (the verdicts are still compared)."""
-    from . import compare, results, sections
-
-    p0, p1 = (r.runs[target].identity.get("precision") if target in r.runs else None for r in (before, after))
-    if p0 != p1:
-        print(f"Numbers not compared: the {target} target of the earlier record was trained in {p0}, this run in {p1}; "
-              "the tolerances hold between processors in one precision. Verdicts are still compared.")
-        return None
-    old, new = results.to_dict(before), results.to_dict(after)
-    names = [s.name for s in sections.of_target(target) if s.name in old or s.name in new]
-    result = compare.compare(old, new, sections=names, exact=exact)
-    print(f"Numbers of the {target} target's sections: {result.summary()}.")
-    return result
-
-
-def cmd_compare(args):
-    from . import compare
-
-    names = [s for s in args.sections.split(",") if s] if args.sections else None
-    result = compare.compare_files(args.old, args.new, sections=names, exact=args.exact)
-    if result.lines():
-        print(f"Fields that differ between {args.old} and {args.new}:\n  " + "\n  ".join(result.lines()))
-    print(result.summary() + ".")
-    if not result.ok:
-        sys.exit(1)
 
 
 def cmd_report(args):
@@ -315,19 +286,9 @@ def _add_run_commands(sub) -> None:
     p.add_argument("--actual", default=str(paths.EXECUTED_DIR), help="folder with this run's (default paper/notebooks/).")
     p.set_defaults(func=cmd_check_executed)
 
-    p = sub.add_parser("compare", help="compare two results.json records field by field (numbers within tolerances).",
-                       description="Pair every leaf of OLD and NEW by its path and compare it: strings, booleans, "
-                                   "integers exactly (settling layers within one), floats within the tolerance of "
-                                   "their kind (resdyn.compare.KINDS, measured between AMD EPYC and Intel Xeon), or "
-                                   "every leaf bit for bit with --exact (two runs on one processor type, a refactor). "
-                                   "Timings and the runs' identity are not compared. Lists every field that differs "
-                                   "and the counts; exit 1 if any is outside its tolerance or missing on one side.")
-    p.add_argument("old", help="the earlier results.json (e.g. the committed one, copied before a run).")
-    p.add_argument("new", help="the later results.json.")
-    p.add_argument("--sections", default=None, metavar="NAMES",
-                   help="only these sections, comma-separated (e.g. fig1ab,fig1c); default: every section.")
-    p.add_argument("--exact", action="store_true", help="every leaf bit for bit.")
-    p.set_defaults(func=cmd_compare)
+    from .compare import add_command
+
+    add_command(sub)
 
     p = sub.add_parser("report", help="re-render REPORT.md from an existing results.json (no re-run).",
                        description="Write REPORT.md next to RESULTS_JSON from its numbers.")

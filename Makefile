@@ -45,7 +45,7 @@ test-unit: install
 test-full: install ## full-scale tests on real MNIST (tens of minutes)
 	$(PY) -m pytest tests -m full
 
-reproduce: install ## the paper (notebooks 00-04) on MNIST: figures/, paper/ (results.json, REPORT.md, notebooks/)
+reproduce: install ## the paper (notebooks 00-04) on MNIST: figures/, paper/ (results.json, REPORT.md, notebooks/); CHECK=<results.json>: fail if a verdict differs or a number leaves its tolerance
 	$(PY) -m resdyn reproduce $(if $(CHECK),--check $(CHECK))
 
 seeds: install ## notebook 05: every headline number over five seeds (outside CI; about 5 minutes from a warm cache)

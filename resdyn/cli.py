@@ -1,5 +1,5 @@
-"""Command line: ``resdyn train``, ``resdyn prune``, ``resdyn reproduce`` and ``resdyn report``
-(also ``python -m resdyn``)."""
+"""Command line: ``resdyn train``, ``resdyn prune``, ``resdyn reproduce``, ``resdyn compare``, ``resdyn report``
+and the other run commands (also ``python -m resdyn``)."""
 from __future__ import annotations
 
 import argparse
@@ -147,8 +147,14 @@ def cmd_reproduce(args):
         if record.stale:
             changed.append(f"sections of {', '.join(record.stale)} are stale (another experiment spec): "
                            "re-run make seeds / make study and commit them")
+        numbers, line = executed.compare_numbers(before, record, args.target, exact=args.exact)
+        print(line)
         if changed:
             print("Verdicts changed against " + args.check + ":\n  " + "\n  ".join(changed), file=sys.stderr)
+        if numbers is not None and not numbers.ok:
+            print(f"Numbers that left their tolerance against {args.check}:\n  " + "\n  ".join(numbers.lines()),
+                  file=sys.stderr)
+        if changed or (numbers is not None and not numbers.ok):
             sys.exit(1)
         print(f"All {len(record.verdicts)} verdicts match {args.check}.")
     if switches.quick_mode(args.quick):
@@ -249,7 +255,10 @@ def _add_reproduce(sub) -> None:
     p.add_argument("--cell-timeout", type=_seconds, default=None, metavar="SECONDS", help="most seconds per notebook "
                    "cell, 0: none (default: 3600 in quick mode and for the paper target, else none: cells train for hours).")
     p.add_argument("--check", default=None, metavar="RESULTS_JSON",
-                   help="fail (exit 1) if any verdict differs from this earlier results.json.")
+                   help="fail (exit 1) if any verdict differs from this earlier results.json, or any number of the "
+                        "target's sections leaves its tolerance (resdyn.compare; one line per field).")
+    p.add_argument("--exact", action="store_true",
+                   help="with --check: the numbers bit for bit (the same processor type and precision give them so).")
     p.add_argument("--update-notebooks", action="store_true",
                    help="copy the checked cells' outputs of this run into notebooks/ (what nbval compares "
                         "against) and clear all other outputs. Use with --quick.")
@@ -257,7 +266,7 @@ def _add_reproduce(sub) -> None:
 
 
 def _add_run_commands(sub) -> None:
-    """``reproduce``, ``check-figures``, ``check-executed``, ``report``, ``units`` and ``book``."""
+    """``reproduce``, ``check-figures``, ``check-executed``, ``compare``, ``report``, ``units`` and ``book``."""
     _add_reproduce(sub)
     p = sub.add_parser("check-figures", help="compare regenerated figures with committed copies (image RMS).",
                        description="Fail (exit 1), naming each figure, where a regenerated PNG differs from the "
@@ -276,6 +285,10 @@ def _add_run_commands(sub) -> None:
     p.add_argument("--expected", required=True, help="folder with the committed executed notebooks (copied before the run).")
     p.add_argument("--actual", default=str(paths.EXECUTED_DIR), help="folder with this run's (default paper/notebooks/).")
     p.set_defaults(func=cmd_check_executed)
+
+    from .compare import add_command
+
+    add_command(sub)
 
     p = sub.add_parser("report", help="re-render REPORT.md from an existing results.json (no re-run).",
                        description="Write REPORT.md next to RESULTS_JSON from its numbers.")

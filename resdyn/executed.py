@@ -1,5 +1,5 @@
 """The executed notebooks: cleaned for readers, their checked outputs for nbval, and the comparisons
-CI makes between a run and the committed record (verdicts, figures).
+CI makes between a run and the committed record (verdicts, numbers, figures).
 """
 from __future__ import annotations
 
@@ -21,6 +21,22 @@ def compare_verdicts(before: results.Results, after: results.Results) -> list[st
     a = {v.key: v.verdict for v in before.verdicts}
     b = {v.key: v.verdict for v in after.verdicts}
     return [f"{k}: {a.get(k, 'missing')} -> {b.get(k, 'missing')}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
+
+def compare_numbers(before: results.Results, after: results.Results, target: str, *, exact: bool = False):
+    """(the :class:`resdyn.compare.Comparison` of ``target``'s sections in two records, a line saying how it went);
+    None for the comparison where the two runs trained in different precisions: bf16 and fp32 training give
+    other nets, beyond any tolerance measured between processors (the verdicts are still compared)."""
+    from . import compare
+
+    p0, p1 = (r.runs[target].identity.get("precision") if target in r.runs else None for r in (before, after))
+    if p0 != p1:
+        return None, (f"Numbers not compared: the {target} target of the earlier record was trained in {p0}, this run "
+                      f"in {p1}; the tolerances hold between processors in one precision. Verdicts are still compared.")
+    old, new = results.to_dict(before), results.to_dict(after)
+    names = [s.name for s in sections.of_target(target) if s.name in old or s.name in new]
+    result = compare.compare(old, new, sections=names, exact=exact)
+    return result, f"Numbers of the {target} target's sections: {result.summary()}."
 
 
 # ----------------------------------------------------------------------------------------------

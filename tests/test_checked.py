@@ -63,3 +63,41 @@ def test_the_committed_executed_notebooks_agree_with_themselves_and_have_checked
     nbs = sorted(paths.EXECUTED_DIR.glob("0[0-4]_*.ipynb"))
     assert len(nbs) == 5
     assert all(any(checked.is_checked(c) for c in nbformat.read(p, as_version=4).cells) for p in nbs)
+
+
+def _sanitized(text: str) -> str:
+    """``text`` as nbval compares it under nbval-sanitize.cfg."""
+    import re
+
+    from nbval.plugin import get_sanitize_patterns
+
+    for regex, replace in get_sanitize_patterns(checked.SANITIZE_FILE.read_text()):
+        text = re.sub(regex, replace, text)
+    return text
+
+
+def test_the_numbers_measured_to_agree_between_processors_are_compared():
+    rho = ("saturation: Spearman rho -0.27 over 49 nets, 95 % bootstrap interval [-0.57, +0.10], contains the rule's "
+           "threshold: borderline\n")
+    toy = ("toy_separate  keeps all 15 layers  depth 2 of 15 (censored), test accuracy 65.4 %  criterion before training "
+           "7.0e-04 (threshold 0.01)  no evidence\n")
+    dense = ("separate: DenseResNet, 15 layers in 1 stage [15]; accuracy 0.98; the worst single-block lesion: none stands "
+             "out (none by 0.02 or more)\n")
+    depth = "depth_matters_dense  not in the paper  deep minus 1 block: -5.75 [-66.10, +54.60] points  margin 2 points\n"
+    adaptive = "adaptive_keeps_transformer  x  adaptive minus deep: +0.00 [+0.00, +0.00] points  y\n"
+    for line, old, new in [(rho, "-0.57", "-0.58"), (rho, "-0.27", "-0.28"), (toy, "65.4", "65.5"), (toy, "7.0e-04", "7.1e-04"),
+                           (dense, "0.98", "0.97"), (depth, "+54.60", "+54.61"), (adaptive, "[+0.00", "[+0.25")]:
+        assert _sanitized(line) != _sanitized(line.replace(old, new)), (line, old)
+        assert "#.#" not in _sanitized(line)
+
+
+def test_the_numbers_that_move_between_processors_are_masked():
+    conv = ("conv: ConvResNet1d, 6 layers in 3 stages [2, 2, 2]; accuracy 0.96; the worst single-block lesion: block 3 "
+            "(blocks.2), accuracy 0.74\n")
+    scores = "ranks_removable_conv  not in the paper  paper's score minus relative's: +0.04 [-0.48, +0.57]  holds\n"
+    conv_rows = "depth_matters_conv  not in the paper  deep minus 1 block: +6.00 [-6.71, +18.71] points  margin 2 points\n"
+    paper = "error_separate          1.8 %          1.46 %               chance: 90 %                         holds\n"
+    for line, old, new in [(conv, "0.96", "0.97"), (conv, "block 3 (blocks.2), accuracy 0.74", "none stands out"),
+                           (scores, "-0.48", "-0.52"), (conv_rows, "+6.00", "+6.25"), (paper, "1.46", "1.43")]:
+        assert _sanitized(line) == _sanitized(line.replace(old, new)), (line, old)
+    assert _sanitized(paper.replace("holds", "partly")) != _sanitized(paper)

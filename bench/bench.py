@@ -35,13 +35,13 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the checkout's resdyn, also without the editable install
 
-from resdyn import machine  # noqa: E402
-from resdyn.dynamics import collect_trajectory, trajectory_distances  # noqa: E402
-from resdyn.experiment import REGIME  # noqa: E402
-from resdyn.model import DenseResNet, ModelConfig, Trajectory  # noqa: E402
-from resdyn.parallel import plan  # noqa: E402
-from resdyn.train import TrainConfig, make_optimizer, train_step  # noqa: E402
-from resdyn.trainconfig import choose_precision  # noqa: E402
+from resdyn.studies import machine  # noqa: E402
+from resdyn.core.dynamics import collect_trajectory, trajectory_distances  # noqa: E402
+from resdyn.studies.experiment import REGIME  # noqa: E402
+from resdyn.core.model import DenseResNet, ModelConfig, Trajectory  # noqa: E402
+from resdyn.lib.parallel import plan  # noqa: E402
+from resdyn.core.train import TrainConfig, make_optimizer, train_step  # noqa: E402
+from resdyn.core.trainconfig import choose_precision  # noqa: E402
 
 TITLES = {"train": "Training throughput against the GEMM roofline", "parallel": "Parallel workers",
           "trajectory": "Trajectory recording", "distances": "Trajectory distance matrix",
@@ -251,7 +251,7 @@ def _worker_steps(s: Settings, B: int, precision: str) -> None:
 
 def bench_parallel(s: Settings) -> dict:
     cores = len(os.sched_getaffinity(0))
-    workers, threads = plan(cores, cores=cores)  # resdyn.parallel's split of the cores: W x 1 on W cores
+    workers, threads = plan(cores, cores=cores)  # resdyn.lib.parallel's split of the cores: W x 1 on W cores
     B, single = s.batches[0], s.threads
     log(f"parallel: {workers} processes x {threads} thread against 1 x {single}; batch {B}; fp32, bf16")
     if workers < 2:
@@ -276,7 +276,7 @@ def bench_parallel(s: Settings) -> dict:
                     "ratio": par["median"] / one["median"]})
     return section(
         "parallel", f"{workers} `ProcessPoolExecutor` workers (forkserver; `torch.set_num_threads({threads})`, as "
-        f"`resdyn.parallel.plan` splits the cores) each train {s.steps} steps (separate weights) after a warm-up, "
+        f"`resdyn.lib.parallel.plan` splits the cores) each train {s.steps} steps (separate weights) after a warm-up, "
         f"released together by a barrier; total samples/s against one process with {single} threads; wall time "
         f"of each repetition, {s.reps} repetitions interleaved.",
         ["precision", "batch", "processes x threads", "samples/s", "1 process", "samples/s", "ratio"],

@@ -1,4 +1,4 @@
-"""What recording a trajectory costs: resdyn.trace (full) and resdyn.streaming.trace_stats (streaming)
+"""What recording a trajectory costs: resdyn.lib.trace (full) and resdyn.lib.streaming.trace_stats (streaming)
 against a plain forward pass, one thread; and the peak memory of each on a large input.
 
     .venv/bin/python bench/trace_bench.py            # about a minute
@@ -28,9 +28,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the checkout's resdyn; tests/models.py
 
 from models import ConvResNet1d  # noqa: E402
-from resdyn.model import DenseResNet, ModelConfig  # noqa: E402
-from resdyn.streaming import trace_stats  # noqa: E402
-from resdyn.trace import trace  # noqa: E402
+from resdyn.core.model import DenseResNet, ModelConfig  # noqa: E402
+from resdyn.lib.streaming import trace_stats  # noqa: E402
+from resdyn.lib.trace import trace  # noqa: E402
 
 MODES = ("forward", "full", "streaming")
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
-from resdyn.model import DenseResNet, ModelConfig
+from resdyn.core.model import DenseResNet, ModelConfig
 
 
 @dataclass

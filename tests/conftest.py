@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from resdyn import paths
+from resdyn.core import paths
 
 # Bit-level determinism on the CPU depends on the thread count (pytorch #88718): fix it.
 torch.set_num_threads(1)
@@ -20,14 +20,14 @@ def _isolated_cache(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def digits():
-    from resdyn.data import load_dataset
+    from resdyn.core.data import load_dataset
 
     return load_dataset("digits")
 
 
 @pytest.fixture(scope="session")
 def mnist_root() -> Path:
-    """Real MNIST for the tests that need it, where resdyn finds it (resdyn.paths.data_root); the
+    """Real MNIST for the tests that need it, where resdyn finds it (resdyn.core.paths.data_root); the
     test is skipped where the four MNIST files are not all there (a failed download leaves an
     empty ``MNIST/raw``)."""
     root = paths.data_root()

@@ -1,11 +1,11 @@
 """Small models for the trace and surgery tests (and bench/trace_bench.py); the conv ResNet lives in
-the package's catalogue (:mod:`resdyn.zoo`) and is re-exported here."""
+the package's catalogue (:mod:`resdyn.lib.zoo`) and is re-exported here."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from resdyn.zoo import ConvResNet1d, PreActBlock1d  # noqa: F401
+from resdyn.lib.zoo import ConvResNet1d, PreActBlock1d  # noqa: F401
 
 
 class Widening(nn.Module):

@@ -3,15 +3,17 @@ claims, report, CLI and the schema. ``complete_record(...)`` takes overrides per
 from dataclasses import replace
 from itertools import accumulate
 
-from resdyn import claims, sections
-from resdyn.claims import NETS
-from resdyn.results import Results, RunInfo
-from resdyn.sections.adaptive import AdaptiveDepth, AdaptiveNet, CriterionProfile, LesionRow, Scratch
-from resdyn.sections.common import TrainedNet
-from resdyn.sections.fig1ab import BaselineNet, Fig1AB, LayerMechanism, NetDynamics, ResidualProfile, Sensitivity
-from resdyn.sections.fig1c import DistanceSummary, Fig1C
-from resdyn.sections.fig1d import Fig1D, Separation
-from resdyn.sections.regime import RegimeSweep, Stage2, SweepRow
+from resdyn.core import claims
+from resdyn.studies import sections
+from resdyn.core.claims import NETS
+from resdyn.run.results import Results, RunInfo
+from resdyn.studies.sections.adaptive import AdaptiveDepth, AdaptiveNet, CriterionProfile, LesionRow, Scratch
+from resdyn.studies.sections.common import TrainedNet
+from resdyn.studies.sections.fig1ab import (BaselineNet, Fig1AB, LayerMechanism, NetDynamics, ResidualProfile,
+                                            Sensitivity)
+from resdyn.studies.sections.fig1c import DistanceSummary, Fig1C
+from resdyn.studies.sections.fig1d import Fig1D, Separation
+from resdyn.studies.sections.regime import RegimeSweep, Stage2, SweepRow
 
 
 def history(epochs=3, depth=15, criterion=0.02):
@@ -120,7 +122,7 @@ SEED_CLAIMS = [f"{c}_{n}" for c in claims.SEED_CLAIMS for n in ("separate", "sha
 def seeds(numbers=None, verdicts=None, n=3):
     """A seeds section of ``n`` seeds: ``numbers`` (metric -> list per seed) and ``verdicts`` (claim ->
     list per seed) override the defaults (number = the seed; verdict "holds", n/a for adaptive_separate)."""
-    from resdyn.sections.seeds import METRICS, SeedRun, summarize
+    from resdyn.studies.sections.seeds import METRICS, SeedRun, summarize
 
     numbers, verdicts = numbers or {}, verdicts or {}
     default = {k: ["n/a" if k == "adaptive_separate" else "holds"] * n for k in SEED_CLAIMS}
@@ -134,7 +136,7 @@ def seeds(numbers=None, verdicts=None, n=3):
 
 
 def point(key="chosen", shared=False, group="chosen", std_layer=None, saturation=0.1, ratio=0.8, test_acc=0.985):
-    from resdyn.sections.mechanism import NetPoint
+    from resdyn.studies.sections.mechanism import NetPoint
 
     return NetPoint(key=key, name=key, shared=shared, group=group, val_acc=0.98, test_acc=test_acc, std_layer=std_layer,
                     mean_layer=None, std_layer_absolute=3, deep_std_ratio=ratio, saturation=saturation, slope=0.1,
@@ -142,7 +144,7 @@ def point(key="chosen", shared=False, group="chosen", std_layer=None, saturation
 
 
 def mechanism_study():
-    from resdyn.sections.mechanism import Association, MechanismStudy
+    from resdyn.studies.sections.mechanism import Association, MechanismStudy
 
     points = [point(f"v{i}", i % 2 == 1, "sweep", std_layer=6 if i < 4 else None, saturation=0.9 - 0.1 * i,
                     ratio=0.1 * i, test_acc=None) for i in range(9)]
@@ -153,7 +155,7 @@ def mechanism_study():
 
 
 def regime_map():
-    from resdyn.sections.regime_map import CandidateResult, RegimeDecision, RegimeMap
+    from resdyn.studies.sections.regime_map import CandidateResult, RegimeDecision, RegimeMap
 
     cands = [CandidateResult("gauss_b0_unit_e20", "gauss", n == "shared", True, {"epochs": 20}, trained_net(0.97),
                              point("gauss_b0_unit_e20", n == "shared", "targeted")) for n in NETS]
@@ -164,7 +166,7 @@ def regime_map():
 
 
 def depth():
-    from resdyn.sections.depth import BudgetRow, ComputeRow, DepthRow, DepthStudy
+    from resdyn.studies.sections.depth import BudgetRow, ComputeRow, DepthRow, DepthStudy
 
     curve = [DepthRow(d, n == "shared", 0.98, 0.98, 10.0 * d, 10 ** 12 * d) for d in (1, 5, 15) for n in NETS]
     return DepthStudy(curve=curve, adaptive={n: DepthRow(5, n == "shared", 0.98, 0.98, 50.0, 5 * 10 ** 12) for n in NETS},
@@ -174,7 +176,7 @@ def depth():
 
 
 def toy():
-    from resdyn.sections.toy import SETUP, ToyCircles, ToyNet
+    from resdyn.studies.sections.toy import SETUP, ToyCircles, ToyNet
 
     net = ToyNet(initial_depth=15, final_depth=5, test_acc=1.0, val_acc=1.0, initial_criterion=1e-4, depth=[14, 13],
                  criterion=[0.005, 0.02], val_acc_history=[0.5, 1.0], always_below=False, censored=False,
@@ -183,7 +185,7 @@ def toy():
 
 
 def precision():
-    from resdyn.sections.precision import PrecisionRow, PrecisionRun, PrecisionStudy
+    from resdyn.studies.sections.precision import PrecisionRow, PrecisionRun, PrecisionStudy
 
     runs = [PrecisionRun(seed=s, precision=p, numbers={"error_separate": 1.5}, verdicts={"error_separate": "holds"},
                          epoch_seconds={n: 10.0 for n in NETS}) for s in (0, 1) for p in ("fp32", "bf16")]
@@ -192,7 +194,7 @@ def precision():
 
 
 def traced_model(kind="DenseResNet", stages=(15,), worst=1):
-    from resdyn.sections.trace import CRITERIA, LesionRow, TracedModel
+    from resdyn.studies.sections.trace import CRITERIA, LesionRow, TracedModel
 
     T = sum(stages)
     change = [0.01] * (T - 1)
@@ -206,7 +208,7 @@ def traced_model(kind="DenseResNet", stages=(15,), worst=1):
 
 
 def trace_study():
-    from resdyn.sections.trace import ConvSpec, ConvTraining, TraceStudy
+    from resdyn.studies.sections.trace import ConvSpec, ConvTraining, TraceStudy
 
     models = {n: traced_model() for n in NETS}
     models["conv"] = traced_model("ConvResNet1d", (2, 2, 2), worst=3)
@@ -216,9 +218,9 @@ def trace_study():
 
 
 def depth1d():
-    from resdyn.sections.common import t_interval
-    from resdyn.sections.depth1d import Depth1d, FamilyDepth
-    from resdyn.zoo import FAMILIES
+    from resdyn.studies.sections.common import t_interval
+    from resdyn.studies.sections.depth1d import Depth1d, FamilyDepth
+    from resdyn.lib.zoo import FAMILIES
 
     families = {f.name: FamilyDepth(title=f.title, lr=1e-3,
                                     test_acc={"1": t_interval([60.0 + i, 61.0 + i, 62.0 + i]), "4": t_interval([80.0, 81.0, 83.0])},
@@ -231,10 +233,10 @@ def depth1d():
 
 
 def criteria1d():
-    from resdyn.removal import CRITERIA, STRATEGIES
-    from resdyn.sections.common import t_interval
-    from resdyn.sections.criteria1d import Criteria1d, FamilyCriteria
-    from resdyn.zoo import FAMILY_NAMES
+    from resdyn.lib.removal import CRITERIA, STRATEGIES
+    from resdyn.studies.sections.common import t_interval
+    from resdyn.studies.sections.criteria1d import Criteria1d, FamilyCriteria
+    from resdyn.lib.zoo import FAMILY_NAMES
 
     iv = t_interval([0.5, 0.6, 0.7])
     fam = FamilyCriteria(spearman={c: iv for c in CRITERIA}, score={s: t_interval([0.8, 0.85, 0.9]) for s in STRATEGIES},
@@ -251,9 +253,9 @@ def criteria1d():
 
 
 def adaptive1d():
-    from resdyn.sections.adaptive1d import Adaptive1d, AdaptiveRun, FamilyAdaptive
-    from resdyn.sections.common import t_interval
-    from resdyn.zoo import FAMILY_NAMES
+    from resdyn.studies.sections.adaptive1d import Adaptive1d, AdaptiveRun, FamilyAdaptive
+    from resdyn.studies.sections.common import t_interval
+    from resdyn.lib.zoo import FAMILY_NAMES
 
     runs = [AdaptiveRun(family=f, seed=s, threshold=t, final_depth=3, test_acc=90.0, epochs=20,
                         removed=[{"epoch": 3, "depth_after": 3, "criterion": 0.005}], initial_criterion=0.05, final_criterion=0.004,
@@ -266,8 +268,8 @@ def adaptive1d():
 
 
 def by_regime():
-    from resdyn import claims
-    from resdyn.sections.by_regime import ByRegime, Choice
+    from resdyn.core import claims
+    from resdyn.studies.sections.by_regime import ByRegime, Choice
 
     choice = [Choice(init_scale=s, lr=lr, val_acc=0.97, epochs=12, chosen=(s, lr) == (0.1, 1e-3))
               for s in (0.1, 1.0) for lr in (1e-3, 3e-4)]
@@ -280,8 +282,8 @@ def by_regime():
 def threshold_runs(n_seeds=3):
     """The threshold sweep of ``n_seeds`` seeds: depth 15 - 2 * (index of the threshold), censored
     at the largest threshold, change -0.1 * seed points."""
-    from resdyn import claims
-    from resdyn.sections.by_regime import ThresholdRun
+    from resdyn.core import claims
+    from resdyn.studies.sections.by_regime import ThresholdRun
 
     ts = claims.CONVERGENCE_SWEEP
     return [ThresholdRun(threshold=t, seed=s, final_depth=15 - 2 * i, censored=i == len(ts) - 1, epochs=20 + s,
@@ -291,8 +293,8 @@ def threshold_runs(n_seeds=3):
 def control_run(seed=0, *, shuffled_layer=None, mlp_ratio=0.95, mlp_silhouette=0.05, changed=None):
     """One seed's controls: the shuffled-label nets settle at ``shuffled_layer`` (every scale), the
     non-residual nets have ``mlp_ratio`` and ``mlp_silhouette``."""
-    from resdyn.claims import NETS
-    from resdyn.sections.controls import CURVES, ControlRun, MlpNet, ShuffledNet
+    from resdyn.core.claims import NETS
+    from resdyn.studies.sections.controls import CURVES, ControlRun, MlpNet, ShuffledNet
 
     sh = ShuffledNet(val_acc=0.11, mean_layer=shuffled_layer, std_layer=shuffled_layer,
                      mean_layer_absolute=shuffled_layer, std_layer_absolute=shuffled_layer)
@@ -305,8 +307,8 @@ def control_run(seed=0, *, shuffled_layer=None, mlp_ratio=0.95, mlp_silhouette=0
 def intervention_study(seeds_per_regime=2):
     """Every regime, net and seed: trained nets settle at layer 5 + seed; centring removes settling,
     layer-1 norm delays it by one layer, halving leaves it."""
-    from resdyn import claims
-    from resdyn.sections.intervention import KINDS, InterventionPoint, InterventionStudy
+    from resdyn.core import claims
+    from resdyn.studies.sections.intervention import KINDS, InterventionPoint, InterventionStudy
 
     moved = {"trained": 0, "centred": None, "layer1_norm": 1, "halved": 0}
     points = [InterventionPoint(regime=r, net=n, seed=s, kind=k, std_layer=None if moved[k] is None else 5 + s + moved[k],
@@ -319,7 +321,7 @@ def intervention_study(seeds_per_regime=2):
 
 def complete_record(**overrides) -> Results:
     """Every section filled; ``overrides`` replace sections by name. Verdicts computed from them."""
-    from resdyn import claims
+    from resdyn.core import claims
 
     parts = {"runs": {"paper": run_info(), "seeds": run_info(), "study": run_info(), "criteria": run_info(),
                       "regimes": run_info()},

@@ -12,8 +12,8 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from resdyn.model import DenseResNet
-from resdyn.train import TrainConfig, make_optimizer, train_step
+from resdyn.core.model import DenseResNet
+from resdyn.core.train import TrainConfig, make_optimizer, train_step
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench" / "bench.py"

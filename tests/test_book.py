@@ -8,8 +8,9 @@ import subprocess
 
 import pytest
 
-from resdyn import book, paths
-from resdyn.sections import SECTIONS
+from resdyn.run import book
+from resdyn.core import paths
+from resdyn.studies.sections import SECTIONS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -5,10 +5,12 @@ from dataclasses import replace
 import pytest
 from records import by_regime, seeds
 
-from resdyn import claims, fragments, plots
-from resdyn.experiment import PAPER_LIKE_GRID, QUICK_TRAIN, REGIME, regime_train, setup
-from resdyn.regimes import BASELINE, paper_like
-from resdyn.sections import by_regime as section
+from resdyn.core import claims
+from resdyn.lib import fragments
+from resdyn.studies import plots
+from resdyn.studies.experiment import PAPER_LIKE_GRID, QUICK_TRAIN, REGIME, regime_train, setup
+from resdyn.studies.regimes import BASELINE, paper_like
+from resdyn.studies.sections import by_regime as section
 
 
 def test_the_chosen_regime_s_setup_is_the_paper_run_s():
@@ -137,8 +139,8 @@ def test_accuracy_by_regime_reads_the_paired_difference_s_interval_against_the_p
 def test_the_report_s_regimes_section_carries_both_summaries():
     from pathlib import Path
 
-    from resdyn import report
-    from resdyn.results import Results
+    from resdyn.run import report
+    from resdyn.run.results import Results
 
     rec = by_regime()
     text = report.render(Results(by_regime=rec), report_dir=Path("paper"), figures_dir=Path("figures"))

@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 import torch
 
-from resdyn import data1d, fitting, store
-from resdyn.data import Dataset, Split
-from resdyn.fitting import FitConfig, NetJob
-from resdyn.model import DenseResNet, ModelConfig
-from resdyn.pruning import AdaptiveDepthConfig
-from resdyn.store import CacheWarning
-from resdyn.train import TrainConfig, fit, train_or_load
+from resdyn.lib import data1d, fitting
+from resdyn.core import store
+from resdyn.core.data import Dataset, Split
+from resdyn.lib.fitting import FitConfig, NetJob
+from resdyn.core.model import DenseResNet, ModelConfig
+from resdyn.core.pruning import AdaptiveDepthConfig
+from resdyn.core.store import CacheWarning
+from resdyn.core.train import TrainConfig, fit, train_or_load
 
 MODEL = ModelConfig(width=8, depth=2, n_classes=2)
 CFG = TrainConfig(epochs=3, batch_size=16, lr=1e-2, seed=3)
@@ -123,8 +124,8 @@ def test_a_file_without_its_data_spec_is_set_aside_even_where_no_settings_are_as
 
 
 def test_an_adopted_plain_twin_records_the_data_and_is_refused_on_other_data(monkeypatch):
-    from resdyn import parallel
-    from resdyn.data import DataSpec
+    from resdyn.lib import parallel
+    from resdyn.core.data import DataSpec
 
     unit, standard = synthetic("unit"), synthetic("standard")
     spec = DataSpec("digits")

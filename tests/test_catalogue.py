@@ -3,8 +3,8 @@ import pytest
 import torch
 from catalogue import CONSTANT_CASES, bias_ladder, constant_bias, input_then_constant, saturated
 
-from resdyn.dynamics import class_residual_stats, collect_trajectory, settling_layer, trajectory_distances
-from resdyn.pruning import AdaptiveDepthConfig, check_depth, depth_criterion, remove_last_layers
+from resdyn.core.dynamics import class_residual_stats, collect_trajectory, settling_layer, trajectory_distances
+from resdyn.core.pruning import AdaptiveDepthConfig, check_depth, depth_criterion, remove_last_layers
 
 
 def inputs(n=12, width=6, seed=0):

@@ -1,9 +1,9 @@
-"""resdyn.checked: the checked cells of two executed copies of a notebook compared as nbval compares
+"""resdyn.run.checked: the checked cells of two executed copies of a notebook compared as nbval compares
 them (its sanitizers, streams coalesced, images skipped), nothing executed."""
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from resdyn import checked
+from resdyn.run import checked
 
 
 def _write(folder, name, claims_text, *, other_text="anything", image="AAAA", split=False):
@@ -57,7 +57,7 @@ def test_a_missing_notebook_cell_or_match_is_a_difference(tmp_path):
 
 
 def test_the_committed_executed_notebooks_agree_with_themselves_and_have_checked_cells():
-    from resdyn import paths
+    from resdyn.core import paths
 
     assert checked.compare_checked(paths.EXECUTED_DIR, paths.EXECUTED_DIR) == []
     nbs = sorted(paths.EXECUTED_DIR.glob("0[0-4]_*.ipynb"))

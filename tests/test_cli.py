@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from resdyn.cli import main
+from resdyn.run.cli import main
 
 
 def test_help_explains_every_subcommand(capsys):
@@ -22,10 +22,10 @@ def test_help_explains_every_subcommand(capsys):
 
 
 def test_train_digits_prints_json_history(capsys, digits):
-    from resdyn.experiment import REGIME
-    from resdyn.data import load_dataset
-    from resdyn.model import ModelConfig
-    from resdyn.train import TrainConfig, accuracy, train_or_load
+    from resdyn.studies.experiment import REGIME
+    from resdyn.core.data import load_dataset
+    from resdyn.core.model import ModelConfig
+    from resdyn.core.train import TrainConfig, accuracy, train_or_load
 
     main(["train", "--dataset", "digits", "--depth", "3", "--epochs", "2", "--quiet", "--json"])
     summary = json.loads(capsys.readouterr().out)
@@ -56,9 +56,9 @@ def test_prune_digits_removes_layers(capsys):
     ],
 )
 def test_bad_input_exits_2_with_the_message(argv, message, capsys, monkeypatch):
-    import resdyn.data
+    import resdyn.core.data
 
-    monkeypatch.setattr(resdyn.data, "_try_download", lambda root: (_ for _ in ()).throw(OSError("no network")))
+    monkeypatch.setattr(resdyn.core.data, "_try_download", lambda root: (_ for _ in ()).throw(OSError("no network")))
     with pytest.raises(SystemExit) as exit_:
         main(argv + ["--quiet"])
     assert exit_.value.code == 2
@@ -72,8 +72,8 @@ def test_python_dash_m_entry_point():
 
 def test_report_rerenders_from_results(tmp_path, capsys):
     from records import complete_record
-    from resdyn.writing import write_json
-    from resdyn.results import to_dict
+    from resdyn.lib.writing import write_json
+    from resdyn.run.results import to_dict
 
     write_json(to_dict(complete_record()), tmp_path / "paper" / "results.json")
     main(["report", "--results", str(tmp_path / "paper" / "results.json")])
@@ -85,8 +85,8 @@ def test_report_rejudge_stores_the_verdicts_of_today_s_rules(tmp_path, capsys):
     import dataclasses
 
     from records import complete_record
-    from resdyn.writing import write_json
-    from resdyn.results import load, to_dict
+    from resdyn.lib.writing import write_json
+    from resdyn.run.results import load, to_dict
 
     old = complete_record()
     kept = [v for v in old.verdicts if "absolute" not in v.key]  # a record judged before the absolute-scale rule
@@ -121,8 +121,8 @@ def test_report_is_never_replaced_by_an_emptier_one(tmp_path, capsys):
     from dataclasses import replace
 
     from records import complete_record
-    from resdyn.writing import write_json
-    from resdyn.results import to_dict
+    from resdyn.lib.writing import write_json
+    from resdyn.run.results import to_dict
 
     full = complete_record()
     write_json(to_dict(full), tmp_path / "paper" / "results.json")
@@ -152,7 +152,7 @@ def test_min_depth_above_the_depth_is_refused(capsys):
 
 
 def test_check_executed_exits_1_naming_the_notebook_whose_checked_cell_moved(tmp_path, capsys):
-    from resdyn import paths
+    from resdyn.core import paths
 
     shutil.copytree(paths.EXECUTED_DIR, tmp_path / "same")
     main(["check-executed", "--expected", str(paths.EXECUTED_DIR), "--actual", str(tmp_path / "same")])
@@ -166,8 +166,8 @@ def test_check_executed_exits_1_naming_the_notebook_whose_checked_cell_moved(tmp
 
 
 def test_units_prints_the_progress_or_computes_the_missing_units_within_its_minutes(capsys, monkeypatch):
-    from resdyn import experiment
-    from resdyn.sections import regime_units
+    from resdyn.studies import experiment
+    from resdyn.studies.sections import regime_units
 
     asked = []
     monkeypatch.setattr(experiment, "setup", lambda **kw: asked.append(kw) or "exp")
@@ -181,7 +181,7 @@ def test_units_prints_the_progress_or_computes_the_missing_units_within_its_minu
 
 
 def test_results_load_names_a_file_that_holds_no_json_object(tmp_path):
-    from resdyn import results
+    from resdyn.run import results
 
     for content, kind in (("[]", "an array"), ('"text"', "a string"), ("3", "a number"), ("null", "null")):
         (tmp_path / "results.json").write_text(content)
@@ -190,7 +190,7 @@ def test_results_load_names_a_file_that_holds_no_json_object(tmp_path):
 
 
 def _failing_report(monkeypatch, exc):
-    from resdyn import report
+    from resdyn.run import report
 
     def render(*a, **kw):
         raise exc
@@ -201,8 +201,8 @@ def _failing_report(monkeypatch, exc):
 @pytest.fixture
 def record_file(tmp_path):
     from records import complete_record
-    from resdyn.writing import write_json
-    from resdyn.results import to_dict
+    from resdyn.lib.writing import write_json
+    from resdyn.run.results import to_dict
 
     return write_json(to_dict(complete_record()), tmp_path / "paper" / "results.json")
 
@@ -261,7 +261,7 @@ def test_ctrl_c_passes_as_it_is(record_file, monkeypatch):
 def test_reproduce_checks_the_environment_before_it_deletes_the_old_fragments(tmp_path, capsys, monkeypatch, env,
                                                                                value, message):
     from records import complete_record
-    from resdyn import fragments
+    from resdyn.lib import fragments
 
     fragment = fragments.save_fragment(tmp_path / "results", "fig1c", complete_record().fig1c, identity={})
     monkeypatch.setenv(env, value)
@@ -273,7 +273,7 @@ def test_reproduce_checks_the_environment_before_it_deletes_the_old_fragments(tm
 
 @pytest.mark.parametrize("inside", ["notebooks/outx", "resdyn/out", "."])
 def test_an_output_folder_in_the_sources_is_refused(capsys, inside):
-    from resdyn import paths
+    from resdyn.core import paths
 
     out = (paths.REPO_ROOT / inside).resolve()
     with pytest.raises(SystemExit) as exc:
@@ -285,8 +285,8 @@ def test_an_output_folder_in_the_sources_is_refused(capsys, inside):
 
 
 def test_an_output_folder_from_the_environment_in_the_sources_is_refused(monkeypatch):
-    from resdyn import paths
-    from resdyn.experiment import run_dirs
+    from resdyn.core import paths
+    from resdyn.studies.experiment import run_dirs
 
     monkeypatch.setenv("RESDYN_OUT", str(paths.NOTEBOOKS_DIR / "build"))
     with pytest.raises(ValueError, match=rf"^\$RESDYN_OUT gives the output folder {paths.NOTEBOOKS_DIR / 'build'}/quick, "
@@ -299,7 +299,7 @@ def test_reproduce_in_quick_mode_ends_saying_its_verdicts_are_not_the_paper_s_re
                                                                                    quick_env, noted):
     from records import complete_record
 
-    from resdyn import cli, reproduce
+    from resdyn.run import cli, reproduce
 
     monkeypatch.setenv("RESDYN_QUICK", quick_env)
     monkeypatch.setattr(reproduce, "run", lambda **kw: complete_record())

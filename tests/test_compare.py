@@ -1,12 +1,12 @@
-"""resdyn.compare: two records' numbers field by field, and its use in `resdyn compare` and `reproduce --check`."""
+"""resdyn.run.compare: two records' numbers field by field, and its use in `resdyn compare` and `reproduce --check`."""
 import copy
 import json
 from dataclasses import replace
 
 import pytest
 
-from resdyn import compare, results
-from resdyn.cli import main
+from resdyn.run import compare, results
+from resdyn.run.cli import main
 
 from records import adaptive, complete_record, fig1c
 
@@ -131,7 +131,7 @@ def test_the_summary_counts_every_field():
     new = changed(["fig1c", "trained", "ratio"], [0.52, 0.6, 0.02])
     new["fig1c"]["trained"]["depth"] = 9
     assert compare.compare(record(), new).summary() == (
-        "9 fields compared within the tolerances of resdyn.compare.KINDS: 7 equal, 1 within their tolerance, "
+        "9 fields compared within the tolerances of resdyn.run.compare.KINDS: 7 equal, 1 within their tolerance, "
         "1 outside, 0 missing on one side (3 timings and identity fields not compared)")
 
 
@@ -162,7 +162,7 @@ def test_the_compare_command_lists_the_fields_and_fails_on_one_outside(tmp_path,
 
 
 def test_reproduce_check_fails_naming_a_number_that_left_its_tolerance(tmp_path, monkeypatch, capsys):
-    from resdyn import reproduce
+    from resdyn.run import reproduce
 
     committed = _write(tmp_path / "committed.json", results.to_dict(complete_record()))
     monkeypatch.setattr(reproduce, "run", lambda **kw: complete_record())
@@ -183,7 +183,7 @@ def test_reproduce_check_fails_naming_a_number_that_left_its_tolerance(tmp_path,
 
 
 def test_reproduce_check_compares_only_the_targets_sections_and_exactly_on_request(tmp_path, monkeypatch, capsys):
-    from resdyn import reproduce
+    from resdyn.run import reproduce
 
     committed = _write(tmp_path / "committed.json", results.to_dict(complete_record()))
     monkeypatch.setattr(reproduce, "run", lambda **kw: complete_record(fig1c=fig1c(ratio_sep=0.5 + 1e-9)))
@@ -194,7 +194,7 @@ def test_reproduce_check_compares_only_the_targets_sections_and_exactly_on_reque
 
 
 def test_reproduce_check_compares_no_numbers_between_precisions(tmp_path, monkeypatch, capsys):
-    from resdyn import reproduce
+    from resdyn.run import reproduce
 
     committed = _write(tmp_path / "committed.json", results.to_dict(complete_record()))
     now = complete_record(fig1c=fig1c(ratio_sep=0.9))

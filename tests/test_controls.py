@@ -5,12 +5,13 @@ import pytest
 import torch
 from records import by_regime, control_run
 
-from resdyn import claims, plots
-from resdyn.dynamics import trajectory_distances
-from resdyn.sections.controls import layer_ratios
-from resdyn.sections import by_regime as by_regime_section
-from resdyn.sections import controls
-from resdyn.sections.seeds import METRICS, SeedRun
+from resdyn.core import claims
+from resdyn.studies import plots
+from resdyn.core.dynamics import trajectory_distances
+from resdyn.studies.sections.controls import layer_ratios
+from resdyn.studies.sections import by_regime as by_regime_section
+from resdyn.studies.sections import controls
+from resdyn.studies.sections.seeds import METRICS, SeedRun
 
 
 def test_layer_ratios_has_the_known_answer_of_two_classes_on_a_line():
@@ -125,7 +126,7 @@ class _Fit:
 
 
 def test_threshold_sweep_trains_each_threshold_beside_the_unpruned_net_and_marks_censoring(monkeypatch):
-    from resdyn.experiment import setup
+    from resdyn.studies.experiment import setup
 
     exp = setup(quick=True, verbose=False)
     fits = [_Fit(15, [0.5, 0.5], 0.97), _Fit(14, [0.5, 0.0005], 0.96), _Fit(15, [0.5, 0.5], 0.97),
@@ -145,8 +146,8 @@ def test_threshold_sweep_trains_each_threshold_beside_the_unpruned_net_and_marks
 
 
 def test_a_collapsed_non_residual_net_has_no_embedding_and_cannot_meet_a_test():
-    from resdyn.data import Split
-    from resdyn.model import DenseResNet, ModelConfig
+    from resdyn.core.data import Split
+    from resdyn.core.model import DenseResNet, ModelConfig
 
     net = DenseResNet(ModelConfig(width=8, depth=3, n_classes=2, residual=False), seed=0)
     with torch.no_grad():
@@ -180,6 +181,6 @@ def test_in_order_puts_known_keys_in_the_package_s_order_and_keeps_the_rest():
                                                       ("partly", False, "no evidence"), ("partly", True, "partly"),
                                                       ("does not", False, "does not")])
 def test_a_claim_its_controls_also_meet_is_no_evidence(verdict, beats, expected):
-    from resdyn.claims.judge import no_evidence_unless
+    from resdyn.core.claims.judge import no_evidence_unless
 
     assert no_evidence_unless(verdict, beats) == expected

@@ -1,12 +1,12 @@
-"""resdyn.criteria: known answers for every criterion."""
+"""resdyn.lib.criteria: known answers for every criterion."""
 import math
 
 import pytest
 import torch
 
-from resdyn import criteria
-from resdyn.model import DenseResNet, ModelConfig
-from resdyn.pruning import convergence_criterion
+from resdyn.lib import criteria
+from resdyn.core.model import DenseResNet, ModelConfig
+from resdyn.core.pruning import convergence_criterion
 
 
 def orthonormal(k: int, d: int = 6, seed: int = 0) -> torch.Tensor:

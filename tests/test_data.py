@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from resdyn.data import DataError, balanced_subset, load_dataset
+from resdyn.core.data import DataError, balanced_subset, load_dataset
 
 
 
@@ -93,12 +93,12 @@ def test_real_mnist_loads_in_unit_range(mnist_copy):
 
 
 def test_failed_download_names_root_cause_and_fix(tmp_path, monkeypatch):
-    import resdyn.data
+    import resdyn.core.data
 
     def offline(root):
         raise OSError("Name or service not known")
 
-    monkeypatch.setattr(resdyn.data, "_try_download", offline)
+    monkeypatch.setattr(resdyn.core.data, "_try_download", offline)
     with pytest.raises(DataError) as err:
         load_dataset("mnist", root=tmp_path)
     msg = str(err.value)
@@ -107,8 +107,8 @@ def test_failed_download_names_root_cause_and_fix(tmp_path, monkeypatch):
 
 
 def test_package_and_data_agree_on_the_mnist_file_names():
-    from resdyn import paths
-    from resdyn.data import MNIST_FILES
+    from resdyn.core import paths
+    from resdyn.core.data import MNIST_FILES
 
     assert tuple(MNIST_FILES) == paths.MNIST_RAW_FILES
 
@@ -134,7 +134,7 @@ def test_a_failed_download_creates_nothing_under_the_root(tmp_path, monkeypatch,
     leave partial files in it; the root is left as it was, and the error names it and the missing files."""
     import torchvision.datasets.mnist
 
-    from resdyn.data import MNIST_FILES, check_mnist
+    from resdyn.core.data import MNIST_FILES, check_mnist
 
     monkeypatch.setattr(torchvision.datasets.mnist, "download_and_extract_archive", _failing_mirror)
     root = tmp_path / "data"
@@ -155,7 +155,7 @@ def test_a_failed_download_creates_nothing_under_the_root(tmp_path, monkeypatch,
 def test_a_download_moves_only_the_missing_files_into_the_root(tmp_path, monkeypatch, mnist_root):
     import torchvision.datasets.mnist
 
-    from resdyn.data import check_mnist
+    from resdyn.core.data import check_mnist
 
     def mirror(url, download_root, filename, md5):  # torchvision's download, served from the local copy
         shutil.copy(mnist_root / "MNIST" / "raw" / filename.removesuffix(".gz"), download_root)

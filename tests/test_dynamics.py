@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from resdyn.dynamics import class_residual_stats, collect_trajectory, settling_layer, trajectory_distances
-from resdyn.embedding import cluster_separation, tsne_embedding
-from resdyn.model import DenseResNet, ModelConfig
+from resdyn.core.dynamics import class_residual_stats, collect_trajectory, settling_layer, trajectory_distances
+from resdyn.lib.embedding import cluster_separation, tsne_embedding
+from resdyn.core.model import DenseResNet, ModelConfig
 
 
 def test_class_stats_known_answer_and_inputs_untouched():
@@ -115,7 +115,7 @@ def _conv_like(layer_major: bool = False):
     r = torch.randn(12, 3, 4, 5, generator=g)
     labels = torch.tensor([0, 1, 2] * 4)
     r[labels == 2] += 1.5
-    if layer_major:  # as resdyn.trace stores them: layer by layer
+    if layer_major:  # as resdyn.lib.trace stores them: layer by layer
         r = r.transpose(0, 1).contiguous().transpose(0, 1)
     return r, labels
 
@@ -141,7 +141,7 @@ def test_distances_of_4d_residuals_equal_the_flattened_call(layer_major):
 
 
 def test_3d_residuals_are_used_as_they_are():
-    from resdyn.dynamics import _flat_layers
+    from resdyn.core.dynamics import _flat_layers
 
     r = torch.rand(4, 2, 3).transpose(0, 1).contiguous().transpose(0, 1)
     assert _flat_layers(r) is r
@@ -175,7 +175,7 @@ def test_tsne_embedding_does_not_depend_on_the_openblas_kernel(tmp_path):
     import subprocess
     import sys
 
-    script = ("import sys, numpy as np; from resdyn import data; from resdyn.embedding import tsne_embedding; "
+    script = ("import sys, numpy as np; from resdyn.core import data; from resdyn.lib.embedding import tsne_embedding; "
               "x = data.load_dataset('digits', scaling='standard').test.x[:150]; "
               "np.save(sys.argv[1], tsne_embedding(x, seed=0, perplexity=10, n_iter=100))")
     outs = []

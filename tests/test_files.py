@@ -1,13 +1,13 @@
-"""Writes whole or not at all (resdyn.files): a failed write leaves the old file and no temporary file."""
+"""Writes whole or not at all (resdyn.core.files): a failed write leaves the old file and no temporary file."""
 import json
 import subprocess
 import sys
 
 import pytest
 
-from resdyn import paths
-from resdyn.files import atomic_write
-from resdyn.writing import read_json, write_json, write_text
+from resdyn.core import paths
+from resdyn.core.files import atomic_write
+from resdyn.lib.writing import read_json, write_json, write_text
 
 REPO = paths.REPO_ROOT
 
@@ -61,7 +61,7 @@ def test_torch_save_under_a_file_size_limit_names_the_file_and_the_limit(tmp_pat
 import errno, resource, signal, sys, torch
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
-from resdyn.store import atomic_save
+from resdyn.core.store import atomic_save
 try:
     atomic_save(torch.zeros(100_000), {str(path)!r})
 except OSError as exc:
@@ -106,7 +106,7 @@ def test_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path):
 import resource, signal, sys
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
-from resdyn.writing import write_text
+from resdyn.lib.writing import write_text
 try:
     write_text("x" * 100_000, {str(path)!r})
 except OSError as exc:
@@ -140,7 +140,7 @@ def test_save_figure_writes_png_and_pdf_whole(tmp_path):
     matplotlib.use("agg")
     import matplotlib.pyplot as plt
 
-    from resdyn.writing import save_figure
+    from resdyn.lib.writing import save_figure
 
     fig, ax = plt.subplots()
     ax.plot([0, 1])
@@ -170,7 +170,7 @@ def test_a_write_killed_midway_leaves_the_old_file_and_only_an_ignored_temporary
     path = tmp_path / "REPORT.md"
     write_text("the committed report", path)
     child = subprocess.Popen([sys.executable, "-c", f"""
-from resdyn.files import atomic_write
+from resdyn.core.files import atomic_write
 def slow(tmp):
     with open(tmp, "w") as f:
         while True:

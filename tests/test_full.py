@@ -3,7 +3,7 @@
 The default test run deselects them; CI runs the whole reproduction instead (`make reproduce`)."""
 import pytest
 
-from resdyn.experiment import setup
+from resdyn.studies.experiment import setup
 
 pytestmark = pytest.mark.full
 

@@ -15,7 +15,8 @@ import re
 
 import pytest
 
-from resdyn import book, paths, report, results
+from resdyn.run import book, report, results
+from resdyn.core import paths
 
 #: The longest sentence, in words, that the generated text may have.
 MOST_WORDS = 60
@@ -28,7 +29,7 @@ NUMBERED = re.compile(r"\b(?:sessions?|issues?)\s*#?\d+", re.I)
 #: is cleared when its target re-runs: test_each_exemption_is_still_needed then fails until it is removed.
 EXEMPT: dict[str, list[str]] = {
     # seeds target (make seeds): prints rule SEEDS with its old provenance (now a date and a commit in
-    # resdyn/claims/rules.py) and its wording as one sentence (the report now splits it at its clauses)
+    # resdyn/core/claims/rules.py) and its wording as one sentence (the report now splits it at its clauses)
     "paper/notebooks/05_seeds.ipynb": ["session 8", "issue 19", "session 6", "inconclusive if any seed's verdict is"],
     # study target (make study): markdown cells copied from the source notebooks before they were split
     "paper/notebooks/06_mechanism.ipynb": ["Here we train the **paper-like regime** at full length"],

@@ -1,13 +1,14 @@
-"""The mechanism by intervention (issue 19, item 5): resdyn.surgery.intervene against exact
+"""The mechanism by intervention (issue 19, item 5): resdyn.lib.surgery.intervene against exact
 identities, the rule claims.INTERVENTION on known layers, the section's table and figure."""
 import pytest
 import torch
 from records import intervention_study
 
-from resdyn import claims, plots
-from resdyn.model import DenseResNet, ModelConfig
-from resdyn.sections import intervention as section
-from resdyn.surgery import INTERVENTIONS, intervene
+from resdyn.core import claims
+from resdyn.studies import plots
+from resdyn.core.model import DenseResNet, ModelConfig
+from resdyn.studies.sections import intervention as section
+from resdyn.lib.surgery import INTERVENTIONS, intervene
 
 
 def _net(shared=False, seed=0):
@@ -107,7 +108,7 @@ def test_the_figure_draws_every_point_on_both_panels():
 def test_the_report_carries_the_intervention_sentence(tmp_path):
     from records import complete_record
 
-    from resdyn.report import render
+    from resdyn.run.report import render
 
     text = render(complete_record(), report_dir=tmp_path / "paper", figures_dir=tmp_path / "figures")
     assert "By intervention, in the chosen regime, separate weights, settling goes with saturation" in text

@@ -12,14 +12,14 @@ import torch
 from catalogue import bias_ladder, constant_bias, input_then_constant
 from records import NETS, adaptive, complete_record, distances, fig1ab, fig1c, fig1d, toy
 
-from resdyn import claims
-from resdyn.data import Split, balanced_subset
-from resdyn.model import DenseResNet, ModelConfig, Trajectory
-from resdyn.dynamics import class_residual_stats, settling_layer, trajectory_distances
-from resdyn.embedding import cluster_separation, pca_initialization, tsne_embedding
-from resdyn.sections.fig1d import Separation
-from resdyn.pruning import AdaptiveDepthConfig, check_depth, criterion_profile, probe_set, stop_depth
-from resdyn.sections.common import censored_depth
+from resdyn.core import claims
+from resdyn.core.data import Split, balanced_subset
+from resdyn.core.model import DenseResNet, ModelConfig, Trajectory
+from resdyn.core.dynamics import class_residual_stats, settling_layer, trajectory_distances
+from resdyn.lib.embedding import cluster_separation, pca_initialization, tsne_embedding
+from resdyn.studies.sections.fig1d import Separation
+from resdyn.core.pruning import AdaptiveDepthConfig, check_depth, criterion_profile, probe_set, stop_depth
+from resdyn.studies.sections.common import censored_depth
 
 # -- Fig. 1C: how many classes, and the margin against the better control ----------------------
 
@@ -65,7 +65,7 @@ def test_tsne_rule_beats_both_controls():
 
 def test_every_verdict_names_its_net():
     """Each verdict names the net (paper) or the MNIST-1D family it judges, in its key and its claim."""
-    from resdyn.zoo import FAMILY_NAMES
+    from resdyn.lib.zoo import FAMILY_NAMES
 
     for v in complete_record().verdicts:
         net = v.key.split("/")[0].rsplit("_", 1)[1]  # a suffix names the seeds or the regime
@@ -106,7 +106,7 @@ def test_verdict_to_dict_round_trips():
 
 
 def test_verdict_table_of_a_record_uses_its_registered_rule():
-    from resdyn import sections
+    from resdyn.studies import sections
 
     exp = SimpleNamespace(describe=lambda: "full run, seed 0")
     f = fig1ab()

@@ -5,9 +5,9 @@ from dataclasses import replace
 import pytest
 from records import mechanism_study
 
-from resdyn import claims
-from resdyn.sections import mechanism as section
-from resdyn.sections.mechanism import Association, associations, bootstrap_rho, borderline, sentence
+from resdyn.core import claims
+from resdyn.studies.sections import mechanism as section
+from resdyn.studies.sections.mechanism import Association, associations, bootstrap_rho, borderline, sentence
 
 
 def test_a_monotone_relation_has_a_bootstrap_interval_of_exactly_one():
@@ -63,7 +63,7 @@ def test_a_net_on_the_paper_s_error_limit_is_borderline_in_the_regime_map_s_sent
 
     from records import point, regime_map as regime_map_record
 
-    from resdyn.sections import regime_map
+    from resdyn.studies.sections import regime_map
 
     net = point("gauss_b0_unit_e20", False, "targeted", std_layer=6, test_acc=test_acc)  # the limit: 1.8 + 0.3 %
     g = replace(regime_map_record(), points=[net], both=["gauss_b0_unit_e20/separate"])

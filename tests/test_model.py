@@ -5,7 +5,7 @@ import torch.utils._python_dispatch
 import pytest
 import torch
 
-from resdyn.model import DenseResNet, ModelConfig, Trajectory
+from resdyn.core.model import DenseResNet, ModelConfig, Trajectory
 
 
 def small(**kw):
@@ -183,7 +183,7 @@ class GemmShapes(torch.utils._python_dispatch.TorchDispatchMode):
 def test_multiply_adds_count_the_products_a_training_step_calls(shared):
     import torch.nn.functional as F
 
-    from resdyn.train import TrainConfig, make_optimizer, train_step
+    from resdyn.core.train import TrainConfig, make_optimizer, train_step
 
     cfg = ModelConfig(width=12, depth=4, n_classes=3, shared_weights=shared)
     model, B = DenseResNet(cfg), 5
@@ -202,7 +202,7 @@ def test_multiply_adds_count_the_products_a_training_step_calls(shared):
 
 @pytest.mark.parametrize("seed", [-1, 2**31, 2**40, 1.5, True, "0"])
 def test_bad_seeds_are_refused_where_they_enter(seed):
-    from resdyn.train import TrainConfig
+    from resdyn.core.train import TrainConfig
 
     with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2147483647\], got"):
         TrainConfig(seed=seed)

@@ -1,12 +1,12 @@
-"""Independent runs side by side (resdyn.parallel): the plan, joblib's process pool, Dask's backend."""
+"""Independent runs side by side (resdyn.lib.parallel): the plan, joblib's process pool, Dask's backend."""
 import pytest
 import torch
 
-from resdyn.data import DataSpec
-from resdyn.model import ModelConfig
-from resdyn.parallel import Job, plan, train_many
-from resdyn.train import TrainConfig, fit
-from resdyn.model import DenseResNet
+from resdyn.core.data import DataSpec
+from resdyn.core.model import ModelConfig
+from resdyn.lib.parallel import Job, plan, train_many
+from resdyn.core.train import TrainConfig, fit
+from resdyn.core.model import DenseResNet
 
 
 @pytest.mark.parametrize("n_jobs, workers, cores, expected", [
@@ -61,8 +61,8 @@ def test_dask_backend_on_a_local_two_worker_cluster():
 def test_a_plain_job_waits_for_its_adaptive_twin_and_takes_its_net_where_no_layer_went(digits, workers, monkeypatch):
     from dataclasses import replace
 
-    import resdyn.parallel as par
-    from resdyn.pruning import AdaptiveDepthConfig
+    import resdyn.lib.parallel as par
+    from resdyn.core.pruning import AdaptiveDepthConfig
 
     plain = jobs()[0]
     never = replace(plain, adaptive=AdaptiveDepthConfig(threshold=0.0))  # no layer goes: the twin is the plain net
@@ -84,9 +84,9 @@ def test_a_plain_job_waits_for_its_adaptive_twin_and_takes_its_net_where_no_laye
 def test_a_twin_that_removed_a_layer_or_a_plain_entry_that_exists_is_not_adopted(digits):
     from dataclasses import replace
 
-    from resdyn import store
-    from resdyn.parallel import adopt_plain_twin
-    from resdyn.pruning import AdaptiveDepthConfig
+    from resdyn.core import store
+    from resdyn.lib.parallel import adopt_plain_twin
+    from resdyn.core.pruning import AdaptiveDepthConfig
 
     plain = jobs()[2]
     pruned = replace(plain, adaptive=AdaptiveDepthConfig(threshold=float("inf")))
@@ -103,10 +103,10 @@ def test_a_twin_that_removed_a_layer_or_a_plain_entry_that_exists_is_not_adopted
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_the_zoos_net_jobs_run_through_the_same_runner(tmp_path, workers, capsys):
-    from resdyn import data1d
-    from resdyn.fitting import FitConfig, NetJob, train_job
-    from resdyn.pruning import AdaptiveDepthConfig
-    from resdyn.surgery import stage_length
+    from resdyn.lib import data1d
+    from resdyn.lib.fitting import FitConfig, NetJob, train_job
+    from resdyn.core.pruning import AdaptiveDepthConfig
+    from resdyn.lib.surgery import stage_length
 
     spec = data1d.Mnist1dSpec(num_samples=200, val_size=40, root=str(tmp_path))
     fit = FitConfig(max_epochs=2, patience=5)
@@ -120,8 +120,8 @@ def test_the_zoos_net_jobs_run_through_the_same_runner(tmp_path, workers, capsys
 
 
 def test_cache_state_reads_final_partial_and_none_without_training(digits, monkeypatch):
-    import resdyn.parallel as par
-    from resdyn import checkpoints, store
+    import resdyn.lib.parallel as par
+    from resdyn.core import checkpoints, store
 
     job, real = jobs()[0], par._train
     monkeypatch.setattr(par, "_train", lambda *a: pytest.fail("cache_state trained"))
@@ -139,7 +139,7 @@ def test_cache_state_reads_final_partial_and_none_without_training(digits, monke
 
 
 def test_workers_end_soon_after_their_parent_is_killed(tmp_path):
-    """train_many's pool (joblib's loky, idle timeout resdyn.parallel.WORKER_IDLE_SECONDS): after a
+    """train_many's pool (joblib's loky, idle timeout resdyn.lib.parallel.WORKER_IDLE_SECONDS): after a
     SIGKILL of the parent, its workers are idle and exit within the timeout (loky's default kept
     them for 300 s)."""
     import os
@@ -148,7 +148,7 @@ def test_workers_end_soon_after_their_parent_is_killed(tmp_path):
     import sys
     import time
 
-    from resdyn.parallel import WORKER_IDLE_SECONDS
+    from resdyn.lib.parallel import WORKER_IDLE_SECONDS
 
     script = f"""
 import os, sys, time
@@ -179,7 +179,7 @@ time.sleep(600)
 
 
 def test_train_many_uses_the_short_idle_timeout(monkeypatch):
-    import resdyn.parallel as par
+    import resdyn.lib.parallel as par
 
     seen = {}
 

@@ -1,13 +1,13 @@
 """The notebooks' papermill parameters (quick, seed, data_root, out_dir; seeds in notebook 05) are checked
-where they enter the package: :func:`resdyn.experiment.setup` and :func:`resdyn.sections.seeds.run`, before
+where they enter the package: :func:`resdyn.studies.experiment.setup` and :func:`resdyn.studies.sections.seeds.run`, before
 any data is loaded or any net trained."""
 from __future__ import annotations
 
 import pytest
 from papermill.cli import _resolve_type  # how `papermill -p NAME VALUE` types VALUE
 
-from resdyn import experiment, switches
-from resdyn.sections import seeds as seeds_section
+from resdyn.studies import experiment, switches
+from resdyn.studies.sections import seeds as seeds_section
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -6,7 +6,7 @@ matplotlib.use("agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from resdyn import plots  # noqa: E402
+from resdyn.studies import plots  # noqa: E402
 
 
 def test_saved_figures_are_byte_stable(tmp_path):

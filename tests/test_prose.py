@@ -10,9 +10,10 @@ import re
 
 import pytest
 
-from resdyn import claims, data, experiment, paths
-from resdyn import regimes
-from resdyn.sections import depth, fig1ab, toy, trace
+from resdyn.core import claims, data, paths
+from resdyn.studies import experiment
+from resdyn.studies import regimes
+from resdyn.studies.sections import depth, fig1ab, toy, trace
 
 NUMBER = re.compile(r"(?<![\w.\-])-?\d[\d,]*(?:\.\d+)?(?![\w.]*\d)")
 #: Spans that hold numbers that are not claims about results: quotations, code, link targets, formulas and

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from resdyn.model import DenseResNet, ModelConfig
-from resdyn.pruning import AdaptiveDepthConfig, convergence_criterion, depth_criterion, remove_last_layers
-from resdyn.train import TrainConfig, fit
+from resdyn.core.model import DenseResNet, ModelConfig
+from resdyn.core.pruning import AdaptiveDepthConfig, convergence_criterion, depth_criterion, remove_last_layers
+from resdyn.core.train import TrainConfig, fit
 
 
 def test_criterion_known_answer():
@@ -115,7 +115,7 @@ def test_adaptive_resume_equals_uninterrupted(digits, tmp_path):
 def test_no_removal_after_the_last_epoch_unless_asked(digits):
     from dataclasses import replace
 
-    from resdyn.pruning import probe_set
+    from resdyn.core.pruning import probe_set
 
     cfg = TrainConfig(epochs=3, batch_size=64, lr=3e-3)
     model = DenseResNet(ModelConfig(width=64, depth=6, shared_weights=True), seed=0)
@@ -129,7 +129,7 @@ def test_no_removal_after_the_last_epoch_unless_asked(digits):
 
 
 def test_probe_set_is_balanced_and_fits_small_classes(digits):
-    from resdyn.pruning import probe_set
+    from resdyn.core.pruning import probe_set
 
     x = probe_set(digits.train, AdaptiveDepthConfig(probe_size=200), seed=0)
     assert x.shape == (200, 64)
@@ -158,7 +158,7 @@ class BlockList(torch.nn.Module):
 
 
 def test_the_criterion_of_a_modulelist_model_is_the_papers():
-    from resdyn.surgery import block_criterion, stage_length
+    from resdyn.lib.surgery import block_criterion, stage_length
 
     model, x = BlockList(), torch.randn(20, 8)
     states = [x]
@@ -174,8 +174,8 @@ def test_the_adaptive_rule_during_training_removes_a_modulelists_last_block():
     """Train a ModuleList model a few epochs with the paper's check after each: with a threshold no
     criterion can stay under (0) nothing goes; with one every criterion is under (inf) one block goes
     per check, the original untouched, and training goes on with the shallower model."""
-    from resdyn.pruning import check_depth
-    from resdyn.surgery import ANY, stage_length
+    from resdyn.core.pruning import check_depth
+    from resdyn.lib.surgery import ANY, stage_length
 
     x, y = torch.randn(64, 8), torch.randint(0, 3, (64,))
     for threshold, depths in ((0.0, [5, 5, 5]), (float("inf"), [4, 3, 2])):
@@ -195,7 +195,7 @@ def test_the_adaptive_rule_during_training_removes_a_modulelists_last_block():
 
 
 def test_the_same_removal_code_for_a_denseresnet():
-    from resdyn import surgery
+    from resdyn.lib import surgery
 
     model = DenseResNet(ModelConfig(width=6, depth=4, n_classes=2), seed=1)
     cut, record = remove_last_layers(model, 2)

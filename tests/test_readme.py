@@ -5,8 +5,9 @@ from dataclasses import replace
 
 import pytest
 
-from resdyn import book, paths, results, summary
-from resdyn.claims import Verdict
+from resdyn.run import book, results, summary
+from resdyn.core import paths
+from resdyn.core.claims import Verdict
 
 README = paths.REPO_ROOT / "README.md"
 

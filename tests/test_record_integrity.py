@@ -14,8 +14,9 @@ from types import SimpleNamespace
 import pytest
 from records import complete_record
 
-from resdyn import fragments, publish, report, reproduce, results, staleness
-from resdyn.writing import jsonable
+from resdyn.lib import fragments
+from resdyn.run import publish, report, reproduce, results, staleness
+from resdyn.lib.writing import jsonable
 
 FIGURES = {"seeds.png": b"new seeds png", "seeds.pdf": b"new seeds pdf", "extra.png": b"a figure the old set lacks"}
 
@@ -116,7 +117,7 @@ KILL_AT = """
 import os, signal, sys
 from pathlib import Path
 from types import SimpleNamespace
-from resdyn import reproduce, results
+from resdyn.run import reproduce, results
 
 out, n = Path(sys.argv[1]), int(sys.argv[2])
 dirs = SimpleNamespace(scratch=out, paper=out / "paper", figures=out / "figures")
@@ -253,7 +254,7 @@ SIGTERMED = """
 import sys, time
 from pathlib import Path
 import papermill
-from resdyn import reproduce
+from resdyn.run import reproduce
 
 def notebook(src, out, **kw):  # a notebook that runs until it is stopped
     Path(out).write_text("{}")
@@ -288,7 +289,7 @@ def test_a_sigtermed_run_cleans_up_and_says_what_it_stopped(tmp_path):
 POOL = """
 import os, sys, time
 from joblib import Parallel, delayed
-from resdyn.parallel import pool_options
+from resdyn.lib.parallel import pool_options
 
 def job(folder, i):
     open(os.path.join(folder, str(os.getpid())), "w").close()

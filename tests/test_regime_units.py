@@ -6,10 +6,10 @@ from dataclasses import replace
 import pytest
 from records import control_run, intervention_study, seeds, threshold_runs
 
-from resdyn import claims
-from resdyn.experiment import setup
-from resdyn.writing import write_json
-from resdyn.sections import by_regime, intervention, regime_units as units
+from resdyn.core import claims
+from resdyn.studies.experiment import setup
+from resdyn.lib.writing import write_json
+from resdyn.studies.sections import by_regime, intervention, regime_units as units
 
 
 class _Fit:
@@ -122,14 +122,14 @@ def test_quick_mode_computes_its_units_again_unless_told_to_reuse_them(exp, monk
 
 
 def test_run_rejects_seeds_that_do_not_cover_every_regime(exp):
-    with pytest.raises(ValueError, match="seeds must give every regime of resdyn.claims.REGIMES .* got {'chosen': 2}"):
+    with pytest.raises(ValueError, match="seeds must give every regime of resdyn.core.claims.REGIMES .* got {'chosen': 2}"):
         units.run(exp, seeds={"chosen": 2})
     with pytest.raises(ValueError, match="at least two seeds"):
         units.run(exp, seeds={"chosen": 2, "paper_like": 1, "baseline": 2})
 
 
 def test_progress_reads_the_units_and_the_cache_and_trains_nothing(exp, monkeypatch):
-    import resdyn.parallel as par
+    import resdyn.lib.parallel as par
 
     lines = units.progress(exp)  # nothing yet: the paper-like regime is not chosen, so not listed
     assert lines[0] == "paper-like choice: 0/4 nets final, 0 partial"

@@ -16,7 +16,9 @@ from importlib import metadata
 import pytest
 
 import resdyn
-from resdyn import machine, paths, report, results
+from resdyn.studies import machine
+from resdyn.core import paths
+from resdyn.run import report, results
 
 ROOT = paths.REPO_ROOT
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
@@ -116,7 +118,7 @@ def test_the_wheel_holds_every_module_of_the_package(tmp_path):
 
 
 #: Libraries the package imports only for an optional feature, with the extra that declares them.
-OPTIONAL = {"dask": "cluster"}  # resdyn.parallel's Dask backend, imported only when asked for
+OPTIONAL = {"dask": "cluster"}  # resdyn.lib.parallel's Dask backend, imported only when asked for
 
 
 def _imported_libraries() -> dict[str, set[str]]:

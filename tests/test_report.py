@@ -4,10 +4,11 @@ import json
 import pytest
 from records import adaptive, complete_record, fig1ab, fig1c, fig1d, seeds
 
-from resdyn import claims, results
-from resdyn.writing import write_json
-from resdyn.report import render
-from resdyn.executed import compare_verdicts
+from resdyn.core import claims
+from resdyn.run import results
+from resdyn.lib.writing import write_json
+from resdyn.run.report import render
+from resdyn.run.executed import compare_verdicts
 
 
 def verdict_map(record):
@@ -61,7 +62,7 @@ def test_distance_rule_boundaries_and_margin(trained, control, expected):
 
 
 def test_tsne_rule_boundaries_and_margins():
-    from resdyn.sections.fig1d import Separation
+    from resdyn.studies.sections.fig1d import Separation
 
     at = fig1d(trained={"separate": Separation(0.9, 0.3, 10), "shared": Separation(0.8999, 0.2999, 10)},
                control=Separation(0.89, 0.25, 10))
@@ -118,8 +119,9 @@ def _row(text: str, claim: str, after: str) -> str:
 
 
 def test_report_renders_every_section_of_a_complete_record(tmp_path):
-    from resdyn import markdown, summary
-    from resdyn.sections import by_regime, intervention
+    from resdyn.studies import markdown
+    from resdyn.run import summary
+    from resdyn.studies.sections import by_regime, intervention
 
     record = complete_record()
     assert all(getattr(record, f.name) not in (None, []) for f in dataclasses.fields(record) if f.name != "stale"), \
@@ -166,8 +168,8 @@ def test_report_renders_every_section_of_a_complete_record(tmp_path):
 
 
 def test_the_answer_comes_first_and_the_appendix_last(tmp_path):
-    from resdyn import report
-    from resdyn.sections import SECTIONS
+    from resdyn.run import report
+    from resdyn.studies.sections import SECTIONS
 
     text = render(complete_record(), report_dir=tmp_path / "paper", figures_dir=tmp_path / "figures")
     heads = [line for line in text.splitlines() if line.startswith("## ")]
@@ -182,7 +184,7 @@ def test_the_answer_comes_first_and_the_appendix_last(tmp_path):
 
 
 def test_a_record_of_the_paper_target_alone_puts_its_seed0_verdicts_first(tmp_path):
-    from resdyn.sections import SECTIONS
+    from resdyn.studies.sections import SECTIONS
 
     record = complete_record()
     paper = [s.name for s in SECTIONS if s.target == "paper"]
@@ -198,8 +200,8 @@ def test_a_record_of_the_paper_target_alone_puts_its_seed0_verdicts_first(tmp_pa
 
 
 def test_the_summary_table_says_what_decided_each_verdict():
-    from resdyn import results as results_module, summary
-    from resdyn.paths import PAPER_DIR
+    from resdyn.run import results as results_module, summary
+    from resdyn.core.paths import PAPER_DIR
 
     committed = results_module.load(PAPER_DIR / "results.json")
     head, rows = summary.headline(committed)
@@ -213,7 +215,7 @@ def test_the_summary_table_says_what_decided_each_verdict():
 
 
 def test_the_committed_report_is_short_with_the_summary_table_first():
-    from resdyn.paths import PAPER_DIR
+    from resdyn.core.paths import PAPER_DIR
 
     lines = (PAPER_DIR / "REPORT.md").read_text().splitlines()
     assert len(lines) < 400
@@ -228,7 +230,7 @@ def test_the_committed_report_is_short_with_the_summary_table_first():
     ("a (b; c) " + " ".join(["w"] * 70), "A (b; c) " + " ".join(["w"] * 70) + "."),  # no clause outside brackets
 ])
 def test_plain_sentences_split_a_long_clause_list_outside_brackets(text, expected):
-    from resdyn.markdown import plain_sentences
+    from resdyn.studies.markdown import plain_sentences
 
     assert plain_sentences(text) == expected
 
@@ -317,8 +319,8 @@ def test_absolute_settling_rule_judges_against_the_untrained_net_on_the_same_sca
 
 
 def test_the_seeds_frame_names_each_number_in_words_and_shows_never_as_a_word():
-    from resdyn.markdown import show
-    from resdyn.sections.seeds import METRICS
+    from resdyn.studies.markdown import show
+    from resdyn.studies.sections.seeds import METRICS
 
     f = seeds({"std_layer_shared": [None, 7, None]}).frame()
     assert f.index.name == "number" and "std_layer_shared" not in f.index

@@ -11,9 +11,11 @@ import nbformat  # noqa: E402
 import pytest  # noqa: E402
 from records import complete_record, run_info  # noqa: E402
 
-from resdyn import executed, fragments, plots, reproduce, results, sections  # noqa: E402
-from resdyn.writing import jsonable  # noqa: E402
-from resdyn.kernels import kernel_options  # noqa: E402
+from resdyn.run import executed, reproduce, results  # noqa: E402
+from resdyn.lib import fragments  # noqa: E402
+from resdyn.studies import plots, sections  # noqa: E402
+from resdyn.lib.writing import jsonable  # noqa: E402
+from resdyn.run.kernels import kernel_options  # noqa: E402
 
 
 def test_combine_replaces_a_target_and_keeps_or_marks_the_others():
@@ -42,7 +44,7 @@ def test_executed_notebooks_are_byte_stable_and_clean(tmp_path):
         "import sys, time\nprint('result', 42)\nprint('progress', time.time(), file=sys.stderr)\n"
         "sys.stdout.flush(); time.sleep(0.5); print('more')",
         "import matplotlib\nmatplotlib.use('module://matplotlib_inline.backend_inline')\n"
-        "import matplotlib.pyplot as plt\nfrom resdyn import plots\nplots.use_style()\nplt.plot([1, 2, 3])"])
+        "import matplotlib.pyplot as plt\nfrom resdyn.studies import plots\nplots.use_style()\nplt.plot([1, 2, 3])"])
     outs = []
     for i in range(2):
         done = tmp_path / f"run{i}.ipynb"
@@ -106,7 +108,7 @@ def test_figure_comparison_names_the_figure_that_moved(tmp_path):
     assert executed.compare_figures(tmp_path / "committed", tmp_path / "same", tol)[0].startswith("a.png: missing")
 
 
-def test_notebook_stderr_is_logged_without_an_empty_line_after_each_piece(caplog):  # the filter of resdyn.reproduce
+def test_notebook_stderr_is_logged_without_an_empty_line_after_each_piece(caplog):  # the filter of resdyn.run.reproduce
     import logging
 
     with caplog.at_level(logging.WARNING, logger="papermill"):
@@ -148,7 +150,7 @@ def test_only_after_a_whole_run_leaves_the_record_untouched(whole_quick_run, tmp
 
 
 def test_no_kernel_socket_is_left_in_the_notebooks_folder(whole_quick_run):
-    from resdyn import paths
+    from resdyn.core import paths
 
     assert not [p.name for p in paths.NOTEBOOKS_DIR.iterdir() if p.name.startswith("kernel")]
 
@@ -164,7 +166,7 @@ def test_a_second_run_on_the_same_folder_fails_clearly(tmp_path):
 import sys, time
 from types import SimpleNamespace
 from pathlib import Path
-from resdyn import reproduce
+from resdyn.run import reproduce
 dirs = SimpleNamespace(scratch=Path({str(out)!r}), paper=Path({str(out)!r}) / "paper", figures=Path({str(out)!r}) / "f")
 with reproduce._exclusive(dirs):
     print("holding", flush=True)
@@ -294,7 +296,7 @@ def test_a_notebook_papermill_cannot_write_names_it_the_cause_and_leaves_no_part
 
 
 def test_workers_variable_is_checked_with_its_name(monkeypatch):
-    from resdyn.parallel import plan
+    from resdyn.lib.parallel import plan
 
     monkeypatch.setenv("RESDYN_WORKERS", "abc")
     with pytest.raises(ValueError, match="RESDYN_WORKERS must be an integer >= 1 .*got 'abc'"):
@@ -307,14 +309,14 @@ def test_workers_variable_is_checked_with_its_name(monkeypatch):
 def test_old_fragments_survive_inputs_checked_at_the_start_of_the_run(tmp_path, monkeypatch):
     """A run with bad settings stops with a ValueError (DataError) naming them before it deletes a fragment or
     makes a folder: the environment's variables, the kernel, MNIST of a full run, the output folder."""
-    import resdyn.data
-    from resdyn import failures
+    import resdyn.core.data
+    from resdyn.run import failures
 
     fragment = fragments.save_fragment(tmp_path / "out" / "results", "fig1c", complete_record().fig1c, identity={})
     before = sorted(tmp_path.rglob("*"))
 
     def refused(**kw):
-        with pytest.raises((ValueError, resdyn.data.DataError)) as err:
+        with pytest.raises((ValueError, resdyn.core.data.DataError)) as err:
             reproduce.run(**{"quick": True, "out_dir": str(tmp_path / "out"), **kw})
         assert fragment.exists() and sorted(tmp_path.rglob("*")) == before
         return str(err.value)
@@ -326,7 +328,7 @@ def test_old_fragments_survive_inputs_checked_at_the_start_of_the_run(tmp_path, 
         assert expected in refused() and repr(value) in refused()
         monkeypatch.delenv(name)
     assert "--kernel 'nope' is no installed Jupyter kernel" in refused(kernel_name="nope")
-    monkeypatch.setattr(resdyn.data, "_try_download", lambda root: (_ for _ in ()).throw(OSError("offline")))
+    monkeypatch.setattr(resdyn.core.data, "_try_download", lambda root: (_ for _ in ()).throw(OSError("offline")))
     (tmp_path / "empty").mkdir()
     before = sorted(tmp_path.rglob("*"))
     assert f"MNIST not found under data root {tmp_path / 'empty'}" in refused(quick=False, data_root=str(tmp_path / "empty"))
@@ -345,7 +347,7 @@ def test_a_file_size_limit_too_small_for_a_run_is_refused_before_it_starts(tmp_p
 import resource, signal
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (102400, resource.RLIM_INFINITY))
-from resdyn.cli import main
+from resdyn.run.cli import main
 main(["reproduce", "--quick", "--out", {str(tmp_path)!r}])
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)

@@ -10,9 +10,12 @@ import pytest
 import torch
 from records import fig1c, fig1d
 
-from resdyn import fragments, machine, paths, results, sections, switches
-from resdyn.writing import jsonable
-from resdyn.experiment import run_dirs
+from resdyn.lib import fragments
+from resdyn.studies import machine, sections, switches
+from resdyn.core import paths
+from resdyn.run import results
+from resdyn.lib.writing import jsonable
+from resdyn.studies.experiment import run_dirs
 
 
 def test_jsonable_known_values():
@@ -63,7 +66,7 @@ def test_unknown_section_is_refused(tmp_path):
 
 
 def test_setup_saves_a_section_record_under_its_registered_name(tmp_path):
-    from resdyn.experiment import setup
+    from resdyn.studies.experiment import setup
 
     exp = setup(quick=True, out_dir=tmp_path, verbose=False)
     exp.save(fig1c())
@@ -73,7 +76,7 @@ def test_setup_saves_a_section_record_under_its_registered_name(tmp_path):
 
 
 def test_run_identity_records_code_spec_and_commit():
-    from resdyn.experiment import setup
+    from resdyn.studies.experiment import setup
 
     exp = setup(quick=True, seed=3, verbose=False)
     ident = fragments.run_identity(exp)
@@ -182,8 +185,8 @@ def test_a_whole_record_holds_the_sections_of_the_notebooks_its_runs_ran():
 
 
 def test_the_spec_holds_the_verdict_rules_thresholds():
-    from resdyn import claims
-    from resdyn.experiment import setup
+    from resdyn.core import claims
+    from resdyn.studies.experiment import setup
 
     exp = setup(quick=True, verbose=False)
     base = fragments.experiment_spec(exp)
@@ -200,6 +203,6 @@ def test_the_spec_holds_the_verdict_rules_thresholds():
 
 def test_the_experiment_spec_is_the_one_earlier_runs_recorded():
     # quick mode's spec as every run before the options of issue 19 (patience, shuffle_labels, residual) recorded it
-    from resdyn.experiment import setup
+    from resdyn.studies.experiment import setup
 
     assert fragments.experiment_spec(setup(quick=True, verbose=False)) == "82f843f4e8e2"

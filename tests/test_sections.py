@@ -1,4 +1,4 @@
-"""The registry (resdyn.sections.SECTIONS): every section has a notebook, a schema field, a report
+"""The registry (resdyn.studies.sections.SECTIONS): every section has a notebook, a schema field, a report
 part, figures its notebook saves, and claims its rule gives; the layers and the ledger hold."""
 import ast
 import dataclasses
@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from records import complete_record
 
-from resdyn import claims, paths, report, results, sections
+from resdyn.core import claims, paths
+from resdyn.run import report, results
+from resdyn.studies import sections
 
 REPO = paths.REPO_ROOT
 
@@ -77,23 +79,23 @@ def _sources(*globs):
 
 
 def test_plots_draw_no_typed_threshold():
-    """A line a plot draws at a threshold reads the threshold from resdyn.claims (or the depth)."""
-    for path in _sources("plots/*.py"):
+    """A line a plot draws at a threshold reads the threshold from resdyn.core.claims (or the depth)."""
+    for path in _sources("studies/plots/*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in ("axhline", "axvline"):
                 assert not isinstance(node.args[0], ast.Constant), f"{path.name}:{node.lineno}: {ast.unparse(node)}"
 
 
 def test_report_types_no_number_but_counts_and_units():
-    tree = ast.parse((REPO / "resdyn" / "report.py").read_text())
+    tree = ast.parse((REPO / "resdyn" / "run" / "report.py").read_text())
     numbers = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and type(n.value) in (int, float)}
     assert numbers <= {0, 1, 12, 60, 100}, numbers  # 12: a commit's short hash; 60: minutes; 100: percent
 
 
 def test_nets_defined_once():
-    defined = [p.relative_to(REPO / "resdyn").as_posix() for p in _sources("*.py", "*/*.py")
+    defined = [p.relative_to(REPO / "resdyn").as_posix() for p in _sources("**/*.py")
                if "\nNETS = " in p.read_text()]
-    assert defined == ["claims/rules.py"]
+    assert defined == ["core/claims/rules.py"]
 
 
 # -- the layers ---------------------------------------------------------------------------------
@@ -110,10 +112,10 @@ def test_the_layer_contract_holds_and_fails_on_an_upward_import(tmp_path):
     shutil.copy(REPO / "pyproject.toml", tmp_path)
     ok = _lint(tmp_path)
     assert ok.returncode == 0, ok.stdout[-2000:]
-    model = tmp_path / "resdyn" / "model.py"
-    model.write_text(model.read_text() + "\n\ndef _planted():\n    from . import report  # noqa\n")
+    model = tmp_path / "resdyn" / "core" / "model.py"
+    model.write_text(model.read_text() + "\n\ndef _planted():\n    from resdyn.run import report  # noqa\n")
     broken = _lint(tmp_path)
-    assert broken.returncode != 0 and "resdyn.model is not allowed to import resdyn.report" in broken.stdout
+    assert broken.returncode != 0 and "resdyn.core is not allowed to import resdyn.run" in broken.stdout
 
 
 # -- the sizes ----------------------------------------------------------------------------------
@@ -199,5 +201,5 @@ def test_the_core_is_short_and_imports_only_the_core(tmp_path):
     long, _, foreign = _core_report(planted)
     assert long == [f"claims/rules.py: {rules.read_text().count(chr(10))} lines",
                     f"pruning.py: {pruning.read_text().count(chr(10))} lines"]
-    assert foreign == ["claims/rules.py imports resdyn.sections", "pruning.py imports resdyn.surgery",
-                       "pruning.py imports resdyn.trace"]
+    assert foreign == ["claims/rules.py imports resdyn.studies.sections", "pruning.py imports resdyn.lib.surgery",
+                       "pruning.py imports resdyn.lib.trace"]

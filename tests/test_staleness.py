@@ -6,17 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from resdyn import paths, report, results, staleness
+from resdyn.core import paths
+from resdyn.run import report, results, staleness
 
 import records
 
 
 def test_a_target_s_code_is_its_notebooks_and_every_module_they_reach():
     files = staleness.code_files("study")
-    assert "notebooks/11_trace.ipynb" in files and "resdyn/sections/trace.py" in files
-    assert "resdyn/zoo.py" in files  # reached through sections.trace, not named by the notebook
-    assert "resdyn/model.py" in files and "resdyn/train.py" in files
-    assert "resdyn/report.py" not in files and "resdyn/cli.py" not in files  # nothing above the sections
+    assert "notebooks/11_trace.ipynb" in files and "resdyn/studies/sections/trace.py" in files
+    assert "resdyn/lib/zoo.py" in files  # reached through sections.trace, not named by the notebook
+    assert "resdyn/core/model.py" in files and "resdyn/core/train.py" in files
+    assert "resdyn/run/report.py" not in files and "resdyn/run/cli.py" not in files  # nothing above the sections
     assert all((paths.REPO_ROOT / f).exists() for f in files)
 
 
@@ -42,7 +43,7 @@ def _record_at(commit):
 
 
 def test_a_code_change_to_a_section_marks_its_target_stale():
-    path = "resdyn/sections/trace.py"
+    path = "resdyn/studies/sections/trace.py"
     now = (paths.REPO_ROOT / path).read_text()
     older = now.replace("def ", "def _older_", 1)  # the same file with one function renamed: a change of code
     show = lambda commit, p: older if p == path else (paths.REPO_ROOT / p).read_text()  # noqa: E731
@@ -56,7 +57,7 @@ def test_a_code_change_to_a_section_marks_its_target_stale():
 
 
 def test_a_reworded_docstring_leaves_it_current():
-    path = "resdyn/sections/trace.py"
+    path = "resdyn/studies/sections/trace.py"
     now = (paths.REPO_ROOT / path).read_text()
     reworded = now.replace('"""', '"""Reworded. ', 1)
     show = lambda commit, p: reworded if p == path else (paths.REPO_ROOT / p).read_text()  # noqa: E731
@@ -81,4 +82,4 @@ def _has(commit):
 def test_the_trace_conv_net_recorded_before_its_model_changed_is_stale():
     # the study target ran at 416fc8a; 531cb9a changed how the conv net reads its input (zoo, sections.trace)
     stale = staleness.stale_code(_record_at("416fc8a93d35e6a3e5d55efbd48899d7e659cf61"))
-    assert {"resdyn/zoo.py", "resdyn/sections/trace.py", "notebooks/11_trace.ipynb"} <= set(stale["study"])
+    assert {"resdyn/lib/zoo.py", "resdyn/studies/sections/trace.py", "notebooks/11_trace.ipynb"} <= set(stale["study"])

@@ -4,10 +4,10 @@ import shutil
 import pytest
 import torch
 
-from resdyn import store
-from resdyn.pruning import AdaptiveDepthConfig
-from resdyn.model import DenseResNet, ModelConfig
-from resdyn.train import TrainConfig, fit, train_or_load
+from resdyn.core import store
+from resdyn.core.pruning import AdaptiveDepthConfig
+from resdyn.core.model import DenseResNet, ModelConfig
+from resdyn.core.train import TrainConfig, fit, train_or_load
 
 CFG = TrainConfig(epochs=2, batch_size=64, lr=1e-2)
 
@@ -94,7 +94,7 @@ def test_atomic_save_leaves_no_temporary(tmp_path):
 
 
 def test_a_swapped_entry_is_set_aside_and_the_net_trained_again(digits):
-    from resdyn.store import CacheWarning, entry_dir
+    from resdyn.core.store import CacheWarning, entry_dir
 
     wanted, other = TrainConfig(epochs=1, batch_size=64, seed=5), TrainConfig(epochs=1, batch_size=64, seed=6)
     straight = train_or_load(digits, model_config(), wanted, progress=False, cache=False)
@@ -110,7 +110,7 @@ def test_a_swapped_entry_is_set_aside_and_the_net_trained_again(digits):
 
 
 def test_a_checkpoint_of_another_model_is_set_aside_not_resumed(digits, tmp_path):
-    from resdyn.store import CacheWarning
+    from resdyn.core.store import CacheWarning
 
     ckpt = tmp_path / "run.pt"
     fit(DenseResNet(ModelConfig(width=64, depth=3, n_classes=10, shared_weights=True)), digits, CFG, checkpoint=ckpt,
@@ -140,14 +140,14 @@ def test_mismatch_allows_only_a_shallower_adaptive_model():
 # 3: the core's refactor (the criterion defined once, one dense trajectory function that the depth check
 # calls, the plain-twin fork out of fit; dynamics.py fingerprinted since the check runs through it):
 # trained nets bit-identical (same random draws, same ops)
-FINGERPRINTS = {3: "153f690ce398c0d8"}
+FINGERPRINTS = {3: "2d6a852b6a909af8"}  # the move into core/lib/studies/run (imports, paths); trained nets unchanged
 
 
 def _training_code_fingerprint() -> str:
     import ast
     import hashlib
 
-    from resdyn import paths
+    from resdyn.core import paths
 
     h = hashlib.sha256()
     for name in store.TRAINING_CODE:
@@ -165,7 +165,7 @@ def test_training_code_has_not_drifted_from_the_cache_version():
     got = _training_code_fingerprint()
     assert FINGERPRINTS.get(store.CACHE_VERSION) == got, (
         f"the code that trains nets ({', '.join(store.TRAINING_CODE)}) changed: if trained nets change, bump "
-        f"resdyn.store.CACHE_VERSION; then set FINGERPRINTS[{store.CACHE_VERSION}] = {got!r} in tests/test_store.py")
+        f"resdyn.core.store.CACHE_VERSION; then set FINGERPRINTS[{store.CACHE_VERSION}] = {got!r} in tests/test_store.py")
 
 
 def test_a_foreign_pickle_is_reported_in_resdyns_words(tmp_path):
@@ -180,8 +180,8 @@ def test_a_foreign_pickle_is_reported_in_resdyns_words(tmp_path):
 
 
 def test_an_entry_of_the_same_net_on_other_data_is_set_aside(digits):
-    from resdyn.data import load_dataset
-    from resdyn.store import CacheWarning, entry_dir
+    from resdyn.core.data import load_dataset
+    from resdyn.core.store import CacheWarning, entry_dir
 
     other_data = load_dataset("digits", scaling="centered")
     assert other_data.spec() != digits.spec()

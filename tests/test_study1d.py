@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from resdyn import claims, data1d, fitting, removal, store, zoo
-from resdyn.data import Dataset, Split
-from resdyn.fitting import FitConfig, HealConfig, NetJob
-from resdyn.sections.common import t_interval
-from resdyn.trace import trace
+from resdyn.core import claims, store
+from resdyn.lib import data1d, fitting, removal, zoo
+from resdyn.core.data import Dataset, Split
+from resdyn.lib.fitting import FitConfig, HealConfig, NetJob
+from resdyn.studies.sections.common import t_interval
+from resdyn.lib.trace import trace
 
 SMALL = data1d.Mnist1dSpec(num_samples=200, val_size=40)
 
@@ -226,8 +227,8 @@ def test_study_rules_follow_their_thresholds():
 def test_with_shared_weights_every_choice_of_removed_layers_is_the_same_net():
     """Known answer: a shared-weight net applies one map x + f(x) T times, so skipping any k layers leaves
     the same function (the map applied T - k times); every removal strategy coincides on such a net."""
-    from resdyn.model import DenseResNet, ModelConfig
-    from resdyn.surgery import lesion
+    from resdyn.core.model import DenseResNet, ModelConfig
+    from resdyn.lib.surgery import lesion
 
     model = DenseResNet(ModelConfig(width=12, depth=5, n_classes=3, shared_weights=True), seed=0).eval()
     x = torch.randn(7, 12)

@@ -1,4 +1,4 @@
-"""The two-circles toy (resdyn.sections.toy): the data, the verdict rule's boundaries, one quick run."""
+"""The two-circles toy (resdyn.studies.sections.toy): the data, the verdict rule's boundaries, one quick run."""
 import json
 import math
 from dataclasses import replace
@@ -11,10 +11,11 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from resdyn import claims, plots
-from resdyn.sections import toy
-from resdyn.sections.common import censored_depth  # noqa: E402
-from resdyn.writing import jsonable  # noqa: E402
+from resdyn.core import claims
+from resdyn.studies import plots
+from resdyn.studies.sections import toy
+from resdyn.studies.sections.common import censored_depth  # noqa: E402
+from resdyn.lib.writing import jsonable  # noqa: E402
 
 DATA = dict(n_train=40, n_val=10, n_test=31, noise=0.05, factor=0.5, width=6, seed=3)
 

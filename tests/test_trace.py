@@ -1,4 +1,4 @@
-"""resdyn.trace, resdyn.streaming and resdyn.surgery against hand computations."""
+"""resdyn.lib.trace, resdyn.lib.streaming and resdyn.lib.surgery against hand computations."""
 import copy
 
 import pytest
@@ -7,11 +7,11 @@ import torchvision
 from torch import nn
 
 from models import ConvResNet1d, InPlaceBlock, PreActBlock1d, WithUnused
-from resdyn import criteria
-from resdyn.model import DenseResNet, ModelConfig
-from resdyn.streaming import trace_stats
-from resdyn.surgery import LesionedDenseResNet, Shortcut, lesion, truncate
-from resdyn.trace import trace
+from resdyn.lib import criteria
+from resdyn.core.model import DenseResNet, ModelConfig
+from resdyn.lib.streaming import trace_stats
+from resdyn.lib.surgery import LesionedDenseResNet, Shortcut, lesion, truncate
+from resdyn.lib.trace import trace
 
 RESNET_STAGES = [(64, 8, 8), (128, 4, 4), (256, 2, 2), (512, 1, 1)]
 
@@ -369,7 +369,7 @@ def test_truncate():
         truncate(model, "blocks.0", 1)
 
 
-# -- the trace section (resdyn.sections.trace): the paper's statistics on any model -------------
+# -- the trace section (resdyn.studies.sections.trace): the paper's statistics on any model -------------
 
 
 def _samples(n_per_class=6, width=16, classes=3, seed=0):
@@ -380,10 +380,10 @@ def _samples(n_per_class=6, width=16, classes=3, seed=0):
 
 @pytest.mark.parametrize("shared", [False, True])
 def test_section_on_a_dense_net_gives_the_paper_sections_numbers(shared):
-    from resdyn.data import Split
-    from resdyn.dynamics import collect_trajectory, trajectory_distances
-    from resdyn.sections import fig1ab
-    from resdyn.sections import trace as section
+    from resdyn.core.data import Split
+    from resdyn.core.dynamics import collect_trajectory, trajectory_distances
+    from resdyn.studies.sections import fig1ab
+    from resdyn.studies.sections import trace as section
 
     model, (x, labels) = dense(shared, depth=6), _samples()
     rec = section.measure({"net": model}, x, labels)
@@ -406,8 +406,8 @@ def test_section_on_a_dense_net_gives_the_paper_sections_numbers(shared):
 
 
 def test_section_on_a_conv_net_joins_its_stages():
-    from resdyn.dynamics import class_residual_stats
-    from resdyn.sections import trace as section
+    from resdyn.core.dynamics import class_residual_stats
+    from resdyn.studies.sections import trace as section
 
     model, (x, labels) = ConvResNet1d(channels=(4, 8, 16), blocks_per_stage=2, n_classes=3), _samples(width=12)
     with torch.no_grad():
@@ -431,7 +431,7 @@ def test_section_on_a_conv_net_joins_its_stages():
 def test_change_settling_across_stages_known_answer():
     from types import SimpleNamespace
 
-    from resdyn.sections.trace import _change_settling
+    from resdyn.studies.sections.trace import _change_settling
 
     def stage(change, T):
         return SimpleNamespace(change_profile=torch.tensor(change), std_profile=torch.zeros(T))
@@ -449,8 +449,8 @@ def test_lesion_standout_and_the_record_round_trips():
     from pydantic import TypeAdapter
     from records import trace_study, traced_model
 
-    from resdyn.writing import jsonable
-    from resdyn.sections import trace as section
+    from resdyn.lib.writing import jsonable
+    from resdyn.studies.sections import trace as section
 
     m = traced_model(worst=3)
     assert section.standout(m).block == 3 and m.worst_lesion.block == 3
@@ -477,7 +477,7 @@ def test_the_layer_frame_has_one_row_per_layer_and_the_lesions_where_they_cover_
 
     from records import trace_study, traced_model
 
-    from resdyn.sections.trace import CRITERIA
+    from resdyn.studies.sections.trace import CRITERIA
 
     m = traced_model(stages=(2, 2))
     f = m.frame()
@@ -499,7 +499,7 @@ def test_trace_models_plot_draws_a_row_per_model():
     import matplotlib.pyplot as plt
     from records import trace_study
 
-    from resdyn import plots
+    from resdyn.studies import plots
 
     fig = plots.trace_models(trace_study())
     assert len(fig.axes) == 9 and all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
@@ -507,8 +507,8 @@ def test_trace_models_plot_draws_a_row_per_model():
 
 
 def test_train_conv_is_seeded():
-    from resdyn.data import Dataset, Split
-    from resdyn.sections.trace import ConvSpec, train_conv
+    from resdyn.core.data import Dataset, Split
+    from resdyn.studies.sections.trace import ConvSpec, train_conv
 
     x, labels = _samples(n_per_class=8, width=12)
     data = Dataset("toy", Split(x, labels), Split(x, labels), Split(x, labels), 3, (1, 12), "standard")

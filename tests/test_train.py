@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from resdyn.model import DenseResNet, ModelConfig
-from resdyn.store import entry_dir
-from resdyn.train import TrainConfig, accuracy, converged, fit, shuffled, train_or_load
-from resdyn.trainconfig import EpochRecord
+from resdyn.core.model import DenseResNet, ModelConfig
+from resdyn.core.store import entry_dir
+from resdyn.core.train import TrainConfig, accuracy, converged, fit, shuffled, train_or_load
+from resdyn.core.trainconfig import EpochRecord
 
 FAST = TrainConfig(epochs=10, batch_size=64, lr=1e-2, seed=0)
 
@@ -68,7 +68,7 @@ def test_resume_after_interrupt_equals_uninterrupted(digits, tmp_path, shared):
 
 
 def test_checkpoint_with_other_settings_is_set_aside_and_training_starts_over(digits, tmp_path):
-    from resdyn.store import CacheWarning
+    from resdyn.core.store import CacheWarning
 
     ckpt = tmp_path / "run.pt"
     fit(DenseResNet(digits_model()), digits, TrainConfig(epochs=1), checkpoint=ckpt, progress=False)
@@ -117,7 +117,7 @@ def test_width_mismatch_with_data(digits):
 @pytest.mark.parametrize("step, expected", [(0, 1e-2), (25, 0.5 * 1e-2 * (1 + 2 ** -0.5)), (50, 0.5e-2), (75, 0.5 * 1e-2 * (1 - 2 ** -0.5)),
                                             (100, 0.0)])
 def test_cosine_schedule_known_answers(step, expected):
-    from resdyn.train import lr_at
+    from resdyn.core.train import lr_at
 
     assert lr_at(TrainConfig(lr=1e-2, schedule="cosine"), step, 100) == pytest.approx(expected, abs=1e-15)
     assert lr_at(TrainConfig(lr=1e-2, schedule="constant"), step, 100) == 1e-2
@@ -125,14 +125,14 @@ def test_cosine_schedule_known_answers(step, expected):
 
 def test_history_records_the_last_steps_learning_rate(digits):
     cfg = TrainConfig(epochs=2, batch_size=400, lr=1e-2)  # 1,000 samples: 3 steps per epoch, 6 in all
-    from resdyn.train import lr_at
+    from resdyn.core.train import lr_at
 
     h = fit(DenseResNet(digits_model()), digits, cfg, progress=False).history
     assert [r.lr for r in h] == [lr_at(cfg, 2, 6), lr_at(cfg, 5, 6)]
 
 
 def test_transfer_optimizer_keeps_the_state_of_kept_parameters(digits):
-    from resdyn.train import _transfer_optimizer, make_optimizer, train_step
+    from resdyn.core.train import _transfer_optimizer, make_optimizer, train_step
 
     model = DenseResNet(digits_model(depth=3))
     opt = make_optimizer(model, FAST)
@@ -149,7 +149,7 @@ def test_transfer_optimizer_keeps_the_state_of_kept_parameters(digits):
 
 
 def test_fit_with_bias_folding_folds_every_removal(digits):
-    from resdyn.pruning import AdaptiveDepthConfig
+    from resdyn.core.pruning import AdaptiveDepthConfig
 
     cfg = TrainConfig(epochs=3, batch_size=64, lr=3e-3)  # removals after epochs 1 and 2
     model = DenseResNet(digits_model(depth=4))
@@ -162,7 +162,7 @@ def test_fit_with_bias_folding_folds_every_removal(digits):
 
 
 def test_test_set_is_read_once_after_training(digits, monkeypatch):
-    import resdyn.train as tr
+    import resdyn.core.train as tr
 
     seen, real = [], tr.accuracy
     monkeypatch.setattr(tr, "accuracy", lambda model, split, **kw: seen.append(len(split)) or real(model, split, **kw))
@@ -176,7 +176,7 @@ def test_bf16_autocasts_the_products_and_keeps_fp32_weights(digits):
 
     from torch.utils._python_dispatch import TorchDispatchMode
 
-    from resdyn.train import make_optimizer, train_step
+    from resdyn.core.train import make_optimizer, train_step
 
     class Dtypes(TorchDispatchMode):
         def __init__(self):
@@ -203,7 +203,7 @@ def test_bf16_autocasts_the_products_and_keeps_fp32_weights(digits):
 
 
 def test_auto_precision_follows_the_processor(monkeypatch):
-    import resdyn.trainconfig as trainconfig
+    import resdyn.core.trainconfig as trainconfig
 
     cpu = torch.device("cpu")
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
@@ -223,7 +223,7 @@ def test_auto_precision_follows_the_processor(monkeypatch):
 def _fork_threshold(digits, cfg) -> tuple[float, int]:
     """A threshold at which the adaptive run's first removal comes after epoch 2 or later (found from
     the criteria of a run that removes nothing), and that epoch."""
-    from resdyn.pruning import AdaptiveDepthConfig
+    from resdyn.core.pruning import AdaptiveDepthConfig
 
     crit = [r.criterion for r in fit(DenseResNet(digits_model()), digits, cfg, adaptive=AdaptiveDepthConfig(threshold=0.0),
                                      progress=False).history]
@@ -233,10 +233,10 @@ def _fork_threshold(digits, cfg) -> tuple[float, int]:
 
 @pytest.mark.parametrize("case", ["first epoch", "later epoch", "never"])
 def test_an_adaptive_run_is_the_plain_run_until_its_first_removal(digits, case):
-    """What resdyn.parallel.adopt_plain_twin relies on: the depth check reads the net and draws no
+    """What resdyn.lib.parallel.adopt_plain_twin relies on: the depth check reads the net and draws no
     random numbers, so up to its first removal an adaptive run's epochs are the plain run's, and a
     run that removes nothing ends with the plain run's net, bit for bit."""
-    from resdyn.pruning import AdaptiveDepthConfig
+    from resdyn.core.pruning import AdaptiveDepthConfig
 
     cfg = TrainConfig(epochs=6, batch_size=64, lr=1e-2)
     threshold, fork = {"first epoch": (float("inf"), 1), "never": (0.0, 6)}.get(case) or _fork_threshold(digits, cfg)
@@ -254,7 +254,7 @@ def test_an_adaptive_run_is_the_plain_run_until_its_first_removal(digits, case):
 def test_epoch_line_is_one_write_with_its_newline(monkeypatch):
     import sys
 
-    from resdyn.train import EpochRecord, _log_epoch
+    from resdyn.core.train import EpochRecord, _log_epoch
 
     class Stream:
         writes: list = []

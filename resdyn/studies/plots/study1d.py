@@ -1,0 +1,144 @@
+"""The MNIST-1D study's figures (notebooks 12-14): each takes its section record and computes nothing."""
+from __future__ import annotations
+
+import numpy as np
+import seaborn as sns
+from matplotlib.lines import Line2D
+
+from resdyn.core import claims
+from resdyn.core.pruning import PAPER_THRESHOLD
+from resdyn.lib.removal import STRATEGIES
+from resdyn.studies.style import PALETTE
+from resdyn.lib.zoo import FAMILY_NAMES
+from resdyn.studies.plots.base import _axes
+
+#: How the figures name the strategies.
+LABELS = {"paper": "paper's c(t)", "block_influence": "Block Influence", "angular": "angular distance (1 block)",
+          "cka": "1 - CKA", "relative": "|y| / |x|", "deepest": "deepest first", "angular_span": "Gromov's best span",
+          "oracle": "oracle (greedy, validation)"}
+
+
+def _colors():
+    return dict(zip(STRATEGIES, sns.color_palette(PALETTE, len(STRATEGIES))))
+
+
+def depth_curves(record, *, ax=None):
+    """Test accuracy against the number of blocks, one line per family: mean over seeds with the 95 %
+    t-interval as error bars and each seed as a dot."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(10, 4.5), constrained_layout=True)
+    else:
+        fig = ax.figure
+    colors = sns.color_palette(PALETTE, len(record.families))
+    for name, color in zip(claims.in_order(record.families, FAMILY_NAMES), colors):
+        fam = record.families[name]
+        depths = sorted(int(d) for d in fam.test_acc)  # JSON keys: strings, in any order
+        means = [fam.test_acc[str(d)].mean for d in depths]
+        low = [m - (fam.test_acc[str(d)].low if fam.test_acc[str(d)].low is not None else m) for d, m in zip(depths, means)]
+        high = [(fam.test_acc[str(d)].high if fam.test_acc[str(d)].high is not None else m) - m for d, m in zip(depths, means)]
+        ax.errorbar(depths, means, yerr=[low, high], marker="o", capsize=3, color=color, label=fam.title)
+        for d in depths:
+            values = [v for v in fam.test_acc[str(d)].values if v is not None]
+            ax.scatter([d] * len(values), values, s=8, color=color, alpha=0.5)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(depths, [str(d) for d in depths])
+    ax.set_xlabel("residual blocks (trained from scratch)")
+    ax.set_ylabel("MNIST-1D test accuracy (%)")
+    ax.set_title("Where depth matters: accuracy by depth (mean, 95 % interval; dots: seeds)")
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return fig
+
+
+def criteria_comparison(record, *, axes=None):
+    """One row per family: test accuracy against blocks removed for every strategy (mean over seeds;
+    solid: no retraining, dashed: after healing), and the criteria's scores (area over the oracle's,
+    seeds as dots) and Spearman rho with the single-block loss."""
+    names = claims.in_order(record.families, FAMILY_NAMES)
+    fig, axes = _axes(axes, len(names), 3, figsize=(18, 4.2 * len(names)))
+    axes = np.asarray(axes).reshape(len(names), 3)
+    colors = _colors()
+    for row, name in zip(axes, names):
+        fam = record.families[name]
+        for s in STRATEGIES:
+            acc = fam.curves[s]["acc"]
+            k = np.arange(1, len(acc) + 1)
+            row[0].plot(k, acc, color=colors[s], lw=2.2 if s in ("paper", "oracle") else 1.2, label=LABELS[s])
+            if "healed" in fam.curves[s]:
+                row[0].plot(k, fam.curves[s]["healed"], color=colors[s], ls="--", lw=1)
+        row[0].set_xlabel("blocks removed, k")
+        row[0].set_ylabel("test accuracy (%)")
+        row[0].set_title(f"{name}: accuracy after removing k blocks")
+        for col, (values, title) in enumerate(((fam.score, "score: area / oracle's (no healing)"),
+                                               (fam.spearman, "Spearman rho with single-block loss")), start=1):
+            keys = claims.in_order(values, STRATEGIES)
+            for i, key in enumerate(keys):
+                iv = values[key]
+                pts = [v for v in iv.values if v is not None]
+                row[col].scatter([i] * len(pts), pts, color=colors[key], s=14, alpha=0.7)
+                if iv.mean is not None:
+                    lo, hi = (iv.low, iv.high) if col == 1 or iv.low is None else (max(iv.low, -1.0), min(iv.high, 1.0))
+                    err = None if iv.low is None else [[iv.mean - lo], [hi - iv.mean]]
+                    row[col].errorbar([i], [iv.mean], yerr=err, fmt="_", ms=18, capsize=4, color=colors[key])
+            row[col].set_xticks(range(len(keys)), [LABELS[k] for k in keys], rotation=35, ha="right", fontsize="small")
+            row[col].set_title(f"{name}: {title}")
+        row[1].set_ylabel("area under the curve / oracle's")
+        row[2].set_ylabel("Spearman rho (interval cut at -1 and 1)")
+        row[2].set_ylim(-1.08, 1.08)
+    handles = [Line2D([], [], color=colors[s], lw=2.2 if s in ("paper", "oracle") else 1.2, label=LABELS[s])
+               for s in STRATEGIES]
+    handles += [Line2D([], [], color="0.4", ls="--", lw=1, label="after healing (dashed)"),
+                Line2D([], [], ls="", marker="o", color="0.4", ms=4, label="one seed (dot)"),
+                Line2D([], [], ls="", marker="_", color="0.4", ms=14, mew=1.5,
+                       label="mean over seeds, bars: 95 % t-interval")]
+    fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize="small")
+    return fig
+
+
+def adaptive_runs(record, *, axes=None):
+    """Left: the criterion mean |y(T) - y(T-1)| before training and at the last check of every run at the
+    paper's threshold (one dot per seed, labelled with its final depth), against every threshold of the
+    sweep (lines). Right: at the paper's threshold, test accuracy of the deep, the adaptive and the
+    from-scratch nets per family."""
+    fig, axes = _axes(axes, 1, 2, figsize=(14, 4.8))
+    families = claims.in_order(record.families, FAMILY_NAMES)
+    colors = dict(zip(families, sns.color_palette(PALETTE, len(families))))
+    paper = [r for r in record.runs if r.threshold == PAPER_THRESHOLD]
+    for i, f in enumerate(families):
+        runs = [r for r in paper if r.family == f]
+        xs = [i + 0.08 * (j - (len(runs) - 1) / 2) for j in range(len(runs))]
+        axes[0].scatter([x - 0.2 for x in xs], [r.initial_criterion for r in runs], marker="o", facecolors="none",
+                        edgecolors=colors[f], s=30)
+        axes[0].scatter([x + 0.2 for x in xs], [r.final_criterion for r in runs], marker="o", color=colors[f], s=30)
+        if runs:  # one label per family: the seeds' final depths (labels per dot overlap)
+            axes[0].annotate("final depth " + ", ".join(str(r.final_depth) for r in runs),
+                             (i + 0.2, max(r.final_criterion for r in runs)), textcoords="offset points",
+                             xytext=(0, 8), ha="center", fontsize="x-small")
+    for t in sorted({r.threshold for r in record.runs}):
+        axes[0].axhline(t, color="0.3" if t == PAPER_THRESHOLD else "0.65", ls="--" if t == PAPER_THRESHOLD else ":", lw=1)
+    axes[0].set_yscale("log")
+    axes[0].set_xticks(range(len(families)), families)
+    axes[0].set_ylabel("criterion mean |y(T) - y(T-1)|")
+    axes[0].set_title("The rule's criterion: a block goes only below the threshold")
+    handles = [Line2D([], [], ls="", marker="o", mfc="none", mec="0.3", label="before training"),
+               Line2D([], [], ls="", marker="o", color="0.3", label="at the last check (label: final depths)"),
+               Line2D([], [], color="0.3", ls="--", lw=1, label=f"paper's threshold {PAPER_THRESHOLD:g}"),
+               Line2D([], [], color="0.65", ls=":", lw=1, label="the sweep's other thresholds")]
+    axes[0].legend(handles=handles, fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=2)
+    width = 0.25
+    for i, f in enumerate(families):
+        fam = record.families[f]
+        adaptive = [r.test_acc for r in record.runs if r.family == f and r.threshold == PAPER_THRESHOLD]
+        for j, (values, label, hatch) in enumerate(((fam.deep_acc, "deep net, no rule", ""), (adaptive, "adaptive", "//"),
+                                                    (fam.scratch_acc, "from scratch at the final depth", ".."))):
+            axes[1].bar(i + (j - 1) * width, np.mean(values), width, color=colors[f], hatch=hatch, edgecolor="0.2",
+                        label=label if i == 0 else None)
+            axes[1].scatter([i + (j - 1) * width] * len(values), values, color="0.1", s=8, zorder=3)
+    axes[1].set_xticks(range(len(families)), families)
+    axes[1].set_ylabel("MNIST-1D test accuracy (%)")
+    axes[1].set_title(f"Threshold {PAPER_THRESHOLD:g}: accuracy (bars: mean; dots: seeds)")
+    axes[1].legend(fontsize="small")
+    lows = [min(min(record.families[f].deep_acc), min(record.families[f].scratch_acc)) for f in families]
+    axes[1].set_ylim(max(0, min(lows) - 10), 100)
+    return fig

@@ -171,7 +171,7 @@ def compare(before: dict, after: dict, *, sections: list[str] | None = None, exa
 
 def compare_files(before: str | Path, after: str | Path, **kw) -> Comparison:
     """:func:`compare` of two results.json files."""
-    from resdyn.core.files import read_json
+    from resdyn.lib.writing import read_json
 
     return compare(read_json(before), read_json(after), **kw)
 

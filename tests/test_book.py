@@ -26,6 +26,9 @@ def test_sources_follow_the_registry_and_drop_links_out_of_the_book(tmp_path):
     assert toc.index("file: paper/REPORT") < min(positions)  # the report right after the index
     intro = (src / "intro.md").read_text()
     assert intro.index("## What we found") < intro.index("figures/claims_by_regime.png") < intro.index("## Read on")
+    # the summary table of the report, right after the bottom line: one row per paper claim and weights
+    assert intro.index("## What we found") < intro.index("| claim | paper |") < intro.index("figures/claims_by_regime.png")
+    assert intro.count("| 15-layer net, ") == 2
     assert "[01 · Fig. 1A and 1B" in intro  # notebooks by their titles, not by number alone
     for nb in (src / "paper" / "notebooks").glob("*.ipynb"):
         assert "](../../notebooks/" not in nb.read_text()  # the source notebooks are not in the book

@@ -141,9 +141,10 @@ def _title(notebook: Path) -> str:
 
 
 def _intro(chapters: dict[str, list[str]], titles: dict[str, str], record, figures: Path) -> str:
-    """The book's index: the answer first (the bottom line and the claims-by-regime figure), then the
-    report and the notebooks by title."""
-    from resdyn.run import summary
+    """The book's index: the answer first (the bottom line, the summary table, which targets are stale, the
+    claims-by-regime figure), then the report and the notebooks by title."""
+    from resdyn.run import staleness, summary
+    from resdyn.studies.markdown import table
 
     lines = ["# resdyn: what holds of the paper", "",
              "A reproduction of *Compact representations and pruning in residual networks* (Lagzi, NIPS 2018 "
@@ -152,6 +153,13 @@ def _intro(chapters: dict[str, list[str]], titles: dict[str, str], record, figur
     found = summary.bottom_line(record) if record is not None else []
     if found:
         lines += ["## What we found", ""] + [f"- {line}" for line in found] + [""]
+    head, rows = summary.headline(record) if record is not None else ([], [])
+    if rows:
+        lines += [table(head, rows), ""]
+    stale = sorted(staleness.stale_code(record)) if record is not None else []
+    if stale:
+        lines += [f"> The {summary.and_list(stale)} targets' sections were computed by code that has changed since; the "
+                  "report's header names the code and the command that refreshes each.", ""]
     if (figures / "claims_by_regime.png").exists():
         lines += ["```{figure} figures/claims_by_regime.png", ":alt: Every claim of the paper in each regime", "",
                   "Every claim of the paper in each regime, over its seeds.", "```", ""]

@@ -57,7 +57,9 @@ _CSS = """\
   min-width: 6em; }
 .bd-article table td:first-child, .bd-article table th:first-child { min-width: 14em; }
 .bd-article img { max-width: 100%; height: auto; cursor: zoom-in; }
-@media (max-width: 600px) { .bd-article table td:first-child, .bd-article table th:first-child { min-width: 9em; } }
+@media (max-width: 600px) { .bd-article table { font-size: 0.78em; }
+  .bd-article table td, .bd-article table th { min-width: 3.5em; padding: 0.2em 0.25em; hyphens: auto; }
+  .bd-article table td:first-child, .bd-article table th:first-child { min-width: 6.5em; } }
 """
 #: Each figure opens full size on click, in a new tab.
 _JS = """\

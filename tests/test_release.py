@@ -88,7 +88,7 @@ def test_the_report_s_header_names_the_version_or_says_it_is_unknown():
     known = replace(record, runs={t: replace(run, version="0.1.0") for t, run in record.runs.items()})
     assert report.version_line(known) == "Made by resdyn 0.1.0."
     assert "> Made by resdyn 0.1.0." in report.render(known, report_dir=paths.PAPER_DIR, figures_dir=paths.FIGURES_DIR)
-    first, second = list(record.runs)[:2]
+    first, second = sorted(record.runs)[:2]
     mixed = replace(known, runs={first: known.runs[first], second: replace(known.runs[second], version=None)})
     assert report.version_line(mixed) == (f"Made by resdyn 0.1.0 ({first} target). The {second} target recorded no "
                                           "version (run before it was recorded).")

@@ -63,7 +63,7 @@ def version_line(r) -> str:
     """Which resdyn version (pyproject.toml's, the one CITATION.cff cites) made the record's runs, naming
     the targets where they differ, and the targets whose runs recorded none."""
     by_version: dict[str | None, list[str]] = {}
-    for target, run in r.runs.items():
+    for target, run in sorted(r.runs.items()):  # by name: the record's order changes as targets re-run
         by_version.setdefault(run.version, []).append(target)
     unknown = by_version.pop(None, [])
     made = "; ".join(f"resdyn {v}" + (f" ({summary.and_list(ts)} target{'s' * (len(ts) > 1)})" if unknown or

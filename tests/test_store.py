@@ -66,7 +66,9 @@ def test_one_format_for_checkpoints_and_final_nets(digits, tmp_path):
     ckpt_path = tmp_path / "ckpt.pt"
     fit(DenseResNet(model_config()), digits, CFG, checkpoint=ckpt_path, progress=False)
     ckpt = torch.load(ckpt_path, weights_only=True)
-    assert final.keys() == ckpt.keys() == set(store._KEYS) | {"optimizer_state"}
+    # the epoch kept and a run to convergence's best net so far are optional: files written before them still load
+    assert final.keys() == ckpt.keys() == set(store._KEYS) | {"optimizer_state", "best_epoch", "best"}
+    assert final["best_epoch"] == len(result.history) and final["best"] is None and ckpt["best"] is None
     assert final["data_spec"] == ckpt["data_spec"] == digits.spec()  # both name the data they were trained on
     assert final["format"] == ckpt["format"] == store.FORMAT
     assert final["optimizer_state"] is None and ckpt["optimizer_state"] is not None
@@ -140,7 +142,10 @@ def test_mismatch_allows_only_a_shallower_adaptive_model():
 # 3: the core's refactor (the criterion defined once, one dense trajectory function that the depth check
 # calls, the plain-twin fork out of fit; dynamics.py fingerprinted since the check runs through it):
 # trained nets bit-identical (same random draws, same ops)
-FINGERPRINTS = {3: "2d6a852b6a909af8"}  # the move into core/lib/studies/run (imports, paths); trained nets unchanged
+# 4: a run to convergence keeps the net of its best validation epoch (its checkpoint holds that net too);
+# fixed-budget nets bit-identical, their key keeps version 3 (store.FIXED_BUDGET_VERSION)
+FINGERPRINTS = {3: "2d6a852b6a909af8",  # the move into core/lib/studies/run (imports, paths); trained nets unchanged
+                4: "58cbf2072269ef59"}
 
 
 def _training_code_fingerprint() -> str:

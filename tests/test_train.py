@@ -318,3 +318,80 @@ def test_training_to_convergence_stops_after_patience_epochs_without_improvement
     assert len(learning.history) > 4 and learning.history[-1].epoch <= FAST.epochs
     assert "val_loss" not in fit(DenseResNet(digits_model(depth=1), seed=0), digits, TrainConfig(epochs=1),
                                  progress=False).history[0].to_dict()
+
+
+# -- training to convergence keeps the net of its best validation epoch -----------------------------------
+CONSTANT = TrainConfig(epochs=10, batch_size=64, lr=1e-2, seed=0, schedule="constant", precision="fp32")
+#: A validation loss that falls to its best at epoch 3 and rises after it (patience 2: stop after epoch 5).
+SCRIPTED = [1.0, 0.8, 0.5, 0.6, 0.7, 0.9, 1.1]
+
+
+def _scripted_loss(monkeypatch):
+    """fit's validation loss replaced by :data:`SCRIPTED`, one value an epoch (the weights train as ever)."""
+    import resdyn.core.train as train_module
+    values = iter(SCRIPTED)
+    monkeypatch.setattr(train_module, "loss_on", lambda model, split: next(values))
+
+
+def test_a_run_to_convergence_keeps_the_net_of_its_best_epoch(digits, monkeypatch):
+    _scripted_loss(monkeypatch)
+    result = fit(DenseResNet(digits_model(), seed=0), digits, TrainConfig(**{**CONSTANT.to_dict(), "patience": 2}),
+                 progress=False)
+    assert [r.epoch for r in result.history] == [1, 2, 3, 4, 5] and result.best_epoch == 3
+    # each epoch's shuffle depends on (seed, epoch) alone, at a constant rate: three epochs are epoch 3's net
+    three = fit(DenseResNet(digits_model(), seed=0), digits, TrainConfig(**{**CONSTANT.to_dict(), "epochs": 3}),
+                progress=False)
+    assert_same_weights(result.model, three.model)
+    assert result.test_acc == three.test_acc and result.val_acc == result.history[2].val_acc
+
+
+def test_a_resumed_run_to_convergence_keeps_the_net_an_uninterrupted_one_keeps(digits, tmp_path, monkeypatch):
+    config = TrainConfig(**{**CONSTANT.to_dict(), "patience": 2})
+    ckpt = tmp_path / "run.pt"
+
+    def stop_after_four(record):
+        if record.epoch == 4:
+            raise Interrupt
+
+    _scripted_loss(monkeypatch)
+    with pytest.raises(Interrupt):
+        fit(DenseResNet(digits_model(), seed=0), digits, config, checkpoint=ckpt, progress=False, callback=stop_after_four)
+    # the checkpoint holds the last net (epoch 4) and the best one (epoch 3)
+    resumed_values = iter(SCRIPTED[4:])
+    import resdyn.core.train as train_module
+    monkeypatch.setattr(train_module, "loss_on", lambda model, split: next(resumed_values))
+    resumed = fit(DenseResNet(digits_model(), seed=0), digits, config, checkpoint=ckpt, progress=False)
+    _scripted_loss(monkeypatch)
+    straight = fit(DenseResNet(digits_model(), seed=0), digits, config, progress=False)
+    assert resumed.best_epoch == straight.best_epoch == 3 and len(resumed.history) == len(straight.history) == 5
+    assert_same_weights(resumed.model, straight.model)
+    assert resumed.test_acc == straight.test_acc
+
+
+def test_stopping_on_validation_accuracy_keeps_the_first_best_accuracy(digits):
+    result = fit(DenseResNet(digits_model(), seed=0), digits,
+                 TrainConfig(**{**FAST.to_dict(), "patience": 2, "stop_on": "val_acc"}), progress=False)
+    accs = [r.val_acc for r in result.history]
+    assert result.best_epoch == accs.index(max(accs)) + 1 and result.val_acc == max(accs)
+    with pytest.raises(ValueError, match="Invalid stop_on"):
+        TrainConfig(stop_on="train_loss")
+
+
+def test_a_fixed_budget_run_keeps_its_last_epoch_and_its_cache_key(digits):
+    from resdyn.core import store
+    result = fit(DenseResNet(digits_model(), seed=0), digits, FAST, progress=False)
+    assert result.best_epoch == len(result.history) == FAST.epochs and result.val_acc == result.history[-1].val_acc
+    # fixed-budget nets train bit for bit as before: their key keeps its version, a run to convergence's does not
+    assert store.FIXED_BUDGET_VERSION == 3 < store.CACHE_VERSION
+    fixed = store.cache_key(digits, digits_model(), FAST)
+    assert fixed == store.cache_key(digits, digits_model(), TrainConfig(**{**FAST.to_dict(), "stop_on": "val_loss"}))
+    assert "stop_on" not in FAST.to_dict()
+
+
+def test_the_cache_gives_back_the_epoch_kept(digits, monkeypatch):
+    _scripted_loss(monkeypatch)
+    config = TrainConfig(**{**CONSTANT.to_dict(), "patience": 2})
+    trained = train_or_load(digits, digits_model(), config, progress=False)
+    cached = train_or_load(digits, digits_model(), config, progress=False)
+    assert cached.from_cache and cached.best_epoch == trained.best_epoch == 3
+    assert_same_weights(cached.model, trained.model)

@@ -17,7 +17,7 @@ from resdyn.core.pruning import PruneRecord
 
 
 def resume(path, config, adaptive, *, model_config, data_spec: dict, map_location, make_optimizer, make_record):
-    """(model, optimizer, history, pruning records) from the checkpoint at ``path``, written with
+    """(model, optimizer, history, pruning records, best net so far or None) from the checkpoint at ``path``, written with
     these settings; ``None`` where ``path`` is ``None``, there is no readable file there, or it was
     written with other settings or does not record them all (``model_config``, ``config``,
     ``adaptive``, ``data_spec``, :meth:`resdyn.core.data.Dataset.spec`: then it is set aside,
@@ -35,10 +35,12 @@ def resume(path, config, adaptive, *, model_config, data_spec: dict, map_locatio
     optimizer = make_optimizer(model, config)
     optimizer.load_state_dict(saved["optimizer_state"])
     return (model, optimizer, [make_record(**r) for r in saved["history"]],
-            [PruneRecord.from_dict(p) for p in saved["pruning"]])
+            [PruneRecord.from_dict(p) for p in saved["pruning"]], saved.get("best"))
 
 
-def save(path, *, model, optimizer, history, pruning, config, adaptive, data_spec: dict) -> None:
-    """The checkpoint after an epoch: everything :func:`resume` needs to go on and to check."""
+def save(path, *, model, optimizer, history, pruning, config, adaptive, data_spec: dict, best=None) -> None:
+    """The checkpoint after an epoch: everything :func:`resume` needs to go on and to check, with the
+    best net so far of a run to convergence (``best``: its epoch, value and weights), so that a resumed
+    run keeps the net an uninterrupted one keeps."""
     store.save(path, model=model, history=history, pruning=pruning, config=config, adaptive=adaptive,
-               optimizer=optimizer, data_spec=data_spec)
+               optimizer=optimizer, data_spec=data_spec, best=best)

@@ -89,15 +89,8 @@ class DataSpec:
         return load_dataset(self.name, root=self.root, scaling=self.scaling)
 
 
-def load_dataset(
-    name: str = "mnist",
-    *,
-    root: str | os.PathLike | None = None,
-    download: bool | None = None,
-    scaling: str = "unit",
-    verify: bool = True,
-    val_size: int | None = None,
-) -> Dataset:
+def load_dataset(name: str = "mnist", *, root: str | os.PathLike | None = None, download: bool | None = None,
+                 scaling: str = "unit", verify: bool = True, val_size: int | None = None) -> Dataset:
     """Load a dataset as tensors, with a validation split held out from the training set: each split
     holds inputs x (n, N) float32 (N = 784 or 64 features) and labels y (n,) int64.
 

@@ -181,10 +181,8 @@ def trajectory_distances(residuals: torch.Tensor, labels: torch.Tensor) -> Traje
     within = torch.diagonal(class_mean).clone()
     off_sums = sums.sum(1) - torch.diagonal(sums)
     between = off_sums / (counts * (counts.sum() - counts))
-    return TrajectoryDistances(
-        distances=distances.float(), labels=labels.clone(), classes=classes, class_mean=class_mean.float(),
-        within=within.float(), between=between.float(), ratio=(within / between).float(),
-    )
+    return TrajectoryDistances(distances=distances.float(), labels=labels.clone(), classes=classes, class_mean=class_mean.float(),
+                               within=within.float(), between=between.float(), ratio=(within / between).float())
 
 
 def _check_residuals(residuals: torch.Tensor, labels: torch.Tensor) -> None:
@@ -196,9 +194,7 @@ def _check_residuals(residuals: torch.Tensor, labels: torch.Tensor) -> None:
     if not isinstance(labels, torch.Tensor):
         raise ValueError(f"labels must be a tensor ({len(residuals)},) of class labels, got {type(labels).__name__}.")
     if labels.ndim != 1 or len(labels) != len(residuals):
-        raise ValueError(
-            f"labels must have shape ({len(residuals)},) to match residuals, got {tuple(labels.shape)}."
-        )
+        raise ValueError(f"labels must have shape ({len(residuals)},) to match residuals, got {tuple(labels.shape)}.")
 
 
 def _flat_layers(residuals: torch.Tensor) -> torch.Tensor:

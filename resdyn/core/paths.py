@@ -25,12 +25,8 @@ EXECUTED_DIR = PAPER_DIR / "notebooks"
 #: The shared data folder of this workplace, beside the checkout.
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 #: The four MNIST files in torchvision's raw layout (sizes and checksums: ``resdyn.core.data.MNIST_FILES``).
-MNIST_RAW_FILES = (
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-)
+MNIST_RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                   "t10k-labels-idx1-ubyte")
 
 
 def has_mnist(root: str | os.PathLike) -> bool:

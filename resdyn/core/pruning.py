@@ -155,10 +155,8 @@ def depth_criterion(model: DenseResNet, probe_x: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def remove_last_layers(
-    model: DenseResNet, k: int = 1, *, fold_probe: torch.Tensor | None = None, criterion: float | None = None,
-    epoch: int | None = None,
-) -> tuple[DenseResNet, PruneRecord]:
+def remove_last_layers(model: DenseResNet, k: int = 1, *, fold_probe: torch.Tensor | None = None,
+                       criterion: float | None = None, epoch: int | None = None) -> tuple[DenseResNet, PruneRecord]:
     """Remove the last ``k`` layers (:meth:`resdyn.core.model.DenseResNet.truncated`). Returns a new
     model and a record; ``model`` is untouched.
 

@@ -31,7 +31,10 @@ from resdyn.core.files import atomic_write
 from resdyn.core.model import DenseResNet, ModelConfig
 
 #: Bump when a change to the training code changes what a given configuration produces.
-CACHE_VERSION = 3
+CACHE_VERSION = 4
+#: The version in the key of a fixed-budget net (``patience=None``): 4 changed only runs to convergence
+#: (they keep their best epoch), so these train bit for bit as under 3 and keep their entries.
+FIXED_BUDGET_VERSION = 3
 #: The modules whose code determines what a configuration trains to (fingerprinted by the tests).
 TRAINING_CODE = ("core/model.py", "core/train.py", "core/trainconfig.py", "core/checkpoints.py", "core/pruning.py", "core/dynamics.py", "core/data.py")
 #: The layout of a saved file (see :func:`save`).
@@ -50,7 +53,7 @@ def cache_key(data, model_config: ModelConfig, config, adaptive=None) -> str:
     """A hash of everything that determines a trained net: data, model, training (with
     ``precision="auto"`` resolved to what this machine runs), adaptive depth."""
     spec = {
-        "version": CACHE_VERSION,
+        "version": FIXED_BUDGET_VERSION if config.patience is None else CACHE_VERSION,
         "data": data.spec(),
         "model": model_config.to_dict(),
         "train": config.resolved().to_dict(),
@@ -71,14 +74,16 @@ def atomic_save(obj, path: str | os.PathLike) -> Path:
 
 
 def save(path, *, model: DenseResNet, history, pruning, config, data_spec: dict, adaptive=None, optimizer=None,
-         test_acc: float | None = None, initial_criterion: float | None = None) -> Path:
+         test_acc: float | None = None, initial_criterion: float | None = None, best_epoch: int | None = None,
+         best: dict | None = None) -> Path:
     """Write a net in the one save format.
 
     ``history``: the epoch records (dataclasses); ``pruning``: :class:`resdyn.core.pruning.PruneRecord`s;
     ``config``/``adaptive``: the training settings it was trained with; ``data_spec``: the data it
     was trained on (:meth:`resdyn.core.data.Dataset.spec`); ``optimizer``: given for a checkpoint (to
     resume), omitted for a finished net; ``test_acc``: the finished net's test accuracy (measured
-    once); ``initial_criterion``: the adaptive criterion before training.
+    once); ``initial_criterion``: the adaptive criterion before training; ``best_epoch``: the finished
+    net's epoch; ``best``: a checkpoint's best net so far (see :func:`resdyn.core.checkpoints.save`).
     """
     return atomic_save({
         "format": FORMAT,
@@ -92,6 +97,8 @@ def save(path, *, model: DenseResNet, history, pruning, config, data_spec: dict,
         "test_acc": test_acc,
         "initial_criterion": initial_criterion,
         "data_spec": data_spec,
+        "best_epoch": best_epoch,
+        "best": best,
     }, path)
 
 

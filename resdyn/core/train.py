@@ -23,7 +23,7 @@ from resdyn.core import checkpoints, store
 from resdyn.core.data import Dataset, Split, random_subset
 from resdyn.core.model import DenseResNet, ModelConfig
 from resdyn.core.pruning import AdaptiveDepthConfig, PruneRecord, check_depth, depth_criterion, probe_set
-from resdyn.core.trainconfig import EpochRecord, FitResult, TrainConfig, resolve_device
+from resdyn.core.trainconfig import EpochRecord, FitResult, TrainConfig, converged, resolve_device, signal
 
 def fit(model: DenseResNet, data: Dataset, config: TrainConfig = TrainConfig(), *,
         adaptive: AdaptiveDepthConfig | None = None, checkpoint: str | os.PathLike | None = None, progress: bool = True,
@@ -31,15 +31,16 @@ def fit(model: DenseResNet, data: Dataset, config: TrainConfig = TrainConfig(), 
     """Train a copy of ``model`` (inputs (batch, N) -> logits (batch, C)) on ``data.train`` (x (n, N),
     y (n,)); ``model`` itself is not changed.
 
-    After every epoch the net is measured on ``data.val``; ``data.test`` is read once, at the end.
+    After every epoch the net is measured on ``data.val``; ``data.test`` is read once, at the end, on the
+    net kept: the last epoch's, or with ``config.patience`` the best epoch's (:func:`_keep_best`).
 
     Args:
         adaptive: if given, compute the paper's criterion on a fixed probe set before training and
             after every epoch, and after every epoch but the last remove the last layer while it is
             below the threshold (see :mod:`resdyn.core.pruning`), so the final net is trained at its depth.
         checkpoint: a file written atomically after every epoch; if it exists, training resumes
-            from it and ends with the same weights as an uninterrupted run (a file written for other
-            data or settings is set aside and training starts over).
+            from it and ends with the same weights as an uninterrupted run (it holds the best net so far
+            too; a file written for other data or settings is set aside and training starts over).
         progress: a summary line per epoch on stderr, and a tqdm bar where stderr is a terminal.
         callback: called with each epoch's record after its checkpoint is written.
         name: put before each progress line (which run it is, when several run side by side).
@@ -51,10 +52,9 @@ def fit(model: DenseResNet, data: Dataset, config: TrainConfig = TrainConfig(), 
     model = copy.deepcopy(model).to(device)
     initial_criterion = None if adaptive is None else depth_criterion(model, probe)
     data_spec = data.spec()  # what each checkpoint records, and what one must record to be resumed
-    model, optimizer, history, pruning = _resume_or_start(model, checkpoint, config, adaptive, data_spec, device)
-
+    model, optimizer, history, pruning, best = _resume_or_start(model, checkpoint, config, adaptive, data_spec, device)
     for epoch in range(len(history), config.epochs):
-        if converged(history, config.patience):
+        if converged(history, config.patience, config.stop_on):
             break
         t0 = time.perf_counter()
         loss, train_acc, lr = _train_epoch(model, optimizer, x, y, config, epoch, progress=progress, name=name)
@@ -65,25 +65,33 @@ def fit(model: DenseResNet, data: Dataset, config: TrainConfig = TrainConfig(), 
         record = EpochRecord(epoch=epoch + 1, depth=model.depth, loss=loss, train_acc=train_acc,
                              seconds=time.perf_counter() - t0, lr=lr, val_loss=val_loss, **scores)
         history.append(record)
+        if config.patience is not None:
+            best = _keep_best(best, model, record, config.stop_on, val, removed=bool(removed))
         if progress:
             _log_epoch(record, config, name)
         if checkpoint is not None:
             checkpoints.save(checkpoint, model=model, optimizer=optimizer, history=history, pruning=pruning,
-                             config=config, adaptive=adaptive, data_spec=data_spec)
+                             config=config, adaptive=adaptive, data_spec=data_spec, best=best)
         if callback is not None:
             callback(record)
+    if best is not None and best["epoch"] != len(history):
+        model.load_state_dict(best["state"])
     test_acc = accuracy(model, Split(data.test.x.to(device), data.test.y.to(device)))
-    return FitResult(model=model.cpu(), history=history, test_acc=test_acc, pruning=pruning, config=config,
-                     adaptive=adaptive, initial_criterion=initial_criterion)
+    return FitResult(model=model.cpu(), history=history, test_acc=test_acc, pruning=pruning, config=config, adaptive=adaptive,
+                     initial_criterion=initial_criterion, best_epoch=len(history) if best is None else best["epoch"])
 
 
-def converged(history: list[EpochRecord], patience: int | None) -> bool:
-    """Whether training to convergence stops after ``history``: the validation loss has not improved
-    (fallen below its best so far) for ``patience`` epochs. Never with ``patience=None``."""
-    if patience is None or len(history) <= patience:
-        return False
-    losses = [r.val_loss for r in history]
-    return min(losses[-patience:]) >= min(losses[:-patience])
+def _keep_best(best: dict | None, model: DenseResNet, record: EpochRecord, stop_on: str, val: Split, *, removed: bool):
+    """The best net so far of a run to convergence ({"epoch", "value", "state"}: its epoch, its value of
+    the signal ``stop_on``, lower is better, and a copy of its weights), after ``record``'s epoch: this
+    epoch's net where it betters ``best`` (the first of equals stays), or where a layer went in it (then
+    the best starts again at the new depth, valued on ``val`` as it goes on)."""
+    value = signal(record, stop_on)
+    if removed and stop_on == "val_loss":  # the record's loss is the net's before the removal
+        value = loss_on(model, val)
+    elif not removed and best is not None and value >= best["value"]:
+        return best
+    return {"epoch": record.epoch, "value": value, "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
 
 
 @torch.no_grad()
@@ -128,16 +136,9 @@ def accuracy(model: DenseResNet, split: Split, *, batch_size: int = 2000) -> flo
     return correct / len(split)
 
 
-def train_or_load(
-    data: Dataset,
-    model_config: ModelConfig,
-    config: TrainConfig = TrainConfig(),
-    *,
-    adaptive: AdaptiveDepthConfig | None = None,
-    cache: bool = True,
-    progress: bool = True,
-    name: str = "",
-) -> FitResult:
+def train_or_load(data: Dataset, model_config: ModelConfig, config: TrainConfig = TrainConfig(), *,
+                  adaptive: AdaptiveDepthConfig | None = None, cache: bool = True, progress: bool = True,
+                  name: str = "") -> FitResult:
     """Train ``DenseResNet(model_config, seed=config.seed)`` on ``data`` (splits x (n, N), y (n,)), or
     load it from the cache.
 
@@ -154,23 +155,21 @@ def train_or_load(
         return FitResult(model=saved["model"], history=[EpochRecord(**r) for r in saved["history"]],
                          test_acc=saved["test_acc"], pruning=[PruneRecord.from_dict(p) for p in saved["pruning"]],
                          config=config, adaptive=adaptive, initial_criterion=saved["initial_criterion"],
-                         from_cache=True)
+                         from_cache=True, best_epoch=saved.get("best_epoch") or len(saved["history"]))
     checkpoint = folder / "checkpoint.pt" if cache else None
     result = fit(DenseResNet(model_config, seed=config.seed), data, config, adaptive=adaptive,
                  checkpoint=checkpoint, progress=progress, name=name)
     if cache:
         store.save(folder / "final.pt", model=result.model, history=result.history, pruning=result.pruning,
                    config=config, adaptive=adaptive, test_acc=result.test_acc,
-                   initial_criterion=result.initial_criterion, data_spec=data.spec())
+                   initial_criterion=result.initial_criterion, data_spec=data.spec(), best_epoch=result.best_epoch)
         checkpoint.unlink(missing_ok=True)
     return result
 
 
 def make_optimizer(params: torch.nn.Module | Iterable[torch.Tensor], config: TrainConfig) -> torch.optim.Optimizer:
-    """The optimizer :func:`fit` uses for ``config`` (the learning rate is set per step by ``fit``).
-
-    ``params``: a model (all its parameters) or the parameters to optimize (tensors of any shape).
-    """
+    """The optimizer :func:`fit` uses for ``config`` (the learning rate is set per step by ``fit``) on
+    ``params``: a model (all its parameters) or the parameters to optimize (tensors of any shape)."""
     if isinstance(params, torch.nn.Module):
         params = params.parameters()
     # fused: one pass over each parameter per step; with separate weights at batch 128 the
@@ -237,12 +236,12 @@ def shuffled(labels: torch.Tensor, *, seed: int) -> torch.Tensor:
 
 
 def _resume_or_start(model: DenseResNet, checkpoint, config: TrainConfig, adaptive, data_spec: dict, device):
-    """(model, optimizer, history, pruning records) after the last epoch of ``checkpoint`` where it
-    exists and was written for this net and data (see :mod:`resdyn.core.checkpoints`), else ``model``
-    with a new optimizer and no history."""
+    """(model, optimizer, history, pruning records, best net so far) after the last epoch of ``checkpoint``
+    where it exists and was written for this net and data (see :mod:`resdyn.core.checkpoints`), else
+    ``model`` with a new optimizer, no history and no best."""
     resumed = checkpoints.resume(checkpoint, config, adaptive, model_config=model.config, data_spec=data_spec,
                                  map_location=device, make_optimizer=make_optimizer, make_record=EpochRecord)
-    return resumed if resumed is not None else (model, make_optimizer(model, config), [], [])
+    return resumed if resumed is not None else (model, make_optimizer(model, config), [], [], None)
 
 
 def _adapt_depth(model, optimizer, val_acc: float, val: Split, probe, adaptive: AdaptiveDepthConfig | None,
@@ -276,10 +275,8 @@ def _log_epoch(r: EpochRecord, config: TrainConfig, name: str = "") -> None:
 
 def _check_model_fits_data(model: DenseResNet, data: Dataset) -> None:
     if model.config.width != data.n_features:
-        raise ValueError(
-            f"The model's width ({model.config.width}) does not match the data's {data.n_features} "
-            f"features; use ModelConfig(width={data.n_features}) for {data.name}."
-        )
+        raise ValueError(f"The model's width ({model.config.width}) does not match the data's {data.n_features} "
+                         f"features; use ModelConfig(width={data.n_features}) for {data.name}.")
     if model.config.n_classes < data.n_classes:
         raise ValueError(f"n_classes={model.config.n_classes} but {data.name} has {data.n_classes} classes.")
 

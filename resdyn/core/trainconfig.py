@@ -16,6 +16,8 @@ from resdyn.core.pruning import AdaptiveDepthConfig, PruneRecord
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine")
 PRECISIONS = ("auto", "fp32", "bf16")
+#: What training to convergence watches on the validation split: its loss (lower is better) or accuracy.
+STOP_SIGNALS = ("val_loss", "val_acc")
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,10 @@ class TrainConfig:
         shuffle_labels: train on the training labels shuffled by one fixed permutation (seeded by
             ``seed``): the control that learns no class information. Validation and test keep
             their labels.
-        patience: ``None``: train ``epochs`` epochs. An integer: train until the validation loss
-            has not improved for this many epochs, ``epochs`` at most (convergence on validation).
+        patience: ``None``: train ``epochs`` epochs and keep the last. An integer: train until the
+            ``stop_on`` signal has not improved for this many epochs, ``epochs`` at most, and keep the
+            net of its best epoch (convergence on validation).
+        stop_on: the signal of ``patience``: ``"val_loss"`` (validation loss) or ``"val_acc"``.
     """
 
     epochs: int = 10
@@ -57,10 +61,11 @@ class TrainConfig:
     precision: str = "auto"
     shuffle_labels: bool = False
     patience: int | None = None
+    stop_on: str = "val_loss"
 
     #: Options added after the first records, left out of :meth:`to_dict` at their defaults (see
     #: :data:`resdyn.core.model.ModelConfig.LATER_DEFAULTS`).
-    LATER_DEFAULTS: ClassVar[dict] = {"shuffle_labels": False, "patience": None}
+    LATER_DEFAULTS: ClassVar[dict] = {"shuffle_labels": False, "patience": None, "stop_on": "val_loss"}
 
     def __post_init__(self):
         for name in ("epochs", "batch_size"):
@@ -85,6 +90,8 @@ class TrainConfig:
         if self.patience is not None and (not isinstance(self.patience, int) or isinstance(self.patience, bool)
                                           or self.patience < 1):
             raise ValueError(f"patience must be None (train all epochs) or an integer >= 1, got {self.patience!r}.")
+        if self.stop_on not in STOP_SIGNALS:
+            raise ValueError(f'Invalid stop_on "{self.stop_on}". Must be one of {set(STOP_SIGNALS)}.')
 
     def to_dict(self) -> dict:
         return without_later_defaults(asdict(self), self.LATER_DEFAULTS)
@@ -124,7 +131,8 @@ class EpochRecord:
 @dataclass
 class FitResult:
     """A trained model, its per-epoch history, the layers removed on the way, and its test accuracy,
-    measured once, after training. ``initial_criterion``: the adaptive-depth criterion before training."""
+    measured once, after training. ``initial_criterion``: the adaptive-depth criterion before training.
+    ``best_epoch``: the epoch whose net this is (1-based; the last one unless trained to convergence)."""
 
     model: DenseResNet
     history: list[EpochRecord]
@@ -134,14 +142,30 @@ class FitResult:
     adaptive: AdaptiveDepthConfig | None = None
     initial_criterion: float | None = None
     from_cache: bool = False
+    best_epoch: int | None = None
 
     @property
     def val_acc(self) -> float:
-        return self.history[-1].val_acc
+        """The validation accuracy of the net kept (its epoch's)."""
+        return self.history[(self.best_epoch or len(self.history)) - 1].val_acc
 
     @property
     def seconds(self) -> float:
         return float(sum(r.seconds for r in self.history))
+
+
+def signal(record: EpochRecord, stop_on: str) -> float:
+    """``record``'s value of the stopping signal ``stop_on``, lower is better (the accuracy negated)."""
+    return -record.val_acc if stop_on == "val_acc" else record.val_loss
+
+
+def converged(history: list[EpochRecord], patience: int | None, stop_on: str = "val_loss") -> bool:
+    """Whether training to convergence stops after ``history``: the signal ``stop_on`` has not improved
+    (bettered its best so far) for ``patience`` epochs. Never with ``patience=None``."""
+    if patience is None or len(history) <= patience:
+        return False
+    values = [signal(r, stop_on) for r in history]
+    return min(values[-patience:]) >= min(values[:-patience])
 
 
 # ----------------------------------------------------------------------------------------------

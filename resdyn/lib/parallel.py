@@ -167,7 +167,8 @@ def adopt_plain_twin(plain: Job, adaptive: Job) -> bool:
         return False
     history = [EpochRecord(**{**r, "criterion": None, "val_acc_unpruned": None}) for r in saved["history"]]
     store.save(folder / "final.pt", model=saved["model"], history=history, pruning=[], config=config,
-               adaptive=None, test_acc=saved["test_acc"], initial_criterion=None, data_spec=data.spec())
+               adaptive=None, test_acc=saved["test_acc"], initial_criterion=None, data_spec=data.spec(),
+               best_epoch=saved.get("best_epoch"))
     return True
 
 

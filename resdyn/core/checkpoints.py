@@ -25,8 +25,7 @@ def resume(path, config, adaptive, *, model_config, data_spec: dict, map_locatio
 
     ``make_optimizer(model, config)`` builds the optimizer the saved state is loaded into and
     ``make_record(**fields)`` an epoch record (:func:`resdyn.core.train.make_optimizer` and
-    :class:`resdyn.core.train.EpochRecord`).
-    """
+    :class:`resdyn.core.train.EpochRecord`)."""
     expect = store.settings(model_config, config, adaptive, data_spec)
     saved = store.load(path, map_location=map_location, expect=expect) if path is not None else None
     if saved is None:

@@ -105,8 +105,7 @@ def load_dataset(name: str = "mnist", *, root: str | os.PathLike | None = None, 
             ``"standard"`` zero mean, unit variance with the training set's pixel mean and std.
         verify: check the size and SHA-256 of each MNIST file (about 0.2 s).
         val_size: samples held out for validation (default :data:`VAL_SIZE`), drawn once with
-            :data:`SPLIT_SEED`; the scaling's statistics come from the rest.
-    """
+            :data:`SPLIT_SEED`; the scaling's statistics come from the rest."""
     if name not in DATASETS:
         raise ValueError(f'Invalid dataset name "{name}". Must be one of {set(DATASETS)}.')
     if scaling not in SCALINGS:
@@ -126,8 +125,7 @@ def balanced_subset(split: Split, n_per_class: int, *, seed: int = 0) -> Split:
     with ``seed``: x (n_per_class * C, N), y (n_per_class * C,).
 
     The result is ordered by class (all 0s, then all 1s, ...), and within a class by the
-    samples' order in ``split``, so the same seed always gives the same samples in the same order.
-    """
+    samples' order in ``split``, so the same seed always gives the same samples in the same order."""
     if not isinstance(n_per_class, int) or n_per_class < 1:
         raise ValueError(f"n_per_class must be a positive integer, got {n_per_class!r}.")
     g = torch.Generator().manual_seed(seed)

@@ -19,8 +19,7 @@ from resdyn.core.model import DenseResNet, Trajectory
 def collect_trajectory(model: DenseResNet, x: torch.Tensor, *, batch_size: int | None = 1000) -> Trajectory:
     """:func:`batched_trajectory` in eval mode, without gradients (the model's mode restored).
 
-    Args: x (n, N), on any device. Returns states (n, T+1, N), residuals (n, T, N), logits (n, C).
-    """
+    Args: x (n, N), on any device. Returns states (n, T+1, N), residuals (n, T, N), logits (n, C)."""
     was_training = model.training
     model.eval()
     try:
@@ -36,8 +35,7 @@ def batched_trajectory(model: DenseResNet, x: torch.Tensor, batch_size: int | No
     With ``batch_size=None`` (or >= n) and ``x`` on the model's device it is ``model.trajectory(x)``
     itself. Else each batch is written into its rows of states (n, T+1, N), residuals (n, T, N) and
     logits (n, C) on ``x``'s device, stored layer by layer like ``trajectory``'s (copied there where
-    ``out=`` cannot be used: with gradients, or the model on another device).
-    """
+    ``out=`` cannot be used: with gradients, or the model on another device)."""
     if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
         raise ValueError(f"batch_size must be None (one batch) or an integer >= 1, got {batch_size!r}.")
     device = next(model.parameters()).device
@@ -63,8 +61,7 @@ class ClassResidualStats:
 
     classes: (C,) class labels; counts: (C,) samples per class;
     mean, std: (C, T, N), over the samples of each class, per layer and neuron (std with n - 1); for
-    residuals (n, T, *shape), N = F = prod(shape), the flattened features.
-    """
+    residuals (n, T, *shape), N = F = prod(shape), the flattened features."""
 
     classes: torch.Tensor
     counts: torch.Tensor
@@ -93,8 +90,7 @@ def class_residual_stats(residuals: torch.Tensor, labels: torch.Tensor) -> Class
 
     Args:
         residuals: (n, T, N), or (n, T, *shape); each layer's output is flattened to (n, T, F).
-        labels: (n,) integer class labels; every class needs at least 2 samples.
-    """
+        labels: (n,) integer class labels; every class needs at least 2 samples."""
     _check_residuals(residuals, labels)
     residuals = _flat_layers(residuals)
     classes = torch.unique(labels)
@@ -118,8 +114,7 @@ def settling_layer(profile: torch.Tensor, *, fraction: float = 0.05, absolute: f
             across samples) or :attr:`ClassResidualStats.change_profile` (the change of the class
             means from one layer to the next).
     Returns:
-        t in 1..T, or ``None`` if the last layer is still at or above the threshold.
-    """
+        t in 1..T, or ``None`` if the last layer is still at or above the threshold."""
     profile = torch.as_tensor(profile)
     if profile.ndim != 1 or len(profile) == 0:
         raise ValueError(f"profile must have shape (T,), got {tuple(profile.shape)}.")
@@ -145,8 +140,7 @@ class TrajectoryDistances:
     labels: (n,) the samples' classes, in the matrix's order; classes: (C,);
     class_mean: (C, C) mean distance between samples of class a and class b (a == b: i != j only);
     within: (C,) diagonal of ``class_mean``; between: (C,) mean distance from a class to all others;
-    ratio: (C,) within / between (below 1: a class's trajectories are closer to each other).
-    """
+    ratio: (C,) within / between (below 1: a class's trajectories are closer to each other)."""
 
     distances: torch.Tensor
     labels: torch.Tensor
@@ -162,8 +156,7 @@ def trajectory_distances(residuals: torch.Tensor, labels: torch.Tensor) -> Traje
 
     Args:
         residuals: (n, T, N), or (n, T, *shape); each layer's output is flattened to (n, T, F) (and
-            the whole trajectory to T * F values); labels: (n,).
-    """
+            the whole trajectory to T * F values); labels: (n,)."""
     _check_residuals(residuals, labels)
     # one float64 copy, whatever the layout (collect_trajectory's is layer-major)
     flat = torch.empty(residuals.shape, dtype=torch.float64, device=residuals.device).copy_(residuals)

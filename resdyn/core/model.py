@@ -52,8 +52,7 @@ class ModelConfig:
             W ~ U(-1/sqrt(N), 1/sqrt(N)); a number s draws W ~ Normal(0, s^2 / N) instead.
         init_bias: the residual layers' initial bias when ``init_scale`` is set.
         residual: ``True`` (the paper): x(t+1) = x(t) + y(t+1). ``False``: the non-residual control
-            of the same width and depth, an MLP x(t+1) = y(t+1) = f(W(t) x(t) + b(t)).
-    """
+            of the same width and depth, an MLP x(t+1) = y(t+1) = f(W(t) x(t) + b(t))."""
 
     width: int = 784
     depth: int = 15
@@ -94,8 +93,7 @@ class ModelConfig:
 
         Per sample, with N = width, T = depth, C = n_classes: forward T N^2 + N C; a training step
         adds T N^2 + N C for the weight gradients and (T - 1) N^2 + N C for the input gradients
-        (the input x(0) needs none). FLOPs are twice this.
-        """
+        (the input x(0) needs none). FLOPs are twice this."""
         if not isinstance(batch, int) or batch < 1:
             raise ValueError(f"batch must be an integer >= 1, got {batch!r}.")
         N, T, C = self.width, self.depth, self.n_classes
@@ -116,8 +114,7 @@ class Trajectory(NamedTuple):
 
     :meth:`DenseResNet.trajectory` stores states and residuals layer by layer (strides
     (N, batch * N, 1)): every ``states[:, t]`` is contiguous; indexing, ``reshape`` and NumPy work
-    as usual, ``.view`` of the whole needs ``.contiguous()`` first.
-    """
+    as usual, ``.view`` of the whole needs ``.contiguous()`` first."""
 
     states: torch.Tensor
     residuals: torch.Tensor
@@ -128,8 +125,7 @@ class DenseResNet(nn.Module):
     """A dense ResNet x(t+1) = x(t) + f(W(t) x(t) + b(t)) with a linear read-out of x(T).
 
     ``forward`` returns logits and records nothing (training speed); ``trajectory`` returns the
-    states and residuals of every layer.
-    """
+    states and residuals of every layer."""
 
     def __init__(self, config: ModelConfig = ModelConfig(), *, seed: int = 0):
         super().__init__()
@@ -183,8 +179,7 @@ class DenseResNet(nn.Module):
         The values are bit-identical to ``forward``'s (``logits``) and to recomputing each layer.
         The tensors it allocates are stored layer by layer (``states[:, t]`` is one contiguous
         block), so that each layer writes its results in place; ``.contiguous()`` gives a
-        sample-major copy.
-        """
+        sample-major copy."""
         self._check_input(x)
         batch, T, N = x.shape[0], self.depth, self.config.width
         needs_grad = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))

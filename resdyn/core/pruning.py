@@ -44,8 +44,7 @@ class AdaptiveDepthConfig:
         prune_after_last_epoch: also remove layers after the last epoch, as the paper's loop does;
             the default (False) only records the criterion then, so that the final net has been
             trained at its final depth (a removal after the last epoch, at learning rate 0 under a
-            cosine schedule, is never trained).
-    """
+            cosine schedule, is never trained)."""
 
     threshold: float = PAPER_THRESHOLD
     min_depth: int = 2
@@ -105,8 +104,7 @@ def convergence_profile(residuals: torch.Tensor, *, dtype: torch.dtype | None = 
     Args:
         residuals: (n, T, *shape) with T >= 2, as in :class:`resdyn.core.model.Trajectory`.
     Returns:
-        (T-1,); entry t-2 is c(t), the criterion of the net cut to depth t; the last is c(T).
-    """
+        (T-1,); entry t-2 is c(t), the criterion of the net cut to depth t; the last is c(T)."""
     if not isinstance(residuals, torch.Tensor) or residuals.ndim < 3 or residuals.shape[1] < 2:
         got = tuple(residuals.shape) if isinstance(residuals, torch.Tensor) else type(residuals).__name__
         raise ValueError(f"residuals must have shape (n, T, *shape) with T >= 2, got {got}; pass a trajectory's "
@@ -122,8 +120,7 @@ def convergence_criterion(residuals: torch.Tensor) -> torch.Tensor:
     Args:
         residuals: (n, T, *shape) with T >= 2.
     Returns:
-        a 0-d tensor.
-    """
+        a 0-d tensor."""
     return convergence_profile(residuals[:, -2:])[-1]
 
 
@@ -164,8 +161,7 @@ def remove_last_layers(model: DenseResNet, k: int = 1, *, fold_probe: torch.Tens
         k: layers to remove, 1 <= k < depth.
         fold_probe: inputs (n, N). If given, the removed layers' mean contribution to x(T) on these
             inputs, sum of y(t) for the removed t, (N,), is folded into the read-out bias, so that
-            logits are unchanged wherever those residuals do not depend on the input.
-    """
+            logits are unchanged wherever those residuals do not depend on the input."""
     depth = model.depth
     if not isinstance(k, int) or not 1 <= k < depth:
         raise ValueError(f"k must be an integer in [1, {depth - 1}] for a model of depth {depth}, got {k!r}.")

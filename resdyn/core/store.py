@@ -83,8 +83,7 @@ def save(path, *, model: DenseResNet, history, pruning, config, data_spec: dict,
     was trained on (:meth:`resdyn.core.data.Dataset.spec`); ``optimizer``: given for a checkpoint (to
     resume), omitted for a finished net; ``test_acc``: the finished net's test accuracy (measured
     once); ``initial_criterion``: the adaptive criterion before training; ``best_epoch``: the finished
-    net's epoch; ``best``: a checkpoint's best net so far (see :func:`resdyn.core.checkpoints.save`).
-    """
+    net's epoch; ``best``: a checkpoint's best net so far (see :func:`resdyn.core.checkpoints.save`)."""
     return atomic_save({
         "format": FORMAT,
         "model_config": model.config.to_dict(),

@@ -43,8 +43,7 @@ def fit(model: DenseResNet, data: Dataset, config: TrainConfig = TrainConfig(), 
             too; a file written for other data or settings is set aside and training starts over).
         progress: a summary line per epoch on stderr, and a tqdm bar where stderr is a terminal.
         callback: called with each epoch's record after its checkpoint is written.
-        name: put before each progress line (which run it is, when several run side by side).
-    """
+        name: put before each progress line (which run it is, when several run side by side)."""
     _check_model_fits_data(model, data)
     config = config.resolved()
     device = resolve_device(config.device)
@@ -109,8 +108,7 @@ def train_step(model: DenseResNet, optimizer: torch.optim.Optimizer, x: torch.Te
     ``precision="bf16"`` the forward pass and the loss run under bfloat16 autocast (the weights,
     their gradients and the optimizer stay fp32).
 
-    Returns the batch's mean cross-entropy (0-d) and logits (B, n_classes), both detached.
-    """
+    Returns the batch's mean cross-entropy (0-d) and logits (B, n_classes), both detached."""
     for group in optimizer.param_groups:
         group["lr"] = lr
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
@@ -145,8 +143,7 @@ def train_or_load(data: Dataset, model_config: ModelConfig, config: TrainConfig 
     The cache (``$RESDYN_CACHE`` or ``<repo>/.cache``, see :mod:`resdyn.core.store`) is keyed by every
     setting that changes the result, so notebooks that need the same net train it once. An
     interrupted run resumes from its last complete epoch; an unreadable entry is set aside and the
-    net trained again.
-    """
+    net trained again."""
     config = config.resolved()
     folder = store.entry_dir(data, model_config, config, adaptive)
     expect = store.settings(model_config, config, adaptive, data.spec())
@@ -250,8 +247,7 @@ def _adapt_depth(model, optimizer, val_acc: float, val: Split, probe, adaptive: 
 
     Returns the net and optimizer that go on, the layers removed, and the epoch record's
     ``val_acc``, ``criterion`` and ``val_acc_unpruned``. After the last epoch the criterion is
-    recorded and no layer removed, unless ``adaptive.prune_after_last_epoch``.
-    """
+    recorded and no layer removed, unless ``adaptive.prune_after_last_epoch``."""
     scores = {"val_acc": val_acc, "criterion": None, "val_acc_unpruned": None}
     if adaptive is None:
         return model, optimizer, [], scores

@@ -45,8 +45,7 @@ class TrainConfig:
         patience: ``None``: train ``epochs`` epochs and keep the last. An integer: train until the
             ``stop_on`` signal has not improved for this many epochs, ``epochs`` at most, and keep the
             net of its best epoch (convergence on validation).
-        stop_on: the signal of ``patience``: ``"val_loss"`` (validation loss) or ``"val_acc"``.
-    """
+        stop_on: the signal of ``patience``: ``"val_loss"`` (validation loss) or ``"val_acc"``."""
 
     epochs: int = 10
     batch_size: int = 128

@@ -27,6 +27,9 @@ def test_the_regimes_are_what_claims_says():
                                                                                                    "constant", 3e-4)
     assert (like.train.patience, like.train.epochs) == (claims.CONVERGENCE.thresholds["patience"],
                                                        claims.CONVERGENCE.thresholds["max_epochs"])
+    # the stopping signal is named in the ledger and reaches the training settings and the regime's table row
+    assert like.train.stop_on == claims.CONVERGENCE.thresholds["stop_on"] == like.settings()["stop_on"] == "val_loss"
+    assert "stop_on" not in BASELINE.settings()
     assert (BASELINE.scaling, BASELINE.init_scale, BASELINE.train.lr, BASELINE.train.epochs) == ("unit", None, 1e-3, 10)
     assert set(claims.REGIMES) == set(claims.REGIME_SEEDS) == {"chosen", "paper_like", "baseline"}
 
@@ -43,11 +46,13 @@ def test_converge_trains_to_convergence_whatever_the_regime_s_epochs():
                                                            claims.CONVERGENCE.thresholds["patience"], "cosine")
     assert regime_train(REGIME, quick=True, converge=True).epochs == QUICK_TRAIN.epochs
     assert regime_train(BASELINE, quick=False).patience is None
+    assert regime_train(REGIME, quick=False, converge=True).stop_on == claims.CONVERGENCE.thresholds["stop_on"]
+    assert regime_train(paper_like(init_scale=0.1, lr=3e-4), quick=True).stop_on == "val_loss"
 
 
 class _Fit:
     def __init__(self, val_acc):
-        self.val_acc, self.history = val_acc, [None] * 7
+        self.val_acc, self.history, self.best_epoch = val_acc, [None] * 7, 4
 
 
 def test_the_paper_like_details_are_the_best_on_validation_first_on_a_tie(monkeypatch):
@@ -63,6 +68,7 @@ def test_the_paper_like_details_are_the_best_on_validation_first_on_a_tie(monkey
     regime, rows = section.choose_paper_like(exp)
     assert (regime.init_scale, regime.train.lr) == (PAPER_LIKE_GRID["init_scale"][0], PAPER_LIKE_GRID["lr"][1])
     assert [r.chosen for r in rows] == [False, True, False, False] and rows[1].epochs == 7
+    assert rows[1].kept_epoch == 4  # the epoch whose net was kept (its validation accuracy is the row's)
     assert len(trained) == 4 and not any(j.model.shared_weights for j in trained)
     assert {j.data.scaling for j in trained} == {"unit"}
 

@@ -53,13 +53,18 @@ def cache_key(data, model_config: ModelConfig, config, adaptive=None) -> str:
     """A hash of everything that determines a trained net: data, model, training (with
     ``precision="auto"`` resolved to what this machine runs), adaptive depth."""
     spec = {
-        "version": FIXED_BUDGET_VERSION if config.patience is None else CACHE_VERSION,
+        "version": key_version(config),
         "data": data.spec(),
         "model": model_config.to_dict(),
         "train": config.resolved().to_dict(),
         "adaptive": None if adaptive is None else adaptive.to_dict(),
     }
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def key_version(config) -> int:
+    """The cache version in the key of a net trained with ``config``: :data:`FIXED_BUDGET_VERSION` for a fixed budget."""
+    return FIXED_BUDGET_VERSION if config.patience is None else CACHE_VERSION
 
 
 def entry_dir(data, model_config: ModelConfig, config, adaptive=None) -> Path:

@@ -42,7 +42,8 @@ def code_version() -> str:
 def experiment_spec(exp) -> str:
     """A hash of what defines the experiment's results: the regime, the training settings with their
     resolved precision, depth, sample counts, data split, the verdict rules' thresholds
-    (:data:`resdyn.core.claims.VERDICT_RULES`) and the cache version. Sections computed under another
+    (:data:`resdyn.core.claims.VERDICT_RULES`) and the cache version of its nets (:func:`resdyn.core.store.key_version`:
+    a fixed budget's is unchanged since version 3). Sections computed under another
     spec are stale. The study's two decision rules are not in it (they judge the study, not these
     sections, so a change to them leaves the sections valid): their wording with its thresholds is
     stored in the study's own record."""
@@ -50,7 +51,7 @@ def experiment_spec(exp) -> str:
     regime = {**dataclasses.asdict(exp.regime), "train": exp.regime.train.to_dict()}  # options added later: at their defaults, out
     spec = {"regime": regime, "train": train, "depth": exp.depth,
             "n_per_class": exp.n_per_class, "probe_size": exp.probe_size, "threshold": exp.threshold,
-            "data": exp.data.spec(), "cache": store.CACHE_VERSION,
+            "data": exp.data.spec(), "cache": store.key_version(exp.train_config),
             "rules": {r.key: r.thresholds for r in claims.VERDICT_RULES}}
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:12]
 

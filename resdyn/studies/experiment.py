@@ -81,12 +81,14 @@ def regime_train(regime: Regime, *, quick: bool, converge: bool = False) -> Trai
     t = regime.train
     if quick:
         lr = round(t.lr * QUICK_TRAIN.lr / REGIME.train.lr, 12)
-        train = replace(QUICK_TRAIN, schedule=t.schedule, patience=t.patience, lr=lr, optimizer=t.optimizer)
+        train = replace(QUICK_TRAIN, schedule=t.schedule, patience=t.patience, lr=lr, optimizer=t.optimizer,
+                        stop_on=t.stop_on)
     else:
         train = t
     if converge:
         th = CONVERGENCE.thresholds
-        train = replace(train, epochs=train.epochs if quick else th["max_epochs"], patience=th["patience"])
+        train = replace(train, epochs=train.epochs if quick else th["max_epochs"], patience=th["patience"],
+                        stop_on=th["stop_on"])
     return train
 
 

@@ -29,11 +29,12 @@ class Regime:
     train: TrainConfig
 
     def settings(self) -> dict:
-        """The settings as one flat dict (for tables); ``patience`` only where it trains to convergence."""
+        """The settings as one flat dict (for tables); ``patience`` and its signal ``stop_on`` only where it
+        trains to convergence."""
         t = self.train
         return {"scaling": self.scaling, "init_scale": self.init_scale, "init_bias": self.init_bias,
                 "optimizer": t.optimizer, "lr": t.lr, "schedule": t.schedule, "batch_size": t.batch_size,
-                "epochs": t.epochs, **({} if t.patience is None else {"patience": t.patience})}
+                "epochs": t.epochs, **({} if t.patience is None else {"patience": t.patience, "stop_on": t.stop_on})}
 
 
 @dataclass(frozen=True)
@@ -133,10 +134,12 @@ TARGETED = (
 
 def paper_like(*, init_scale: float, lr: float) -> Regime:
     """The paper-like regime with its two free details: inputs in [0, 1], weights N(0, init_scale^2 / N),
-    bias 0, Adam at the constant learning rate ``lr``, trained to convergence on validation."""
+    bias 0, Adam at the constant learning rate ``lr``, trained to convergence on validation (the signal
+    and patience of :data:`resdyn.core.claims.CONVERGENCE`, keeping the net of the best epoch)."""
     th = CONVERGENCE.thresholds
     return Regime(scaling="unit", init_scale=init_scale, init_bias=0.0,
-                  train=TrainConfig(schedule="constant", lr=lr, epochs=th["max_epochs"], patience=th["patience"]))
+                  train=TrainConfig(schedule="constant", lr=lr, epochs=th["max_epochs"], patience=th["patience"],
+                                    stop_on=th["stop_on"]))
 
 
 #: PyTorch's defaults: nn.Linear's initialization, inputs in [0, 1], Adam 1e-3 constant, 10 epochs.

@@ -26,8 +26,7 @@ from resdyn.core.claims.rules import (NETS, VERDICTS, PAPER, PAPER_SCALE, ABSOLU
                                       MEAN_SETTLING, STD_SETTLING, DISTANCE, TSNE, ADAPTIVE, TOY, ASSOCIATION,
                                       ASSOCIATION_SIGNS, REGIME_DECISION, PRECISION_SPREADS, LESION_MARGIN,
                                       DEPTH_MATTERS, RANKS_REMOVABLE, ADAPTIVE_KEEPS, STUDY_1D_RULES, ABSOLUTE_SETTLING,
-                                      CONVERGENCE_SWEEP, CONVERGENCE, REGIMES, REGIME_NAMES, regime_name, in_order,
-                                      in_regime_order, REGIME_SEEDS, SHUFFLED_CONTROL, MLP_CONTROL, INTERVENTION,
+                                      CONVERGENCE_SWEEP, CONVERGENCE, REGIMES, REGIME_NAMES, REGIME_SEEDS, SHUFFLED_CONTROL, MLP_CONTROL, INTERVENTION,
                                       INTERVENTION_UNDO, SEEDS, VERDICT_RULES, RULES, SETTLING_FRACTION,
                                       SETTLING_BY_LAYER, TOY_PAPER, error_limit)
 # one run's verdicts
@@ -35,7 +34,7 @@ from resdyn.core.claims.judge import (distance_control, tsne_controls, accuracy,
                                       distance_ratio, tsne_clusters, adaptive_depth, toy_verdicts, verdicts,
                                       format_table, table)
 # verdicts over seeds, controls, interventions, MNIST-1D
-from resdyn.core.claims.intervals import (against, SEED_CLAIMS, seed_thresholds, over_seeds, shuffled_clause,
+from resdyn.core.claims.intervals import (regime_name, in_order, in_regime_order, against, SEED_CLAIMS, seed_thresholds, over_seeds, shuffled_clause,
                                           mlp_distance_clause, mlp_tsne_clause, intervention, depth_matters,
                                           ranks_removable, adaptive_keeps)
 from resdyn.core.claims import intervals, judge, rules

@@ -5,7 +5,24 @@ from __future__ import annotations
 from resdyn.core.claims.rules import (NETS, PAPER, Verdict, ERROR, MEAN_SETTLING, STD_SETTLING, DISTANCE, TSNE,
                                       ADAPTIVE, DEPTH_MATTERS, RANKS_REMOVABLE, ADAPTIVE_KEEPS, ABSOLUTE_SETTLING,
                                       SHUFFLED_CONTROL, MLP_CONTROL, INTERVENTION, INTERVENTION_UNDO, SEEDS,
-                                      SETTLING_BY_LAYER, ABSOLUTE_WHAT, error_limit, regime_name)
+                                      SETTLING_BY_LAYER, ABSOLUTE_WHAT, REGIMES, REGIME_NAMES, error_limit)
+
+
+def regime_name(key: str) -> str:
+    """``key`` (a key of :data:`REGIMES`, or ``untrained``) in words."""
+    return REGIME_NAMES.get(key, key.replace("_", " "))
+
+
+def in_order(keys, order) -> list:
+    """``keys`` (any iterable, e.g. a dict) in the order of ``order``, then any others as they come: a
+    record read back from JSON has its keys sorted, a table or figure shows them in the package's order."""
+    keys = list(keys)
+    return [k for k in order if k in keys] + [k for k in keys if k not in order]
+
+
+def in_regime_order(d) -> list[str]:
+    """The keys of ``d`` in the order of :data:`REGIMES`, then any others (:func:`in_order`)."""
+    return in_order(d, REGIMES)
 
 
 def against(low: float | None, high: float | None, threshold: float) -> str:
@@ -179,7 +196,7 @@ def adaptive_keeps(family: str, change, *, removed_any: bool, untrained_below: i
 
 
 __all__ = [
-    "against", "SEED_CLAIMS", "seed_thresholds", "over_seeds", "shuffled_clause",
+    "regime_name", "in_order", "in_regime_order", "against", "SEED_CLAIMS", "seed_thresholds", "over_seeds", "shuffled_clause",
     "mlp_distance_clause", "mlp_tsne_clause", "intervention", "depth_matters", "ranks_removable",
     "adaptive_keeps",
 ]

@@ -181,11 +181,14 @@ CONVERGENCE_SWEEP = (0.001, 0.003, 0.01, 0.03)
 CONVERGENCE = Rule(
     "convergence", "adaptive depth run as the paper writes it ({net})", "5 layers, no significant accuracy change",
     "the adaptive rule checks the criterion after every epoch and removes the last layer while it is below 0.01; "
-    "training stops when the validation loss has not improved for {patience} epochs (at most {max_epochs}); the "
-    "verdict is the adaptive rule's on that run, inconclusive where its depth is still censored; beside it the "
-    f"threshold sweep ({', '.join(map(str, CONVERGENCE_SWEEP))}) and the from-scratch net at the final depth",
-    {"patience": 3, "max_epochs": 60},
-    written="2026-12-02 (0404b34), before any run to convergence")
+    "training stops when the validation loss has not improved for {patience} epochs (at most {max_epochs}) and "
+    "keeps the net of its best epoch; the verdict is the adaptive rule's on that run, inconclusive where its depth "
+    f"is still censored; beside it the threshold sweep ({', '.join(map(str, CONVERGENCE_SWEEP))}) and the "
+    "from-scratch net at the final depth", {"patience": 3, "max_epochs": 60, "stop_on": "val_loss"},
+    written="2026-12-02 (0404b34), before any run to convergence",
+    changed=("2026-12-07 (e90dae9), before the regimes units' re-run: a run to convergence keeps the net of its "
+             "best validation epoch (by the stopping signal, the validation loss), no longer its last; it takes "
+             "effect when the targets that train to convergence are re-run",))
 #: The regimes every paper claim is to be judged in, with their seeds, and the clauses of the controls that
 #: can meet a test: written 2026-12-02 (0404b34), before any of their runs (the report lists them as written).
 REGIMES = {
@@ -194,30 +197,14 @@ REGIMES = {
     "paper_like": "the closest reading of the paper: inputs in [0, 1], weights N(0, s^2 / N) with s from (0.1, 1.0) "
                   "and Adam's constant learning rate from (1e-3, 3e-4), both chosen on validation accuracy (seed 0, "
                   "separate weights), bias 0, trained until the validation loss has not improved for "
-                  f"{CONVERGENCE.thresholds['patience']} epochs (at most {CONVERGENCE.thresholds['max_epochs']})",
+                  f"{CONVERGENCE.thresholds['patience']} epochs (at most {CONVERGENCE.thresholds['max_epochs']}), "
+                  "keeping the net of its best validation epoch (since 2026-12-07, CONVERGENCE's change)",
     "baseline": "PyTorch's defaults: nn.Linear's uniform initialization, inputs in [0, 1], Adam 1e-3 constant, "
                 "10 epochs",
 }
 #: How a regime's key reads in a table, a sentence or a figure.
 REGIME_NAMES = {"chosen": "chosen regime", "paper_like": "paper-like regime", "baseline": "baseline regime",
-                "untrained": "untrained control"}
-
-
-def regime_name(key: str) -> str:
-    """``key`` (a key of :data:`REGIMES`, or ``untrained``) in words."""
-    return REGIME_NAMES.get(key, key.replace("_", " "))
-
-
-def in_order(keys, order) -> list:
-    """``keys`` (any iterable, e.g. a dict) in the order of ``order``, then any others as they come: a
-    record read back from JSON has its keys sorted, a table or figure shows them in the package's order."""
-    keys = list(keys)
-    return [k for k in order if k in keys] + [k for k in keys if k not in order]
-
-
-def in_regime_order(d) -> list[str]:
-    """The keys of ``d`` in the order of :data:`REGIMES`, then any others (:func:`in_order`)."""
-    return in_order(d, REGIMES)
+                "untrained": "untrained control"}  # read by regime_name (resdyn.core.claims.intervals)
 
 
 #: Seeds per regime: five for the chosen and paper-like regimes, at least three for the baseline.
@@ -290,11 +277,9 @@ def error_limit(net: str) -> float:
 
 
 __all__ = [
-    "NETS", "VERDICTS", "PAPER", "PAPER_SCALE", "ABSOLUTE_WHAT", "Rule", "Verdict", "ERROR", "MEAN_SETTLING",
-    "STD_SETTLING", "DISTANCE", "TSNE", "ADAPTIVE", "TOY", "ASSOCIATION", "ASSOCIATION_SIGNS",
-    "REGIME_DECISION", "PRECISION_SPREADS", "LESION_MARGIN", "DEPTH_MATTERS", "RANKS_REMOVABLE",
-    "ADAPTIVE_KEEPS", "STUDY_1D_RULES", "ABSOLUTE_SETTLING", "CONVERGENCE_SWEEP", "CONVERGENCE",
-    "REGIMES", "REGIME_NAMES", "regime_name", "in_order", "in_regime_order", "REGIME_SEEDS", "SHUFFLED_CONTROL", "MLP_CONTROL",
-    "INTERVENTION", "INTERVENTION_UNDO", "SEEDS", "VERDICT_RULES", "RULES", "SETTLING_FRACTION",
-    "SETTLING_BY_LAYER", "TOY_PAPER", "error_limit",
-]
+    "NETS", "VERDICTS", "PAPER", "PAPER_SCALE", "ABSOLUTE_WHAT", "Rule", "Verdict", "ERROR", "MEAN_SETTLING", "STD_SETTLING",
+    "DISTANCE", "TSNE", "ADAPTIVE", "TOY", "ASSOCIATION", "ASSOCIATION_SIGNS", "REGIME_DECISION", "PRECISION_SPREADS",
+    "LESION_MARGIN", "DEPTH_MATTERS", "RANKS_REMOVABLE", "ADAPTIVE_KEEPS", "STUDY_1D_RULES", "ABSOLUTE_SETTLING",
+    "CONVERGENCE_SWEEP", "CONVERGENCE", "REGIMES", "REGIME_NAMES",
+    "REGIME_SEEDS", "SHUFFLED_CONTROL", "MLP_CONTROL", "INTERVENTION", "INTERVENTION_UNDO", "SEEDS", "VERDICT_RULES",
+    "RULES", "SETTLING_FRACTION", "SETTLING_BY_LAYER", "TOY_PAPER", "error_limit"]

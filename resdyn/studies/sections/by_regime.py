@@ -27,20 +27,24 @@ from resdyn.studies.sections.seeds import SeedsSection, summarize
 
 @dataclass(frozen=True)
 class Choice:
-    """One paper-like candidate tried on validation (separate weights, the first seed)."""
+    """One paper-like candidate tried on validation (separate weights, the first seed): ``val_acc`` is
+    that of the net kept, the one of epoch ``kept_epoch`` of the ``epochs`` trained (None in records
+    written before a run to convergence kept its best epoch)."""
 
     init_scale: float
     lr: float
     val_acc: float
     epochs: int
     chosen: bool
+    kept_epoch: int | None = None
 
 
 @dataclass(frozen=True)
 class ThresholdRun:
     """The shared net's adaptive run to convergence with one threshold of
     :data:`resdyn.core.claims.CONVERGENCE_SWEEP`, one seed: final depth, censored, epochs trained, test
-    accuracy and its change (points) against the unpruned net trained the same way."""
+    accuracy and its change (points) against the unpruned net trained the same way; the epoch whose net
+    was kept (None in records written before a run to convergence kept its best epoch)."""
 
     threshold: float
     seed: int
@@ -49,6 +53,7 @@ class ThresholdRun:
     epochs: int
     test_acc: float
     change: float
+    kept_epoch: int | None = None
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,8 @@ def choose_paper_like(exp: Setup) -> tuple[Regime, list[Choice]]:
     exps = [regime_setup(exp, c, seed=exp.seed) for c in candidates]
     results = exp.train(*(e.job(shared=False) for e in exps))
     best = max(range(len(results)), key=lambda i: (results[i].val_acc, -i))
-    rows = [Choice(init_scale=c.init_scale, lr=c.train.lr, val_acc=r.val_acc, epochs=len(r.history), chosen=i == best)
+    rows = [Choice(init_scale=c.init_scale, lr=c.train.lr, val_acc=r.val_acc, epochs=len(r.history), chosen=i == best,
+                   kept_epoch=r.best_epoch)
             for i, (c, r) in enumerate(zip(candidates, results))]
     return candidates[best], rows
 
@@ -125,7 +131,7 @@ def threshold_sweep(exp: Setup) -> list[ThresholdRun]:
         _, censored = censored_depth([r.criterion for r in a.history], t, cfg.min_depth, a.model.depth)
         out.append(ThresholdRun(threshold=t, seed=exp.seed, final_depth=a.model.depth, censored=censored,
                                 epochs=len(a.history), test_acc=a.test_acc,
-                                change=round(100 * (a.test_acc - full.test_acc), 6)))
+                                change=round(100 * (a.test_acc - full.test_acc), 6), kept_epoch=a.best_epoch))
     return out
 
 

@@ -290,18 +290,21 @@ def threshold_runs(n_seeds=3):
                          test_acc=0.98, change=-0.1 * s) for s in range(n_seeds) for i, t in enumerate(ts)]
 
 
-def control_run(seed=0, *, shuffled_layer=None, mlp_ratio=0.95, mlp_silhouette=0.05, changed=None):
+def control_run(seed=0, *, shuffled_layer=None, mlp_ratio=0.95, mlp_silhouette=0.05, changed=None, mlp_val_acc=None,
+                unopposed=()):
     """One seed's controls: the shuffled-label nets settle at ``shuffled_layer`` (every scale), the
-    non-residual nets have ``mlp_ratio`` and ``mlp_silhouette``."""
-    from resdyn.core.claims import NETS
+    non-residual nets have ``mlp_ratio`` and ``mlp_silhouette`` (and, given, the validation accuracy
+    ``mlp_val_acc``, ten classes)."""
+    from resdyn.core.claims import NETS, control_learned
     from resdyn.studies.sections.controls import CURVES, ControlRun, MlpNet, ShuffledNet
 
     sh = ShuffledNet(val_acc=0.11, mean_layer=shuffled_layer, std_layer=shuffled_layer,
                      mean_layer_absolute=shuffled_layer, std_layer_absolute=shuffled_layer)
-    mlp = MlpNet(test_acc=0.9, mean_ratio=mlp_ratio, knn_accuracy=0.5, silhouette=mlp_silhouette)
+    mlp = MlpNet(test_acc=0.9, mean_ratio=mlp_ratio, knn_accuracy=0.5, silhouette=mlp_silhouette, val_acc=mlp_val_acc,
+                 learned=control_learned(mlp_val_acc, 10))
     ratios = {f"{c}/{n}": [1.0 - 0.01 * t for t in range(15)] for c in CURVES for n in NETS}
     return ControlRun(seed=seed, shuffled={n: sh for n in NETS}, mlp={n: mlp for n in NETS}, layer_ratio=ratios,
-                      changed=changed or {})
+                      changed=changed or {}, unopposed=list(unopposed))
 
 
 def intervention_study(seeds_per_regime=2):

@@ -1,5 +1,7 @@
 """Controls that can meet the tests (issue 19, item 2): the clauses of claims.SHUFFLED_CONTROL and
 claims.MLP_CONTROL, the layer-by-layer ratio, and how they change one seed's verdicts."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -7,6 +9,7 @@ from records import by_regime, control_run
 
 from resdyn.core import claims
 from resdyn.studies import plots
+from resdyn.core.data import Split
 from resdyn.core.dynamics import trajectory_distances
 from resdyn.studies.sections.controls import layer_ratios
 from resdyn.studies.sections import by_regime as by_regime_section
@@ -122,7 +125,7 @@ class _Fit:
         from types import SimpleNamespace
         self.model = SimpleNamespace(depth=depth)
         self.history = [SimpleNamespace(criterion=c) for c in criteria]
-        self.test_acc = test_acc
+        self.test_acc, self.best_epoch = test_acc, len(criteria)
 
 
 def test_threshold_sweep_trains_each_threshold_beside_the_unpruned_net_and_marks_censoring(monkeypatch):
@@ -184,3 +187,51 @@ def test_a_claim_its_controls_also_meet_is_no_evidence(verdict, beats, expected)
     from resdyn.core.claims.judge import no_evidence_unless
 
     assert no_evidence_unless(verdict, beats) == expected
+
+
+# -- the learning clause: a control within a few points of chance did not learn ---------------------------
+@pytest.mark.parametrize("val_acc, n_classes, learned", [
+    (0.14, 10, False), (0.15, 10, True), (0.16, 10, True), (0.549, 2, False), (0.55, 2, True), (None, 10, None)])
+def test_a_control_learned_when_its_validation_accuracy_clears_chance_by_the_margin(val_acc, n_classes, learned):
+    assert claims.MLP_CONTROL.thresholds["learned_points"] == 5
+    assert claims.control_learned(val_acc, n_classes) is learned
+
+
+def test_a_control_that_did_not_learn_judges_nothing_and_the_verdicts_it_left_say_so():
+    run = _seed_run()
+    # a ratio and silhouette that would turn Fig. 1C and 1D into no evidence, from a control at chance
+    judged, c = controls.judge(run, control_run(mlp_ratio=0.85, mlp_silhouette=0.15, mlp_val_acc=0.11))
+    assert c.changed == {} and judged.verdicts == run.verdicts
+    assert sorted(c.unopposed) == sorted(f"{k}_{n}" for k in ("distance", "tsne") for n in claims.NETS)
+    judged, c = controls.judge(run, control_run(mlp_ratio=0.85, mlp_silhouette=0.15, mlp_val_acc=0.9))
+    assert c.unopposed == [] and set(c.changed) == {f"{k}_{n}" for k in ("distance", "tsne") for n in claims.NETS}
+    # over the seeds: a verdict that holds says in words that the non-residual control did not train
+    v = claims.Verdict("distance_shared/chosen", "claim", "paper", "ours", "raw 0.9", "holds")
+    said = by_regime_section.unopposed(v, [0, 2])
+    assert said.verdict == "holds" and said.controls.startswith(claims.UNTRAINED_CONTROL + " (seeds 0, 2); raw 0.9")
+    assert by_regime_section.unopposed(v, []) == v
+    assert by_regime_section.unopposed(replace(v, verdict="no evidence"), [0]).verdict == "no evidence"
+
+
+def test_the_report_carries_each_control_s_accuracy_and_the_verdicts_left_unopposed():
+    rec = by_regime()
+    rec = type(rec)(**{**vars(rec), "controls": {**rec.controls, "chosen": [
+        control_run(s, mlp_val_acc=0.11, unopposed=["distance_shared"]) for s in range(3)]}})
+    head, rows = by_regime_section.control_table(rec)
+    column = head.index("non-residual: val. accuracy (learned?)")
+    assert rows[0][column] == ", ".join(["11.00 % (did not learn)"] * 3) and rows[-1][column] == "–, –, –"
+    said = {v.key: v for v in by_regime_section.verdicts(rec)}["distance_shared/chosen"]
+    if said.verdict == "holds":
+        assert said.controls.startswith(claims.UNTRAINED_CONTROL + " (seeds 0, 1, 2)")
+    else:
+        assert claims.UNTRAINED_CONTROL not in said.controls
+
+
+def test_mlp_net_records_its_accuracies_and_whether_it_learned():
+    from resdyn.core.model import DenseResNet, ModelConfig
+
+    net = DenseResNet(ModelConfig(width=8, depth=3, n_classes=2, residual=False), seed=0)
+    x = torch.randn(100, 8, generator=torch.Generator().manual_seed(0))
+    m = controls.mlp_net(net, Split(x, torch.arange(100) % 2), test_acc=0.5, val_acc=0.52, seed=0)
+    assert (m.test_acc, m.val_acc, m.learned) == (0.5, 0.52, False)
+    assert controls.mlp_net(net, Split(x, torch.arange(100) % 2), test_acc=0.5, seed=0).learned is None

@@ -14,7 +14,7 @@ from resdyn.studies.sections import by_regime, intervention, regime_units as uni
 
 class _Fit:
     def __init__(self, val_acc):
-        self.val_acc, self.history = val_acc, [None] * 7
+        self.val_acc, self.history, self.best_epoch = val_acc, [None] * 7, 7
 
 
 def _fake_unit(exp, name, *, converged):

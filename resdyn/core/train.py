@@ -81,10 +81,10 @@ def fit(model: DenseResNet, data: Dataset, config: TrainConfig = TrainConfig(), 
 
 
 def _keep_best(best: dict | None, model: DenseResNet, record: EpochRecord, stop_on: str, val: Split, *, removed: bool):
-    """The best net so far of a run to convergence ({"epoch", "value", "state"}: its epoch, its value of
-    the signal ``stop_on``, lower is better, and a copy of its weights), after ``record``'s epoch: this
-    epoch's net where it betters ``best`` (the first of equals stays), or where a layer went in it (then
-    the best starts again at the new depth, valued on ``val`` as it goes on)."""
+    """The best net so far of a run to convergence after ``record``'s epoch: its epoch, its value of the signal
+    ``stop_on`` (lower is better) and a copy of its weights. It is this epoch's net where it betters ``best``
+    (the first of equals stays), or where a layer went in it: then the best starts again at the new depth,
+    valued on ``val`` as it goes on."""
     value = signal(record, stop_on)
     if removed and stop_on == "val_loss":  # the record's loss is the net's before the removal
         value = loss_on(model, val)

@@ -34,7 +34,8 @@ from resdyn.core.claims.judge import (distance_control, tsne_controls, accuracy,
                                       distance_ratio, tsne_clusters, adaptive_depth, toy_verdicts, verdicts,
                                       format_table, table)
 # verdicts over seeds, controls, interventions, MNIST-1D
-from resdyn.core.claims.intervals import (regime_name, in_order, in_regime_order, against, SEED_CLAIMS, seed_thresholds, over_seeds, shuffled_clause,
+from resdyn.core.claims.intervals import (regime_name, in_order, in_regime_order, against, UNTRAINED_CONTROL,
+                                          control_learned, SEED_CLAIMS, seed_thresholds, over_seeds, shuffled_clause,
                                           mlp_distance_clause, mlp_tsne_clause, intervention, depth_matters,
                                           ranks_removable, adaptive_keeps)
 from resdyn.core.claims import intervals, judge, rules

@@ -116,6 +116,16 @@ def shuffled_clause(verdict: str, control_layer: int | None) -> str:
     return verdict
 
 
+#: What a verdict says where :data:`MLP_CONTROL`'s learning clause left it unopposed (:func:`control_learned`).
+UNTRAINED_CONTROL = "holds against the raw input and the untrained net; the non-residual control did not train"
+
+
+def control_learned(val_acc: float | None, n_classes: int) -> bool | None:
+    """:data:`MLP_CONTROL`'s learning clause: whether a control net learned, its validation accuracy at least
+    ``learned_points`` above chance (1 / ``n_classes``); None where its accuracy was not recorded."""
+    return None if val_acc is None else 100 * val_acc >= round(100 / n_classes + MLP_CONTROL.thresholds["learned_points"], 6)
+
+
 def mlp_distance_clause(verdict: str, mlp_ratio: float, control_ratio: float) -> str:
     """:data:`MLP_CONTROL` on one seed's Fig. 1C verdict: "no evidence" where it holds and the trained
     non-residual net's mean within/between ratio is at least ``distance_margin`` below the better
@@ -196,7 +206,7 @@ def adaptive_keeps(family: str, change, *, removed_any: bool, untrained_below: i
 
 
 __all__ = [
-    "regime_name", "in_order", "in_regime_order", "against", "SEED_CLAIMS", "seed_thresholds", "over_seeds", "shuffled_clause",
+    "regime_name", "in_order", "in_regime_order", "against", "SEED_CLAIMS", "UNTRAINED_CONTROL", "control_learned", "seed_thresholds", "over_seeds", "shuffled_clause",
     "mlp_distance_clause", "mlp_tsne_clause", "intervention", "depth_matters", "ranks_removable",
     "adaptive_keeps",
 ]

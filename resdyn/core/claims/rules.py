@@ -222,9 +222,15 @@ MLP_CONTROL = Rule(
     "sigmoid(W(t) x(t) + b(t)) read out from x(T): a distance or t-SNE verdict that would hold is no evidence if "
     "the control beats the raw input and the untrained net by the same margins ({distance_margin} in the "
     "within/between ratio, {silhouette_margin} in silhouette); the within/between ratio is reported layer by layer "
-    "for the residual net and the control",
-    {"distance_margin": DISTANCE.thresholds["margin"], "silhouette_margin": TSNE.thresholds["silhouette_margin"]},
-    written="2026-12-02 (0404b34), before any non-residual net was trained")
+    "for the residual net and the control. A control whose validation accuracy is less than {learned_points} "
+    "points above chance (1 / the number of classes) did not learn and opposes nothing: a verdict it would have judged "
+    "says it holds against the raw input and the untrained net; the non-residual control did not train",
+    {"distance_margin": DISTANCE.thresholds["margin"], "silhouette_margin": TSNE.thresholds["silhouette_margin"],
+     "learned_points": 5},
+    written="2026-12-02 (0404b34), before any non-residual net was trained",
+    changed=("2026-12-07 (e90dae9), before the regimes units' re-run: the learning clause (a control within 5 "
+             "points of chance did not learn, and the verdict says so in words); it takes effect when the regimes "
+             "units are re-run",))
 
 _INTERVENTION_WRITTEN = "2026-12-02 (6f69439), before any intervention was run"
 INTERVENTION = Rule(

@@ -145,15 +145,34 @@ def from_units(units) -> ByRegime:
                     choice=units.choice.choice)
 
 
+def unopposed(v: claims.Verdict, seeds: list[int]) -> claims.Verdict:
+    """``v`` (a verdict over seeds) where the non-residual control did not learn in ``seeds``: one that holds
+    says so in words (:data:`resdyn.core.claims.UNTRAINED_CONTROL`) in its controls, instead of holding
+    unopposed; any other verdict, or ``seeds`` empty, as it is."""
+    if not seeds or v.verdict != "holds":
+        return v
+    note = f"{claims.UNTRAINED_CONTROL} (seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))})"
+    return replace(v, controls=f"{note}; {v.controls}" if v.controls else note)
+
+
+def _over_seeds(rec: ByRegime, name: str) -> list[claims.Verdict]:
+    """:func:`resdyn.core.claims.over_seeds` in regime ``name``, each verdict the non-residual control could
+    not judge in some seed (it did not learn) saying so (:func:`unopposed`)."""
+    controls_ = rec.controls.get(name, [])
+    return [unopposed(v, [c.seed for c in controls_ if v.key.rsplit("/", 1)[0] in c.unopposed])
+            for v in claims.over_seeds(rec.runs[name])]
+
+
 def verdicts(rec: ByRegime) -> list[claims.Verdict]:
-    """:func:`resdyn.core.claims.over_seeds` in every regime; keys: the claim's key + ``/`` + the regime."""
+    """:func:`resdyn.core.claims.over_seeds` in every regime (:func:`_over_seeds`); keys: the claim's key + ``/``
+    + the regime."""
     return [replace(v, key=v.key.replace("/seeds", f"/{name}"), claim=f"{v.claim} ({claims.regime_name(name)})")
-            for name, s in _items(rec.runs) for v in claims.over_seeds(s)]
+            for name, _ in _items(rec.runs) for v in _over_seeds(rec, name)]
 
 
 def _by_claim(rec: ByRegime) -> dict[str, dict[str, claims.Verdict]]:
     """Per regime (in the regimes' order) its verdicts over the seeds, by claim key (without ``/seeds``)."""
-    return {name: {v.key.rsplit("/", 1)[0]: v for v in claims.over_seeds(s)} for name, s in _items(rec.runs)}
+    return {name: {v.key.rsplit("/", 1)[0]: v for v in _over_seeds(rec, name)} for name, _ in _items(rec.runs)}
 
 
 def claim_cells(rec: ByRegime) -> tuple[list[str], list[tuple[str, list[tuple[str, str]]]]]:
@@ -204,7 +223,8 @@ def control_table(rec: ByRegime) -> tuple[list[str], list[list[str]]]:
     listed): the shuffled-label net's accuracy and settling layers, the non-residual net's accuracy,
     Fig. 1C ratio and Fig. 1D silhouette; a Markdown table's header and rows."""
     head = ["regime", "weights", "shuffled labels: val. accuracy", "shuffled: Fig. 1A / 1B settling layer",
-            "shuffled, absolute scale: 1A / 1B", "non-residual: test accuracy", "non-residual: Fig. 1C ratio",
+            "shuffled, absolute scale: 1A / 1B", "non-residual: test accuracy", "non-residual: val. accuracy (learned?)",
+            "non-residual: Fig. 1C ratio",
             "non-residual: Fig. 1D silhouette"]
     rows = []
     for name, runs in _items(rec.controls):
@@ -213,9 +233,15 @@ def control_table(rec: ByRegime) -> tuple[list[str], list[list[str]]]:
             rows.append([claims.regime_name(name), net, ", ".join(pct(s.val_acc) for s in sh),
                          f"{_layers(s.mean_layer for s in sh)} / {_layers(s.std_layer for s in sh)}",
                          f"{_layers(s.mean_layer_absolute for s in sh)} / {_layers(s.std_layer_absolute for s in sh)}",
-                         ", ".join(pct(m.test_acc) for m in ml), ", ".join(num(m.mean_ratio) for m in ml),
+                         ", ".join(pct(m.test_acc) for m in ml), ", ".join(_learned(m) for m in ml),
+                         ", ".join(num(m.mean_ratio) for m in ml),
                          ", ".join("collapsed" if m.silhouette is None else f"{m.silhouette:.2f}" for m in ml)])
     return head, rows
+
+
+def _learned(m) -> str:
+    """A non-residual control's validation accuracy and whether it learned ("–" in older records)."""
+    return "–" if m.val_acc is None else f"{pct(m.val_acc)}{'' if m.learned else ' (did not learn)'}"
 
 
 def changed_by_controls(rec: ByRegime) -> list[str]:

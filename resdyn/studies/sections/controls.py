@@ -16,7 +16,7 @@ clauses to one seed's verdicts.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -53,12 +53,16 @@ class MlpNet:
     """The trained non-residual net: test accuracy; Fig. 1C's mean within/between ratio of its state
     trajectory x(1..T); Fig. 1D's kNN accuracy and silhouette of the t-SNE of its x(T). None where
     undefined: a net that maps every sample to (nearly) one point has no distance ratio (0 / 0) and
-    no embedding (t-SNE's neighbour distances are all 0), so it cannot meet a test."""
+    no embedding (t-SNE's neighbour distances are all 0), so it cannot meet a test. ``val_acc``: its
+    validation accuracy; ``learned``: whether it learned (:func:`resdyn.core.claims.control_learned`; None in
+    records written before the learning clause)."""
 
     test_acc: float
     mean_ratio: float | None
     knn_accuracy: float | None
     silhouette: float | None
+    val_acc: float | None = None
+    learned: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -66,13 +70,16 @@ class ControlRun:
     """One seed's controls. ``layer_ratio``: key ``<curve>/<net>`` (curves: :data:`CURVES`) -> (T,)
     within/between ratio of each layer's vectors, mean over classes (index t-1 is layer t; None where
     a collapsed net's layer has no distances);
-    ``changed``: verdict key -> "before -> after" where a control's clause changed a verdict."""
+    ``changed``: verdict key -> "before -> after" where a control's clause changed a verdict;
+    ``unopposed``: the verdict keys that hold and that the non-residual control, which did not learn,
+    could not judge (:data:`resdyn.core.claims.MLP_CONTROL`'s learning clause)."""
 
     seed: int
     shuffled: dict[str, ShuffledNet]
     mlp: dict[str, MlpNet]
     layer_ratio: dict[str, list[float | None]]
     changed: dict[str, str]
+    unopposed: list[str] = field(default_factory=list)
 
 
 def layer_ratios(trajectory: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -97,26 +104,29 @@ def shuffled_net(model: torch.nn.Module, samples: Split, *, val_acc: float) -> S
                        std_layer_absolute=p.sensitivity.std_layer_absolute)
 
 
-def mlp_net(model: torch.nn.Module, samples: Split, *, test_acc: float, seed: int) -> MlpNet:
-    """Fig. 1C and 1D's numbers for a trained non-residual net, on ``samples``."""
+def mlp_net(model: torch.nn.Module, samples: Split, *, test_acc: float, seed: int, val_acc: float | None = None) -> MlpNet:
+    """Fig. 1C and 1D's numbers for a trained non-residual net, on ``samples``, with its accuracies and
+    whether it learned (its validation accuracy against chance, 1 / its number of classes)."""
     import numpy as np
+
+    n_classes = model.config.n_classes if hasattr(model, "config") else int(samples.y.max()) + 1
+    accs = {"test_acc": test_acc, "val_acc": val_acc, "learned": claims.control_learned(val_acc, n_classes)}
 
     states = trace(model, samples.x, batch_size=BATCH).states
     ratio = trajectory_distances(states[:, 1:], samples.y).ratio.double().mean().item()
     emb = tsne_embedding(states[:, -1].clone(), seed=seed, n_jobs=1)
     if not np.isfinite(emb).all():  # collapsed: every sample at (nearly) one point
-        return MlpNet(test_acc=test_acc, mean_ratio=ratio if np.isfinite(ratio) else None, knn_accuracy=None,
-                      silhouette=None)
+        return MlpNet(**accs, mean_ratio=ratio if np.isfinite(ratio) else None, knn_accuracy=None, silhouette=None)
     sep = cluster_separation(emb, samples.y, k=10, seed=seed)
-    return MlpNet(test_acc=test_acc, mean_ratio=ratio if np.isfinite(ratio) else None, knn_accuracy=sep.knn_accuracy,
+    return MlpNet(**accs, mean_ratio=ratio if np.isfinite(ratio) else None, knn_accuracy=sep.knn_accuracy,
                   silhouette=sep.silhouette)
 
 
 def measure(residual: dict[str, torch.nn.Module], shuffled: dict[str, tuple[torch.nn.Module, float]],
-            mlp: dict[str, tuple[torch.nn.Module, float]], samples: Split, *, seed: int) -> ControlRun:
+            mlp: dict[str, tuple], samples: Split, *, seed: int) -> ControlRun:
     """The controls of one seed: ``residual`` (net -> trained residual model), ``shuffled`` (net ->
     (model trained on shuffled labels, its validation accuracy)), ``mlp`` (net -> (trained
-    non-residual model, its test accuracy)), all measured on ``samples``. ``changed`` is empty
+    non-residual model, its test accuracy[, its validation accuracy])), all measured on ``samples``. ``changed`` is empty
     (see :func:`judge`)."""
     ratios = {}
     for net in residual:
@@ -124,7 +134,8 @@ def measure(residual: dict[str, torch.nn.Module], shuffled: dict[str, tuple[torc
         for key, traj in (("residual_y", r.residuals), ("residual_x", r.states[:, 1:]), ("mlp_x", m.states[:, 1:])):
             ratios[f"{key}/{net}"] = [r if math.isfinite(r) else None for r in layer_ratios(traj, samples.y).tolist()]
     return ControlRun(seed=seed, shuffled={n: shuffled_net(m, samples, val_acc=a) for n, (m, a) in shuffled.items()},
-                      mlp={n: mlp_net(m, samples, test_acc=a, seed=seed) for n, (m, a) in mlp.items()},
+                      mlp={n: mlp_net(m[0], samples, test_acc=m[1], val_acc=(m + (None,))[2], seed=seed)
+                           for n, m in mlp.items()},
                       layer_ratio=ratios, changed={})
 
 
@@ -139,15 +150,17 @@ def run(exp, residual: dict[str, torch.nn.Module]) -> ControlRun:
     """Train (or load) the control nets of ``exp`` and :func:`measure` them beside the ``residual`` models."""
     results = dict(zip([(net, kind) for net in NETS for kind in ("shuffled", "mlp")], exp.train(*jobs(exp))))
     return measure(residual, {n: (results[n, "shuffled"].model, results[n, "shuffled"].val_acc) for n in NETS},
-                   {n: (results[n, "mlp"].model, results[n, "mlp"].test_acc) for n in NETS}, exp.samples(),
+                   {n: (results[n, "mlp"].model, results[n, "mlp"].test_acc, results[n, "mlp"].val_acc) for n in NETS},
+                   exp.samples(),
                    seed=exp.seed)
 
 
 def judge(run_: SeedRun, c: ControlRun) -> tuple[SeedRun, ControlRun]:
     """One seed's verdicts with the controls' clauses applied (:func:`resdyn.core.claims.shuffled_clause`,
     :func:`resdyn.core.claims.mlp_distance_clause`, :func:`resdyn.core.claims.mlp_tsne_clause`), and ``c`` with
-    the verdicts they changed."""
-    v, n = dict(run_.verdicts), run_.numbers
+    the verdicts they changed. A non-residual control that did not learn judges nothing: the verdicts it
+    would have judged that hold are listed in ``unopposed``."""
+    v, n, unopposed = dict(run_.verdicts), run_.numbers, []
     for net in NETS:
         s = c.shuffled[net]
         for key, layer in (("mean_layer", s.mean_layer), ("std_layer", s.std_layer),
@@ -155,6 +168,9 @@ def judge(run_: SeedRun, c: ControlRun) -> tuple[SeedRun, ControlRun]:
             if f"{key}_{net}" in v:
                 v[f"{key}_{net}"] = claims.shuffled_clause(v[f"{key}_{net}"], layer)
         m = c.mlp[net]  # an undefined number (a collapsed net) cannot meet the test
+        if m.learned is False:
+            unopposed += [k for k in (f"distance_{net}", f"tsne_{net}") if v.get(k) == "holds"]
+            continue
         if m.mean_ratio is not None:
             v[f"distance_{net}"] = claims.mlp_distance_clause(
                 v[f"distance_{net}"], m.mean_ratio, n[f"distance_ratio_{net}"] + n[f"distance_margin_{net}"])
@@ -162,4 +178,4 @@ def judge(run_: SeedRun, c: ControlRun) -> tuple[SeedRun, ControlRun]:
             v[f"tsne_{net}"] = claims.mlp_tsne_clause(
                 v[f"tsne_{net}"], m.silhouette, n[f"silhouette_{net}"] - n[f"silhouette_margin_{net}"])
     changed = {k: f"{run_.verdicts[k]} -> {x}" for k, x in v.items() if x != run_.verdicts[k]}
-    return replace(run_, verdicts=v), replace(c, changed=changed)
+    return replace(run_, verdicts=v), replace(c, changed=changed, unopposed=unopposed)

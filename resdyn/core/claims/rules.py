@@ -228,7 +228,7 @@ MLP_CONTROL = Rule(
     {"distance_margin": DISTANCE.thresholds["margin"], "silhouette_margin": TSNE.thresholds["silhouette_margin"],
      "learned_points": 5},
     written="2026-12-02 (0404b34), before any non-residual net was trained",
-    changed=("2026-12-07 (e90dae9), before the regimes units' re-run: the learning clause (a control within 5 "
+    changed=("2026-12-07 (c1ee20d), before the regimes units' re-run: the learning clause (a control within 5 "
              "points of chance did not learn, and the verdict says so in words); it takes effect when the regimes "
              "units are re-run",))
 

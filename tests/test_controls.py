@@ -235,3 +235,20 @@ def test_mlp_net_records_its_accuracies_and_whether_it_learned():
     m = controls.mlp_net(net, Split(x, torch.arange(100) % 2), test_acc=0.5, val_acc=0.52, seed=0)
     assert (m.test_acc, m.val_acc, m.learned) == (0.5, 0.52, False)
     assert controls.mlp_net(net, Split(x, torch.arange(100) % 2), test_acc=0.5, seed=0).learned is None
+
+
+def test_the_non_residual_control_is_chosen_on_validation_from_a_set_written_before_the_run():
+    from resdyn.studies.experiment import setup
+
+    cands = controls.mlp_candidates(1e-3)
+    assert cands[0] is controls.MLP and len(cands) == len(controls.MLP_INITS) * len(claims.MLP_CONTROL.thresholds["lr_factors"])
+    assert {(v.model.get("init_scale", "regime"), v.train["lr"] if v.train else 1e-3) for v in cands} == {
+        ("regime", 1e-3), ("regime", 3e-4), (None, 1e-3), (None, 3e-4)}
+    assert all(v.model["residual"] is False for v in cands) and len({v.key for v in cands}) == len(cands)
+    assert controls.choose([0.1, 0.3, 0.3, 0.2]) == 1 and controls.choose([0.5]) == 0
+    exp = setup(quick=True, verbose=False)
+    js = controls.jobs(exp)
+    assert len(js) == len(claims.NETS) * (1 + len(cands))
+    # the first candidate's job is the control's job as before the choice (its cached net is reused)
+    assert js[1] == exp.job(shared=False, variant=controls.MLP)
+    assert {j.train.lr for j in js[1:1 + len(cands)]} == {exp.train_config.lr, round(0.3 * exp.train_config.lr, 12)}

@@ -133,7 +133,7 @@ def test_progress_reads_the_units_and_the_cache_and_trains_nothing(exp, monkeypa
 
     lines = units.progress(exp)  # nothing yet: the paper-like regime is not chosen, so not listed
     assert lines[0] == "paper-like choice: 0/4 nets final, 0 partial"
-    assert lines[1:] == [f"{n} seed {s}: 0/14 nets final, 0 partial" for n in ("chosen", "baseline")
+    assert lines[1:] == [f"{n} seed {s}: 0/20 nets final, 0 partial" for n in ("chosen", "baseline")
                          for s in range(claims.REGIME_SEEDS[n])]
     _computed(monkeypatch)
     units.run(exp, seeds={n: 2 for n in claims.REGIMES}, reuse=True, log=lambda *a: None)
@@ -142,7 +142,7 @@ def test_progress_reads_the_units_and_the_cache_and_trains_nothing(exp, monkeypa
     monkeypatch.setattr(par, "cache_state", lambda job: next(states))
     lines = units.progress(exp)
     assert lines[:3] == ["paper-like choice: done", "chosen seed 0: done", "chosen seed 1: done"]
-    assert lines[3] == "chosen seed 2: 5/14 nets final, 5 partial"
+    assert lines[3] == "chosen seed 2: 7/20 nets final, 7 partial"
     assert len(lines) == 1 + sum(claims.REGIME_SEEDS.values()) and lines[6] == "paper_like seed 0: done"
 
 

@@ -224,13 +224,15 @@ MLP_CONTROL = Rule(
     "within/between ratio, {silhouette_margin} in silhouette); the within/between ratio is reported layer by layer "
     "for the residual net and the control. A control whose validation accuracy is less than {learned_points} "
     "points above chance (1 / the number of classes) did not learn and opposes nothing: a verdict it would have judged "
-    "says it holds against the raw input and the untrained net; the non-residual control did not train",
-    {"distance_margin": DISTANCE.thresholds["margin"], "silhouette_margin": TSNE.thresholds["silhouette_margin"],
-     "learned_points": 5},
+    "says it holds against the raw input and the untrained net; the non-residual control did not train. Its learning "
+    "rate (the regime's times {lr_factors}) and initialization (the regime's or PyTorch's default) are chosen on "
+    "validation accuracy per seed and kind of weights", {"distance_margin": DISTANCE.thresholds["margin"],
+    "silhouette_margin": TSNE.thresholds["silhouette_margin"], "learned_points": 5, "lr_factors": (1.0, 0.3)},
     written="2026-12-02 (0404b34), before any non-residual net was trained",
     changed=("2026-12-07 (c1ee20d), before the regimes units' re-run: the learning clause (a control within 5 "
              "points of chance did not learn, and the verdict says so in words); it takes effect when the regimes "
-             "units are re-run",))
+             "units are re-run", "2026-12-07, with the learning clause and before the same re-run: the learning rates and "
+             "initializations the control is chosen from on validation (the first candidate is the control as before)"))
 
 _INTERVENTION_WRITTEN = "2026-12-02 (6f69439), before any intervention was run"
 INTERVENTION = Rule(

@@ -114,7 +114,7 @@ def sweep_jobs(exp: Setup) -> list:
 
 
 def seed_jobs(exp: Setup, converged: Setup) -> list:
-    """One regime's and seed's nets (14): both kinds of weights as the regime trains them, adaptive to
+    """One regime's and seed's nets (20): both kinds of weights as the regime trains them, adaptive to
     convergence, unpruned to convergence, the controls (:func:`resdyn.studies.sections.controls.jobs`) and the
     threshold sweep (:func:`sweep_jobs`); ``exp`` and ``converged`` from :func:`regime_setup`."""
     return [*(exp.job(shared=(n == "shared")) for n in claims.NETS),
@@ -240,8 +240,9 @@ def control_table(rec: ByRegime) -> tuple[list[str], list[list[str]]]:
 
 
 def _learned(m) -> str:
-    """A non-residual control's validation accuracy and whether it learned ("–" in older records)."""
-    return "–" if m.val_acc is None else f"{pct(m.val_acc)}{'' if m.learned else ' (did not learn)'}"
+    """A non-residual control's validation accuracy, whether it learned and the candidate chosen ("–" in older records)."""
+    chosen = "" if m.chosen is None else f" [{m.chosen}]"
+    return "–" if m.val_acc is None else f"{pct(m.val_acc)}{'' if m.learned else ' (did not learn)'}{chosen}"
 
 
 def changed_by_controls(rec: ByRegime) -> list[str]:

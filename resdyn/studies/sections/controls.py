@@ -32,6 +32,24 @@ from resdyn.studies.sections.seeds import SeedRun
 
 #: The non-residual control as a change of the regime's net (its cache entries are its own).
 MLP = Variant("mlp", "non-residual control (MLP)", model={"residual": False})
+#: The initializations the non-residual control is chosen from (:data:`resdyn.core.claims.MLP_CONTROL`):
+#: the regime's, and PyTorch's default (nn.Linear's uniform weights and biases).
+MLP_INITS = {"regime": {}, "pytorch": {"init_scale": None, "init_bias": 0.0}}
+
+
+def mlp_candidates(lr: float) -> list[Variant]:
+    """The non-residual controls chosen from on validation for a regime training at ``lr``: each
+    initialization of :data:`MLP_INITS` at each learning rate of :data:`resdyn.core.claims.MLP_CONTROL`'s
+    ``lr_factors`` (times ``lr``); the first is :data:`MLP` itself (the control as it was before the choice)."""
+    return [MLP if (init, f) == ("regime", 1.0) else
+            Variant(f"mlp_{init}_lr{f:g}", f"non-residual control, {init} init, lr x{f:g}",
+                    model={"residual": False, **MLP_INITS[init]}, train={"lr": round(lr * f, 12)})
+            for init in MLP_INITS for f in claims.MLP_CONTROL.thresholds["lr_factors"]]
+
+
+def choose(val_accs: list[float]) -> int:
+    """The index of the best validation accuracy in ``val_accs`` (the first on a tie)."""
+    return max(range(len(val_accs)), key=lambda i: (val_accs[i], -i))
 #: The keys of :attr:`ControlRun.layer_ratio`, per net: what each curve is.
 CURVES = {"residual_y": "residual net, y(t)", "residual_x": "residual net, x(t)", "mlp_x": "non-residual net, x(t)"}
 
@@ -54,8 +72,9 @@ class MlpNet:
     trajectory x(1..T); Fig. 1D's kNN accuracy and silhouette of the t-SNE of its x(T). None where
     undefined: a net that maps every sample to (nearly) one point has no distance ratio (0 / 0) and
     no embedding (t-SNE's neighbour distances are all 0), so it cannot meet a test. ``val_acc``: its
-    validation accuracy; ``learned``: whether it learned (:func:`resdyn.core.claims.control_learned`; None in
-    records written before the learning clause)."""
+    validation accuracy; ``learned``: whether it learned (:func:`resdyn.core.claims.control_learned`);
+    ``chosen``: the key of the candidate chosen on validation (:func:`mlp_candidates`) and ``candidates``
+    each candidate's validation accuracy (all three None in records written before the choice)."""
 
     test_acc: float
     mean_ratio: float | None
@@ -63,6 +82,8 @@ class MlpNet:
     silhouette: float | None
     val_acc: float | None = None
     learned: bool | None = None
+    chosen: str | None = None
+    candidates: dict[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -141,18 +162,26 @@ def measure(residual: dict[str, torch.nn.Module], shuffled: dict[str, tuple[torc
 
 def jobs(exp) -> list:
     """The control nets of ``exp``'s regime and seed, both kinds of weights: on shuffled labels, and
-    the non-residual net."""
+    the non-residual candidates (:func:`mlp_candidates`)."""
     return [j for net in NETS for j in (exp.job(shared=(net == "shared"), shuffle_labels=True),
-                                        exp.job(shared=(net == "shared"), variant=MLP))]
+                                        *(exp.job(shared=(net == "shared"), variant=v)
+                                          for v in mlp_candidates(exp.train_config.lr)))]
 
 
 def run(exp, residual: dict[str, torch.nn.Module]) -> ControlRun:
-    """Train (or load) the control nets of ``exp`` and :func:`measure` them beside the ``residual`` models."""
-    results = dict(zip([(net, kind) for net in NETS for kind in ("shuffled", "mlp")], exp.train(*jobs(exp))))
-    return measure(residual, {n: (results[n, "shuffled"].model, results[n, "shuffled"].val_acc) for n in NETS},
-                   {n: (results[n, "mlp"].model, results[n, "mlp"].test_acc, results[n, "mlp"].val_acc) for n in NETS},
-                   exp.samples(),
-                   seed=exp.seed)
+    """Train (or load) the control nets of ``exp``, choose each net's non-residual control on validation
+    (:func:`choose`) and :func:`measure` them beside the ``residual`` models."""
+    candidates = mlp_candidates(exp.train_config.lr)
+    results, per = exp.train(*jobs(exp)), 1 + len(candidates)
+    shuffled = {n: results[i * per] for i, n in enumerate(NETS)}
+    mlps = {n: results[i * per + 1:(i + 1) * per] for i, n in enumerate(NETS)}
+    best = {n: choose([r.val_acc for r in mlps[n]]) for n in NETS}
+    c = measure(residual, {n: (shuffled[n].model, shuffled[n].val_acc) for n in NETS},
+                {n: (mlps[n][best[n]].model, mlps[n][best[n]].test_acc, mlps[n][best[n]].val_acc) for n in NETS},
+                exp.samples(), seed=exp.seed)
+    return replace(c, mlp={n: replace(m, chosen=candidates[best[n]].key,
+                                      candidates={v.key: r.val_acc for v, r in zip(candidates, mlps[n])})
+                           for n, m in c.mlp.items()})
 
 
 def judge(run_: SeedRun, c: ControlRun) -> tuple[SeedRun, ControlRun]:

@@ -1,6 +1,6 @@
 """The regimes study's units of work, each kept as a record of its own (notebooks 15-16).
 
-The study trains 14 nets per regime and seed (:func:`resdyn.studies.sections.by_regime.seed_jobs`), most
+The study trains 20 nets per regime and seed (:func:`resdyn.studies.sections.by_regime.seed_jobs`), most
 to convergence: many hours on two cores, longer than a machine may be held, and its cache need not
 outlive it. So the work is cut into *units*, each small enough to finish on one machine: the paper-like
 choice (its candidates on validation), then one unit per regime and seed. A unit holds everything
@@ -139,7 +139,7 @@ def choice_unit(exp: Setup, *, reuse: bool) -> ChoiceUnit:
 
 
 def seed_unit(exp: Setup, name: str, *, converged: Setup) -> SeedUnit:
-    """Regime ``name``'s unit of ``exp``'s seed: its 14 nets trained (or read from the cache), the
+    """Regime ``name``'s unit of ``exp``'s seed: its 20 nets trained (or read from the cache), the
     seed's verdicts with the controls' clauses, the threshold sweep and the intervention points;
     ``exp`` and ``converged`` from :func:`resdyn.studies.sections.by_regime.regime_setup`. Not written."""
     exp.train(*by_regime.seed_jobs(exp, converged))

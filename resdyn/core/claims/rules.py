@@ -231,7 +231,7 @@ MLP_CONTROL = Rule(
     written="2026-12-02 (0404b34), before any non-residual net was trained",
     changed=("2026-12-07 (c1ee20d), before the regimes units' re-run: the learning clause (a control within 5 "
              "points of chance did not learn, and the verdict says so in words); it takes effect when the regimes "
-             "units are re-run", "2026-12-07, with the learning clause and before the same re-run: the learning rates and "
+             "units are re-run", "2026-12-07 (9ac9673), with the learning clause and before the same re-run: the learning rates and "
              "initializations the control is chosen from on validation (the first candidate is the control as before)"))
 
 _INTERVENTION_WRITTEN = "2026-12-02 (6f69439), before any intervention was run"

@@ -57,7 +57,8 @@ class _Fit:
 
 def test_the_paper_like_details_are_the_best_on_validation_first_on_a_tie(monkeypatch):
     exp = setup(quick=True, verbose=False)
-    accs = iter([0.90, 0.95, 0.95, 0.80])  # candidates in the grid's order: (0.1, 1e-3), (0.1, 3e-4), (1.0, ...)
+    # candidates in the grid's order: constant (0.1, 1e-3), (0.1, 3e-4), (1.0, ...), then the same with cosine
+    accs = iter([0.90, 0.95, 0.95, 0.80, 0.85, 0.94, 0.95, 0.70])
     trained = []
 
     def fake_train(self, *jobs, progress=True):
@@ -67,10 +68,24 @@ def test_the_paper_like_details_are_the_best_on_validation_first_on_a_tie(monkey
     monkeypatch.setattr(type(exp), "train", fake_train)
     regime, rows = section.choose_paper_like(exp)
     assert (regime.init_scale, regime.train.lr) == (PAPER_LIKE_GRID["init_scale"][0], PAPER_LIKE_GRID["lr"][1])
-    assert [r.chosen for r in rows] == [False, True, False, False] and rows[1].epochs == 7
+    assert [r.chosen for r in rows] == [False, True] + [False] * 6 and rows[1].epochs == 7
     assert rows[1].kept_epoch == 4  # the epoch whose net was kept (its validation accuracy is the row's)
-    assert len(trained) == 4 and not any(j.model.shared_weights for j in trained)
+    assert [r.schedule for r in rows] == ["constant"] * 4 + ["cosine"] * 4 and regime.train.schedule == "constant"
+    assert len(trained) == 8 and not any(j.model.shared_weights for j in trained)
+    assert [j.train.schedule for j in trained] == [r.schedule for r in rows]
     assert {j.data.scaling for j in trained} == {"unit"}
+
+
+def test_a_cosine_schedule_can_be_the_paper_like_choice_and_its_unit_gives_it_back(monkeypatch):
+    from resdyn.studies.sections.regime_units import ChoiceUnit
+
+    exp = setup(quick=True, verbose=False)
+    accs = iter([0.90, 0.91, 0.92, 0.93, 0.80, 0.99, 0.95, 0.70])
+    monkeypatch.setattr(type(exp), "train", lambda self, *jobs, progress=True: [_Fit(next(accs)) for _ in jobs])
+    regime, rows = section.choose_paper_like(exp)
+    assert (regime.init_scale, regime.train.lr, regime.train.schedule) == (0.1, 3e-4, "cosine")
+    assert ChoiceUnit(choice=rows).regime() == regime
+    assert section.Choice(init_scale=0.1, lr=1e-3, val_acc=0.9, epochs=3, chosen=True).schedule == "constant"
 
 
 def test_verdicts_are_the_seeds_rule_in_every_regime():

@@ -53,7 +53,7 @@ def test_each_unit_is_computed_once_written_with_its_spec_and_loaded_by_the_next
     names = sorted(p.name for p in units.units_dir(exp).iterdir())
     assert names == sorted(["choice.json", *(f"{n}-seed{s}.json" for n in claims.REGIMES for s in range(2))])
     assert first.choice.info.wall_seconds >= 0 and first.seeds["baseline"][1].info.spec
-    assert [c.chosen for c in first.choice.choice] == [True, False, False, False]  # the best validation accuracy
+    assert [c.chosen for c in first.choice.choice] == [True] + [False] * 7  # the best validation accuracy
     calls.clear()
     monkeypatch.setattr(type(exp), "train", lambda self, *jobs, progress=True: pytest.fail("a loaded unit trained"))
     again = units.run(exp, reuse=True, log=lambda *a: None)
@@ -132,7 +132,7 @@ def test_progress_reads_the_units_and_the_cache_and_trains_nothing(exp, monkeypa
     import resdyn.lib.parallel as par
 
     lines = units.progress(exp)  # nothing yet: the paper-like regime is not chosen, so not listed
-    assert lines[0] == "paper-like choice: 0/4 nets final, 0 partial"
+    assert lines[0] == "paper-like choice: 0/8 nets final, 0 partial"
     assert lines[1:] == [f"{n} seed {s}: 0/20 nets final, 0 partial" for n in ("chosen", "baseline")
                          for s in range(claims.REGIME_SEEDS[n])]
     _computed(monkeypatch)

@@ -67,9 +67,10 @@ STUDY_1D = {
                      lrs=(3e-3,), families=FAMILY_NAMES, depth=4, ladder=(1, 2, 4), seeds=(0, 1),
                      healing=HealConfig(steps=5), thresholds=(0.01, 0.1), sweep_seeds=(0,), n_criterion=200),
 }
-#: The paper-like regime's two free details (fixed before its run), chosen
-#: on validation (resdyn.studies.sections.by_regime.choose_paper_like).
-PAPER_LIKE_GRID = {"init_scale": (0.1, 1.0), "lr": (1e-3, 3e-4)}
+#: The paper-like regime's free details (fixed before its run), chosen on validation
+#: (resdyn.studies.sections.by_regime.choose_paper_like); the schedule joined on 2026-12-07
+#: (resdyn.core.claims.REGIMES), before the regimes units' re-run.
+PAPER_LIKE_GRID = {"init_scale": (0.1, 1.0), "lr": (1e-3, 3e-4), "schedule": ("constant", "cosine")}
 # ----------------------------------------------------------------------------------------------
 
 

@@ -132,13 +132,14 @@ TARGETED = (
 # their runs): beside the chosen one (resdyn.studies.experiment.REGIME), the paper-like one and the baseline.
 
 
-def paper_like(*, init_scale: float, lr: float) -> Regime:
-    """The paper-like regime with its two free details: inputs in [0, 1], weights N(0, init_scale^2 / N),
-    bias 0, Adam at the constant learning rate ``lr``, trained to convergence on validation (the signal
+def paper_like(*, init_scale: float, lr: float, schedule: str = "constant") -> Regime:
+    """The paper-like regime with its free details: inputs in [0, 1], weights N(0, init_scale^2 / N),
+    bias 0, Adam at the learning rate ``lr`` with ``schedule`` (constant, or cosine over the epoch budget),
+    trained to convergence on validation (the signal
     and patience of :data:`resdyn.core.claims.CONVERGENCE`, keeping the net of the best epoch)."""
     th = CONVERGENCE.thresholds
     return Regime(scaling="unit", init_scale=init_scale, init_bias=0.0,
-                  train=TrainConfig(schedule="constant", lr=lr, epochs=th["max_epochs"], patience=th["patience"],
+                  train=TrainConfig(schedule=schedule, lr=lr, epochs=th["max_epochs"], patience=th["patience"],
                                     stop_on=th["stop_on"]))
 
 

@@ -195,10 +195,11 @@ REGIMES = {
     "chosen": "the validation-best regime of notebook 00 (resdyn.studies.experiment.REGIME): standardized inputs, weights "
               "N(0, 0.1^2 / N), bias -4, Adam 1e-3 with cosine decay, 10 epochs",
     "paper_like": "the closest reading of the paper: inputs in [0, 1], weights N(0, s^2 / N) with s from (0.1, 1.0) "
-                  "and Adam's constant learning rate from (1e-3, 3e-4), both chosen on validation accuracy (seed 0, "
-                  "separate weights), bias 0, trained until the validation loss has not improved for "
-                  f"{CONVERGENCE.thresholds['patience']} epochs (at most {CONVERGENCE.thresholds['max_epochs']}), "
-                  "keeping the net of its best validation epoch (since 2026-12-07, CONVERGENCE's change)",
+                  "and Adam's learning rate from (1e-3, 3e-4), constant or cosine over the epoch budget, all chosen on "
+                  "validation accuracy (seed 0, separate weights), bias 0. Trained until the validation loss has not "
+                  f"improved for {CONVERGENCE.thresholds['patience']} epochs (at most {CONVERGENCE.thresholds['max_epochs']}), "
+                  "keeping the net of its best validation epoch. Changed on 2026-12-07, before the regimes units' "
+                  "re-run: the schedule joined the choice, and the best epoch's net is kept (CONVERGENCE)",
     "baseline": "PyTorch's defaults: nn.Linear's uniform initialization, inputs in [0, 1], Adam 1e-3 constant, "
                 "10 epochs",
 }

@@ -29,7 +29,8 @@ from resdyn.studies.sections.seeds import SeedsSection, summarize
 class Choice:
     """One paper-like candidate tried on validation (separate weights, the first seed): ``val_acc`` is
     that of the net kept, the one of epoch ``kept_epoch`` of the ``epochs`` trained (None in records
-    written before a run to convergence kept its best epoch)."""
+    written before a run to convergence kept its best epoch); ``schedule``: its learning-rate schedule
+    (constant in records written before the schedule joined the choice)."""
 
     init_scale: float
     lr: float
@@ -37,6 +38,7 @@ class Choice:
     epochs: int
     chosen: bool
     kept_epoch: int | None = None
+    schedule: str = "constant"
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,8 @@ def regime_setup(exp: Setup, regime: Regime, *, seed: int, converge: bool = Fals
 def paper_like_candidates() -> list[Regime]:
     """The paper-like regimes of :data:`resdyn.studies.experiment.PAPER_LIKE_GRID`, in the grid's order."""
     grid = PAPER_LIKE_GRID
-    return [paper_like(init_scale=s, lr=lr) for s in grid["init_scale"] for lr in grid["lr"]]
+    return [paper_like(init_scale=s, lr=lr, schedule=sc) for sc in grid["schedule"] for s in grid["init_scale"]
+            for lr in grid["lr"]]
 
 
 def choose_paper_like(exp: Setup) -> tuple[Regime, list[Choice]]:
@@ -103,7 +106,7 @@ def choose_paper_like(exp: Setup) -> tuple[Regime, list[Choice]]:
     results = exp.train(*(e.job(shared=False) for e in exps))
     best = max(range(len(results)), key=lambda i: (results[i].val_acc, -i))
     rows = [Choice(init_scale=c.init_scale, lr=c.train.lr, val_acc=r.val_acc, epochs=len(r.history), chosen=i == best,
-                   kept_epoch=r.best_epoch)
+                   kept_epoch=r.best_epoch, schedule=c.train.schedule)
             for i, (c, r) in enumerate(zip(candidates, results))]
     return candidates[best], rows
 
@@ -329,7 +332,7 @@ def render(rec: ByRegime, link: str) -> str:
            "(`resdyn/core/claims/rules.py`):", ""]
     out += [f"- **{claims.regime_name(name)}** (`{name}`): {text}." for name, text in _items(rec.regimes)]
     out += ["", "The paper-like regime's details, chosen on validation accuracy (separate weights, the first seed): "
-            + "; ".join(f"weight scale {c.init_scale:g}, learning rate {c.lr:g}: {pct(c.val_acc)} in {c.epochs} epochs"
+            + "; ".join(f"weight scale {c.init_scale:g}, learning rate {c.lr:g} {c.schedule}: {pct(c.val_acc)} in {c.epochs} epochs"
                         + (" (chosen)" if c.chosen else "") for c in rec.choice) + ".", ""]
     out += ["Each claim's verdict over the regime's seeds (the rule `seeds` of the appendix):", ""]
     out.append(table(*claim_table(rec)))

@@ -61,7 +61,7 @@ class ChoiceUnit:
     def regime(self) -> Regime:
         """The chosen paper-like regime."""
         c = next(c for c in self.choice if c.chosen)
-        return paper_like(init_scale=c.init_scale, lr=c.lr)
+        return paper_like(init_scale=c.init_scale, lr=c.lr, schedule=c.schedule)
 
 
 @dataclass(frozen=True)

@@ -133,10 +133,8 @@ def balanced_subset(split: Split, n_per_class: int, *, seed: int = 0) -> Split:
     for c in torch.unique(split.y).tolist():
         idx = torch.nonzero(split.y == c).flatten()
         if n_per_class > len(idx):
-            raise ValueError(
-                f"n_per_class={n_per_class} is larger than class {c}, which has {len(idx)} samples "
-                f"in this split; use n_per_class <= {int(torch.bincount(split.y).min())}."
-            )
+            raise ValueError(f"n_per_class={n_per_class} is larger than class {c}, which has {len(idx)} samples "
+                             f"in this split; use n_per_class <= {int(torch.bincount(split.y).min())}.")
         pick = idx[torch.randperm(len(idx), generator=g)[:n_per_class]]
         chosen.append(pick.sort().values)
     index = torch.cat(chosen)
@@ -188,13 +186,11 @@ def _load_digits() -> tuple[Split, Split, tuple[int, int]]:
 
 
 def _missing_message(root: Path, missing: list[str], reason: str) -> str:
-    return (
-        f"MNIST not found under data root {root} (looked for {root / 'MNIST' / 'raw'}; "
-        f"missing: {', '.join(missing)}). {reason} "
-        "Fix: point resdyn at a folder holding MNIST/raw/ in torchvision's layout, either with "
-        "root=... (Python), --data-root (command line) or the environment variable RESDYN_DATA, "
-        "e.g. RESDYN_DATA=../shared/data; or allow the download on a machine with network access."
-    )
+    return (f"MNIST not found under data root {root} (looked for {root / 'MNIST' / 'raw'}; "
+            f"missing: {', '.join(missing)}). {reason} "
+            "Fix: point resdyn at a folder holding MNIST/raw/ in torchvision's layout, either with "
+            "root=... (Python), --data-root (command line) or the environment variable RESDYN_DATA, "
+            "e.g. RESDYN_DATA=../shared/data; or allow the download on a machine with network access.")
 
 
 def _try_download(root: Path) -> None:
@@ -220,17 +216,13 @@ def _check_mnist_files(raw: Path, verify: bool) -> None:
         f = raw / fname
         actual = f.stat().st_size
         if actual != size:
-            raise DataError(
-                f"Corrupt MNIST file {f}: {actual} bytes, expected {size} (truncated or not MNIST). "
-                "Fix: delete it and download again, or point RESDYN_DATA at an intact copy."
-            )
+            raise DataError(f"Corrupt MNIST file {f}: {actual} bytes, expected {size} (truncated or not MNIST). "
+                            "Fix: delete it and download again, or point RESDYN_DATA at an intact copy.")
         if verify:
             digest = hashlib.sha256(f.read_bytes()).hexdigest()
             if digest != sha:
-                raise DataError(
-                    f"Corrupt MNIST file {f}: SHA-256 {digest}, expected {sha}. "
-                    "Fix: delete it and download again, or point RESDYN_DATA at an intact copy."
-                )
+                raise DataError(f"Corrupt MNIST file {f}: SHA-256 {digest}, expected {sha}. "
+                                "Fix: delete it and download again, or point RESDYN_DATA at an intact copy.")
 
 
 def check_mnist(root: str | os.PathLike | None = None, *, download: bool | None = None, verify: bool = False) -> Path:

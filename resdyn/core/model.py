@@ -224,15 +224,12 @@ class DenseResNet(nn.Module):
             if tuple(tensor.shape) != shape or tensor.dtype != x.dtype or tensor.device != x.device:
                 raise ValueError(
                     f"out.{name} must have shape {shape}, dtype {x.dtype} and device {x.device} for this input, "
-                    f"got {tuple(tensor.shape)}, {tensor.dtype}, {tensor.device}."
-                )
+                    f"got {tuple(tensor.shape)}, {tensor.dtype}, {tensor.device}.")
 
     def _check_input(self, x: torch.Tensor) -> None:
         if x.ndim != 2 or x.shape[1] != self.config.width:
-            raise ValueError(
-                f"x must have shape (batch, {self.config.width}) to match the model's width, got "
-                f"{tuple(x.shape)}; build the model with ModelConfig(width={x.shape[-1]}) for this data."
-            )
+            raise ValueError(f"x must have shape (batch, {self.config.width}) to match the model's width, got "
+                             f"{tuple(x.shape)}; build the model with ModelConfig(width={x.shape[-1]}) for this data.")
 
     @torch.no_grad()
     def _init(self, seed: int) -> None:

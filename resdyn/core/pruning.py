@@ -57,9 +57,7 @@ class AdaptiveDepthConfig:
         if not (isinstance(self.threshold, (int, float)) and self.threshold >= 0):  # inf: always prune
             raise ValueError(f"threshold must be a number >= 0, got {self.threshold!r}.")
         if not isinstance(self.min_depth, int) or self.min_depth < 2:
-            raise ValueError(
-                f"min_depth must be an integer >= 2 (the criterion needs two layers), got {self.min_depth!r}."
-            )
+            raise ValueError(f"min_depth must be an integer >= 2 (the criterion needs two layers), got {self.min_depth!r}.")
         if not isinstance(self.max_removals_per_check, int) or self.max_removals_per_check < 1:
             raise ValueError(f"max_removals_per_check must be an integer >= 1, got {self.max_removals_per_check!r}.")
         if not isinstance(self.probe_size, int) or self.probe_size < 1:

@@ -198,7 +198,7 @@ REGIMES = {
                   "and Adam's learning rate from (1e-3, 3e-4), constant or cosine over the epoch budget, all chosen on "
                   "validation accuracy (seed 0, separate weights), bias 0. Trained until the validation loss has not "
                   f"improved for {CONVERGENCE.thresholds['patience']} epochs (at most {CONVERGENCE.thresholds['max_epochs']}), "
-                  "keeping the net of its best validation epoch. Changed on 2026-12-07, before the regimes units' "
+                  "keeping the net of its best validation epoch. Changed on 2026-12-07 (61cf5f3), before the regimes units' "
                   "re-run: the schedule joined the choice, and the best epoch's net is kept (CONVERGENCE)",
     "baseline": "PyTorch's defaults: nn.Linear's uniform initialization, inputs in [0, 1], Adam 1e-3 constant, "
                 "10 epochs",

@@ -356,3 +356,42 @@ def test_model_input_and_out_messages():
         with pytest.raises(ValueError, match="out must be a Trajectory .*got list"):
             model.trajectory(x, out=good)  # right shapes, but not a Trajectory
         assert model.trajectory(x, out=Trajectory(*good)).states is good[0]
+
+
+# -- intervals that respect their bounds ---------------------------------------------------------------
+def test_fisher_z_interval_of_spearman_rho_known_answer_and_inside_minus_one_to_one():
+    import math
+
+    from scipy import stats
+
+    rhos = [0.9, 0.95, 0.99]
+    zs = [math.atanh(r) for r in rhos]  # by hand: a t-interval of z, mapped back by tanh
+    mean, sd = sum(zs) / 3, math.sqrt(sum((z - sum(zs) / 3) ** 2 for z in zs) / 2)
+    half = stats.t.ppf(0.975, 2) * sd / math.sqrt(3)
+    low, high = claims.bounded_interval(rhos, "rho")
+    assert (low, high) == pytest.approx((math.tanh(mean - half), math.tanh(mean + half)), rel=1e-12)
+    assert (low, high) == pytest.approx((0.4532077538, 0.9980974277), abs=1e-9)
+    assert 0.9 + stats.t.ppf(0.975, 2) * float(np.std(rhos, ddof=1)) / math.sqrt(3) > 1 > high  # t would pass 1
+    assert claims.bounded_interval([-r for r in rhos], "rho") == pytest.approx((-high, -low), rel=1e-12)  # symmetric
+    assert claims.bounded_interval([1.0, 1.0, 0.98], "rho")[1] < 1
+    assert claims.bounded_interval([0.5, None, float("nan")], "rho") is None
+
+
+def test_bootstrap_interval_of_a_unit_score_stays_in_the_scores_range():
+    low, high = claims.bounded_interval([0.95, 0.99, 1.0], "unit")
+    assert 0.95 - 1e-12 <= low < high <= 1.0
+    assert claims.bounded_interval([0.95, 0.99, 1.0], "unit") == (low, high)  # seeded: the same every time
+    assert claims.bounded_interval([0.3, 0.3, 0.3], "unit") == pytest.approx((0.3, 0.3))
+    scores = [0.2, 0.4, 0.6, 0.8, 0.5]
+    low, high = claims.bounded_interval(scores, "unit")
+    assert min(scores) - 1e-12 <= low < sum(scores) / 5 < high <= max(scores) + 1e-12
+    assert claims.bounded_interval([0.5], "unit") is None
+
+
+def test_the_study_s_summaries_use_the_bounded_intervals():
+    from resdyn.studies.sections.common import bounded
+
+    iv = bounded([0.9, 0.95, 0.99, None], "rho")
+    assert iv.n == 3 and iv.mean == pytest.approx(0.9466666667) and iv.high < 1
+    assert (iv.low, iv.high) == claims.bounded_interval([0.9, 0.95, 0.99], "rho")
+    assert bounded([0.7], "unit").low is None

@@ -237,3 +237,20 @@ def test_with_shared_weights_every_choice_of_removed_layers_is_the_same_net():
         for cut in ([0, 1], [1, 3], [0, 4], [2, 3]):
             torch.testing.assert_close(lesion(model, None, cut)(x), ref, rtol=0, atol=0)
         assert not torch.equal(lesion(model, None, [4])(x), ref)
+
+
+def test_the_full_study_runs_five_seeds_with_a_raised_cap_and_names_the_nets_at_the_cap():
+    from types import SimpleNamespace
+
+    from resdyn.studies.experiment import STUDY_1D
+    from resdyn.studies.sections import depth1d
+
+    full = STUDY_1D["full"]
+    assert len(full.seeds) == 5 and full.fit.max_epochs == 300 and full.fit.patience == 5
+    stopped = SimpleNamespace(history=[{"epoch": 1}, {"epoch": 2, "stopped": True}])
+    capped = SimpleNamespace(history=[{"epoch": 1}, {"epoch": 2}])
+    assert not depth1d.at_cap(stopped) and depth1d.at_cap(capped)
+    fam = SimpleNamespace(capped={"1": [], "15": [0, 3]})
+    record = SimpleNamespace(families={"mlp": fam})
+    assert depth1d.capped_nets(record) == ["mlp depth 15 seed 0", "mlp depth 15 seed 3"]
+    assert depth1d.capped_nets(SimpleNamespace(families={"mlp": SimpleNamespace(capped={})})) == []

@@ -10,16 +10,13 @@ same configuration and seed. A claim holds only if the trained net beats both co
 rule's margin; if it meets the claim's test but not the margin, the verdict is "no evidence" (the
 controls meet the claim too: no evidence of learning).
 
-Verdicts: "holds", "partly", "borderline" (the seed interval of the measured value contains the
-rule's threshold), "does not", "no evidence", "inconclusive" (the measurement cannot decide, e.g. a
-censored depth), or "n/a" (nothing in the paper to compare with).
+Verdicts: "holds", "partly", "borderline" (the seed interval of the measured value contains the rule's
+threshold), "does not", "no evidence", "inconclusive" (the measurement cannot decide, e.g. a censored depth),
+or "n/a" (nothing in the paper to compare with).
 
-The package has three modules, each public name of which is imported here by name: ``rules`` is the
-ledger of every number a rule, a plot or the report uses: the kinds of weights (:data:`NETS`), the paper's
-values (:data:`PAPER`), each rule's thresholds and margins, and the study's two decision rules (:data:`ASSOCIATION`,
-:data:`REGIME_DECISION`); nothing else in the package types a threshold. ``judge`` gives one run's
-verdicts (:func:`verdicts`); ``intervals`` judges over seeds and regimes, the controls' clauses, the
-interventions and the MNIST-1D study's rules.
+Three modules, each public name imported here: ``rules``, the ledger of every number a rule, a plot or the
+report uses (nothing else in the package types a threshold); ``judge``, one run's verdicts (:func:`verdicts`);
+``intervals``, verdicts over seeds and regimes, the controls' clauses, the interventions, the MNIST-1D rules.
 """
 # the ledger
 from resdyn.core.claims.rules import (NETS, VERDICTS, PAPER, PAPER_SCALE, ABSOLUTE_WHAT, Rule, Verdict, ERROR,
@@ -35,7 +32,7 @@ from resdyn.core.claims.judge import (distance_control, tsne_controls, accuracy,
                                       format_table, table)
 # verdicts over seeds, controls, interventions, MNIST-1D
 from resdyn.core.claims.intervals import (regime_name, in_order, in_regime_order, against, UNTRAINED_CONTROL,
-                                          control_learned, SEED_CLAIMS, seed_thresholds, over_seeds, shuffled_clause,
+                                          control_learned, bounded_interval, SEED_CLAIMS, seed_thresholds, over_seeds, shuffled_clause,
                                           mlp_distance_clause, mlp_tsne_clause, intervention, depth_matters,
                                           ranks_removable, adaptive_keeps)
 from resdyn.core.claims import intervals, judge, rules

@@ -33,6 +33,27 @@ def against(low: float | None, high: float | None, threshold: float) -> str:
     return "holds" if low > threshold else "does not" if high < threshold else "borderline"
 
 
+def bounded_interval(values: list[float | None], bounds: str) -> tuple[float, float] | None:
+    """95 % interval over seeds of a bounded number, inside its bounds: ``"rho"`` (Spearman's rho, in [-1, 1]):
+    a t-interval of Fisher's z = atanh(rho) (clipped 1e-6 inside +-1) mapped back by tanh; ``"unit"`` (a score
+    in [0, 1]): a percentile bootstrap of the mean (2,000 resamples, seed 0), inside the values' range. None
+    with fewer than two finite values."""
+    import math
+
+    import numpy as np
+    from scipy import stats
+    xs = [float(v) for v in values if v is not None and math.isfinite(v)]
+    if len(xs) < 2:
+        return None
+    if bounds == "unit":
+        means = np.random.default_rng(0).choice(xs, (2000, len(xs))).mean(1)
+        return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+    zs = [math.atanh(min(max(x, -1 + 1e-6), 1 - 1e-6)) for x in xs]
+    mean = sum(zs) / len(zs)
+    half = stats.t.ppf(0.975, len(zs) - 1) * math.sqrt(sum((z - mean) ** 2 for z in zs) / (len(zs) - 1) / len(zs))
+    return math.tanh(mean - half), math.tanh(mean + half)
+
+
 #: The claims the seeds judge, in the report's order (each followed by _ and a net), with their rules.
 SEED_CLAIMS = {"error": ERROR, "mean_layer": MEAN_SETTLING, "std_layer": STD_SETTLING,
                "mean_absolute": ABSOLUTE_SETTLING, "std_absolute": ABSOLUTE_SETTLING, "distance": DISTANCE,
@@ -205,8 +226,6 @@ def adaptive_keeps(family: str, change, *, removed_any: bool, untrained_below: i
                    f"untrained criterion below threshold in {untrained_below}/{n_seeds} seeds", v)
 
 
-__all__ = [
-    "regime_name", "in_order", "in_regime_order", "against", "SEED_CLAIMS", "UNTRAINED_CONTROL", "control_learned", "seed_thresholds", "over_seeds", "shuffled_clause",
-    "mlp_distance_clause", "mlp_tsne_clause", "intervention", "depth_matters", "ranks_removable",
-    "adaptive_keeps",
-]
+__all__ = ["regime_name", "in_order", "in_regime_order", "against", "SEED_CLAIMS", "UNTRAINED_CONTROL", "control_learned",
+           "bounded_interval", "seed_thresholds", "over_seeds", "shuffled_clause", "mlp_distance_clause", "mlp_tsne_clause",
+           "intervention", "depth_matters", "ranks_removable", "adaptive_keeps"]

@@ -198,7 +198,5 @@ def table(verdicts: list[Verdict], *, exp=None) -> str:
     return text if exp is None else f"{exp.describe()}\n{text}"
 
 
-__all__ = [
-    "distance_control", "tsne_controls", "accuracy", "settling", "absolute_settling", "distance_ratio",
-    "tsne_clusters", "adaptive_depth", "toy_verdicts", "verdicts", "format_table", "table",
-]
+__all__ = ["distance_control", "tsne_controls", "accuracy", "settling", "absolute_settling", "distance_ratio",
+           "tsne_clusters", "adaptive_depth", "toy_verdicts", "verdicts", "format_table", "table"]

@@ -79,12 +79,12 @@ def criteria_comparison(record, *, axes=None):
                 row[col].scatter([i] * len(pts), pts, color=colors[key], s=14, alpha=0.7)
                 if iv.mean is not None:
                     lo, hi = (iv.low, iv.high) if col == 1 or iv.low is None else (max(iv.low, -1.0), min(iv.high, 1.0))
-                    err = None if iv.low is None else [[iv.mean - lo], [hi - iv.mean]]
+                    err = None if iv.low is None else [[max(iv.mean - lo, 0.0)], [max(hi - iv.mean, 0.0)]]
                     row[col].errorbar([i], [iv.mean], yerr=err, fmt="_", ms=18, capsize=4, color=colors[key])
             row[col].set_xticks(range(len(keys)), [LABELS[k] for k in keys], rotation=35, ha="right", fontsize="small")
             row[col].set_title(f"{name}: {title}")
         row[1].set_ylabel("area under the curve / oracle's")
-        row[2].set_ylabel("Spearman rho (interval cut at -1 and 1)")
+        row[2].set_ylabel("Spearman rho (Fisher-z interval)")
         row[2].set_ylim(-1.08, 1.08)
     handles = [Line2D([], [], color=colors[s], lw=2.2 if s in ("paper", "oracle") else 1.2, label=LABELS[s])
                for s in STRATEGIES]

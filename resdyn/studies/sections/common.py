@@ -120,6 +120,17 @@ def t_interval(values: list[float | None]) -> Interval:
     return Interval(values=list(values), n=len(xs), mean=mean, low=mean - half, high=mean + half)
 
 
+def bounded(values: list[float | None], bounds: str) -> Interval:
+    """Mean and 95 % interval of the defined values of a bounded number, the interval inside its bounds
+    (:func:`resdyn.core.claims.bounded_interval`: ``"rho"`` for Spearman's rho, ``"unit"`` for a score in [0, 1])."""
+    from resdyn.core.claims import bounded_interval
+
+    plain = t_interval(values)
+    iv = bounded_interval(values, bounds)
+    return Interval(values=list(values), n=plain.n, mean=plain.mean, low=None if iv is None else iv[0],
+                    high=None if iv is None else iv[1])
+
+
 def censored_depth(criteria: list[float], threshold: float, min_depth: int, final_depth: int) -> tuple[bool, bool]:
     """(always_below, censored) of an adaptive run whose criterion after each epoch is ``criteria``
     (the last one recorded after the last epoch, when nothing is removed). Scalars, no tensors.

@@ -36,7 +36,7 @@ from resdyn.core.paths import cache_dir
 from resdyn.lib.removal import (CRITERIA, STRATEGIES, area, criterion_scores, lesion_losses, removal_curves,
                                 removal_orders, spearman)
 from resdyn.lib.writing import read_json, write_json
-from resdyn.studies.sections.common import Interval, t_interval
+from resdyn.studies.sections.common import Interval, bounded, t_interval
 from resdyn.studies.sections.depth1d import study_nets
 
 #: Bump when the analysis code changes what a cached analysis would hold.
@@ -111,8 +111,8 @@ def _worker(net, data, healing, n_criterion, threads, cache):
 # -- the record ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FamilyCriteria:
-    """One family's comparison over seeds: ``spearman`` {criterion: Interval}; ``score`` and
-    ``score_healed`` {strategy: Interval of area / oracle area}; ``minus_deepest`` {strategy: Interval,
+    """One family's comparison over seeds: ``spearman`` {criterion: Interval, Fisher-z, inside [-1, 1]}; ``score``
+    and ``score_healed`` {strategy: Interval of area / oracle area, a bootstrap inside the scores' range}; ``minus_deepest`` {strategy: Interval,
     points of area above the deepest-first}; ``curves`` {strategy: {"acc"/"healed": mean test accuracy
     (%) at k = 1 .. T-1}}; ``lesion`` the mean test loss increase per block; ``best_peer`` the peer
     criterion of the highest mean score and ``difference`` the paper's score minus its (Interval)."""
@@ -149,15 +149,15 @@ def _mean(rows: list[list[float]]) -> list[float]:
 
 def summarize(analyses: list[dict]) -> FamilyCriteria:
     """One family's :class:`FamilyCriteria` from its nets' analyses (one per seed)."""
-    score = {s: t_interval([a["area"][s] / a["area"]["oracle"] for a in analyses]) for s in STRATEGIES}
-    healed = {s: t_interval([a["healed_area"][s] / a["healed_area"]["oracle"] for a in analyses])
+    score = {s: bounded([a["area"][s] / a["area"]["oracle"] for a in analyses], "unit") for s in STRATEGIES}
+    healed = {s: bounded([a["healed_area"][s] / a["healed_area"]["oracle"] for a in analyses], "unit")
               for s in STRATEGIES} if analyses[0]["healed_area"] else {}
     peers = [c for c in CRITERIA if c != "paper"]
     best = max(peers, key=lambda c: (score[c].mean, -peers.index(c)))
     curves = {s: {kind: _mean([a["curves"][s][kind] for a in analyses]) for kind in analyses[0]["curves"][s]}
               for s in STRATEGIES}
     return FamilyCriteria(
-        spearman={c: t_interval([a["spearman"][c] for a in analyses]) for c in CRITERIA},
+        spearman={c: bounded([a["spearman"][c] for a in analyses], "rho") for c in CRITERIA},
         score=score, score_healed=healed,
         minus_deepest={s: t_interval([100 * (a["area"][s] - a["area"]["deepest"]) for a in analyses]) for s in STRATEGIES},
         curves=curves, lesion=[sum(col) / len(col) for col in zip(*[a["lesion_loss_increase"] for a in analyses])],

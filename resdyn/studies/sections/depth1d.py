@@ -16,7 +16,7 @@ net over the 1-block net with its seed interval, judged by :data:`resdyn.core.cl
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, ClassVar
 
 from resdyn.core import claims
@@ -90,7 +90,8 @@ def study_nets(study: Study1d, *, progress: bool = True) -> StudyNets:
 class FamilyDepth:
     """One family's depth curve: ``test_acc`` {depth: Interval over seeds, %}, ``epochs`` {depth:
     [epochs trained per seed]}, ``gain`` the deep net's accuracy minus the 1-block net's (points, an
-    Interval over seeds)."""
+    Interval over seeds); ``capped`` {depth: the seeds whose run stopped at the epoch cap, not by its
+    patience} (empty in records written before it was kept)."""
 
     title: str
     lr: float
@@ -98,6 +99,7 @@ class FamilyDepth:
     epochs: dict[str, list[int]]
     gain: Interval
     parameters: dict[str, int]
+    capped: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,16 @@ def settings_of(study: Study1d) -> dict:
             "sweep_seeds": list(study.sweep_seeds), "n_criterion": study.n_criterion}
 
 
+def at_cap(net: TrainedNet) -> bool:
+    """Whether ``net``'s run stopped at its epoch cap rather than by its patience (no ``stopped`` in its last epoch)."""
+    return not net.history[-1].get("stopped", False)
+
+
+def capped_nets(record: Depth1d) -> list[str]:
+    """The ladder's nets that stopped at the epoch cap, in words ("family depth d seed s"); empty where none did."""
+    return [f"{f} depth {d} seed {s}" for f, r in record.families.items() for d, seeds in r.capped.items() for s in seeds]
+
+
 def measure(study: Study1d, lrs: dict[str, float], selection: list[dict], ladder: list[TrainedNet], data, *,
             nets: list[TrainedNet] = (), wall_seconds: float = 0.0) -> Depth1d:
     """The record from trained nets: each ladder net's test accuracy (read once here); ``nets``: every
@@ -138,6 +150,8 @@ def measure(study: Study1d, lrs: dict[str, float], selection: list[dict], ladder
             epochs={str(d): [len(n.history) for n in ladder if n.job.family == f and n.job.depth == d]
                     for d in study.ladder},
             gain=t_interval(gains),
+            capped={str(d): [n.job.seed for n in ladder if n.job.family == f and n.job.depth == d and at_cap(n)]
+                    for d in study.ladder},
             parameters={str(d): sum(p.numel() for p in zoo_family(f).make(length, d, 0).parameters())
                         for d in study.ladder})
     return Depth1d(settings=settings_of(study), selection=selection, families=families, n_nets=len(nets),
@@ -169,5 +183,7 @@ def render(record: Depth1d, link: str) -> str:
            "(%, mean over seeds) by number of blocks; the gain is the deepest net's minus the 1-block net's "
            "(points, 95 % t-interval over seeds).", "",
            table(["family", "lr", *depths, "gain"], rows), "",
+           "Nets of the ladder that stopped at the epoch cap, not by their patience: "
+           + (", ".join(capped_nets(record)) or "none") + ".", "",
            table(["claim", "ours", "verdict"], [(v.claim, v.ours, f"**{v.verdict}**") for v in verdicts(record)]), ""]
     return "\n".join(out)

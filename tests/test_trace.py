@@ -1,5 +1,7 @@
 """resdyn.lib.trace, resdyn.lib.streaming and resdyn.lib.surgery against hand computations."""
 import copy
+from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -534,3 +536,26 @@ def test_conv_net_reads_the_flat_input_as_in_channels_signals():
         ConvResNet1d(in_channels=5)(x)
     with pytest.raises(ValueError, match="in_channels must be a positive int"):
         ConvResNet1d(in_channels=0)
+
+
+def test_a_lesion_stands_out_against_the_median_block_and_the_essential_blocks_are_named():
+    from records import traced_model
+
+    from resdyn.studies.sections import trace as section
+    from resdyn.studies.sections.trace import LesionRow
+
+    m = traced_model(worst=3)  # every lesion at 0.9 but block 3's, at 0.5
+    assert [r.block for r in section.essential(m)] == [3]
+    # two blocks both far below the median: the old rule (against every other block) saw none stand out
+    two = replace(m, lesion=[LesionRow(t, f"blocks.{t - 1}", {2: 0.5, 5: 0.505}.get(t, 0.9)) for t in range(1, 16)])
+    assert section.standout(two).block == 2 and [r.block for r in section.essential(two)] == [2, 5]
+    # one block just at the margin below the median is essential; one just inside it is not
+    edge = replace(m, lesion=[LesionRow(1, "a", 0.88), LesionRow(2, "b", 0.9), LesionRow(3, "c", 0.885), LesionRow(4, "d", 0.9),
+                              LesionRow(5, "e", 0.9)])
+    assert [r.block for r in section.essential(edge)] == [1] and section.standout(edge).block == 1
+    assert section.essential(traced_model(worst=0)) == [] and section.standout(traced_model(worst=0)) is None
+    one = replace(m, lesion=[LesionRow(1, "a", 0.3)])
+    assert section.essential(one) == [] and section.standout(one).block == 1
+    assert "essential blocks: 2, 5" in section.describe(SimpleNamespace(models={"two": two}))
+    assert "none stands out (none by 0.02 or more); essential blocks: none" in section.describe(
+        SimpleNamespace(models={"tie": traced_model(worst=0)}))

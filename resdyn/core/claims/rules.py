@@ -134,8 +134,8 @@ REGIME_DECISION = Rule(
 #: The precision comparison (notebook 10): a number moves between fp32 and bf16 if the difference of
 #: their means exceeds this many seed spreads (the larger range over seeds of the two precisions).
 PRECISION_SPREADS = 1.0
-#: The trace study (notebook 11): one block's lesion stands out when it leaves the accuracy lower by at
-#: least this much (a fraction) than every other block's lesion does; closer, float noise can reorder them.
+#: The trace study (notebook 11): a block is essential, and the worst such lesion stands out, when its lesion leaves the
+#: accuracy this much (a fraction) below the median block's (2026-12-07; before: below every other block's).
 LESION_MARGIN = 0.02
 
 _STUDY_1D = "2026-12-02 (1eed1c7), before the MNIST-1D study's first run"

@@ -269,20 +269,37 @@ def run(exp, *, quick: bool | None = None) -> TraceStudy:
 verdicts = None
 
 
+def essential(m: TracedModel) -> list[LesionRow]:
+    """The essential blocks, worst first: those whose lesion leaves the accuracy at least
+    :data:`resdyn.core.claims.LESION_MARGIN` below the median block's lesion (closer, float noise could
+    reorder them). Empty with fewer than two lesions (nothing to compare with)."""
+    if len(m.lesion) < 2:
+        return []
+    accs = sorted(r.accuracy for r in m.lesion)
+    mid = len(accs) // 2
+    median = accs[mid] if len(accs) % 2 else (accs[mid - 1] + accs[mid]) / 2
+    return sorted((r for r in m.lesion if round(median - r.accuracy, 9) >= LESION_MARGIN), key=lambda r: (r.accuracy, r.block))
+
+
 def standout(m: TracedModel) -> LesionRow | None:
     """The worst lesion where it costs at least :data:`resdyn.core.claims.LESION_MARGIN` more accuracy
-    than any other block's; None where none does (then float noise could reorder them)."""
-    rows = sorted(m.lesion, key=lambda r: r.accuracy)
-    return rows[0] if len(rows) == 1 or rows[1].accuracy - rows[0].accuracy >= LESION_MARGIN else None
+    than the median block's (the worst of :func:`essential`); the only one of a one-block model; None
+    where none does."""
+    if len(m.lesion) == 1:
+        return m.lesion[0]
+    rows = essential(m)
+    return rows[0] if rows else None
 
 
 def describe(rec: TraceStudy) -> str:
-    """One line per model: its layers and stages, its accuracy, the lesion that stands out (the checked output)."""
+    """One line per model: its layers and stages, its accuracy, the lesion that stands out against the median
+    block's and the essential blocks (:func:`essential`; the checked output)."""
     lines = []
     for name, m in rec.models.items():
-        w = standout(m)
+        w, needed = standout(m), essential(m)
         worst = (f"block {w.block} ({w.name}), accuracy {w.accuracy:.2f}" if w else
                  f"none stands out (none by {LESION_MARGIN:.2f} or more)")
+        worst += f"; essential blocks: {', '.join(str(r.block) for r in needed) or 'none'}"
         lines.append(f"{name}: {m.kind}, {m.depth} layers in {len(m.stages)} stage{'s' * (len(m.stages) > 1)} "
                      f"{m.stages}; accuracy {m.accuracy:.2f}; the worst single-block lesion: {worst}")
     return "\n".join(lines)

@@ -254,3 +254,44 @@ def test_the_full_study_runs_five_seeds_with_a_raised_cap_and_names_the_nets_at_
     record = SimpleNamespace(families={"mlp": fam})
     assert depth1d.capped_nets(record) == ["mlp depth 15 seed 0", "mlp depth 15 seed 3"]
     assert depth1d.capped_nets(SimpleNamespace(families={"mlp": SimpleNamespace(capped={})})) == []
+
+
+def test_the_dense_families_initialization_is_chosen_on_validation_beside_the_learning_rate():
+    from types import SimpleNamespace
+
+    from resdyn.lib import zoo
+    from resdyn.lib.fitting import FitConfig, NetJob
+    from resdyn.lib.data1d import Mnist1dSpec
+    from resdyn.studies.experiment import STUDY_1D
+    from resdyn.studies.sections import depth1d
+
+    assert zoo.init_candidates("dense") == zoo.init_candidates("dense256") == ("default", "scaled")
+    assert zoo.init_candidates("conv") == zoo.init_candidates("transformer") == ("default",)
+    # the scaled init: N(0, 0.1^2 / width) and bias -4 on the residual blocks, the lift and the head as built
+    built = zoo.SigmoidResNet(40, 3, width=256, seed=0)
+    head, lift = built.head.weight.clone(), built.lift.weight.clone()
+    scaled = zoo.scaled_init(built, 0)
+    w = torch.cat([b.linear.weight.flatten() for b in scaled.blocks])
+    assert float(w.std()) == pytest.approx(0.1 / 256 ** 0.5, rel=0.02) and abs(float(w.mean())) < 1e-3
+    assert all(bool((b.linear.bias == -4.0).all()) for b in scaled.blocks)
+    assert torch.equal(scaled.head.weight, head) and torch.equal(scaled.lift.weight, lift)
+    # a default job keeps its cache key; a scaled one has its own, and builds the scaled net
+    spec, fit = Mnist1dSpec(num_samples=1000, val_size=200), FitConfig(max_epochs=2)
+    plain, other = NetJob("dense", 2, 0, spec, fit), NetJob("dense", 2, 0, spec, fit, init="scaled")
+    assert "init" not in plain.settings() and other.settings()["init"] == "scaled" and plain.key() != other.key()
+    assert all(bool((b.linear.bias == -4.0).all()) for b in other.build().blocks) and "scaled init" in other.name
+    with pytest.raises(ValueError, match="init must be one of"):
+        NetJob("conv", 2, 0, spec, fit, init="scaled")
+    study = STUDY_1D["quick"]
+    jobs = depth1d.selection_jobs(study)
+    assert {(j.family, j.init) for j in jobs} == {(f, i) for f in study.families for i in zoo.init_candidates(f)}
+    # the joint choice: the lowest validation loss of the kept epoch over (learning rate, initialization)
+    losses = {("dense", 3e-3, "default"): 0.5, ("dense", 3e-3, "scaled"): 0.4}
+    nets = [SimpleNamespace(job=j, best_epoch=1, history=[{"val_loss": losses.get((j.family, j.fit.lr, j.init), 1.0),
+                                                             "val_acc": 0.5}]) for j in jobs]
+    lrs, rows = depth1d.choose_lrs(study, nets)
+    inits = depth1d.chosen_inits(rows)
+    assert inits["dense"] == "scaled" and inits["dense256"] == "default" and inits["conv"] == "default"
+    assert sum(r["chosen"] for r in rows) == len(study.families)
+    assert {j.init for j in depth1d.ladder_jobs(study, lrs, inits) if j.family == "dense"} == {"scaled"}
+    assert depth1d.chosen_inits([{"family": "dense", "lr": 1e-3}]) == {"dense": "default"}  # an older record

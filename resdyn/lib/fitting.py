@@ -198,7 +198,8 @@ def _epoch(model: nn.Module, optimizer, split: Split, config: FitConfig, generat
 class NetJob:
     """One net of the MNIST-1D study: a zoo ``family`` at ``depth`` blocks with weights from
     ``seed``, trained with ``fit`` on ``data`` (optionally under the adaptive rule, with a probe of
-    ``adaptive.probe_size`` training inputs drawn from ``seed``)."""
+    ``adaptive.probe_size`` training inputs drawn from ``seed``); ``init``: ``"default"`` (the family's
+    own) or, for a dense family, ``"scaled"`` (:func:`resdyn.lib.zoo.scaled_init`)."""
 
     family: str
     depth: int
@@ -206,21 +207,26 @@ class NetJob:
     data: Mnist1dSpec
     fit: FitConfig
     adaptive: AdaptiveDepthConfig | None = None
+    init: str = "default"
 
     def __post_init__(self):
         zoo.family(self.family)
         check_seed(self.seed)
+        if self.init not in zoo.init_candidates(self.family):
+            raise ValueError(f"init must be one of {zoo.init_candidates(self.family)} for {self.family}, got {self.init!r}.")
         if not isinstance(self.depth, int) or isinstance(self.depth, bool) or self.depth < 1:
             raise ValueError(f"depth must be an integer >= 1, got {self.depth!r}.")
 
     @property
     def name(self) -> str:
         rule = "" if self.adaptive is None else f" adaptive {self.adaptive.threshold:g}"
-        return f"{self.family} depth {self.depth} seed {self.seed}{rule}"
+        init = "" if self.init == "default" else f" {self.init} init"
+        return f"{self.family} depth {self.depth} seed {self.seed}{init}{rule}"
 
     def settings(self) -> dict:
         return {"family": self.family, "depth": self.depth, "seed": self.seed, "data": self.data.to_dict(),
-                "fit": self.fit.to_dict(), "adaptive": None if self.adaptive is None else self.adaptive.to_dict(), "cache": CACHE_VERSION}
+                "fit": self.fit.to_dict(), "adaptive": None if self.adaptive is None else self.adaptive.to_dict(), "cache": CACHE_VERSION,
+                **({} if self.init == "default" else {"init": self.init})}  # the default's keys as before
 
     def key(self) -> str:
         return hashlib.sha256(json.dumps(self.settings(), sort_keys=True).encode()).hexdigest()[:16]
@@ -231,7 +237,8 @@ class NetJob:
     def build(self, depth: int | None = None) -> nn.Module:
         """The untrained net (at ``depth`` blocks, default the job's), weights from the job's seed."""
         n = self.data.arguments()["final_seq_length"]
-        return zoo.family(self.family).make(n, self.depth if depth is None else depth, self.seed)
+        model = zoo.family(self.family).make(n, self.depth if depth is None else depth, self.seed)
+        return model if self.init == "default" else zoo.scaled_init(model, self.seed)
 
     def probe(self, data: Dataset) -> torch.Tensor:
         """The adaptive rule's probe: ``adaptive.probe_size`` training inputs drawn with the seed."""

@@ -149,6 +149,28 @@ class Family:
     make: Callable[[int, int, int], nn.Module]
 
 
+#: The initializations a dense family (:class:`SigmoidResNet`) is chosen from on validation: PyTorch's default
+#: (as built) and the chosen MNIST regime's scaled one (:func:`scaled_init`).
+DENSE_INITS = ("default", "scaled")
+
+
+@torch.no_grad()
+def scaled_init(model: SigmoidResNet, seed: int, *, scale: float = 0.1, bias: float = -4.0) -> SigmoidResNet:
+    """``model``'s residual blocks re-drawn as the chosen MNIST regime draws its layers: W(t) ~ N(0, scale^2 /
+    width), b(t) = ``bias``, from ``seed`` (the lift and the head keep theirs); returns ``model``."""
+    g = torch.Generator().manual_seed(seed)
+    for block in model.blocks:
+        w = block.linear.weight
+        w.copy_(torch.randn(w.shape, generator=g) * (scale / w.shape[1] ** 0.5))
+        block.linear.bias.fill_(bias)
+    return model
+
+
+def init_candidates(name: str) -> tuple[str, ...]:
+    """The initializations family ``name`` is chosen from: :data:`DENSE_INITS` for a dense family, else its own."""
+    return DENSE_INITS if name in ("dense", "dense256") else ("default",)
+
+
 #: The MNIST-1D study's families, fixed before its runs.
 FAMILIES = (
     Family("dense", "dense sigmoid ResNet, width 40 (the paper's)", lambda n, depth, seed: SigmoidResNet(n, depth, seed=seed)),

@@ -143,7 +143,8 @@ def run(exp, *, progress: bool = True) -> Adaptive1d:
     study = exp.study1d
     nets = study_nets(study, progress=progress)
     paper = [n for n in nets.adaptive if n.job.adaptive.threshold == PAPER_THRESHOLD]
-    jobs = [net_job(study, n.job.family, stage_length(n.model), n.job.seed, nets.lrs[n.job.family]) for n in paper]
+    jobs = [net_job(study, n.job.family, stage_length(n.model), n.job.seed, nets.lrs[n.job.family], init=n.job.init)
+            for n in paper]
     scratch = {(j.family, j.depth, j.seed): n for j, n in zip(jobs, train_many(jobs, progress=progress))}
     return measure(study, nets.adaptive, nets.ladder, scratch, study.data.load(), wall_seconds=time.perf_counter() - start)
 

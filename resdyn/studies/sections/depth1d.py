@@ -26,63 +26,83 @@ from resdyn.studies.markdown import table
 from resdyn.lib.parallel import train_many
 from resdyn.core.pruning import PAPER_THRESHOLD, AdaptiveDepthConfig
 from resdyn.studies.regimes import Study1d
-from resdyn.lib.zoo import family as zoo_family
+from resdyn.lib.zoo import family as zoo_family, init_candidates
 from resdyn.studies.sections.common import Interval, t_interval
 
 
-def net_job(study: Study1d, family: str, depth: int, seed: int, lr: float, *, threshold: float | None = None) -> NetJob:
-    """One net of the study (``threshold``: under the adaptive rule from ``depth`` blocks)."""
+def net_job(study: Study1d, family: str, depth: int, seed: int, lr: float, *, threshold: float | None = None,
+            init: str = "default") -> NetJob:
+    """One net of the study (``threshold``: under the adaptive rule from ``depth`` blocks; ``init``: its
+    initialization, :func:`resdyn.lib.zoo.init_candidates`)."""
     adaptive = None if threshold is None else AdaptiveDepthConfig(threshold=threshold, min_depth=2,
                                                                   probe_size=study.n_criterion)
-    return NetJob(family, depth, seed, study.data, replace(study.fit, lr=lr), adaptive)
+    return NetJob(family, depth, seed, study.data, replace(study.fit, lr=lr), adaptive, init)
 
 
 def selection_jobs(study: Study1d) -> list[NetJob]:
-    """Step 1: every family at ``study.depth`` blocks, first seed, each candidate learning rate."""
-    return [net_job(study, f, study.depth, study.seeds[0], lr) for f in study.families for lr in study.lrs]
+    """Step 1: every family at ``study.depth`` blocks, first seed, each candidate learning rate and, for a
+    dense family, each initialization (:func:`resdyn.lib.zoo.init_candidates`)."""
+    return [net_job(study, f, study.depth, study.seeds[0], lr, init=i) for f in study.families for lr in study.lrs
+            for i in init_candidates(f)]
 
 
 def choose_lrs(study: Study1d, nets: list[TrainedNet]) -> tuple[dict[str, float], list[dict]]:
-    """({family: chosen lr}, one row per candidate): the lowest validation loss of the kept epoch."""
-    rows = [{"family": n.job.family, "lr": n.job.fit.lr, "val_loss": n.history[n.best_epoch - 1]["val_loss"],
-             "val_acc": n.history[n.best_epoch - 1]["val_acc"], "epochs": len(n.history)} for n in nets]
-    chosen = {f: min((r for r in rows if r["family"] == f), key=lambda r: (r["val_loss"], r["lr"]))["lr"]
-              for f in study.families}
-    return chosen, rows
+    """({family: chosen lr}, one row per candidate): the lowest validation loss of the kept epoch; each row
+    also names its initialization and whether it is the family's choice (:func:`chosen_inits`)."""
+    rows = [{"family": n.job.family, "lr": n.job.fit.lr, "init": n.job.init,
+             "val_loss": n.history[n.best_epoch - 1]["val_loss"], "val_acc": n.history[n.best_epoch - 1]["val_acc"],
+             "epochs": len(n.history)} for n in nets]
+    best = {f: min((r for r in rows if r["family"] == f),
+                   key=lambda r: (r["val_loss"], r["lr"], init_candidates(f).index(r["init"]))) for f in study.families}
+    for r in rows:
+        r["chosen"] = r is best[r["family"]]
+    return {f: r["lr"] for f, r in best.items()}, rows
 
 
-def ladder_jobs(study: Study1d, lrs: dict[str, float]) -> list[NetJob]:
-    """Step 2: every family at every ladder depth and seed, at its chosen learning rate."""
-    return [net_job(study, f, d, s, lrs[f]) for f in study.families for d in study.ladder for s in study.seeds]
+def chosen_inits(rows: list[dict]) -> dict[str, str]:
+    """{family: the initialization chosen with its learning rate} from :func:`choose_lrs`'s rows ("default"
+    for rows of records written before the choice)."""
+    return {r["family"]: r.get("init", "default") for r in rows if r.get("chosen", True)}
 
 
-def adaptive_jobs(study: Study1d, lrs: dict[str, float]) -> list[NetJob]:
+def ladder_jobs(study: Study1d, lrs: dict[str, float], inits: dict[str, str] | None = None) -> list[NetJob]:
+    """Step 2: every family at every ladder depth and seed, at its chosen learning rate and initialization."""
+    inits = inits or {}
+    return [net_job(study, f, d, s, lrs[f], init=inits.get(f, "default")) for f in study.families
+            for d in study.ladder for s in study.seeds]
+
+
+def adaptive_jobs(study: Study1d, lrs: dict[str, float], inits: dict[str, str] | None = None) -> list[NetJob]:
     """Step 3: the adaptive rule from ``study.depth`` blocks: the paper's threshold on every seed,
     each threshold of ``study.thresholds`` on ``study.sweep_seeds``."""
+    inits = inits or {}
     runs = {(t, s) for t in study.thresholds for s in study.sweep_seeds} | {(PAPER_THRESHOLD, s) for s in study.seeds}
-    return [net_job(study, f, study.depth, s, lrs[f], threshold=t) for f in study.families for t, s in sorted(runs)]
+    return [net_job(study, f, study.depth, s, lrs[f], threshold=t, init=inits.get(f, "default"))
+            for f in study.families for t, s in sorted(runs)]
 
 
 @dataclass(frozen=True)
 class StudyNets:
     """The study's trained nets: the chosen learning rates, the selection's rows, the ladder nets, the
-    adaptive nets, and every distinct net (selection included)."""
+    adaptive nets, every distinct net (selection included) and the chosen initializations."""
 
     lrs: dict[str, float]
     selection: list[dict]
     ladder: list[TrainedNet]
     adaptive: list[TrainedNet]
     all: list[TrainedNet]
+    inits: dict[str, str] = field(default_factory=dict)
 
 
 def study_nets(study: Study1d, *, progress: bool = True) -> StudyNets:
     """Steps 1-3, trained or read from the cache."""
     first = train_many(selection_jobs(study), progress=progress)
     lrs, rows = choose_lrs(study, first)
-    ladder, adaptive = ladder_jobs(study, lrs), adaptive_jobs(study, lrs)
+    inits = chosen_inits(rows)
+    ladder, adaptive = ladder_jobs(study, lrs, inits), adaptive_jobs(study, lrs, inits)
     nets = train_many(ladder + adaptive, progress=progress)
     distinct = list({n.job: n for n in [*first, *nets]}.values())
-    return StudyNets(lrs, rows, nets[:len(ladder)], nets[len(ladder):], distinct)
+    return StudyNets(lrs, rows, nets[:len(ladder)], nets[len(ladder):], distinct, inits)
 
 
 # -- the record ---------------------------------------------------------------------------------
@@ -175,14 +195,16 @@ def verdicts(record: Depth1d) -> list[Verdict]:
 def render(record: Depth1d, link: str) -> str:
     """The report's section: the depth curve per family and the verdicts."""
     depths = sorted(next(iter(record.families.values())).test_acc, key=int)  # JSON keys: strings, in any order
-    rows = [(f"{f} ({r.title})", f"{r.lr:g}", *(f"{r.test_acc[d].mean:.1f}" for d in depths),
+    inits = chosen_inits(record.selection)
+    rows = [(f"{f} ({r.title})", f"{r.lr:g}" + ("" if inits.get(f, "default") == "default" else f", {inits[f]} init"),
+             *(f"{r.test_acc[d].mean:.1f}" for d in depths),
              f"{r.gain.mean:+.1f}" + (f" [{r.gain.low:+.1f}, {r.gain.high:+.1f}]" if r.gain.low is not None else ""))
             for f, r in record.families.items()]
     out = ["## MNIST-1D: where depth matters", "", f"Notebook: {link}. "
            f"{record.n_nets} nets, {record.train_seconds / 60:.1f} min of training summed over nets. Test accuracy "
            "(%, mean over seeds) by number of blocks; the gain is the deepest net's minus the 1-block net's "
            "(points, 95 % t-interval over seeds).", "",
-           table(["family", "lr", *depths, "gain"], rows), "",
+           table(["family", "lr (init where not the family's own)", *depths, "gain"], rows), "",
            "Nets of the ladder that stopped at the epoch cap, not by their patience: "
            + (", ".join(capped_nets(record)) or "none") + ".", "",
            table(["claim", "ours", "verdict"], [(v.claim, v.ours, f"**{v.verdict}**") for v in verdicts(record)]), ""]

@@ -271,7 +271,7 @@ def test_the_dense_families_initialization_is_chosen_on_validation_beside_the_le
     built = zoo.SigmoidResNet(40, 3, width=256, seed=0)
     head, lift = built.head.weight.clone(), built.lift.weight.clone()
     scaled = zoo.scaled_init(built, 0)
-    w = torch.cat([b.linear.weight.flatten() for b in scaled.blocks])
+    w = torch.cat([b.linear.weight.detach().flatten() for b in scaled.blocks])
     assert float(w.std()) == pytest.approx(0.1 / 256 ** 0.5, rel=0.02) and abs(float(w.mean())) < 1e-3
     assert all(bool((b.linear.bias == -4.0).all()) for b in scaled.blocks)
     assert torch.equal(scaled.head.weight, head) and torch.equal(scaled.lift.weight, lift)

@@ -135,7 +135,7 @@ REGIME_DECISION = Rule(
 #: their means exceeds this many seed spreads (the larger range over seeds of the two precisions).
 PRECISION_SPREADS = 1.0
 #: The trace study (notebook 11): a block is essential, and the worst such lesion stands out, when its lesion leaves the
-#: accuracy this much (a fraction) below the median block's (2026-12-07; before: below every other block's).
+#: accuracy this much (a fraction) below the median block's (2026-12-07, b1d4442; before: below every other block's).
 LESION_MARGIN = 0.02
 
 _STUDY_1D = "2026-12-02 (1eed1c7), before the MNIST-1D study's first run"

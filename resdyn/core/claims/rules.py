@@ -135,7 +135,7 @@ REGIME_DECISION = Rule(
 #: their means exceeds this many seed spreads (the larger range over seeds of the two precisions).
 PRECISION_SPREADS = 1.0
 #: The trace study (notebook 11): a block is essential, and the worst such lesion stands out, when its lesion leaves the
-#: accuracy this much (a fraction) below the median block's (2026-12-07, b1d4442; before: below every other block's).
+#: accuracy this much (a fraction) below the median block's (2026-12-07, 136dbef; before: below every other block's).
 LESION_MARGIN = 0.02
 
 _STUDY_1D = "2026-12-02 (1eed1c7), before the MNIST-1D study's first run"
@@ -186,7 +186,7 @@ CONVERGENCE = Rule(
     f"is still censored; beside it the threshold sweep ({', '.join(map(str, CONVERGENCE_SWEEP))}) and the "
     "from-scratch net at the final depth", {"patience": 3, "max_epochs": 60, "stop_on": "val_loss"},
     written="2026-12-02 (0404b34), before any run to convergence",
-    changed=("2026-12-07 (e90dae9), before the regimes units' re-run: a run to convergence keeps the net of its "
+    changed=("2026-12-07 (9d58362), before the regimes units' re-run: a run to convergence keeps the net of its "
              "best validation epoch (by the stopping signal, the validation loss), no longer its last; it takes "
              "effect when the targets that train to convergence are re-run",))
 #: The regimes every paper claim is to be judged in, with their seeds, and the clauses of the controls that
@@ -198,7 +198,7 @@ REGIMES = {
                   "and Adam's learning rate from (1e-3, 3e-4), constant or cosine over the epoch budget, all chosen on "
                   "validation accuracy (seed 0, separate weights), bias 0. Trained until the validation loss has not "
                   f"improved for {CONVERGENCE.thresholds['patience']} epochs (at most {CONVERGENCE.thresholds['max_epochs']}), "
-                  "keeping the net of its best validation epoch. Changed on 2026-12-07 (61cf5f3), before the regimes units' "
+                  "keeping the net of its best validation epoch. Changed on 2026-12-07 (4908bf2), before the regimes units' "
                   "re-run: the schedule joined the choice, and the best epoch's net is kept (CONVERGENCE)",
     "baseline": "PyTorch's defaults: nn.Linear's uniform initialization, inputs in [0, 1], Adam 1e-3 constant, "
                 "10 epochs",
@@ -230,9 +230,9 @@ MLP_CONTROL = Rule(
     "validation accuracy per seed and kind of weights", {"distance_margin": DISTANCE.thresholds["margin"],
     "silhouette_margin": TSNE.thresholds["silhouette_margin"], "learned_points": 5, "lr_factors": (1.0, 0.3)},
     written="2026-12-02 (0404b34), before any non-residual net was trained",
-    changed=("2026-12-07 (c1ee20d), before the regimes units' re-run: the learning clause (a control within 5 "
+    changed=("2026-12-07 (9124380), before the regimes units' re-run: the learning clause (a control within 5 "
              "points of chance did not learn, and the verdict says so in words); it takes effect when the regimes "
-             "units are re-run", "2026-12-07 (9ac9673), with the learning clause and before the same re-run: the learning rates and "
+             "units are re-run", "2026-12-07 (21bd5ba), with the learning clause and before the same re-run: the learning rates and "
              "initializations the control is chosen from on validation (the first candidate is the control as before)"))
 
 _INTERVENTION_WRITTEN = "2026-12-02 (6f69439), before any intervention was run"

@@ -12,6 +12,10 @@ from resdyn.studies.style import PALETTE
 
 #: Where a settling layer that never comes is drawn: one past the last layer.
 NEVER = DEPTH + 1
+#: How every figure draws a value of the paper: black and dash-dot, unlike our lines and the rules' lines.
+PAPER_STYLE = {"color": "black", "ls": "-.", "lw": 1.6}
+#: The :meth:`matplotlib.artist.Artist.get_gid` of the marks :func:`mark_axis_break` draws.
+AXIS_BREAK = "axis-break"
 
 
 def class_colors(n: int):
@@ -25,12 +29,14 @@ def _ax(ax):
 
 
 def plot_layer_profiles(profiles, classes, *, ylabel: str, ax=None, marker_layer: int | None = None,
-                        threshold: float | None = None, title: str | None = None, legend_title: str = "class"):
+                        threshold: float | None = None, title: str | None = None, legend_title: str = "class",
+                        marker_label: str | None = None):
     """One line per class of a per-layer quantity, e.g. :attr:`ClassResidualStats.layer_std`.
 
     Args:
         profiles: (C, T) array-like; classes: (C,) the legend entries, under ``legend_title``.
-        marker_layer: draw a vertical line at this layer (1-based), e.g. the convergence layer.
+        marker_layer: draw a vertical line at this layer (1-based), e.g. the convergence layer, labelled
+            ``marker_label`` (default "layer <marker_layer>").
         threshold: draw a horizontal line at this value.
     """
     ax = _ax(ax)
@@ -39,7 +45,7 @@ def plot_layer_profiles(profiles, classes, *, ylabel: str, ax=None, marker_layer
     for color, c, p in zip(class_colors(len(profiles)), np.asarray(classes), profiles):
         ax.plot(layers, p, marker="o", ms=3, lw=1.5, color=color, label=str(c))
     if marker_layer is not None:
-        ax.axvline(marker_layer, color="0.3", ls="--", lw=1, label=f"layer {marker_layer}")
+        ax.axvline(marker_layer, color="0.3", ls="--", lw=1, label=marker_label or f"layer {marker_layer}")
     if threshold is not None:
         ax.axhline(threshold, color="0.5", ls=":", lw=1, label="5 % of peak")
     ax.set_xlabel("layer t")
@@ -94,7 +100,7 @@ def plot_distance_matrix(distances, labels, *, ax=None, title: str | None = None
 def plot_class_distance_matrix(class_mean, classes, *, ax=None, title: str | None = None):
     """The (C, C) class-averaged distance matrix with its values written in."""
     ax = _ax(ax)
-    sns.heatmap(np.asarray(class_mean), annot=True, fmt=".1f", annot_kws={"size": 7}, cmap="magma",
+    sns.heatmap(np.asarray(class_mean), annot=True, fmt=".1f", annot_kws={"size": 8}, cmap="magma",
                 xticklabels=list(np.asarray(classes)), yticklabels=list(np.asarray(classes)), square=True,
                 cbar_kws={"label": "mean l2 distance"}, ax=ax)
     ax.set_xlabel("class")
@@ -144,13 +150,40 @@ def plot_depth_history(epochs, depths, criteria, *, threshold: float | None = No
     return ax, ax2
 
 
-def depth_history_legend(ax, *, color, threshold: float | None = None, loc: str = "lower left"):
-    """The legend of :func:`plot_depth_history`'s three line styles, on ``ax`` (its right axis)."""
+def depth_history_legend(ax, *, color, threshold: float | None = None, loc: str = "lower left", extra=(), **kw):
+    """The legend of :func:`plot_depth_history`'s three line styles, on ``ax`` (its right axis),
+    followed by the ``extra`` handles (e.g. a paper value drawn on the left axis); ``kw`` goes to
+    :meth:`matplotlib.axes.Axes.legend` (e.g. ``bbox_to_anchor`` to place it outside the axes)."""
     handles = [Line2D([], [], color=color, marker="o", ms=3, label="depth T (left axis, solid)"),
                Line2D([], [], color=color, ls="--", marker="x", ms=3, label="criterion (right axis, dashed)")]
     if threshold is not None:
         handles.append(Line2D([], [], color="0.4", ls=":", lw=1, label=f"threshold {threshold:g} (dotted)"))
-    ax.legend(handles=handles, fontsize="x-small", loc=loc)
+    ax.legend(handles=handles + list(extra), loc=loc, **{"fontsize": "x-small"} | kw)
+
+
+def paper_line(ax, value: float, *, label: str, vertical: bool = True):
+    """A line at the paper's ``value`` in :data:`PAPER_STYLE`, so that the paper's number sits beside
+    ours; ``label`` (e.g. "paper: layer ~6") names it in the legend. Vertical marks an x value."""
+    draw = ax.axvline if vertical else ax.axhline
+    return draw(value, label=label, zorder=3, **PAPER_STYLE)
+
+
+def legend_outside(ax, *, handles=None, title: str | None = None, below: bool = False, ncols: int = 1):
+    """The legend of ``ax`` right of its axes (or below them), where it hides no curve."""
+    kw = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.14)} if below else \
+        {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0)}
+    if handles is not None:
+        kw["handles"] = handles
+    return ax.legend(title=title, fontsize="small", ncols=ncols, frameon=True, borderaxespad=0, **kw)
+
+
+def mark_axis_break(ax, *, axis: str = "x"):
+    """Two slashes across the start of the ``axis`` spine: that axis does not start at 0, so the bars'
+    lengths are not proportional to their values. The marks carry the gid :data:`AXIS_BREAK`."""
+    at = (0.012, 0.03)
+    xy = (at, (0, 0)) if axis == "x" else ((0, 0), at)
+    ax.plot(*xy, transform=ax.transAxes, ls="none", marker=[(-1, -1.6), (1, 1.6)], ms=11, mew=1.6, color="black",
+            clip_on=False, zorder=5, gid=AXIS_BREAK)
 
 
 def _axes(axes, nrows, ncols, **kw):

@@ -113,6 +113,21 @@ def test_the_matrix_figure_draws_one_cell_per_claim_and_regime():
     assert not any("_" in t or t.endswith("over the seeds") for t in labels), labels
 
 
+def test_the_matrix_figure_wraps_long_claims_so_that_no_two_labels_overlap():
+    import matplotlib.pyplot as plt
+
+    fig = plots.claims_by_regime(by_regime())
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    labels = ax.get_yticklabels()
+    assert all(len(line) <= 52 for t in labels for line in t.get_text().split("\n"))
+    assert any("\n" in t.get_text() for t in labels)  # the absolute-scale claims are longer than a line
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    assert all(a.y0 >= b.y1 - 1 or b.y0 >= a.y1 - 1 for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    plt.close(fig)
+
+
 def test_where_claims_hold_groups_the_claims_by_the_regimes_they_hold_in(monkeypatch):
     cells = (["chosen", "paper_like"], [("x", [("holds", "5/5 holds"), ("holds", "3/3 holds")]),
                                         ("y", [("holds", ""), ("borderline", "")]),

@@ -95,6 +95,7 @@ def test_the_layer_ratio_figure_has_a_panel_per_regime_and_net_and_a_line_per_cu
     ax = fig.axes[0]
     assert len(ax.lines) == len(controls.CURVES) * (3 + 1) + 1 and ax.get_xlabel() == "layer t"
     assert [t.get_text() for t in fig.legends[0].get_texts()][:3] == list(controls.CURVES.values())
+    assert ax.get_ylim()[0] == 0 and [1, 15] == [ax.get_xticks()[0], ax.get_xticks()[-1]]  # 0 and both ends
 
 
 def test_the_layer_ratio_mean_skips_unmeasured_seeds_and_leaves_a_layer_no_seed_measured_a_gap():

@@ -1,5 +1,7 @@
-"""The mechanism by intervention (issue 19, item 5): resdyn.lib.surgery.intervene against exact
+"""The mechanism by intervention: resdyn.lib.surgery.intervene against exact
 identities, the rule claims.INTERVENTION on known layers, the section's table and figure."""
+import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 import torch
 from records import intervention_study
@@ -132,3 +134,49 @@ def test_the_conclusion_names_what_settling_goes_with_and_where_nothing_settles(
     none = replace(rec, points=[replace(p, std_layer=None) for p in rec.points])
     assert section.conclusion(none).startswith("By intervention, nothing is decided")
     assert section.summary(rec).startswith(text)
+
+
+def _data_lines(ax):
+    """The lines drawn in data coordinates (not the axhlines, which span the axes)."""
+    return [line for line in ax.lines if line.get_transform() == ax.transData]
+
+
+def test_the_figure_joins_a_trained_net_only_to_interventions_that_settle_too():
+    from resdyn.studies.experiment import DEPTH
+
+    rec = intervention_study()
+    fig = plots.intervention(rec)
+    settle = {(p.regime, p.net, p.seed, p.kind) for p in rec.points if p.std_layer is not None}
+    expected = sum(1 for r, n, s, k in settle if k != "trained" and (r, n, s, "trained") in settle)
+    for ax in fig.axes:
+        lines = _data_lines(ax)
+        assert len(lines) == expected  # the centred nets never settle: no line to them
+        points = {tuple(np.round(xy, 9)) for c in ax.collections for xy in c.get_offsets()}
+        for line in lines:
+            xy = line.get_xydata()
+            assert len(xy) == 2 and (xy[:, 1] < DEPTH + 1).all()  # both ends on a layer, none on "never"
+            assert {tuple(np.round(p, 9)) for p in xy} <= points  # each end is a drawn point
+    plt.close(fig)
+
+
+def test_the_figure_offsets_kinds_on_the_never_row_and_marks_the_paper_s_layer():
+    from dataclasses import replace
+
+    from resdyn.studies.experiment import DEPTH
+
+    rec = intervention_study()
+    # halved nets that never settle, with the centred nets' saturation: the same spot but for the offset
+    rec = replace(rec, points=[replace(p, std_layer=None, saturation=0.1) if p.kind == "halved" else p
+                               for p in rec.points])
+    fig = plots.intervention(rec)
+    ax = fig.axes[0]
+    never = [(p, xy) for p, xy in zip(rec.points, ax.collections) if p.std_layer is None]
+    ys = {(p.kind, p.net): float(c.get_offsets()[0][1]) for p, c in never}
+    assert len(set(ys.values())) == len(ys) == 4  # centred and halved, both kinds of weights: four rows
+    assert all(y > DEPTH + 1 for y in ys.values())
+    ticks = dict(zip([t.get_text() for t in ax.get_yticklabels()], ax.get_yticks()))
+    assert all(abs(y - ticks["never"]) < 1 for y in ys.values())
+    assert any(list(line.get_ydata()) == [claims.PAPER["settling_layer"]] * 2 for line in ax.lines)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert f"the paper's settling layer, about {claims.PAPER['settling_layer']}" in legend
+    plt.close(fig)

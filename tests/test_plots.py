@@ -221,3 +221,69 @@ def test_paper_figures_are_readable_at_1400_pixels():
         sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
         assert min(sizes) >= 8, fig.get_suptitle()
         plt.close(fig)
+def _overlap(a, b) -> bool:
+    """Whether two window extents overlap by more than a pixel either way."""
+    return a.x0 < b.x1 - 1 and b.x0 < a.x1 - 1 and a.y0 < b.y1 - 1 and b.y0 < a.y1 - 1
+
+
+def _paper_lines(ax) -> set[float]:
+    return {line.get_ydata()[0] for line in ax.lines if len(set(line.get_ydata())) == 1}
+
+
+def test_the_regime_map_shows_every_point_the_paper_s_accuracies_and_a_legend_off_the_axes():
+    from dataclasses import replace
+
+    from records import regime_map
+
+    from resdyn.core import claims
+
+    rec = regime_map()
+    rec = replace(rec, points=[replace(rec.points[0], val_acc=0.3), *rec.points[1:]])  # a net at 30 %
+    fig = plots.regime_map(rec)
+    ax = fig.axes[0]
+    low, high = ax.get_ylim()
+    assert low < 30 and high >= 100
+    assert {100 - claims.PAPER["error_separate"], 100 - claims.PAPER["error_shared"]} <= _paper_lines(ax)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert not _overlap(ax.get_legend().get_window_extent(renderer), ax.get_window_extent(renderer))
+    plt.close(fig)
+
+
+def test_the_depth_figure_marks_the_paper_s_accuracies_and_depth_and_its_legend_leaves_the_bars_free():
+    from records import depth
+
+    from resdyn.core import claims
+
+    fig = plots.depth(depth())
+    acc, _, budgets = fig.axes
+    assert {100 - claims.PAPER["error_separate"], 100 - claims.PAPER["error_shared"]} <= _paper_lines(acc)
+    assert claims.PAPER["pruned_depth"] in _paper_lines(budgets)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend = budgets.get_legend().get_window_extent(renderer)
+    assert not any(_overlap(legend, bar.get_window_extent(renderer)) for bar in budgets.patches)
+    plt.close(fig)
+
+
+def test_adaptive_runs_labels_do_not_overlap_and_identical_nets_are_said_so():
+    from dataclasses import replace
+
+    from records import adaptive1d
+
+    rec = adaptive1d()
+    runs = [replace(r, final_depth=15) for r in rec.runs]  # long labels: 15, 15, 15 under every family
+    same = replace(rec.families["dense"], deep_acc=[90.0] * 3, scratch_acc=[90.0] * 3)  # the adaptive runs: 90 %
+    rec = replace(rec, runs=runs, families={**rec.families, "dense": same})
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)  # narrower than the default
+    plots.adaptive_runs(rec, axes=axes)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in axes:
+        texts = [t for t in ax.get_xticklabels() + ax.texts if t.get_text()]
+        boxes = [t.get_window_extent(renderer) for t in texts] + [fig.legends[0].get_window_extent(renderer)]
+        assert not any(_overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]), [t.get_text() for t in texts]
+    ticks = [t.get_text() for t in axes[1].get_xticklabels()]
+    assert ticks[0] == "dense\nall three\nidentical" and not any("identical" in t for t in ticks[1:])
+    assert "no paper value (MNIST-1D)" in fig.get_suptitle()
+    plt.close(fig)

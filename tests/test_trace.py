@@ -508,6 +508,29 @@ def test_trace_models_plot_draws_a_row_per_model():
     plt.close(fig)
 
 
+def test_trace_models_plot_shows_lesions_as_drops_from_the_intact_net_and_the_conv_net_s_training():
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+    from records import trace_study
+
+    from resdyn.studies import plots
+
+    rec = trace_study()
+    fig = plots.trace_models(rec)
+    rows = fig.axes
+    for i, (name, m) in enumerate(rec.models.items()):
+        ax = rows[3 * i + 2]
+        heights = [p.get_height() for p in ax.patches[:len(m.lesion)]]
+        assert heights == pytest.approx([100 * (r.accuracy - m.accuracy) for r in m.lesion])  # drops, in points
+        assert ax.get_ylim()[1] < 10  # not a 0-100 % axis: a drop of a tenth of a point stays visible
+        assert f"intact: {100 * m.accuracy:.2f} %" in ax.get_title()
+    conv = rows[3 * list(rec.models).index("conv")].get_title()
+    assert "3 epochs on 10,000 images" in conv and "test accuracy 97.0 %" in conv
+    plt.close(fig)
+
+
 def test_train_conv_is_seeded():
     from resdyn.core.data import Dataset, Split
     from resdyn.studies.sections.trace import ConvSpec, train_conv

@@ -1,6 +1,8 @@
 """The regimes target's figures (notebooks 15-16): each takes its section's record and computes nothing."""
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
@@ -25,17 +27,19 @@ def claims_by_regime(rec, *, ax=None):
     each cell the verdict over the regime's seeds (colour and word) and how the seeds split."""
     regimes, rows = claim_cells(rec)
     names = claim_names(rec)
-    ax = ax or plt.subplots(figsize=(4 + 3.2 * len(regimes), 0.42 * len(rows) + 1.6), constrained_layout=True)[1]
+    ax = ax or plt.subplots(figsize=(4 + 3.2 * len(regimes), 0.5 * len(rows) + 1.6), constrained_layout=True)[1]
     for i, (claim, cells) in enumerate(rows):
         for j, (verdict, split) in enumerate(cells):
             ax.add_patch(plt.Rectangle((j, i), 1, 1, facecolor=VERDICT_COLORS.get(verdict, "white"), edgecolor="0.6"))
-            ax.text(j + 0.5, i + 0.5, f"{verdict}\n{split}", ha="center", va="center", fontsize="x-small")
+            ax.text(j + 0.5, i + 0.5, f"{verdict}\n{split}", ha="center", va="center", fontsize="small")
     ax.set_xlim(0, len(regimes))
     ax.set_ylim(len(rows), 0)
     ax.set_xticks([j + 0.5 for j in range(len(regimes))],
                   [f"{regime_name(name)}\n({len(rec.runs[name].seeds)} seeds)" for name in regimes])
     ax.xaxis.tick_top()
-    ax.set_yticks([i + 0.5 for i in range(len(rows))], [names[r[0]] for r in rows], fontsize="small")
+    # long claims wrap onto two lines: the cells keep the figure's width, the labels stay apart
+    ax.set_yticks([i + 0.5 for i in range(len(rows))], [textwrap.fill(names[r[0]], 52) for r in rows],
+                  fontsize="small")
     ax.grid(False)
     ax.set_title("Each claim's verdict over the seeds, per regime", pad=28)
     ax.legend(handles=[Patch(facecolor=c, edgecolor="0.6", label=v) for v, c in VERDICT_COLORS.items()],
@@ -70,11 +74,13 @@ def layer_ratios(rec, *, axes=None):
             ax.axhline(claims.DISTANCE.thresholds["below"], color="k", ls=":", lw=1)
             ax.set_title(f"{regime_name(name)}, {net} weights ({len(rec.controls[name])} seeds)", fontsize="medium")
             ax.set_xlabel("layer t")
+            ax.set_xticks(range(1, per_seed.shape[1] + 1, 2))
             if j == 0:
                 ax.set_ylabel("within / between distance ratio")
     handles = [Line2D([], [], color=c, ls=ls, lw=2, label=CURVES[k]) for k, (c, ls) in styles.items()]
     handles.append(Line2D([], [], color="k", ls=":", lw=1,
                           label=f"ratio {claims.DISTANCE.thresholds['below']:g}: no closer within than between"))
+    axes[0].set_ylim(bottom=0)  # shared: a ratio's 0 shows how far below 1 a curve is
     fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize="small")
     fig.suptitle("Class information layer by layer: mean over seeds (thick), each seed (thin)")
     return fig
@@ -83,42 +89,58 @@ def layer_ratios(rec, *, axes=None):
 def intervention(rec, *, axes=None):
     """A :class:`resdyn.studies.sections.intervention.InterventionStudy`: the Fig. 1B settling layer (y; "never"
     above the last layer) against the deep layers' saturated fraction (left) and weight ratio (right),
-    one point per net, seed and intervention (colour), marker per regime; a thin line joins each
-    trained net (black-edged) to its interventions, so that a point's move is visible."""
+    one point per net, seed and intervention (colour), marker per regime. Each kind and kind of weights
+    sits at its own small vertical offset, so that points on one row ("never" above all) do not hide each
+    other. A thin line joins a trained net to an intervention only where both settle: "never" is no
+    layer, so a line to it would draw a slope that means nothing."""
     from resdyn.studies.sections.intervention import KINDS
     from resdyn.lib.surgery import INTERVENTIONS
 
-    fig, axes = _axes(axes, 1, 2, figsize=(13, 5.6), sharey=True)
+    fig, axes = _axes(axes, 1, 2, figsize=(13, 6.6), sharey=True)
     colors = dict(zip(KINDS, ["0.15", *sns.color_palette(PALETTE, len(KINDS) - 1)]))
     markers = dict(zip(claims.in_regime_order(rec.seeds), "osD^v"))
-    never = DEPTH + 2
-    y = lambda p: never if p.std_layer is None else p.std_layer  # noqa: E731
+    never = DEPTH + 2.5
+    slots = [(kind, net) for kind in KINDS for net in NETS]  # one offset per kind and weights
+    offset = {s: i / (len(slots) - 1) - 0.5 for i, s in enumerate(slots)}  # -0.5 .. 0.5
+
+    def y(p):
+        """A point's height: its settling layer or the "never" row, plus its kind's offset (within +-0.35
+        of a layer; within +-0.8 on the "never" row, which has room to spare)."""
+        if p.std_layer is None:
+            return never + 1.6 * offset[p.kind, p.net]
+        return p.std_layer + 0.7 * offset[p.kind, p.net]
+
+    groups = {}
+    for p in rec.points:
+        groups.setdefault((p.regime, p.net, p.seed), {})[p.kind] = p
     for ax, q in zip(axes, ("saturation", "weight_ratio")):
-        groups = {}
-        for p in rec.points:
-            groups.setdefault((p.regime, p.net, p.seed), {})[p.kind] = p
         for g in groups.values():
             base = g.get("trained")
             for kind, p in g.items():
-                if base is not None and kind != "trained":
+                if base is not None and kind != "trained" and base.std_layer is not None and p.std_layer is not None:
                     ax.plot([getattr(base, q), getattr(p, q)], [y(base), y(p)], color=colors[kind], lw=0.6, alpha=0.5)
         for p in rec.points:
             ax.scatter(getattr(p, q), y(p), marker=markers[p.regime], s=36, edgecolors=colors[p.kind],
                        facecolors=colors[p.kind] if p.net == "separate" else "none", linewidths=1.2, zorder=3)
+        ax.axhspan(DEPTH + 0.6, never - 0.9, color="0.93", zorder=0)  # the gap between the last layer and "never"
         ax.axhline(claims.SETTLING_BY_LAYER + 0.5, color="0.4", ls="--", lw=1)
+        ax.axhline(claims.PAPER["settling_layer"], color="#d55e00", ls=":", lw=1.5, zorder=1)
         ax.set_xlabel({"saturation": "deep layers' saturated fraction (y < 0.01 or > 0.99)",
                        "weight_ratio": "deep layers' ||W(t)|| / ||W(1)|| (Frobenius)"}[q])
         ax.set_title({"saturation": "Settling against saturation", "weight_ratio": "Settling against weight size"}[q])
     ticks = list(range(1, DEPTH + 1, 2))
     axes[0].set_yticks(ticks + [never], [str(t) for t in ticks] + ["never"])
-    axes[0].set_ylim(0.5, never + 0.8)
+    axes[0].set_ylim(0.4, never + 1.2)
     axes[0].set_ylabel("Fig. 1B settling layer (never: does not settle)")
     handles = [Line2D([], [], ls="", marker="o", color=colors[k], label="as trained" if k == "trained" else
                       f"{k}: {INTERVENTIONS[k]}") for k in KINDS]
     handles += [Line2D([], [], ls="", marker=m, color="0.4", label=regime_name(r)) for r, m in markers.items()]
     handles += [Line2D([], [], ls="", marker="o", mfc="none", color="0.4", label="hollow: shared weights"),
-                Line2D([], [], color="0.4", ls="--", lw=1, label=f"settling rule: by layer {claims.SETTLING_BY_LAYER}")]
+                Line2D([], [], color="0.4", lw=0.6, label="thin line: a trained net to its intervention, both settling"),
+                Line2D([], [], color="0.4", ls="--", lw=1, label=f"settling rule: by layer {claims.SETTLING_BY_LAYER}"),
+                Line2D([], [], color="#d55e00", ls=":", lw=1.5,
+                       label=f"the paper's settling layer, about {claims.PAPER['settling_layer']}")]
     fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize="small")
     fig.suptitle(f"Deep layers ({rec.from_layer} and later) changed after training, one factor at a time; "
-                 f"each regime's seeds")
+                 f"each regime's seeds, offset a little by kind")
     return fig

@@ -138,14 +138,29 @@ def mechanism(rec, *, nets=None, axes=None):
     return fig
 
 
+def _paper_accuracy(ax, *, colors=None, ls=":") -> list[Line2D]:
+    """The paper's MNIST test accuracy (100 minus its error, :data:`resdyn.core.claims.PAPER`) of both
+    kinds of weights as horizontal lines on ``ax`` (coloured per net where ``colors`` is given); their
+    legend handles."""
+    handles = []
+    for net, color in zip(NETS, colors or ["#d55e00"] * len(NETS)):
+        acc = 100 - claims.PAPER[f"error_{net}"]
+        style = dict(color=color, ls=ls if colors else {"separate": ":", "shared": "-."}[net], lw=1.3)
+        ax.axhline(acc, zorder=1, **style)
+        handles.append(Line2D([], [], **style, label=f"the paper, {net} weights: {acc:g} %"))
+    return handles
+
+
 def regime_map(rec, *, ax=None):
     """Test accuracy (validation where the test set was not read) against the Fig. 1B settling layer
-    (T + 1 = never), one point per trained net, coloured by the deep layers' saturated fraction;
-    circles: separate weights, squares: shared."""
+    ("never" right of the last layer), one point per trained net, coloured by the deep layers' saturated fraction;
+    circles: separate weights, a little left of their layer; squares: shared, a little right, so that
+    the two kinds on one column do not hide each other. The y axis spans every point and the paper's
+    accuracies; the legend sits below the axes, off the data."""
     ax = _ax(ax)
     pts = [p for p in rec.points if p.group != "untrained"]
     never = DEPTH + 2  # right of the last layer, apart from its tick
-    x = [never if p.std_layer is None else p.std_layer for p in pts]
+    x = [(never if p.std_layer is None else p.std_layer) + (0.18 if p.shared else -0.18) for p in pts]
     y = [100 * (p.test_acc if p.test_acc is not None else p.val_acc) for p in pts]
     c = [p.saturation for p in pts]
     cmap = plt.get_cmap("viridis")
@@ -159,40 +174,42 @@ def regime_map(rec, *, ax=None):
                        facecolors=colors if tested else "none", edgecolors="0.2" if tested else colors)
     sc = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, 1))
     ax.axvline(claims.SETTLING_BY_LAYER + 0.5, color="0.4", ls="--", lw=1)
-    paper_acc = 100 - claims.PAPER["error_separate"] - claims.ERROR.thresholds["holds"]
-    ax.axhline(paper_acc, color="0.45", ls=":", lw=1.2)
+    paper = _paper_accuracy(ax)
     ticks = list(range(1, DEPTH + 1, 2))
     ax.set_xticks(ticks + [never], [str(t) for t in ticks] + ["never"])
     ax.set_xlim(0.5, never + 0.8)
     ax.set_xlabel("Fig. 1B settling layer (std below 5 % of its peak; never: does not settle)")
     ax.set_ylabel("accuracy (%)")
     ax.set_title("Settling against accuracy, one point per trained net")
-    ax.set_ylim(max(min(y) - 2, 50), 100)
+    ax.set_ylim(max(min(y, default=100) - 2, 0), 100.5)  # every point, the paper's accuracies and 100 %
     ax.figure.colorbar(sc, ax=ax, label=f"saturated fraction, layers {DEEP}-{DEPTH}")
     handles = [Line2D([], [], ls="", marker="o", color="0.5", mec="0.2", label="separate weights, test accuracy"),
                Line2D([], [], ls="", marker="s", color="0.5", mec="0.2", label="shared weights, test accuracy"),
                Line2D([], [], ls="", marker="o", mfc="none", mec="0.4", label="hollow: validation accuracy (stage-1 nets)"),
                Line2D([], [], color="0.4", ls="--", lw=1, label=f"settling rule: by layer {claims.SETTLING_BY_LAYER}"),
-               Line2D([], [], color="0.45", ls=":", lw=1.2, label=f"paper's separate-weight accuracy - "
-                                                                   f"{claims.ERROR.thresholds['holds']:g} points")]
-    ax.legend(handles=handles, fontsize="x-small", loc="lower left")
+               *paper]
+    ax.legend(handles=handles, fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2)
     return ax.figure
 
 
 def depth(rec, *, axes=None):
-    """Accuracy against depth from scratch (both kinds of weights) with the adaptive runs' points;
-    the compute of three ways to the adaptive depth; the final depth per adaptive budget."""
+    """Accuracy against depth from scratch (both kinds of weights) with the adaptive runs' points and the
+    paper's accuracies (dotted, per net); the compute of three ways to the adaptive depth; the final depth
+    per adaptive budget, with the paper's adaptive depth (shared weights)."""
     fig, axes = _axes(axes, 1, 3, figsize=(20, 5.5))
-    for net, color in zip(NETS, class_colors(2)):
+    colors = class_colors(2)
+    for net, color in zip(NETS, colors):
         rows = [r for r in rec.curve if r.shared == (net == "shared")]
         axes[0].plot([r.depth for r in rows], [100 * r.test_acc for r in rows], marker="o", color=color, label=f"{net}, from scratch")
         a = rec.adaptive[net]
         axes[0].scatter([a.depth], [100 * a.test_acc], marker="*", s=200, color=color, edgecolors="0.2",
                         label=f"{net}, adaptive (final depth)", zorder=3)
+    handles, _ = axes[0].get_legend_handles_labels()
+    handles += _paper_accuracy(axes[0], colors=colors)
     axes[0].set_xlabel("depth T (layers)")
     axes[0].set_ylabel("test accuracy (%)")
     axes[0].set_title("Accuracy against depth")
-    axes[0].legend(fontsize="small")
+    axes[0].legend(handles=handles, fontsize="small", loc="best")
     axes[1].barh([c.method for c in rec.compute], [c.multiply_adds / 1e12 for c in rec.compute], color="0.6")
     axes[1].set_xlabel("training multiply-adds (10$^{12}$)")
     axes[1].set_title("Training cost of a shared net of the adaptive depth")
@@ -200,10 +217,15 @@ def depth(rec, *, axes=None):
     reached = ("#0173b2", "uncensored")
     axes[2].bar([b.label for b in rec.budgets], [b.final_depth for b in rec.budgets],
                 color=[censored[0] if b.censored else reached[0] for b in rec.budgets])
+    axes[2].axhline(claims.PAPER["pruned_depth"], color="#d55e00", ls=":", lw=1.5)
     axes[2].set_ylabel("final depth T (layers)")
-    axes[2].set_ylim(0, max(b.final_depth for b in rec.budgets) + 2)  # room for the legend
+    top = max([b.final_depth for b in rec.budgets] + [claims.PAPER["pruned_depth"]])
+    axes[2].set_ylim(0, 1.35 * top + 1)  # a strip above the bars for the legend
     axes[2].set_title("Shared adaptive runs: final depth per budget")
-    axes[2].legend(handles=[Patch(color=c, label=label) for c, label in (reached, censored)], fontsize="small")
+    axes[2].legend(handles=[Patch(color=c, label=label) for c, label in (reached, censored)]
+                   + [Line2D([], [], color="#d55e00", ls=":", lw=1.5,
+                             label=f"the paper: {claims.PAPER['pruned_depth']} layers (shared, MNIST)")],
+                   fontsize="small", loc="upper right")
     plt.setp(axes[2].get_xticklabels(), rotation=20, ha="right")
     return fig
 
@@ -276,13 +298,30 @@ def _stage_bounds(ax, stages):
         ax.axvline(b + 0.5, color="0.6", ls=":", lw=1, label="stage transition" if i == 0 else None)
 
 
+def _trained(record, name: str) -> str:
+    """How a model of a trace study was trained, in words: the conv net's budget from the record; the
+    dense nets are the regime's trained nets of the paper's figures."""
+    c = record.conv
+    if name == "conv" and c is not None:
+        return (f"trained here: {c.spec.epochs} epochs on {c.n_train:,} images, "
+                f"test accuracy {100 * c.test_acc:.1f} %")
+    if name in NETS:
+        return "the regime's trained net, as in Fig. 1"
+    return "given to the study, training not recorded"
+
+
 def trace_models(record, *, axes=None):
     """One row per model of a :class:`resdyn.studies.sections.trace.TraceStudy`: the across-sample std per layer
     relative to its peak (Fig. 1B) with the settling threshold and layer; every criterion of
-    :mod:`resdyn.lib.criteria` per layer; the accuracy with each block skipped alone, against the
-    unlesioned model's (dashed). Dotted vertical lines: stage transitions."""
+    :mod:`resdyn.lib.criteria` per layer; the accuracy change, in points, with each block skipped alone,
+    against the intact model (0; its accuracy in the title) and the essential blocks in red. A drop of a
+    fraction of a point is invisible on a 0-100 % axis, hence the change. Dotted vertical lines: stage
+    transitions. Each row's title says how its model was trained; the criteria's legend sits below the
+    figure, since every row shares it and a legend inside a panel covers its curves."""
+    from resdyn.studies.sections.trace import essential
+
     names = list(record.models)
-    fig, axes = _axes(axes, len(names), 3, figsize=(19, 4.2 * len(names)))
+    fig, axes = _axes(axes, len(names), 3, figsize=(19, 4.6 * len(names)))
     axes = np.asarray(axes).reshape(len(names), 3)
     colors = sns.color_palette(PALETTE, len(CRITERIA))
     for row, name in zip(axes, names):
@@ -298,9 +337,16 @@ def trace_models(record, *, axes=None):
             values = [np.nan if v is None else v for v in m.criteria[key]]
             row[1].plot(layers, values, marker="o", ms=3, color=color, label=CRITERIA[key])
         blocks = [r.block for r in m.lesion]
-        row[2].bar(blocks, [100 * r.accuracy for r in m.lesion], color=colors[0])
-        row[2].axhline(100 * m.accuracy, color="0.3", ls="--", lw=1, label="no block skipped")
+        needed = {r.block for r in essential(m)}
+        row[2].bar(blocks, [100 * (r.accuracy - m.accuracy) for r in m.lesion],
+                   color=["#cc0000" if r.block in needed else colors[0] for r in m.lesion])
+        row[2].axhline(0, color="0.3", ls="--", lw=1, label=f"intact: {100 * m.accuracy:.2f} %")
+        if all(r.accuracy == m.accuracy for r in m.lesion):
+            row[2].text(0.5, 0.6, "no single lesion changes the accuracy", transform=row[2].transAxes,
+                        ha="center", va="center", fontsize="small", color="0.3")
         row[2].set_xticks(blocks)
+        low, high = row[2].get_ylim()
+        row[2].set_ylim(low - 0.4 * (high - low), high)  # an empty strip at the bottom for the legend
         for ax in (row if len(m.lesion) == m.depth else row[:2]):
             _stage_bounds(ax, m.stages)
         for ax in row[:2]:
@@ -309,8 +355,23 @@ def trace_models(record, *, axes=None):
         row[0].set_ylabel("across-sample std / its peak")
         row[1].set_ylabel("criterion at layer t")
         row[2].set_xlabel("block skipped (lesion)")
-        row[2].set_ylabel("accuracy on the samples (%)")
-        row[0].set_title(f"{name} ({m.kind}, {m.depth} layers, stages {m.stages})")
-        for ax in row:
-            ax.legend(fontsize="small")
+        row[2].set_ylabel("accuracy change (points)")
+        row[0].set_title(f"{name} ({m.kind}, {m.depth} layers, stages {m.stages})\n{_trained(record, name)}",
+                         fontsize="medium")
+        paper = (f"; the paper's test accuracy {100 - claims.PAPER[f'error_{name}']:g} %" if name in NETS else "")
+        row[2].set_title(f"One block skipped, against the intact net\nintact: {100 * m.accuracy:.2f} % on "
+                         f"{record.n_samples:,} samples{paper}", fontsize="medium")
+        row[0].legend(fontsize="small")
+        handles, _ = row[2].get_legend_handles_labels()
+        if needed:
+            handles.append(Patch(color="#cc0000", label=f"essential: {100 * claims.LESION_MARGIN:g}+ points "
+                                                        f"below the median lesion"))
+        row[2].legend(handles=handles, fontsize="small", loc="lower center", ncols=2)
+    # the criteria are the same in every row: one legend below the figure, off the curves
+    criteria = {}
+    for ax in axes[:, 1]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            criteria.setdefault(label, handle)
+    fig.legend(list(criteria.values()), list(criteria), loc="outside lower center", ncols=3, fontsize="small",
+               title="middle column: criteria at layer t")
     return fig

@@ -140,8 +140,8 @@ def _what_this_shows(nb, section, record) -> None:
 
     from resdyn.studies import verdict_text
 
-    text = None if record is None or any("what_this_shows(" in c.source or "checks_paragraph(" in c.source
-                                         for c in nb.cells) else verdict_text.of_section(section, record)
+    text = None if record is None or any(c.source.startswith("## What this shows") for c in nb.cells) \
+        else verdict_text.of_section(section, record)
     if text:
         nb.cells.append(nbformat.v4.new_markdown_cell(f"## What this shows\n\n{text}", id="what-this-shows"))
 

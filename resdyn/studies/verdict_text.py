@@ -40,6 +40,8 @@ COUNTS = {"holds": ("holds", "hold"), "partly": ("holds in part", "hold in part"
 SENTENCE_WORDS = MOST_WORDS - 10
 #: The widest line of a table's plain text.
 TEXT_WIDTH = 100
+#: What a rule gives as the paper's value where the paper makes no such claim.
+NOT_IN_PAPER = "not in the paper"
 
 
 def and_list(items) -> str:
@@ -125,7 +127,8 @@ class ClaimsTable:
     """Verdicts as a table with the claims' wording: Markdown where a notebook or the book shows it
     (columns claim, paper, ours with the controls under it, verdict), plain text for ``str`` and
     ``repr`` (one block per claim, no line over :data:`TEXT_WIDTH`). Verdicts judged over the seeds
-    leave out the paper column ("as the claim's") and the controls (the seed intervals)."""
+    leave out the paper column ("as the claim's") and the controls (the seed intervals); claims none of
+    which is the paper's leave out the paper column, and a note says so."""
 
     verdicts: tuple[Verdict, ...]
     run: str = ""
@@ -134,12 +137,22 @@ class ClaimsTable:
     def over_seeds(self) -> bool:
         return bool(self.verdicts) and all(v.paper == claims.SEEDS.paper for v in self.verdicts)
 
+    @property
+    def paper(self) -> bool:
+        """Whether the table has a paper column: not over the seeds, and not where no claim is the paper's."""
+        return not self.over_seeds and any(v.paper != NOT_IN_PAPER for v in self.verdicts)
+
+    @property
+    def note(self) -> str:
+        return "None of these claims is the paper's: the study makes them." if self.verdicts and not (
+            self.over_seeds or self.paper) else ""
+
     def rows(self) -> list[dict[str, str]]:
         """One row per verdict: claim, paper (not over the seeds), ours, controls (not over the seeds), verdict."""
         out = []
         for v in self.verdicts:
             row = {"claim": short_claim(v)}
-            if not self.over_seeds:
+            if self.paper:
                 row["paper"] = v.paper
             row["ours"] = v.ours
             if not self.over_seeds and v.controls:
@@ -148,12 +161,12 @@ class ClaimsTable:
         return out
 
     def markdown(self) -> str:
-        head = ["claim"] + ([] if self.over_seeds else ["paper"]) + ["ours", "verdict"]
-        body = [[r["claim"]] + ([] if self.over_seeds else [r["paper"]])
+        head = ["claim"] + (["paper"] if self.paper else []) + ["ours", "verdict"]
+        body = [[r["claim"]] + ([r["paper"]] if self.paper else [])
                 + [r["ours"] + (f"<br>*controls*: {r['controls']}" if "controls" in r else ""), f"**{r['verdict']}**"]
                 for r in self.rows()]
         text = markdown_table(head, [[c.replace("|", "\\|") for c in row] for row in body]) if body else "No verdicts."
-        return f"*{self.run}*\n\n{text}" if self.run else text
+        return "\n\n".join(p for p in (f"*{self.run}*" if self.run else "", text, self.note) if p)
 
     def text(self) -> str:
         wrap = lambda s, lead: textwrap.fill(s, TEXT_WIDTH, initial_indent=lead, subsequent_indent="    ",  # noqa: E731
@@ -161,7 +174,7 @@ class ClaimsTable:
         blocks = [self.run] if self.run else []
         for r in self.rows():
             blocks.append("\n".join([wrap(r["claim"], "")] + [wrap(r[k], f"  {k}: ") for k in r if k != "claim"]))
-        return "\n\n".join(blocks) if blocks else "no verdicts"
+        return "\n\n".join(blocks + [self.note] * bool(self.note)) if blocks else "no verdicts"
 
     def _repr_markdown_(self) -> str:
         return self.markdown()
@@ -218,9 +231,13 @@ def _sentences(lead: str, word: str, items: list[tuple[str, int]]) -> list[str]:
 
 def _count(verdicts: list[Verdict], where: str) -> str:
     words = [v.verdict for v in verdicts]
-    counts = [f"{words.count(w)} {COUNTS[w][words.count(w) > 1]}" for w in claims.VERDICTS if w in words]
     n = len(words)
-    return f"{where}of the {n} claim{'s' * (n > 1)} judged here, {and_list(counts)}."
+    if n == 1:
+        return f"{where}the one claim judged here {COUNTS[words[0]][0]}."
+    if len(set(words)) == 1:
+        return f"{where}all {n} claims judged here {COUNTS[words[0]][1]}."
+    counts = [f"{words.count(w)} {COUNTS[w][words.count(w) > 1]}" for w in claims.VERDICTS if w in words]
+    return f"{where}of the {n} claims judged here, {and_list(counts)}."
 
 
 def _paragraph(verdicts: list[Verdict], where: str) -> str:
@@ -256,8 +273,8 @@ def what_this_shows(verdicts, *, regime: str | None = None, exp=None) -> str:
         where = (f"in the {claims.regime_name(name)}{seeds}, " if name else f"{seeds.strip()}, " if seeds else "")
         paragraphs.append(_paragraph(by_regime[name], where))
     if exp is not None and getattr(exp, "quick", False):
-        paragraphs[-1] += (" These verdicts come from quick mode's small data: they check that the code runs and are "
-                           "no result of the paper's or of a study's.")
+        paragraphs[-1] += (" These verdicts come from quick mode's small data: they check that the code runs, and they "
+                           "are not the results.")
     return "\n\n".join(paragraphs)
 
 

@@ -128,7 +128,8 @@ def run(exp, seeds=PRECISION_SEEDS) -> PrecisionStudy:
 def what_this_shows(p: PrecisionStudy) -> str:
     """Whether bf16 changes a conclusion, in words (notebook 10's closing paragraph)."""
     outside = [r.metric for r in p.rows if not r.within]
-    out = [f"Over seeds {', '.join(map(str, p.seeds))}, "
+    seeds = ", ".join(map(str, p.seeds[:-1])) + f" and {p.seeds[-1]}" if len(p.seeds) > 1 else str(p.seeds[0])
+    out = [f"Over seeds {seeds}, "
            + (f"{len(p.moved)} seed verdict{'s move' if len(p.moved) > 1 else ' moves'} between fp32 and bf16"
               if p.moved else "no verdict moves between fp32 and bf16")
            + (f", and {len(outside)} of {len(p.rows)} numbers leave the seed spread." if outside

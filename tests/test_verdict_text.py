@@ -205,3 +205,34 @@ def test_in_the_book_the_regimes_page_ends_with_where_each_unit_ran(tmp_path):
     cells = nbformat.read(src / "paper" / "notebooks" / "15_claims_by_regime.ipynb", as_version=4).cells
     headings = [c.source.splitlines()[0] for c in cells if c.cell_type == "markdown"]
     assert headings[-1] == "## Where each unit ran" and headings[-2] == "## What this shows"
+
+
+# -- the paragraphs of the notebooks without verdicts ------------------------------------------------------
+
+
+def test_the_mechanism_s_paragraph_says_borderline_where_the_named_quantity_is():
+    from resdyn.studies.sections import mechanism
+
+    sat = mechanism.Association("saturation", -0.65, 0.01, 49, -0.8, -0.55)
+    near = mechanism.Association("weight_ratio", 0.3, 0.04, 49, -0.1, 0.55)
+    on = mechanism.Association("saturation", -0.55, 0.01, 49, -0.7, -0.3)
+    study = lambda goes, assoc: type("M", (), {"goes_with_settling": goes, "associations": assoc})()  # noqa: E731
+    text = mechanism.what_this_shows(study("saturation", [sat, near]))
+    assert text.startswith("Across the 49 trained nets, settling goes with the saturation of the deep sigmoid units")
+    assert "The bootstrap interval of the shrinking of the deep weights contains the rule's threshold too: borderline." in text
+    text = mechanism.what_this_shows(study("saturation", [on]))
+    assert "names the saturation of the deep sigmoid units as what goes with settling, but its bootstrap interval " \
+           "contains the rule's threshold: borderline." in text and "settling goes with" not in text
+    text = mechanism.what_this_shows(study("neither", [on, near]))
+    assert "neither the saturation" in text and "The bootstrap intervals of the saturation of the deep sigmoid units " \
+           "and of the shrinking of the deep weights contain the rule's threshold: borderline." in text
+    assert problems(text) == []
+
+
+def test_every_section_without_verdicts_but_the_toy_s_has_a_paragraph_from_its_record():
+    record = complete_record()
+    for entry in sections.SECTIONS:
+        if entry.claims:
+            continue
+        text = verdict_text.of_section(entry, record)
+        assert text and problems(text) == [] and not re.search(r"\b(?:True|False|None)\b", text), (entry.name, text)

@@ -11,7 +11,7 @@ The face the notebooks use::
     fig1c = sections.fig1c.run(exp)              # one section of results.json, as a typed record
     exp.save_figure(plots.fig1c(fig1c), "fig1c_trajectory_distances")
     exp.save(fig1c)                              # the notebook's fragment of results.json
-    print(sections.verdict_table(exp, fig1c))    # its verdicts, by the rules in resdyn.core.claims
+    sections.verdict_table(exp, fig1c)           # its verdicts in words, by the rules in resdyn.core.claims
 
 - ``setup``: :func:`resdyn.studies.experiment.setup`.
 - ``sections``: one module per figure or study (record, core ``measure`` on models and samples,

@@ -106,25 +106,31 @@ def test_verdict_to_dict_round_trips():
 
 
 def test_verdict_table_of_a_record_uses_its_registered_rule():
-    from resdyn.studies import sections
+    from resdyn.studies import sections, verdict_text
 
     exp = SimpleNamespace(describe=lambda: "full run, seed 0")
     f = fig1ab()
-    assert sections.verdict_table(exp, f) == "full run, seed 0\n" + claims.format_table(claims.accuracy(f) + claims.settling(f) + claims.absolute_settling(f))
+    assert sections.verdict_table(exp, f) == verdict_text.ClaimsTable(
+        tuple(claims.accuracy(f) + claims.settling(f) + claims.absolute_settling(f)), "full run, seed 0")
     c, d, a, t = fig1c(), fig1d(), adaptive(), toy()
     for record, rule in ((c, claims.distance_ratio), (d, claims.tsne_clusters), (a, claims.adaptive_depth),
                          (t, claims.toy_verdicts)):
-        assert sections.verdict_table(exp, record) == "full run, seed 0\n" + claims.format_table(rule(record))
-    assert claims.table(claims.toy_verdicts(t)) == claims.format_table(claims.toy_verdicts(t))
+        table = sections.verdict_table(exp, record)
+        assert table == verdict_text.table(rule(record), exp=exp)
+        assert str(table).startswith("full run, seed 0\n\n") and table.markdown().startswith("*full run, seed 0*\n\n|")
+    assert verdict_text.table(claims.toy_verdicts(t)).run == ""
     with pytest.raises(TypeError, match="record must be a section record"):
         sections.verdict_table(exp, object())
 
 
-def test_format_table_is_left_aligned_without_trailing_spaces():
-    lines = claims.format_table(claims.settling(fig1ab())).splitlines()
-    assert lines[0].startswith("claim ") and lines[1].startswith("mean_layer_separate ")
-    assert all(line == line.rstrip() for line in lines)
-    assert all(line.endswith(tuple(claims.VERDICTS)) for line in lines[1:])
+def test_the_table_names_each_claim_in_its_rule_s_words_one_block_per_claim():
+    from resdyn.studies import verdict_text
+
+    text = str(verdict_text.table(claims.settling(fig1ab())))
+    blocks = text.split("\n\n")
+    assert blocks[0].splitlines()[0] == "Class-mean residuals stop changing after a layer (separate)"
+    assert [b.splitlines()[-1].removeprefix("  verdict: ") in claims.VERDICTS for b in blocks] == [True] * 4
+    assert all(line == line.rstrip() and len(line) <= verdict_text.TEXT_WIDTH for line in text.splitlines())
 
 
 # -- adaptive depth: censoring and the check on their boundaries ---------------------------------

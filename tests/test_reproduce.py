@@ -356,3 +356,46 @@ main(["reproduce", "--quick", "--out", {str(tmp_path)!r}])
         "(trained nets, executed notebooks) may need; nothing was run or deleted. Fix: raise it (ulimit -f unlimited), "
         "then run again.\n")
     assert fragment.exists()
+
+
+def test_notebooks_keep_what_a_checked_cell_prints_and_displays_as_text_not_images_or_stderr(tmp_path, monkeypatch):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    def notebook(outputs):
+        cell = new_code_cell("# NBVAL_CHECK_OUTPUT\nverdict_text.table(verdicts)", execution_count=3)
+        cell.id, cell.outputs = "checked", outputs
+        other = new_code_cell("x = 1", execution_count=2)
+        other.id, other.outputs = "other", [new_output("stream", name="stdout", text="not kept\n")]
+        return new_notebook(cells=[other, cell])
+
+    src, done = tmp_path / "src", tmp_path / "done"
+    src.mkdir(), done.mkdir()
+    nbformat.write(notebook([]), src / "01_x.ipynb")
+    table = new_output("execute_result", data={"text/plain": "claim\n  verdict: holds", "text/markdown": "| claim |",
+                                               "text/html": "<table/>"}, execution_count=3)
+    nbformat.write(notebook([new_output("stream", name="stdout", text="quick mode\n"),
+                             new_output("stream", name="stderr", text="epoch 1/2\r"), table,
+                             new_output("display_data", data={"image/png": "AAAA", "text/plain": "<Figure>"}),
+                             new_output("display_data", data={"application/vnd.jupyter.widget-view+json": {},
+                                                              "text/plain": "bar"})]), done / "01_x.ipynb")
+    monkeypatch.setattr(executed, "notebooks", lambda target=None: [src / "01_x.ipynb"])
+    assert executed.refresh_checked_outputs(done) == [src / "01_x.ipynb"]
+    other, cell = nbformat.read(src / "01_x.ipynb", as_version=4).cells
+    assert other.outputs == [] and other.execution_count is None
+    assert [o.get("name") or sorted(o["data"]) for o in cell.outputs] == ["stdout", ["text/markdown", "text/plain"]]
+    assert cell.execution_count == 3
+
+
+def test_readers_get_no_progress_widgets_and_no_stderr(tmp_path):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    cell = new_code_cell("nets = sections.fig1ab.nets(exp)", execution_count=1)
+    cell.outputs = [new_output("display_data", data={"application/vnd.jupyter.widget-view+json": {"model_id": "x"},
+                                                     "text/plain": "regime separate seed 0: 100%"}),
+                    new_output("stream", name="stderr", text="regime separate seed 0:  50%|\r"),
+                    new_output("stream", name="stdout", text="separate: test accuracy 0.98\n")]
+    nbformat.write(new_notebook(cells=[cell]), tmp_path / "01_x.ipynb")
+    clean = nbformat.read(executed.clean_executed(tmp_path / "01_x.ipynb", tmp_path / "clean.ipynb"), as_version=4)
+    assert [o.get("text") for o in clean.cells[0].outputs] == ["separate: test accuracy 0.98\n"]

@@ -251,25 +251,60 @@ def test_an_adaptive_run_is_the_plain_run_until_its_first_removal(digits, case):
         assert adaptive.test_acc == straight.test_acc
 
 
-def test_epoch_line_is_one_write_with_its_newline(monkeypatch):
+class _Stream:
+    """A stderr that records its writes; a terminal or not."""
+
+    def __init__(self, tty: bool):
+        self.writes, self.tty = [], tty
+
+    def write(self, s):
+        self.writes.append(s)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return self.tty
+
+
+_EPOCH = EpochRecord(epoch=2, depth=14, loss=0.12345, train_acc=0.9, val_acc=0.95, seconds=3.21, lr=1e-3, criterion=0.0016)
+_LINE = "regime shared seed 0: epoch 2/10: depth 14 loss 0.1235 train 0.9000 val 0.9500 criterion 0.0016 (3.2 s, bf16)\n"
+
+
+def test_on_a_terminal_the_epoch_line_is_one_write_with_its_newline_above_the_bar(monkeypatch):
     import sys
 
-    from resdyn.core.train import EpochRecord, _log_epoch
+    from resdyn.core.train import _bar, _log_epoch
 
-    class Stream:
-        writes: list = []
+    stream = _Stream(tty=True)
+    monkeypatch.setattr(sys, "stderr", stream)
+    config = TrainConfig(epochs=10, precision="bf16")
+    bar = _bar(config, 1, True, "regime shared seed 0: ")
+    _log_epoch(_EPOCH, config, "regime shared seed 0: ", bar)
+    bar.close()
+    assert [w for w in stream.writes if "epoch 2/10" in w] == [_LINE]
+    assert bar.n == 2 and "depth 14, loss 0.1235, val 0.9500 criterion 0.0016" in bar.postfix
 
-        def write(self, s):
-            self.writes.append(s)
 
-        def flush(self):
-            pass
+@pytest.mark.parametrize("kernel, written", [(False, False), (True, True)])
+def test_off_a_terminal_a_kernel_shows_one_bar_and_no_epoch_lines_and_a_log_nothing(monkeypatch, kernel, written):
+    import sys
 
-    monkeypatch.setattr(sys, "stderr", Stream())
-    _log_epoch(EpochRecord(epoch=2, depth=14, loss=0.12345, train_acc=0.9, val_acc=0.95, seconds=3.21, lr=1e-3,
-                           criterion=0.0016), TrainConfig(epochs=10, precision="bf16"), "regime shared seed 0: ")
-    assert [w for w in Stream.writes if w] == [
-        "regime shared seed 0: epoch 2/10: depth 14 loss 0.1235 train 0.9000 val 0.9500 criterion 0.0016 (3.2 s, bf16)\n"]
+    from resdyn.core.train import _bar, _log_epoch
+
+    stream = _Stream(tty=False)
+    monkeypatch.setattr(sys, "stderr", stream)
+    if kernel:
+        monkeypatch.setitem(sys.modules, "ipykernel", sys)
+    else:
+        monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    config = TrainConfig(epochs=10, precision="bf16")
+    bar = _bar(config, 1, True, "regime shared seed 0: ")
+    _log_epoch(_EPOCH, config, "regime shared seed 0: ", bar)
+    bar.close()
+    assert not any("epoch 2/10:" in w for w in stream.writes)
+    assert any("regime shared seed 0" in w and "/10 [" in w for w in stream.writes) is written  # the bar, one line
+    assert all("\n" not in w for w in stream.writes)  # updated in place (carriage returns), never a new line
 
 
 # -- the controls of issue 19: shuffled labels, training to convergence ---------------------------

@@ -12,12 +12,14 @@ import math
 import os
 import sys
 import time
+import warnings
 from typing import Callable, Iterable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
+warnings.filterwarnings("ignore", message="IProgress not found")  # without ipywidgets tqdm.auto is a text bar: fine
+from tqdm.auto import tqdm  # noqa: E402
 
 from resdyn.core import checkpoints, store
 from resdyn.core.data import Dataset, Split, random_subset
@@ -41,7 +43,7 @@ def fit(model: DenseResNet, data: Dataset, config: TrainConfig = TrainConfig(), 
         checkpoint: a file written atomically after every epoch; if it exists, training resumes
             from it and ends with the same weights as an uninterrupted run (it holds the best net so far
             too; a file written for other data or settings is set aside and training starts over).
-        progress: a summary line per epoch on stderr, and a tqdm bar where stderr is a terminal.
+        progress: one bar over the epochs (:func:`_bar`), and a summary line per epoch where stderr is a terminal.
         callback: called with each epoch's record after its checkpoint is written.
         name: put before each progress line (which run it is, when several run side by side)."""
     _check_model_fits_data(model, data)
@@ -52,11 +54,12 @@ def fit(model: DenseResNet, data: Dataset, config: TrainConfig = TrainConfig(), 
     initial_criterion = None if adaptive is None else depth_criterion(model, probe)
     data_spec = data.spec()  # what each checkpoint records, and what one must record to be resumed
     model, optimizer, history, pruning, best = _resume_or_start(model, checkpoint, config, adaptive, data_spec, device)
+    bar = _bar(config, len(history), progress, name)
     for epoch in range(len(history), config.epochs):
         if converged(history, config.patience, config.stop_on):
             break
         t0 = time.perf_counter()
-        loss, train_acc, lr = _train_epoch(model, optimizer, x, y, config, epoch, progress=progress, name=name)
+        loss, train_acc, lr = _train_epoch(model, optimizer, x, y, config, epoch)
         val_acc = accuracy(model, val)
         val_loss = None if config.patience is None else loss_on(model, val)
         model, optimizer, removed, scores = _adapt_depth(model, optimizer, val_acc, val, probe, adaptive, config, epoch)
@@ -66,13 +69,13 @@ def fit(model: DenseResNet, data: Dataset, config: TrainConfig = TrainConfig(), 
         history.append(record)
         if config.patience is not None:
             best = _keep_best(best, model, record, config.stop_on, val, removed=bool(removed))
-        if progress:
-            _log_epoch(record, config, name)
+        _log_epoch(record, config, name, bar)
         if checkpoint is not None:
             checkpoints.save(checkpoint, model=model, optimizer=optimizer, history=history, pruning=pruning,
                              config=config, adaptive=adaptive, data_spec=data_spec, best=best)
         if callback is not None:
             callback(record)
+    bar.close()
     if best is not None and best["epoch"] != len(history):
         model.load_state_dict(best["state"])
     test_acc = accuracy(model, Split(data.test.x.to(device), data.test.y.to(device)))
@@ -190,7 +193,7 @@ def lr_at(config: TrainConfig, step: int, total: int) -> float:
 # internals
 
 
-def _train_epoch(model, optimizer, x, y, config: TrainConfig, epoch: int, *, progress: bool, name: str = ""):
+def _train_epoch(model, optimizer, x, y, config: TrainConfig, epoch: int):
     """One pass over (x, y) in the epoch's seeded order. Returns mean loss, running accuracy and
     the last step's learning rate."""
     model.train()
@@ -199,17 +202,12 @@ def _train_epoch(model, optimizer, x, y, config: TrainConfig, epoch: int, *, pro
     perm = torch.randperm(n, generator=_generator(config.seed, epoch)).to(x.device)
     loss_sum = torch.zeros((), device=x.device)
     correct = torch.zeros((), dtype=torch.int64, device=x.device)
-    # the bar only on a terminal (not in notebooks, logs or worker processes writing to a file)
-    bar = tqdm(total=steps, desc=f"{name}epoch {epoch + 1}/{config.epochs} (depth {model.depth})",
-               disable=None if progress else True, leave=False, mininterval=1.0, file=sys.stderr)
     for i in range(steps):
         lr = lr_at(config, epoch * steps + i, config.epochs * steps)
         idx = perm[i * B : (i + 1) * B]
         loss, logits = train_step(model, optimizer, x[idx], y[idx], lr=lr, precision=config.precision)
         loss_sum += loss * len(idx)
         correct += (logits.argmax(1) == y[idx]).sum()
-        bar.update()
-    bar.close()
     return float(loss_sum) / n, float(correct) / n, lr
 
 
@@ -262,11 +260,20 @@ def _adapt_depth(model, optimizer, val_acc: float, val: Split, probe, adaptive: 
     return check.model, optimizer, check.removed, scores
 
 
-def _log_epoch(r: EpochRecord, config: TrainConfig, name: str = "") -> None:
+def _bar(config: TrainConfig, done: int, progress: bool, name: str):
+    """One bar per run over its epochs, cleared at its end, in a notebook's kernel (tqdm.auto) or on a terminal; none elsewhere."""
+    return tqdm(total=config.epochs, initial=done, desc=name.rstrip(": ") or "training", unit="epoch", leave=False,
+                disable=not (progress and ("ipykernel" in sys.modules or sys.stderr.isatty())), file=sys.stderr)
+
+
+def _log_epoch(r: EpochRecord, config: TrainConfig, name: str, bar) -> None:
+    """Epoch ``r`` in the run's bar and, where stderr is a terminal, as a summary line above it."""
     crit = "" if r.criterion is None else f" criterion {r.criterion:.4f}"
-    # one write with its newline, so that the lines of workers sharing a terminal do not interleave
-    tqdm.write(f"{name}epoch {r.epoch}/{config.epochs}: depth {r.depth} loss {r.loss:.4f} train {r.train_acc:.4f} "
-               f"val {r.val_acc:.4f}{crit} ({r.seconds:.1f} s, {config.precision})\n", file=sys.stderr, end="")
+    bar.set_postfix_str(f"depth {r.depth}, loss {r.loss:.4f}, val {r.val_acc:.4f}{crit}", refresh=False)
+    bar.update()
+    if not bar.disable and sys.stderr.isatty():  # one write with its newline: workers' lines do not interleave
+        tqdm.write(f"{name}epoch {r.epoch}/{config.epochs}: depth {r.depth} loss {r.loss:.4f} train {r.train_acc:.4f} "
+                   f"val {r.val_acc:.4f}{crit} ({r.seconds:.1f} s, {config.precision})\n", file=sys.stderr, end="")
 
 
 def _check_model_fits_data(model: DenseResNet, data: Dataset) -> None:

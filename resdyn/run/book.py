@@ -87,6 +87,7 @@ def write_sources(out: str | Path, *, paper: Path = paths.PAPER_DIR, figures: Pa
     report = (paper / "REPORT.md").read_text()  # its link to the notebooks' folder becomes one to the book's contents
     (src / "paper" / "REPORT.md").write_text(report.replace("](notebooks/)", "](../intro.md)"))
     chapters: dict[str, list[str]] = {}
+    record = _record(paper)
     for s in SECTIONS:
         nb = paper / "notebooks" / f"{s.notebook}.ipynb"
         if not nb.exists() or s.notebook in chapters.get(s.target, []):
@@ -96,6 +97,8 @@ def write_sources(out: str | Path, *, paper: Path = paths.PAPER_DIR, figures: Pa
             if cell.cell_type == "markdown":
                 cell.source = _SOURCE_LINK.sub(r"`\1`", cell.source)
             _for_readers(cell)
+        _what_this_shows(book, s, record)
+        _provenance_last(book)
         nbformat.write(book, str(src / "paper" / "notebooks" / nb.name))
         chapters.setdefault(s.target, []).append(s.notebook)
     (src / "_config.yml").write_text(_CONFIG)
@@ -109,7 +112,7 @@ def write_sources(out: str | Path, *, paper: Path = paths.PAPER_DIR, figures: Pa
         toc += [f"      - file: paper/notebooks/{n}" for n in names]
     (src / "_toc.yml").write_text("\n".join(toc) + "\n")
     titles = {n: _title(src / "paper" / "notebooks" / f"{n}.ipynb") for names in chapters.values() for n in names}
-    (src / "intro.md").write_text(_intro(chapters, titles, _record(paper), figures))
+    (src / "intro.md").write_text(_intro(chapters, titles, record, figures))
     return src
 
 
@@ -128,6 +131,31 @@ def _for_readers(cell) -> None:
     stems = [stem for stem in _FIGURE_TITLES if f'"{stem}"' in cell.source]
     if stems and any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
         cell.metadata["mystnb"] = {"image": {"alt": _FIGURE_TITLES[stems[0]], "classes": "resdyn-figure"}}
+
+
+def _what_this_shows(nb, section, record) -> None:
+    """Give an executed notebook without a "What this shows" paragraph (run before it existed) the one its run
+    would give, from the record (:func:`resdyn.studies.verdict_text.of_section`)."""
+    import nbformat
+
+    from resdyn.studies import verdict_text
+
+    text = None if record is None or any(c.source.startswith("## What this shows") for c in nb.cells) \
+        else verdict_text.of_section(section, record)
+    if text:
+        nb.cells.append(nbformat.v4.new_markdown_cell(f"## What this shows\n\n{text}", id="what-this-shows"))
+
+
+def _provenance_last(nb) -> None:
+    """Move where a run's units ran (cells tagged ``provenance``, or a code cell that shows a ``provenance(...)``
+    table, with the heading before it) to the end of the page, after the verdicts and what they show."""
+    moved = set()
+    for i, c in enumerate(nb.cells):
+        if "provenance" in c.metadata.get("tags", []) or (c.cell_type == "code" and ".provenance(" in c.source):
+            moved.add(i)
+            if i and nb.cells[i - 1].cell_type == "markdown" and nb.cells[i - 1].source.startswith("#"):
+                moved.add(i - 1)
+    nb.cells = [c for i, c in enumerate(nb.cells) if i not in moved] + [nb.cells[i] for i in sorted(moved)]
 
 
 def _title(notebook: Path) -> str:

@@ -93,14 +93,18 @@ def clean_executed(src: str | Path, dst: str | Path) -> Path:
                 r"^> \*\*Executed full run\*\*.*?· (\*\*Report\*\*: \[[^]]*\]\()\.\./paper/REPORT\.md(#[^)]*\)).*$",
                 rf"> The **executed full run** (full mode, seed 0) of [`notebooks/{name}`](../../notebooks/{name}), with every "
                 r"output · \1../REPORT.md\2.", cell.source, flags=re.M)
-        if cell.cell_type == "code":
+        if cell.cell_type == "code":  # progress widgets (tqdm.auto with ipywidgets) go with stderr
             cell.outputs = _merge_streams([o for o in cell.outputs
-                                           if not (o.get("output_type") == "stream" and o.get("name") == "stderr")])
+                                           if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+                                           and _WIDGET not in o.get("data", {})])
             for o in cell.outputs:
                 if "text/plain" in o.get("data", {}):
                     o["data"]["text/plain"] = re.sub(r" at 0x[0-9a-f]+", "", o["data"]["text/plain"])
     atomic_write(dst, lambda tmp: nbformat.write(nb, str(tmp)))
     return Path(dst)
+
+
+_WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
 def _merge_streams(outputs: list) -> list:
@@ -116,8 +120,29 @@ def _merge_streams(outputs: list) -> list:
     return merged
 
 
+#: The forms of a checked cell's display that ``notebooks/`` keeps: its text and its Markdown (a claims table).
+_TEXT_FORMS = ("text/plain", "text/markdown")
+
+
+def _checked_output(o) -> bool:
+    """Whether output ``o`` of a checked cell is kept in ``notebooks/``: what it prints to stdout, and what it
+    displays as text or Markdown (not figures, not progress widgets)."""
+    if o.get("output_type") == "stream":
+        return o.get("name") == "stdout"
+    return any(form in o.get("data", {}) for form in _TEXT_FORMS[1:]) or set(o.get("data", {})) == {"text/plain"}
+
+
+def _text_only(o):
+    """Output ``o`` with only its text and Markdown forms."""
+    if "data" in o:
+        o["data"] = {k: v for k, v in o["data"].items() if k in _TEXT_FORMS}
+        o["metadata"] = {}
+    return o
+
+
 def refresh_checked_outputs(executed_dir: str | Path, target: str | None = None) -> list[Path]:
-    """Copy the outputs of the checked cells from executed notebooks into ``notebooks/``.
+    """Copy the outputs of the checked cells from executed notebooks into ``notebooks/``: what they print and
+    what they display as text or Markdown (:func:`_checked_output`).
 
     Every other output is removed, so the committed notebooks diff well and nbval compares
     exactly the checked cells. Run after a quick run: ``resdyn reproduce --quick --update-notebooks``.
@@ -139,7 +164,7 @@ def refresh_checked_outputs(executed_dir: str | Path, target: str | None = None)
             cell.metadata.pop("execution", None)
             if is_checked(cell):
                 done = by_id[cell.id]
-                cell.outputs = [o for o in done.outputs if o.get("output_type") == "stream" and o.get("name") == "stdout"]
+                cell.outputs = [_text_only(o) for o in done.outputs if _checked_output(o)]
                 cell.execution_count = done.execution_count
             else:
                 cell.outputs, cell.execution_count = [], None

@@ -9,5 +9,7 @@
 - ``plots``: Plot helpers: each takes computed results and an optional ``ax``, and computes nothing
 - ``style``: The figures' look, set once per process by :func:`resdyn.setup` (and by :mod:`resdyn.studies.plots`)
 - ``markdown``: Small Markdown helpers for the report's sections (each section renders its own part)
+- ``verdict_text``: The verdicts as a reader meets them at the end of a notebook: the claims table in the claims'
+  own wording and the paragraph on what they show
 - ``machine``: What this machine is: CPU, cores, package versions, peak memory
 """

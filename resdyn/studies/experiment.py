@@ -153,6 +153,7 @@ class Setup:
     probe_size: int = 1000
     threshold: float = PAPER_THRESHOLD
     data_root: str | None = field(default=None, repr=False)
+    mnist1d: bool = False
 
     @property
     def sweep_budget(self) -> tuple[int | None, int]:
@@ -224,8 +225,12 @@ class Setup:
         return plan(1 << 30)[0]
 
     def describe(self) -> str:
-        """One line naming the run, first in every checked output: quick-mode numbers must never
-        pass for the paper's."""
+        """One line naming the run and its data, first in every checked output: quick-mode numbers must
+        never pass for the paper's. With ``mnist1d`` (notebooks 12-14) the data are the MNIST-1D study's."""
+        if self.mnist1d:
+            study = self.study1d.describe()
+            return (f"quick mode ({study}): regression values for the tests, not the study's results" if self.quick
+                    else f"full run ({study})")
         if self.quick:
             return (f"quick mode (scikit-learn's 8x8 digits, seed {self.seed}): regression values for the tests, "
                     "not the paper's results")
@@ -251,7 +256,7 @@ class Setup:
 
 
 def setup(*, quick: bool = False, seed: int = 0, data_root: str | None = None, out_dir: str | None = None,
-          threads: int | None = None, verbose: bool = True) -> Setup:
+          threads: int | None = None, verbose: bool = True, mnist1d: bool = False) -> Setup:
     """The experiment's settings for a full (MNIST) or quick (digits) run; also sets the plot style.
 
     Args:
@@ -261,6 +266,8 @@ def setup(*, quick: bool = False, seed: int = 0, data_root: str | None = None, o
         threads: torch CPU threads (default: leave torch's choice). Results are bit-identical
             only for the same thread count on the same machine.
         verbose: print one line saying which run this is.
+        mnist1d: the notebook studies MNIST-1D (notebooks 12-14): the line and :meth:`Setup.describe` name
+            the study's data, not the paper's (which notebook 13 also reads).
     """
     check_seed(seed)
     quick = switches.quick_mode(quick)
@@ -279,8 +286,10 @@ def setup(*, quick: bool = False, seed: int = 0, data_root: str | None = None, o
     budget = BUDGETS["quick" if quick else "full"]
     exp = Setup(quick=quick, seed=seed, data=data, dirs=run_dirs(quick, out_dir, seed=seed), regime=REGIME,
                 train_config=resolved, n_per_class=budget.n_per_class, probe_size=budget.probe_size,
-                data_root=data_root)
-    if verbose:
+                data_root=data_root, mnist1d=mnist1d)
+    if verbose and mnist1d:
+        print(f"{exp.mode} run on {exp.study1d.describe()}")
+    elif verbose:
         why = f" ({choose_precision(torch.device(resolved.device))[1]})" if train.precision == "auto" else ""
         print(f"{exp.mode} run on {data.name}: N = {data.n_features}, T = {exp.depth}, seed {seed}, "
               f"precision {resolved.precision}{why}")

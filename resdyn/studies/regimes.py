@@ -176,6 +176,12 @@ class Study1d:
     sweep_seeds: tuple[int, ...]
     n_criterion: int = 1000
 
+    def describe(self) -> str:
+        """The study's data and nets in a few words: "MNIST-1D, 10,000 generated signals, up to 15 blocks, seeds 0-4"."""
+        seeds = f"{self.seeds[0]}-{self.seeds[-1]}" if len(self.seeds) > 2 else " and ".join(map(str, self.seeds))
+        return (f"MNIST-1D, {self.data.num_samples:,} generated signals, up to {self.depth} blocks, "
+                f"seed{'s' * (len(self.seeds) > 1)} {seeds}")
+
     def __post_init__(self):
         if self.depth not in self.ladder or 1 not in self.ladder:
             raise ValueError(f"ladder must hold 1 and depth={self.depth} (the depth-matters rule compares them), "

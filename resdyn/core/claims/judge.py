@@ -1,5 +1,5 @@
 """The verdicts of one run's record: each paper section's rule applied to its numbers and its controls
-(the raw input and the untrained net), and the verdict tables the notebooks print."""
+(the raw input and the untrained net). The notebooks show them with :mod:`resdyn.studies.verdict_text`."""
 from __future__ import annotations
 
 from resdyn.core.claims.rules import (NETS, PAPER, Rule, Verdict, ERROR, MEAN_SETTLING, STD_SETTLING, DISTANCE, TSNE,
@@ -182,21 +182,5 @@ def verdicts(results, sections) -> list[Verdict]:
     return out
 
 
-def format_table(verdicts: list[Verdict]) -> str:
-    """A plain-text table: claim key, paper, ours, controls, verdict."""
-    head = ("claim", "paper", "ours", "controls", "verdict")
-    rows = [(v.key, v.paper, v.ours, v.controls, v.verdict) for v in verdicts]
-    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
-    line = lambda r: "  ".join(s.ljust(w) for s, w in zip(r, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(head)] + [line(r) for r in rows])
-
-
-def table(verdicts: list[Verdict], *, exp=None) -> str:
-    """``verdicts`` as a notebook's checked cell prints them: with ``exp``, a first line says which
-    run they come from."""
-    text = format_table(verdicts)
-    return text if exp is None else f"{exp.describe()}\n{text}"
-
-
 __all__ = ["distance_control", "tsne_controls", "accuracy", "settling", "absolute_settling", "distance_ratio",
-           "tsne_clusters", "adaptive_depth", "toy_verdicts", "verdicts", "format_table", "table"]
+           "tsne_clusters", "adaptive_depth", "toy_verdicts", "verdicts"]

@@ -144,7 +144,10 @@ def figure_tolerances(target: str = "paper") -> dict[str, float]:
     return {f.stem: f.tolerance for s in of_target(target) for f in s.figures if f.tolerance is not None}
 
 
-def verdict_table(exp, record) -> str:
-    """The verdicts of ``record`` as its notebook's checked cell prints them (the run first)."""
+def verdict_table(exp, record):
+    """The verdicts of ``record`` as its notebook's checked cell shows them, the run first: a
+    :class:`resdyn.studies.verdict_text.ClaimsTable` (Markdown in a notebook, plain text as ``str``)."""
+    from resdyn.studies import verdict_text
+
     entry = of_record(record)
-    return claims.table(entry.verdicts(record) if entry.verdicts else [], exp=exp)
+    return verdict_text.table(entry.verdicts(record) if entry.verdicts else [], exp=exp)

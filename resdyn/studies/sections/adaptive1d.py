@@ -155,8 +155,7 @@ def verdicts(record: Adaptive1d) -> list[Verdict]:
                                   n_seeds=len(r.final_depths)) for f, r in record.families.items()]
 
 
-def render(record: Adaptive1d, link: str) -> str:
-    """The report's section: final depths, accuracy against the deep and from-scratch nets, compute, verdicts."""
+def _body(record: Adaptive1d) -> list[str]:
     rows = []
     for f, r in record.families.items():
         mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
@@ -165,16 +164,28 @@ def render(record: Adaptive1d, link: str) -> str:
                      f"{mean(r.scratch_acc):.1f}", *(f"{mean(r.macs[k]) / deep:.2f}" for k in ("adaptive", "scratch", "growing"))))
     thresholds = sorted({r.threshold for r in record.runs})
     censored = sum(r.censored for r in record.runs)
-    out = ["## MNIST-1D: the adaptive rule where depth matters", "", f"Notebook: {link}. "
-           f"Threshold {record.threshold:g}, over seeds: final depths, the adaptive net's test accuracy minus the "
-           "deep net's (points), the deep and the from-scratch nets' accuracy (%), and the training multiply-adds of "
-           "the adaptive run, of the net from scratch at the final depth and of growing from shallow, each over the "
-           "deep net's (means over seeds). "
-           f"Every run, with the threshold sweep ({', '.join(f'{t:g}' for t in thresholds)}) on the first seed: "
-           f"final depths {', '.join(map(str, sorted({r.final_depth for r in record.runs})))}; {censored} of "
-           f"{len(record.runs)} censored. The notebook lists each run.", "",
-           table(["family", "final depths", "change", "deep", "from scratch", "compute: adaptive", "from scratch",
-                  "growing"], rows), "",
+    return [f"Threshold {record.threshold:g}, over seeds: final depths, the adaptive net's test accuracy minus the "
+            "deep net's (points), the deep and the from-scratch nets' accuracy (%), and the training multiply-adds of "
+            "the adaptive run, of the net from scratch at the final depth and of growing from shallow, each over the "
+            "deep net's (means over seeds). "
+            f"Every run, with the threshold sweep ({', '.join(f'{t:g}' for t in thresholds)}) on the first seed: "
+            f"final depths {', '.join(map(str, sorted({r.final_depth for r in record.runs})))}; {censored} of "
+            f"{len(record.runs)} censored.", "",
+            table(["family", "final depths", "change", "deep", "from scratch", "compute: adaptive", "from scratch",
+                   "growing"], rows), ""]
+
+
+def body(record: Adaptive1d) -> str:
+    """Final depths, accuracy and compute per family, as notebook 14 shows them above its verdicts: the report's
+    section without its heading, its link and its verdicts."""
+    return "\n".join(_body(record))
+
+
+def render(record: Adaptive1d, link: str) -> str:
+    """The report's section: final depths, accuracy against the deep and from-scratch nets, compute, verdicts."""
+    first, *rest = _body(record)
+    out = ["## MNIST-1D: the adaptive rule where depth matters", "", f"Notebook: {link}. {first} The notebook lists "
+           "each run.", *rest,
            table(["claim", "ours", "controls", "verdict"],
                  [(v.claim, v.ours, v.controls, f"**{v.verdict}**") for v in verdicts(record)]), ""]
     return "\n".join(out)

@@ -216,27 +216,40 @@ def verdicts(record: Criteria1d) -> list[Verdict]:
             for f, r in record.families.items()]
 
 
-def render(record: Criteria1d, link: str) -> str:
-    """The report's section: the strategies' scores per family and the verdicts."""
-    def cell(i: Interval, fmt="{:.2f}") -> str:
-        if i.mean is None:
-            return "undefined"
-        return fmt.format(i.mean) + (f" [{fmt.format(i.low)}, {fmt.format(i.high)}]" if i.low is not None else "")
+def _cell(i: Interval, fmt="{:.2f}") -> str:
+    if i.mean is None:
+        return "undefined"
+    return fmt.format(i.mean) + (f" [{fmt.format(i.low)}, {fmt.format(i.high)}]" if i.low is not None else "")
 
-    out = ["## MNIST-1D: which blocks can go", "", f"Notebook: {link}. "
-           "Each strategy's score: the area under test accuracy against blocks removed, over the oracle's (no "
-           "healing), mean over seeds with 95 % t-interval; MNIST: one net. The notebook adds each criterion's "
-           "Spearman rho with the single-block loss, and the scores after healing.", ""]
+
+def _intro() -> str:
+    return ("Each strategy's score: the area under test accuracy against blocks removed, over the oracle's (no "
+            "healing), mean over seeds with 95 % t-interval; MNIST: one net.")
+
+
+def _tables(record: Criteria1d) -> list[str]:
     names = [*record.families, *(f"MNIST {n}" for n in record.mnist)]
-    rows = [[c, *(cell(r.score[c]) for r in record.families.values()),
+    rows = [[c, *(_cell(r.score[c]) for r in record.families.values()),
              *(f"{m['score'][c]:.3f}" for m in record.mnist.values())] for c in STRATEGIES]
-    out += [table(["strategy", *names], rows), "",
-            "Intact test accuracy: " + "; ".join(f"{f} {cell(r.base_acc, '{:.1f}')} %" for f, r in record.families.items())
-            + "."]
+    out = [table(["strategy", *names], rows), "",
+           "Intact test accuracy: " + "; ".join(f"{f} {_cell(r.base_acc, '{:.1f}')} %" for f, r in record.families.items())
+           + "."]
     if "shared" in record.mnist:
         out.append("With shared weights every choice of k removed layers leaves the same net (the one map x + f(x) "
                    "applied T - k times), so every strategy gives the same curve.")
-    out.append("")
+    return out
+
+
+def body(record: Criteria1d) -> str:
+    """The strategies' scores per family, as notebook 13 shows them above its verdicts: the report's section
+    without its heading, its link and its verdicts."""
+    return "\n".join([_intro(), "", *_tables(record), ""])
+
+
+def render(record: Criteria1d, link: str) -> str:
+    """The report's section: the strategies' scores per family and the verdicts."""
+    out = ["## MNIST-1D: which blocks can go", "", f"Notebook: {link}. " + _intro() + " The notebook adds each "
+           "criterion's Spearman rho with the single-block loss, and the scores after healing.", "", *_tables(record), ""]
     out.append(table(["claim", "ours", "controls", "verdict"],
                      [(v.claim, v.ours, v.controls, f"**{v.verdict}**") for v in verdicts(record)]))
     return "\n".join(out + [""])

@@ -135,6 +135,22 @@ def run(exp) -> DepthStudy:
     return DepthStudy(curve=curve, adaptive=adaptive, compute=compute, budgets=budgets, levels_off=levels_off)
 
 
+def what_this_shows(d: DepthStudy) -> str:
+    """Where the adaptive depth ends and whether longer budgets move it, in words (notebook 08's closing paragraph)."""
+    out = ["The adaptive runs of the paper's budget end at "
+           + " and ".join(f"depth {r.depth} with {n} weights" for n, r in d.adaptive.items()) + "." if d.adaptive else ""]
+    censored = [b.label for b in d.budgets if b.censored]
+    if d.levels_off is not None:
+        out.append(f"With longer budgets the shared net's final depth levels off at depth {d.levels_off}: there the "
+                   "dynamics, not the epoch budget, set it.")
+    else:
+        out.append("With longer budgets the shared net ends at different depths, or censored, so within these budgets "
+                   "the epoch budget, not the dynamics, sets the final depth.")
+    if censored:
+        out.append(f"Censored runs: {'; '.join(censored)}.")
+    return " ".join(o for o in out if o)
+
+
 def render(d: DepthStudy, link: str) -> str:
     """The report's section: the depth curve in a line per weights, the compute of three ways to the adaptive depth,
     the budgets."""

@@ -192,20 +192,30 @@ def verdicts(record: Depth1d) -> list[Verdict]:
     return [claims.depth_matters(f, r.gain) for f, r in record.families.items()]
 
 
-def render(record: Depth1d, link: str) -> str:
-    """The report's section: the depth curve per family and the verdicts."""
+def _body(record: Depth1d) -> list[str]:
     depths = sorted(next(iter(record.families.values())).test_acc, key=int)  # JSON keys: strings, in any order
     inits = chosen_inits(record.selection)
     rows = [(f"{f} ({r.title})", f"{r.lr:g}" + ("" if inits.get(f, "default") == "default" else f", {inits[f]} init"),
              *(f"{r.test_acc[d].mean:.1f}" for d in depths),
              f"{r.gain.mean:+.1f}" + (f" [{r.gain.low:+.1f}, {r.gain.high:+.1f}]" if r.gain.low is not None else ""))
             for f, r in record.families.items()]
-    out = ["## MNIST-1D: where depth matters", "", f"Notebook: {link}. "
-           f"{record.n_nets} nets, {record.train_seconds / 60:.1f} min of training summed over nets. Test accuracy "
-           "(%, mean over seeds) by number of blocks; the gain is the deepest net's minus the 1-block net's "
-           "(points, 95 % t-interval over seeds).", "",
-           table(["family", "lr (init where not the family's own)", *depths, "gain"], rows), "",
-           "Nets of the ladder that stopped at the epoch cap, not by their patience: "
-           + (", ".join(capped_nets(record)) or "none") + ".", "",
+    return [f"{record.n_nets} nets, {record.train_seconds / 60:.1f} min of training summed over nets. Test accuracy "
+            "(%, mean over seeds) by number of blocks; the gain is the deepest net's minus the 1-block net's "
+            "(points, 95 % t-interval over seeds).", "",
+            table(["family", "lr (init where not the family's own)", *depths, "gain"], rows), "",
+            "Nets of the ladder that stopped at the epoch cap, not by their patience: "
+            + (", ".join(capped_nets(record)) or "none") + ".", ""]
+
+
+def body(record: Depth1d) -> str:
+    """The depth curve per family, as notebook 12 shows it above its verdicts: the report's section without its
+    heading, its link and its verdicts."""
+    return "\n".join(_body(record))
+
+
+def render(record: Depth1d, link: str) -> str:
+    """The report's section: the depth curve per family and the verdicts."""
+    first, *rest = _body(record)
+    out = ["## MNIST-1D: where depth matters", "", f"Notebook: {link}. " + first, *rest,
            table(["claim", "ours", "verdict"], [(v.claim, v.ours, f"**{v.verdict}**") for v in verdicts(record)]), ""]
     return "\n".join(out)

@@ -214,6 +214,35 @@ def sentence(m: MechanismStudy) -> str:
     return f"What goes with settling, across nets: **{q}** ({assoc}; against the deep layers' std relative to its peak)."
 
 
+#: The quantities of the association rule, in words.
+QUANTITIES = {"saturation": "the saturation of the deep sigmoid units", "weight_ratio": "the shrinking of the deep weights"}
+
+
+def what_this_shows(m: MechanismStudy) -> str:
+    """What the association across nets shows, in words (notebook 06's closing paragraph): what goes with
+    settling by :data:`resdyn.core.claims.ASSOCIATION`, which quantity is borderline, and what is left to notebook 16."""
+    th = claims.ASSOCIATION.thresholds
+    n = max((a.n for a in m.associations), default=0)
+    named = next((a for a in m.associations if a.quantity == m.goes_with_settling), None)
+    if m.goes_with_settling == "neither":
+        out = [f"Across the {n} trained nets, neither {QUANTITIES['saturation']} nor {QUANTITIES['weight_ratio']} goes "
+               f"with settling by the rule fixed before the run: no rank correlation of the expected sign reaches "
+               f"{th['min_rho']:g} with p below {th['max_p']:g}."]
+    elif named is not None and borderline(named):
+        out = [f"Across the {n} trained nets, the rule fixed before the run names {QUANTITIES[m.goes_with_settling]} "
+               "as what goes with settling, but its bootstrap interval contains the rule's threshold: borderline."]
+    else:
+        out = [f"Across the {n} trained nets, settling goes with {QUANTITIES[m.goes_with_settling]}, by the rule fixed "
+               "before the run."]
+    near = [QUANTITIES[a.quantity] for a in m.associations if borderline(a) and a.quantity != m.goes_with_settling]
+    if near:
+        out.append(f"The bootstrap interval{'s' * (len(near) > 1)} of {' and of '.join(near)} contain"
+                   f"{'s' * (len(near) == 1)} the rule's threshold{' too' * (m.goes_with_settling != 'neither')}: borderline.")
+    out.append("An association across nets cannot tell the two apart where both change together; notebook 16 "
+               "undoes each in turn.")
+    return " ".join(out)
+
+
 def render(m: MechanismStudy, link: str) -> str:
     """The report's section: the association and the paper-like nets (every net's deep layers are in the notebook)."""
     out = ["## Why the residuals settle: saturation or shrinking weights", "", f"Notebook: {link}. " + sentence(m), "",

@@ -125,6 +125,20 @@ def run(exp, seeds=PRECISION_SEEDS) -> PrecisionStudy:
                           bf16_ok=not moved and all(r.within for r in rows))
 
 
+def what_this_shows(p: PrecisionStudy) -> str:
+    """Whether bf16 changes a conclusion, in words (notebook 10's closing paragraph)."""
+    outside = [r.metric for r in p.rows if not r.within]
+    seeds = ", ".join(map(str, p.seeds[:-1])) + f" and {p.seeds[-1]}" if len(p.seeds) > 1 else str(p.seeds[0])
+    out = [f"Over seeds {seeds}, "
+           + (f"{len(p.moved)} seed verdict{'s move' if len(p.moved) > 1 else ' moves'} between fp32 and bf16"
+              if p.moved else "no verdict moves between fp32 and bf16")
+           + (f", and {len(outside)} of {len(p.rows)} numbers leave the seed spread." if outside
+              else f", and all {len(p.rows)} numbers stay within the seed spread.")]
+    out.append("So bf16 qualifies as the default where the processor computes it natively." if p.bf16_ok else
+               "So bf16 does not qualify as the default: the runs stay in fp32.")
+    return " ".join(out)
+
+
 def render(p: PrecisionStudy, link: str) -> str:
     """The report's section: the numbers and the verdicts that move (every number is in the notebook)."""
     out = ["## bf16 against fp32", "", f"Notebook: {link}. The chosen regime's two 15-layer nets and the "

@@ -142,6 +142,23 @@ def sentence(g: RegimeMap) -> str:
             + ("the paper notebooks move to it." if d.switch else "today's regime stays."))
 
 
+def what_this_shows(g: RegimeMap) -> str:
+    """Whether a net gives the paper's accuracy and its settling at once, and which regime the paper notebooks
+    keep, in words (notebook 07's closing paragraph)."""
+    names = {f"{c.key}/{'shared' if c.shared else 'separate'}": f"{c.name} ({'shared' if c.shared else 'separate'} "
+             "weights)" for c in g.candidates}
+    by = {f"{p.key}/{'shared' if p.shared else 'separate'}": p for p in g.points}
+    both = [names.get(k) or f"{by[k].name} ({'shared' if by[k].shared else 'separate'} weights)" for k in g.both]
+    goal = (f"the paper's accuracy (test error within {claims.ERROR.thresholds['holds']:g} points of the paper's) and "
+            f"Fig. 1B settling by layer {claims.SETTLING_BY_LAYER}")
+    out = [f"No trained net gives both {goal}." if not both else
+           f"{len(both)} trained net{'s give' if len(both) > 1 else ' gives'} both {goal}: {'; '.join(both)}."]
+    best = next((c.name for c in g.candidates if c.key == g.decision.best_paper_scaled), g.decision.best_paper_scaled)
+    out.append(f"The best paper-scaled candidate on validation is {best}; by the rule fixed before the run, "
+               + ("the paper notebooks move to it." if g.decision.switch else "the paper notebooks keep the chosen regime."))
+    return " ".join(out)
+
+
 def render(g: RegimeMap, link: str) -> str:
     """The report's section: the sentence and the decision rule (the candidates are in the notebook)."""
     out = ["## Regime map and the targeted search", "", f"Notebook: {link}. " + sentence(g), "",

@@ -21,7 +21,7 @@ schedule, so the setup here is ours, stated in full in :data:`SETUP` and fixed b
   points, at most one layer removed per check, never below 2 layers.
 
     >>> record = run()                 # both kinds of weights, seconds
-    >>> print(claims.format_table(claims.toy_verdicts(record)))
+    >>> print(verdict_text.table(claims.toy_verdicts(record)))
 """
 from __future__ import annotations
 

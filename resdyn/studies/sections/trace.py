@@ -305,6 +305,20 @@ def describe(rec: TraceStudy) -> str:
     return "\n".join(lines)
 
 
+def what_this_shows(rec: TraceStudy) -> str:
+    """Which blocks each traced model needs, in words (notebook 11's closing paragraph): the blocks whose lesion
+    alone costs at least :data:`resdyn.core.claims.LESION_MARGIN` more accuracy than the median block's."""
+    out = []
+    for name, m in rec.models.items():
+        needed = [str(r.block) for r in essential(m)]
+        out.append(f"In the {name} net ({m.kind}, {m.depth} blocks), "
+                   + (f"skipping block {' or '.join(needed)} alone costs at least {LESION_MARGIN:g} more accuracy "
+                      "than skipping the median block" if needed else
+                      f"no block's lesion alone costs {LESION_MARGIN:g} more accuracy than the median block's") + ".")
+    out.append("A criterion that calls a block removable is right where that block's lesion costs little.")
+    return " ".join(out)
+
+
 def _layer_rows(m: TracedModel) -> list[list[str]]:
     aligned = len(m.lesion) == m.depth
     change = m.change_profile + [None]

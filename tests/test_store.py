@@ -143,9 +143,10 @@ def test_mismatch_allows_only_a_shallower_adaptive_model():
 # calls, the plain-twin fork out of fit; dynamics.py fingerprinted since the check runs through it):
 # trained nets bit-identical (same random draws, same ops)
 # 4: a run to convergence keeps the net of its best validation epoch (its checkpoint holds that net too);
-# fixed-budget nets bit-identical, their key keeps version 3 (store.FIXED_BUDGET_VERSION)
+# fixed-budget nets bit-identical, their key keeps version 3 (store.FIXED_BUDGET_VERSION); then training's
+# progress shown as one tqdm.auto bar per run (display only: the same ops on the same draws)
 FINGERPRINTS = {3: "2d6a852b6a909af8",  # the move into core/lib/studies/run (imports, paths); trained nets unchanged
-                4: "58cbf2072269ef59"}
+                4: "7b08cda2a495df49"}
 
 
 def _training_code_fingerprint() -> str:

@@ -254,6 +254,10 @@ def test_the_full_study_runs_five_seeds_with_a_raised_cap_and_names_the_nets_at_
     record = SimpleNamespace(families={"mlp": fam})
     assert depth1d.capped_nets(record) == ["mlp depth 15 seed 0", "mlp depth 15 seed 3"]
     assert depth1d.capped_nets(SimpleNamespace(families={"mlp": SimpleNamespace(capped={})})) == []
+    old = SimpleNamespace(families={"mlp": SimpleNamespace(capped=None), "conv": fam})
+    assert depth1d.capped_nets(old) is None
+    assert "was not kept" in depth1d._capped_line(None)
+    assert depth1d._capped_line([]).endswith("patience: none.")
 
 
 def test_the_dense_families_initialization_is_chosen_on_validation_beside_the_learning_rate():

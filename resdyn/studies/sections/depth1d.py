@@ -111,7 +111,7 @@ class FamilyDepth:
     """One family's depth curve: ``test_acc`` {depth: Interval over seeds, %}, ``epochs`` {depth:
     [epochs trained per seed]}, ``gain`` the deep net's accuracy minus the 1-block net's (points, an
     Interval over seeds); ``capped`` {depth: the seeds whose run stopped at the epoch cap, not by its
-    patience} (empty in records written before it was kept)."""
+    patience}; None in records written before it was kept, which cannot say."""
 
     title: str
     lr: float
@@ -119,7 +119,7 @@ class FamilyDepth:
     epochs: dict[str, list[int]]
     gain: Interval
     parameters: dict[str, int]
-    capped: dict[str, list[int]] = field(default_factory=dict)
+    capped: dict[str, list[int]] | None = None
 
 
 @dataclass(frozen=True)
@@ -149,8 +149,11 @@ def at_cap(net: TrainedNet) -> bool:
     return not net.history[-1].get("stopped", False)
 
 
-def capped_nets(record: Depth1d) -> list[str]:
-    """The ladder's nets that stopped at the epoch cap, in words ("family depth d seed s"); empty where none did."""
+def capped_nets(record: Depth1d) -> list[str] | None:
+    """The ladder's nets that stopped at the epoch cap, in words ("family depth d seed s"); empty where none did;
+    None where the record predates the count (it cannot say)."""
+    if any(r.capped is None for r in record.families.values()):
+        return None
     return [f"{f} depth {d} seed {s}" for f, r in record.families.items() for d, seeds in r.capped.items() for s in seeds]
 
 
@@ -203,8 +206,14 @@ def _body(record: Depth1d) -> list[str]:
             "(%, mean over seeds) by number of blocks; the gain is the deepest net's minus the 1-block net's "
             "(points, 95 % t-interval over seeds).", "",
             table(["family", "lr (init where not the family's own)", *depths, "gain"], rows), "",
-            "Nets of the ladder that stopped at the epoch cap, not by their patience: "
-            + (", ".join(capped_nets(record)) or "none") + ".", ""]
+            _capped_line(capped_nets(record)), ""]
+
+
+def _capped_line(capped: list[str] | None) -> str:
+    """The sentence naming the nets at the epoch cap; a record without the count says it was not kept."""
+    if capped is None:
+        return "Which nets of the ladder stopped at the epoch cap was not kept by this record's run."
+    return f"Nets of the ladder that stopped at the epoch cap, not by their patience: {', '.join(capped) or 'none'}."
 
 
 def body(record: Depth1d) -> str:

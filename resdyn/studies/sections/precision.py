@@ -152,6 +152,6 @@ def render(p: PrecisionStudy, link: str) -> str:
                    f"{num(r.spread, '{:.3g}')})" for r in moved) + ".")
                + " The notebook gives every number in both precisions.")
     out[-1] += (" Verdicts that move: " + ("; ".join(p.moved) if p.moved else "none") + ". bf16 qualifies as the "
-                f"default where the processor runs it natively: **{p.bf16_ok}**.")
+                f"default where the processor runs it natively: **{'yes' if p.bf16_ok else 'no'}**.")
     out.append("")
     return "\n".join(out)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from resdyn.core import claims
 from resdyn.studies.experiment import DEPTH
 from resdyn.studies.markdown import pct
 from resdyn.studies.regimes import regime_variants
@@ -81,10 +82,10 @@ class RegimeSweep:
     def checks(self) -> list[tuple[str, bool]]:
         """The sweep's two checks on the validation split: the chosen regime beats the baseline on
         the short budget, and is at least as good as its rival at full length (0.1-point tolerance)."""
-        s2 = self.stage2.val_acc
+        s2, tolerance = self.stage2.val_acc, claims.REGIME_DECISION.thresholds["tolerance"]
         return [("chosen beats the baseline in stage 1", self.chosen_acc > self.baseline_acc),
-                ("chosen at least as good as its rival at full length (0.1-point tolerance)",
-                 s2["chosen"] >= s2[self.stage2.runner_up] - 0.001)]
+                (f"chosen at least as good as its rival at full length ({tolerance:g}-point tolerance)",
+                 s2["chosen"] >= s2[self.stage2.runner_up] - tolerance / 100)]
 
     def summary(self) -> str:
         """Both stages and the checks in four lines."""
@@ -93,7 +94,7 @@ class RegimeSweep:
             [f"stage 1 (validation): chosen {100 * self.chosen_acc:.1f} %, baseline {100 * self.baseline_acc:.1f} %, "
              f"best: {self.row(self.best).name}",
              f"stage 2 (validation): chosen {100 * s2['chosen']:.1f} %, {self.row(rival).name}: {100 * s2[rival]:.1f} %"]
-            + [f"{text}: {ok}" for text, ok in self.checks()])
+            + [f"{text}: {'yes' if ok else 'no'}" for text, ok in self.checks()])
 
 
 def stage1(exp, *, log=print) -> list[SweepRow]:
@@ -169,5 +170,5 @@ def render(g: RegimeSweep, link: str) -> str:
            f"regime ranks {g.chosen_rank}. At full length: "
            + "; ".join(f"{names[k]} {pct(v)} validation accuracy ({s2.seconds[k]:.0f} s)" for k, v in s2.val_acc.items())
            + ".", "",
-           f"Checks: {'; '.join(f'{t}: **{ok}**' for t, ok in g.checks())}.", ""]
+           "Checks: " + "; ".join(f"{t}: **{'yes' if ok else 'no'}**" for t, ok in g.checks()) + ".", ""]
     return "\n".join(out)

@@ -162,7 +162,8 @@ def test_check_executed_exits_1_naming_the_notebook_whose_checked_cell_moved(tmp
     with pytest.raises(SystemExit) as e:
         main(["check-executed", "--expected", str(paths.EXECUTED_DIR), "--actual", str(tmp_path / "same")])
     assert e.value.code == 1
-    assert "02_fig1c_trajectory_distances.ipynb: checked cell 'claims', stdout" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "02_fig1c_trajectory_distances.ipynb: checked cell 'claims', " in err and "verdict: does not" in err
 
 
 def test_units_prints_the_progress_or_computes_the_missing_units_within_its_minutes(capsys, monkeypatch):

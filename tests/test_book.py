@@ -89,5 +89,6 @@ def test_the_book_hides_parameter_cells_and_gives_figures_their_titles_as_alt_te
     assert tagged and all("remove-cell" in c.metadata["tags"] for c in tagged)
     alts = [c.metadata["mystnb"]["image"]["alt"] for c in nb.cells if "mystnb" in c.metadata]
     assert alts == ["Fig. 1A", "Fig. 1B"]
-    assert "overflow-x: auto" in (src / "_static" / "resdyn.css").read_text()
+    css = (src / "_static" / "resdyn.css").read_text()
+    assert "overflow-x: auto" in css and "white-space: pre-wrap" in css.split("@media (max-width: 600px)")[1]
     assert "resdyn.css" in (src / "_config.yml").read_text()

@@ -50,7 +50,7 @@ sphinx:
 
 
 #: Tables wrap to the page (a wide one scrolls inside its own box) and figures fit the column, at a
-#: desktop's width and a phone's alike.
+#: desktop's width and a phone's alike; on a phone, code and printed output wrap instead of running off the page.
 _CSS = """\
 .bd-article table { display: block; max-width: 100%; overflow-x: auto; }
 .bd-article table td, .bd-article table th { white-space: normal; word-break: normal; overflow-wrap: anywhere;
@@ -59,7 +59,9 @@ _CSS = """\
 .bd-article img { max-width: 100%; height: auto; cursor: zoom-in; }
 @media (max-width: 600px) { .bd-article table { font-size: 0.78em; }
   .bd-article table td, .bd-article table th { min-width: 3.5em; padding: 0.2em 0.25em; hyphens: auto; }
-  .bd-article table td:first-child, .bd-article table th:first-child { min-width: 6.5em; } }
+  .bd-article table td:first-child, .bd-article table th:first-child { min-width: 6.5em; }
+  .bd-article div.highlight pre, .bd-article .output pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+  .bd-article p code, .bd-article li code, .bd-article p code span.pre, .bd-article li code span.pre { white-space: normal; word-break: break-all; } }
 """
 #: Each figure opens full size on click, in a new tab.
 _JS = """\

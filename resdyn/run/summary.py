@@ -12,6 +12,7 @@ from __future__ import annotations
 from resdyn.core import claims
 from resdyn.core.claims import NETS
 from resdyn.studies.sections import by_regime
+from resdyn.studies.verdict_text import and_list
 
 
 #: Each verdict word as a reader takes it, for sentences (the record keeps the words themselves):
@@ -159,11 +160,6 @@ def bottom_line(r) -> list[str]:
         out[-1] = (out[-1].removesuffix(".") + "; on MNIST-1D, the paper's criterion, as a ranking of removable "
                    f"blocks against the best peer criterion, {by_verdict(ranks)}.")
     return out
-
-
-def and_list(items: list[str]) -> str:
-    items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 #: The regimes of the summary's table, in its column order: the one closest to the paper, then ours.

@@ -87,6 +87,19 @@ def test_settling_rows_name_the_layer_or_never():
     assert rows["mean_layer_shared"].controls == "untrained: after layer 14 of 15"
 
 
+@pytest.mark.parametrize("separate_acc, expected", [
+    (0.9790, "borderline"),  # error 2.10 % = 1.8 + 0.3: on the holds limit, as printed
+    (0.9791, "holds"),       # 2.09 %: under it
+    (0.9789, "partly"),      # 2.11 %: above it, under 1.8 + 1.0
+    (0.9720, "borderline"),  # 2.80 % = 1.8 + 1.0: on the partly limit
+    (0.9719, "does not"),    # 2.81 %
+])
+def test_a_single_net_s_error_on_a_limit_is_borderline(separate_acc, expected):
+    rows = claims.accuracy(fig1ab(acc={"separate": separate_acc, "shared": 0.9861}))
+    assert rows[0].key == "error_separate" and rows[0].verdict == expected
+    assert rows[1].verdict == "holds"  # shared: 1.39 % against 1.4 + 0.3
+
+
 def test_accuracy_adaptive_and_toy_rows():
     assert [v.controls for v in claims.accuracy(fig1ab())] == ["chance: 90 %"] * 2
     rows = claims.adaptive_depth(adaptive(final_depth=5, test_acc=0.98, full_test_acc=0.982))

@@ -212,9 +212,10 @@ def trace_study():
 
     models = {n: traced_model() for n in NETS}
     models["conv"] = traced_model("ConvResNet1d", (2, 2, 2), worst=3)
-    spec = ConvSpec([16, 32, 64], 2, n_train=10000, epochs=3, batch_size=64, lr=0.003)
+    spec = ConvSpec([16, 32, 64], 2, n_train=10000, epochs=30, batch_size=64, lr=0.003, patience=3)
     return TraceStudy(n_samples=2000, classes=list(range(10)), models=models,
-                      conv=ConvTraining(spec=spec, in_channels=28, length=28, n_train=10000, seed=0, train_seconds=60.0, test_acc=0.97))
+                      conv=ConvTraining(spec=spec, in_channels=28, length=28, n_train=10000, seed=0, train_seconds=60.0,
+                                        test_acc=0.97, epochs_trained=12, kept_epoch=9, capped=False))
 
 
 def depth1d():

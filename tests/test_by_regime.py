@@ -163,11 +163,18 @@ def test_accuracy_by_regime_reads_the_paired_difference_s_interval_against_the_p
                                      for name, (sep, sh) in numbers.items()})
     text = section.accuracy_by_regime(rec)
     assert text.startswith("Test error per regime, mean [95 % interval] over the seeds (the paper: 1.4 % shared, "
-                           "about 1.8 % separate): chosen regime (3 seeds): separate 1.60 % [1.35, 1.85], shared 1.43 % ")
+                           "about 1.8 % separate).")
+    assert "\n- chosen regime (3 seeds): separate 1.60 % [1.35, 1.85], shared 1.43 % " in text
     # -0.167 +- 4.303 * 0.0577 / sqrt(3) = [-0.31, -0.02]
     assert "shared minus separate -0.17 [-0.31, -0.02] points (shared lower, as in the paper)" in text
     assert "shared minus separate +0.17 [+0.02, +0.31] points (separate lower, the reverse of the paper)" in text
-    assert text.endswith("shared minus separate +0.00 [-0.25, +0.25] points (the seeds cannot tell the two apart).")
+    assert text.endswith("shared minus separate +0.00 [-0.25, +0.25] points (the seeds cannot tell the two apart); "
+                         "epoch-to-epoch swing separate 1.00 (0.00 to 2.00), shared 1.00 (0.00 to 2.00) points.")
+    swung = replace(rec, runs={"baseline": seeds({"val_swing_separate": [0.6, 0.2, 0.3]})})
+    assert "epoch-to-epoch swing separate 0.30 (0.20 to 0.60), shared" in section.accuracy_by_regime(swung)
+    old = seeds()  # units computed before the swing was kept: no swing, no claim about it
+    old = replace(old, runs=[replace(r, numbers={k: v for k, v in r.numbers.items() if "swing" not in k}) for r in old.runs])
+    assert "; epoch-to-epoch swing" not in section.accuracy_by_regime(replace(rec, runs={"chosen": old}))
     one = replace(rec, runs={"chosen": seeds({"error_separate": [1.5], "error_shared": [1.4]}, n=1)})
     assert "(too few seeds to compare them)" in section.accuracy_by_regime(one)
 
@@ -183,3 +190,13 @@ def test_the_report_s_regimes_section_carries_both_summaries():
     regimes = text[text.index("## Every claim in each regime"):text.index("## Appendix")]
     assert section.where_claims_hold(rec) in regimes and section.accuracy_by_regime(rec) in regimes
     assert section.where_claims_hold(rec) in section.render(rec, "link")
+
+
+def test_the_epoch_swing_is_the_largest_change_between_consecutive_epochs_among_the_last_five():
+    from resdyn.studies.sections.seeds import epoch_swing
+
+    history = [{"val_acc": a} for a in (0.80, 0.95, 0.94, 0.96, 0.955, 0.97)]
+    # the last five errors: 5, 6, 4, 4.5, 3 (%): changes 1, 2, 0.5, 1.5; the first epoch's 20 % is left out
+    assert epoch_swing(history) == pytest.approx(2.0)
+    assert epoch_swing(history, last=2) == pytest.approx(1.5)
+    assert epoch_swing(history[:1]) is None  # one epoch: nothing to compare

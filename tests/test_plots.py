@@ -205,6 +205,13 @@ def test_fig1c_and_fig1d_state_the_paper_claim():
     plt.close(fig)
     fig = plots.fig1d(_fig1d_record())
     assert "paper" in fig.get_suptitle() and "clusters" in fig.get_suptitle()
+    # one class legend, outside the raw input's axes, so no legend covers an embedding's points
+    with_legend = [ax for ax in fig.axes if ax.get_legend() is not None]
+    assert [ax.get_title().split("\n")[0] for ax in with_legend] == ["raw input x(0)", "separation of every embedding"]
+    fig.canvas.draw()
+    raw = with_legend[0]
+    assert raw.get_legend().get_window_extent().x0 >= raw.get_window_extent().x1
+    assert len(raw.get_legend().get_texts()) == 10 and raw.get_legend().get_title().get_text() == "class"
     plt.close(fig)
 
 

@@ -470,6 +470,13 @@ def test_lesion_standout_and_the_record_round_trips():
     assert "The conv net: the flattened image read as one signal; channels" in section.render(old, "")
     stored = {k: v for k, v in jsonable(rec)["conv"].items() if k not in ("in_channels", "length")}
     assert TypeAdapter(section.ConvTraining).validate_python(stored) == old.conv
+    assert "Adam (lr 0.003), kept epoch 9 of 12 (cap 30) on 10000 samples" in text
+    # a record of before the budget was chosen on validation: a fixed number of epochs, as it trained
+    fixed = {**stored, "spec": {k: v for k, v in stored["spec"].items() if k != "patience"} | {"epochs": 3}}
+    fixed = {k: v for k, v in fixed.items() if k not in ("epochs_trained", "kept_epoch", "capped")}
+    fixed = TypeAdapter(section.ConvTraining).validate_python(fixed)
+    assert fixed.spec.patience is None and fixed.budget() == "3 epochs"
+    assert replace(rec.conv, capped=True, epochs_trained=30).budget() == "kept epoch 9 of 30 (stopped at its cap)"
     assert "conv: ConvResNet1d, 6 layers in 3 stages [2, 2, 2]" in section.describe(rec)
     assert "none stands out" not in section.describe(rec)
 
@@ -527,7 +534,7 @@ def test_trace_models_plot_shows_lesions_as_drops_from_the_intact_net_and_the_co
         assert ax.get_ylim()[1] < 10  # not a 0-100 % axis: a drop of a tenth of a point stays visible
         assert f"intact: {100 * m.accuracy:.2f} %" in ax.get_title()
     conv = rows[3 * list(rec.models).index("conv")].get_title()
-    assert "3 epochs on 10,000 images" in conv and "test accuracy 97.0 %" in conv
+    assert "kept epoch 9 of 12 (cap 30) on 10,000 images" in conv and "test accuracy 97.0 %" in conv
     plt.close(fig)
 
 
@@ -537,10 +544,13 @@ def test_train_conv_is_seeded():
 
     x, labels = _samples(n_per_class=8, width=12)
     data = Dataset("toy", Split(x, labels), Split(x, labels), Split(x, labels), 3, (1, 12), "standard")
-    spec = ConvSpec([4, 8], 1, n_train=20, epochs=2, batch_size=8, lr=1e-2)
+    spec = ConvSpec([4, 8], 1, n_train=20, epochs=3, batch_size=8, lr=1e-2, patience=1)
     (a, info), (b, _) = train_conv(data, spec, seed=3), train_conv(data, spec, seed=3)
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
     assert (info.n_train, info.seed, info.spec) == (20, 3, spec) and 0 <= info.test_acc <= 1
+    assert 1 <= info.kept_epoch <= info.epochs_trained <= 3 and info.capped == (info.kept_epoch == 3)  # patience 1: an epoch without gain stops
+    with pytest.raises(ValueError, match="spec.patience is None"):
+        train_conv(data, replace(spec, patience=None), seed=3)
     assert not a.training
     assert (info.in_channels, info.length, a.stem.in_channels) == (1, 12, 1)
     rows = Dataset("toy", Split(x, labels), Split(x, labels), Split(x, labels), 3, (3, 4), "standard")

@@ -110,8 +110,9 @@ def plot_class_distance_matrix(class_mean, classes, *, ax=None, title: str | Non
     return ax
 
 
-def plot_embedding(embedding, labels, *, ax=None, title: str | None = None, s: float = 4):
-    """A 2-D embedding coloured by class, one legend entry per class."""
+def plot_embedding(embedding, labels, *, ax=None, title: str | None = None, s: float = 4, legend: bool = True):
+    """A 2-D embedding coloured by class, one legend entry per class inside the axes (``legend``; a figure
+    of several embeddings draws one legend for all of them outside, where it hides no point)."""
     ax = _ax(ax)
     embedding, labels = np.asarray(embedding), np.asarray(labels)
     for color, c in zip(class_colors(len(np.unique(labels))), np.unique(labels)):
@@ -121,7 +122,8 @@ def plot_embedding(embedding, labels, *, ax=None, title: str | None = None, s: f
     ax.set_yticks([])
     ax.set_xlabel("t-SNE 1")
     ax.set_ylabel("t-SNE 2")
-    ax.legend(title="class", markerscale=3, fontsize="small", ncols=2, loc="best", frameon=True)
+    if legend:
+        ax.legend(title="class", markerscale=3, fontsize="small", ncols=2, loc="best", frameon=True)
     if title:
         ax.set_title(title)
     return ax

@@ -29,6 +29,16 @@ def paper_accuracy(net: str) -> float:
     return 100 - PAPER[f"error_{net}"]
 
 
+def _accuracy_axis(ax, axis: str, start: float, label: str):
+    """An accuracy ``axis`` ("x" or "y") from ``start`` to 100 %, labelled; one that starts above 0 carries
+    the axis-break marks and says where it starts."""
+    getattr(ax, f"set_{axis}lim")(start, 100)
+    if start > 0:
+        mark_axis_break(ax, axis=axis)
+        label += f"\naxis starts at {start:.1f} %, not 0 (break marks)"
+    getattr(ax, f"set_{axis}label")(label)
+
+
 def regime_sweep(sweep, *, axes=None):
     """Stage 1 (separate weights, best last) and stage 2 of a :class:`resdyn.studies.sections.RegimeSweep`.
 
@@ -43,14 +53,9 @@ def regime_sweep(sweep, *, axes=None):
     s1 = sorted((r for r in sweep.table if not r.shared), key=lambda r: r.val_acc)
     colors = [blue if r.key == "chosen" else orange if r.key == "baseline" else "0.6" for r in s1]
     ax.barh([r.name for r in s1], [100 * r.val_acc for r in s1], color=colors)
-    left = max(0, 100 * min(r.val_acc for r in s1) - 5)
-    ax.set_xlim(left, 100)
     paper_line(ax, paper_acc, label=paper_label)
-    xlabel = f"validation accuracy (%) after {sweep.epochs} epoch(s) on {sweep.n_train} samples"
-    if left > 0:
-        mark_axis_break(ax, axis="x")
-        xlabel += f"\naxis starts at {left:.0f} %, not 0 (break marks)"
-    ax.set_xlabel(xlabel)
+    _accuracy_axis(ax, "x", max(0, 100 * min(r.val_acc for r in s1) - 5),
+                   f"validation accuracy (%) after {sweep.epochs} epoch(s) on {sweep.n_train} samples")
     ax.set_title("stage 1: one change at a time (separate weights, 15 layers)")
     ax.legend(handles=[Patch(color=blue, label="chosen regime"), Patch(color=orange, label="baseline regime"),
                        Patch(color="0.6", label="other variants"), Line2D([], [], label=paper_label, **PAPER_STYLE)],
@@ -65,13 +70,8 @@ def regime_sweep(sweep, *, axes=None):
     ax.axhspan(best - tolerance, best, color="#029e73", alpha=0.35, lw=0, zorder=0.6,
                label=f"within {tolerance:g} points of the best (the check's tolerance)")
     paper_line(ax, paper_acc, label=f"paper: {paper_acc:.1f} % (test)", vertical=False)
-    bottom = max(0, min(values + [paper_acc]) - 1)
-    ax.set_ylim(bottom, 100)
-    ylabel = f"validation accuracy (%) after {s2.epochs} epochs, all samples"
-    if bottom > 0:
-        mark_axis_break(ax, axis="y")
-        ylabel += f"\naxis starts at {bottom:.1f} %, not 0"
-    ax.set_ylabel(ylabel)
+    _accuracy_axis(ax, "y", max(0, min(values + [paper_acc]) - 1),
+                   f"validation accuracy (%) after {s2.epochs} epochs, all samples")
     ax.set_title("stage 2: full length")
     ax.tick_params(axis="x", rotation=15)
     legend_outside(ax, below=True)
@@ -238,10 +238,12 @@ def fig1d(rec, *, axes=None):
     for row, net in enumerate(NETS):
         for col, kind in enumerate(("trained", "residual_sum", "untrained")):
             key, s = f"{kind}/{net}", sep[f"{kind}/{net}"]
-            plot_embedding(rec.embeddings[key], rec.labels, ax=axes[row, col],
+            plot_embedding(rec.embeddings[key], rec.labels, ax=axes[row, col], legend=False,
                            title=f"{net}: {titles[kind]}\nkNN {s.knn_accuracy:.3f}, silhouette {s.silhouette:.2f}")
-    plot_embedding(rec.embeddings["raw"], rec.labels, ax=axes[0, 3],
+    plot_embedding(rec.embeddings["raw"], rec.labels, ax=axes[0, 3], legend=False,
                    title=f"raw input x(0)\nkNN {rec.raw.knn_accuracy:.3f}, silhouette {rec.raw.silhouette:.2f}")
+    axes[0, 3].legend(title="class", markerscale=3, fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                      frameon=True, borderaxespad=0)  # one legend for every embedding, where it hides no point
     ax = axes[1, 3]
     names = list(sep)
     kinds = {"trained": ("#0173b2", "trained net, x(T)"), "residual_sum": ("#de8f05", "trained net, sum of y(t)"),

@@ -27,7 +27,7 @@ def _trained(record, name: str) -> str:
     dense nets are the regime's trained nets of the paper's figures."""
     c = record.conv
     if name == "conv" and c is not None:
-        return (f"trained here: {c.spec.epochs} epochs on {c.n_train:,} images, "
+        return (f"trained here: {c.budget()} on {c.n_train:,} images, "
                 f"test accuracy {100 * c.test_acc:.1f} %")
     if name in NETS:
         return "the regime's trained net, as in Fig. 1"

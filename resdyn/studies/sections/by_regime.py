@@ -13,6 +13,7 @@ Paper-scale work: ``resdyn reproduce --target regimes``, outside CI.
 """
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
@@ -22,7 +23,7 @@ from resdyn.studies.markdown import never, num, pct, table
 from resdyn.studies.regimes import Regime, paper_like
 from resdyn.studies.sections import controls
 from resdyn.studies.sections.common import censored_depth, t_interval
-from resdyn.studies.sections.seeds import SeedsSection, summarize
+from resdyn.studies.sections.seeds import SWING_EPOCHS, SeedsSection, summarize
 
 
 @dataclass(frozen=True)
@@ -288,10 +289,11 @@ def where_claims_hold(rec: ByRegime) -> str:
 
 
 def accuracy_by_regime(rec: ByRegime) -> str:
-    """In words, per regime: the test error of both nets (mean and 95 % interval over the seeds) and
-    the paired difference shared minus separate (per seed, then its interval), read against the
-    paper's order (shared lower: 1.4 % against about 1.8 %). The wording follows the interval: an
-    interval that contains 0 says the seeds cannot tell the two apart."""
+    """In words, one bullet per regime: the test error of both nets (mean and 95 % interval over the
+    seeds), the paired difference shared minus separate (per seed, then its interval) read against the
+    paper's order (shared lower: 1.4 % against about 1.8 %), and the epoch-to-epoch swing of the
+    validation error where the units kept it (how far one epoch's number moves at the next, beside the
+    seed interval). An interval of the difference that contains 0 says the seeds cannot tell the two apart."""
     def err(iv) -> str:
         return f"{iv.mean:.2f} %" + ("" if iv.low is None else f" [{iv.low:.2f}, {iv.high:.2f}]")
 
@@ -308,10 +310,15 @@ def accuracy_by_regime(rec: ByRegime) -> str:
         else:
             order = "the seeds cannot tell the two apart"
         diff = f"{d.mean:+.2f}" + ("" if d.low is None else f" [{d.low:+.2f}, {d.high:+.2f}]")
-        out.append(f"{claims.regime_name(name)} ({len(s.seeds)} seeds): separate {err(e['separate'])}, shared {err(e['shared'])}; "
-                   f"shared minus separate {diff} points ({order})")
+        swing = {net: [r.numbers.get(f"val_swing_{net}") for r in s.runs] for net in claims.NETS}
+        swing = ("" if any(None in v for v in swing.values()) else "; epoch-to-epoch swing " + ", ".join(
+            f"{net} {statistics.median(v):.2f} ({min(v):.2f} to {max(v):.2f})" for net, v in swing.items()) + " points")
+        out.append(f"- {claims.regime_name(name)} ({len(s.seeds)} seeds): separate {err(e['separate'])}, shared "
+                   f"{err(e['shared'])}; shared minus separate {diff} points ({order}){swing}.")
     paper = f"{claims.PAPER['error_shared']} % shared, about {claims.PAPER['error_separate']} % separate"
-    return f"Test error per regime, mean [95 % interval] over the seeds (the paper: {paper}): " + "; ".join(out) + "."
+    return (f"Test error per regime, mean [95 % interval] over the seeds (the paper: {paper}). The epoch-to-epoch "
+            f"swing is the largest change of the validation error between consecutive epochs among the last "
+            f"{SWING_EPOCHS}: the median over the seeds (their range), where the units kept it.\n\n" + "\n".join(out))
 
 
 def _sweep_by_regime(rec: ByRegime) -> tuple[list[str], list[list[str]]]:

@@ -20,6 +20,8 @@ from resdyn.studies.sections import adaptive, fig1ab, fig1c, fig1d
 from resdyn.studies.sections.common import Interval, t_interval
 
 #: The headline numbers: key -> what it is. Settling layers are None where a net never settles.
+#: The last epochs whose validation error gives a net's epoch-to-epoch swing (:func:`epoch_swing`).
+SWING_EPOCHS = 5
 METRICS = {
     **{f"error_{n}": f"test error, {n} weights (%)" for n in NETS},
     **{f"mean_layer_{n}": f"Fig. 1A settling layer, {n}" for n in NETS},
@@ -38,6 +40,8 @@ METRICS = {
     **{f"adaptive_depth_{n}": f"adaptive final depth, {n}" for n in NETS},
     **{f"adaptive_change_{n}": f"adaptive accuracy change against the unpruned net, {n} (points)" for n in NETS},
     **{f"adaptive_censored_{n}": f"adaptive depth censored, {n} (1 = yes)" for n in NETS},
+    **{f"val_swing_{n}": f"epoch-to-epoch swing of the validation error over the last {SWING_EPOCHS} epochs, {n} "
+       "(points; the largest change between consecutive epochs)" for n in NETS},
     "scratch_error": "from-scratch control at the adaptive depth, test error (%)",
     "scratch_minus_adaptive": "from-scratch minus adaptive test accuracy, shared (points)",
 }
@@ -101,7 +105,16 @@ def figure_numbers(fig1ab, fig1c, fig1d) -> dict[str, float | None]:
         out[f"knn_{n}"], out[f"silhouette_{n}"] = s.knn_accuracy, s.silhouette
         out[f"knn_margin_{n}"] = s.knn_accuracy - max(c.knn_accuracy for c in controls)
         out[f"silhouette_margin_{n}"] = s.silhouette - max(c.silhouette for c in controls)
+        out[f"val_swing_{n}"] = epoch_swing(fig1ab.nets[n].history)
     return out
+
+
+def epoch_swing(history: list[dict], *, last: int = SWING_EPOCHS) -> float | None:
+    """The largest change of the validation error (points) between consecutive epochs among the ``last``
+    epochs of ``history`` (dicts with ``val_acc``): how much the number read at one epoch could move at
+    the next, beside a seed interval. None with fewer than two epochs."""
+    errors = [100 * (1 - h["val_acc"]) for h in history[-last:]]
+    return max((abs(b - a) for a, b in zip(errors, errors[1:])), default=None)
 
 
 def adaptive_numbers(adaptive) -> dict[str, float | None]:

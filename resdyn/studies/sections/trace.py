@@ -12,12 +12,10 @@ each image read as a signal along its columns with its rows as channels) trained
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from resdyn.lib import criteria
@@ -27,6 +25,7 @@ from resdyn.core.data import Dataset, random_subset
 from resdyn.core.dynamics import class_residual_stats, settling_layer, trajectory_distances
 from resdyn.studies.markdown import never, num, pct, table
 from resdyn.core.model import DenseResNet
+from resdyn.lib.fitting import FitConfig, fit_classifier
 from resdyn.lib.surgery import lesion
 from resdyn.lib.trace import trace
 from resdyn.lib.zoo import ConvResNet1d
@@ -40,7 +39,9 @@ CRITERIA = {"convergence": "c(t) = mean |y(t) - y(t-1)|", "block_influence": "Bl
 
 @dataclass(frozen=True)
 class ConvSpec:
-    """The conv net of :func:`run` and its training (Adam, cross-entropy; ``n_train`` None: all)."""
+    """The conv net of :func:`run` and its training (``n_train`` None: all): at most ``epochs`` epochs, the
+    net of the best validation epoch kept (:func:`resdyn.lib.fitting.fit_classifier` with ``patience``);
+    a ``patience`` of None (records before 2026-12-07) trained exactly ``epochs`` epochs."""
 
     channels: list[int]
     blocks_per_stage: int
@@ -48,19 +49,21 @@ class ConvSpec:
     epochs: int
     batch_size: int
     lr: float
+    patience: int | None = None
 
 
-#: Per mode: a 3-stage conv ResNet of 6 blocks, trained briefly (quick: on all 1,000 digits).
-CONV = {"full": ConvSpec([16, 32, 64], 2, n_train=10000, epochs=3, batch_size=64, lr=3e-3),
-        "quick": ConvSpec([16, 32, 64], 2, n_train=None, epochs=10, batch_size=64, lr=3e-3)}
+#: Per mode: a 3-stage conv ResNet of 6 blocks on 10,000 training images (quick: all 1,000 digits), its
+#: budget chosen on validation under a cap of 30 epochs (written on 2026-12-07, before its first run).
+CONV = {"full": ConvSpec([16, 32, 64], 2, n_train=10000, epochs=30, batch_size=64, lr=3e-3, patience=3),
+        "quick": ConvSpec([16, 32, 64], 2, n_train=None, epochs=10, batch_size=64, lr=3e-3, patience=3)}
 
 
 @dataclass(frozen=True)
 class ConvTraining:
     """How :func:`run` trained the conv net: its spec, the training samples, seed, seconds, the test
-    accuracy (whole test split) and the input's reading: ``in_channels`` signals (an image's rows) of
-    ``length`` (its columns). Records written before 2026-12-03 lack the reading: their conv net read
-    the flattened image as one signal (``in_channels`` 1, ``length`` None)."""
+    accuracy (whole test split), the input's reading (``in_channels`` rows of ``length``; records before
+    2026-12-03: the flattened image, 1 and None), the epochs trained, the one kept and whether the run
+    stopped at its cap (records before 2026-12-07: None, a fixed budget)."""
 
     spec: ConvSpec
     n_train: int
@@ -69,6 +72,15 @@ class ConvTraining:
     test_acc: float
     in_channels: int = 1
     length: int | None = None
+    epochs_trained: int | None = None
+    kept_epoch: int | None = None
+    capped: bool | None = None
+
+    def budget(self) -> str:
+        """The training budget in words: "kept epoch 9 of 12 (cap 30)", or the fixed "3 epochs"."""
+        cap = "stopped at its cap" if self.capped else f"cap {self.spec.epochs}"
+        return f"{self.spec.epochs} epochs" if self.kept_epoch is None else \
+            f"kept epoch {self.kept_epoch} of {self.epochs_trained} ({cap})"
 
 
 @dataclass(frozen=True)
@@ -234,25 +246,22 @@ def measure(models: dict[str, nn.Module], samples_x: torch.Tensor, labels: torch
 def train_conv(data: Dataset, spec: ConvSpec, *, seed: int) -> tuple[ConvResNet1d, ConvTraining]:
     """A :class:`resdyn.lib.zoo.ConvResNet1d` trained on ``data``'s images read as signals along their
     columns, one channel per row (MNIST: 28 channels of length 28; a 1-D conv on the flattened image
-    with global pooling would lose where the rows lie). Adam, cross-entropy, ``spec``'s budget;
-    initialization, subset and shuffling from ``seed``."""
+    with global pooling would lose where the rows lie). Adam, cross-entropy, early-stopped on
+    ``data.val`` with the best validation epoch's net kept (``spec``); initialization, subset and
+    shuffling from ``seed``. The test split is read once, by the kept net."""
+    if spec.patience is None:
+        raise ValueError("spec.patience is None (a fixed budget); give a patience, e.g. CONV['full'] has 3.")
     rows, cols = data.image_shape
     model = ConvResNet1d(channels=tuple(spec.channels), blocks_per_stage=spec.blocks_per_stage,
                          n_classes=data.n_classes, seed=seed, in_channels=rows)
     train = data.train if spec.n_train is None else random_subset(data.train, spec.n_train, seed=seed)
-    g = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=spec.lr)
-    start = time.perf_counter()
-    model.train()
-    for _ in range(spec.epochs):
-        for idx in torch.randperm(len(train), generator=g).split(spec.batch_size):
-            opt.zero_grad(set_to_none=True)
-            F.cross_entropy(model(train.x[idx]), train.y[idx]).backward()
-            opt.step()
-    seconds = time.perf_counter() - start
-    model.eval()
-    return model, ConvTraining(spec=spec, in_channels=rows, length=cols, n_train=len(train), seed=seed,
-                               train_seconds=seconds, test_acc=_accuracy(model, data.test.x, data.test.y))
+    fit = fit_classifier(model, replace(data, train=train), seed=seed, copy_model=False, config=FitConfig(
+        lr=spec.lr, batch_size=spec.batch_size, max_epochs=spec.epochs, patience=spec.patience))
+    fit.model.eval()
+    return fit.model, ConvTraining(
+        spec=spec, in_channels=rows, length=cols, n_train=len(train), seed=seed, train_seconds=fit.seconds,
+        test_acc=_accuracy(fit.model, data.test.x, data.test.y), epochs_trained=len(fit.history),
+        kept_epoch=fit.best_epoch, capped=not fit.history[-1].get("stopped", False))
 
 
 def run(exp, *, quick: bool | None = None) -> TraceStudy:
@@ -337,7 +346,7 @@ def render(rec: TraceStudy, link: str) -> str:
         reading = ("the flattened image read as one signal" if c.length is None else
                    f"each image read as {c.in_channels} channels (its rows) of length {c.length} (its columns)")
         out[-1] += (f" The conv net: {reading}; channels {spec.channels}, {spec.blocks_per_stage} blocks per stage, "
-                    f"Adam (lr {spec.lr:g}), {spec.epochs} epochs on {c.n_train} samples (seed {c.seed}, "
+                    f"Adam (lr {spec.lr:g}), {c.budget()} on {c.n_train} samples (seed {c.seed}, "
                     f"{c.train_seconds:.0f} s), test accuracy {pct(c.test_acc)}.")
     out.append("")
     out.append(table(["model", "kind", "parameters", "layers (stages)", "accuracy", "std settles from",

@@ -56,7 +56,7 @@ ERROR = Rule(
     "error", "15-layer net, {net} weights: MNIST test error", "{paper:.1f} %",
     "holds if the test error is at most {holds} points above the paper's, partly if at most {partly} points above; "
     "borderline if it is on either limit to the 0.01 point shown", {"holds": 0.3, "partly": 1.0},
-    changed=("2026-12-07, before the regimes units' re-run: a single net's error on a limit is borderline, as a seed "
+    changed=("2026-12-07 (116ff96), before the regimes units' re-run: a single net's error on a limit is borderline, as a seed "
              "interval containing it already was",))
 MEAN_SETTLING = Rule(
     "mean_layer", "class-mean residuals stop changing after a layer ({net})", "after layer 6",

@@ -49,11 +49,12 @@ sphinx:
 """
 
 
-#: Tables wrap to the page (a wide one scrolls inside its own box) and figures fit the column, at a
-#: desktop's width and a phone's alike; on a phone, code and printed output wrap instead of running off the page.
+#: Tables wrap between words to the page (a wide one scrolls inside its own box; a cell splits no word) and
+#: figures fit the column, at a desktop's width and a phone's alike; on a phone, code and printed output wrap
+#: instead of running off the page.
 _CSS = """\
 .bd-article table { display: block; max-width: 100%; overflow-x: auto; }
-.bd-article table td, .bd-article table th { white-space: normal; word-break: normal; overflow-wrap: anywhere;
+.bd-article table td, .bd-article table th { white-space: normal; word-break: normal; overflow-wrap: break-word;
   min-width: 6em; }
 .bd-article table td:first-child, .bd-article table th:first-child { min-width: 14em; }
 .bd-article img { max-width: 100%; height: auto; cursor: zoom-in; }

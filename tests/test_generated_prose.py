@@ -36,8 +36,6 @@ EXEMPT: dict[str, list[str]] = {
     "paper/notebooks/09_toy_circles.ipynb": ["The package's initialization makes every residual small"],
     "paper/notebooks/10_precision.ipynb": ["It may only be the default if it changes no conclusion"],
     "paper/notebooks/11_trace.ipynb": ["What to look for: whether the criteria that call a layer removable"],
-    # criteria target (make criteria): the same, for notebook 12's introduction
-    "paper/notebooks/12_mnist1d_depth.ipynb": ["This notebook trains the study's nets"],
 }
 
 _CODE_FENCE = re.compile(r"^```.*?^```", re.S | re.M)

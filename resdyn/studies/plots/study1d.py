@@ -85,7 +85,7 @@ def criteria_comparison(record, *, axes=None):
                     row[col].errorbar([i], [iv.mean], yerr=err, fmt="_", ms=18, capsize=4, color=colors[key])
             row[col].set_xticks(range(len(keys)), [LABELS[k] for k in keys], rotation=35, ha="right", fontsize="small")
             row[col].set_title(f"{name}: {title}")
-        row[1].set_ylabel("area under the curve / oracle's")
+        row[1].set_ylabel("area under the curve / oracle's\n(bootstrap interval)")
         row[2].set_ylabel("Spearman rho (Fisher-z interval)")
         row[2].set_ylim(-1.08, 1.08)
     handles = [Line2D([], [], color=colors[s], lw=2.2 if s in ("paper", "oracle") else 1.2, label=LABELS[s])
@@ -93,7 +93,7 @@ def criteria_comparison(record, *, axes=None):
     handles += [Line2D([], [], color="0.4", ls="--", lw=1, label="after healing (dashed)"),
                 Line2D([], [], ls="", marker="o", color="0.4", ms=4, label="one seed (dot)"),
                 Line2D([], [], ls="", marker="_", color="0.4", ms=14, mew=1.5,
-                       label="mean over seeds, bars: 95 % t-interval")]
+                       label="mean over seeds, bars: 95 % interval (score: bootstrap; rho: Fisher-z)")]
     fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize="small")
     return fig
 

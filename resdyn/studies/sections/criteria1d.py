@@ -12,7 +12,7 @@ the paper's two MNIST nets, on the same trajectory (validation inputs):
 
 Summaries per net: Spearman's rho between each criterion and the measured single-block loss
 increase; each strategy's score, the area under its curve over the oracle's; and its area minus
-the deepest-first area (points). Per family they go over seeds with t-intervals, and
+the deepest-first area (points). Per family they go over seeds with bounded intervals, and
 :data:`resdyn.core.claims.RANKS_REMOVABLE` judges the paper's criterion against the best peer.
 
 Each net's analysis is cached (``<cache>/removal/<key>.json``) with its settings, so a warm run
@@ -224,7 +224,7 @@ def _cell(i: Interval, fmt="{:.2f}") -> str:
 
 def _intro() -> str:
     return ("Each strategy's score: the area under test accuracy against blocks removed, over the oracle's (no "
-            "healing), mean over seeds with 95 % t-interval; MNIST: one net.")
+            "healing), mean over seeds with a 95 % bootstrap interval inside the seeds' range; MNIST: one net.")
 
 
 def _tables(record: Criteria1d) -> list[str]:

@@ -96,8 +96,8 @@ def test_verdicts_are_the_seeds_rule_in_every_regime():
     assert v["error_shared/baseline"].verdict == "holds" and v["error_shared/baseline"].claim.endswith("(baseline regime)")
     head, rows = section.claim_table(rec)
     assert head == ["claim", "chosen regime (3 seeds)", "paper-like regime (3 seeds)", "baseline regime (3 seeds)"]
-    assert rows[1] == ["15-layer net, shared weights: MNIST test error", "**borderline** (3/3 holds)",
-                       "**borderline** (3/3 holds)", "**holds** (3/3 holds)"]
+    assert rows[1] == ["15-layer net, shared weights: MNIST test error", "**on its threshold** (3/3 holds)",
+                       "**on its threshold** (3/3 holds)", "**holds** (3/3 holds)"]  # the plain labels
     assert not any("_" in r[0] for r in rows), [r[0] for r in rows]  # claims in words, not their keys
 
 
@@ -111,6 +111,12 @@ def test_the_matrix_figure_draws_one_cell_per_claim_and_regime():
     assert labels[:2] == ["15-layer net, separate weights: MNIST test error",
                           "15-layer net, shared weights: MNIST test error"]
     assert not any("_" in t or t.endswith("over the seeds") for t in labels), labels
+    cells = [t.get_text() for t in ax.texts]
+    assert "on its threshold\n3/3 holds" in cells  # the plain label, as in the report's summary table
+    assert not any(w in c for c in cells for w in ("borderline", "no evidence", "inconclusive"))
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "holds", "holds in part", "on its threshold", "does not hold", "met by a control too", "cannot be decided",
+        "not judged"]
 
 
 def test_the_matrix_figure_wraps_long_claims_so_that_no_two_labels_overlap():

@@ -32,6 +32,19 @@ def test_plot_helpers_draw_on_the_given_axes():
     plt.close(fig)
 
 
+def test_the_mechanism_figure_marks_the_paper_s_settling_layer_beside_the_rule():
+    from records import mechanism_study
+
+    from resdyn.core import claims
+
+    fig = plots.mechanism(mechanism_study())
+    std = _titled(fig, "Fig. 1B")[0]
+    assert [ln.get_xdata()[0] for ln in std.lines if len(set(ln.get_xdata())) == 1] == [claims.PAPER["settling_layer"]]
+    assert f"the paper's settling layer, about {claims.PAPER['settling_layer']}" in [
+        t.get_text() for t in fig.legends[0].get_texts()]
+    plt.close(fig)
+
+
 def test_a_plot_without_axes_draws_a_new_figure_not_into_the_current_one():
     from records import mechanism_study, regime_map
 

@@ -133,7 +133,7 @@ def test_report_renders_every_section_of_a_complete_record(tmp_path):
             regime = claims.regime_name(where)
             head = _row(text, "claim", "## Every claim in each regime").split(" | ")
             cells = _row(text, names[key], "## Every claim in each regime").split(" | ")
-            assert cells[next(i for i, h in enumerate(head) if h.startswith(regime))].startswith(f"**{v.verdict}**")
+            assert cells[next(i for i, h in enumerate(head) if h.startswith(regime))].startswith(f"**{summary.LABEL[v.verdict]}**")
             if where in summary.HEADLINE_REGIMES:
                 assert f"**{summary.LABEL[v.verdict]}**" in _row(text, names[key], "## Summary")
         elif key in shown:

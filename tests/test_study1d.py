@@ -112,6 +112,9 @@ def test_fit_keeps_the_best_validation_epoch_and_stops_after_patience():
     assert fitting.evaluate(fit.model, data.val)[0] == pytest.approx(losses[fit.best_epoch - 1], rel=1e-6)
     if len(fit.history) < 40:
         assert fit.history[-1]["stopped"] and len(fit.history) - fit.best_epoch >= 2
+    assert fit.capped == (len(fit.history) == 40)
+    short = fitting.fit_classifier(model, data, FitConfig(lr=0.05, batch_size=16, max_epochs=1, patience=2), seed=0)
+    assert short.capped and len(short.history) == 1  # one epoch under a cap of one: the cap stopped it
 
 
 def test_heal_returns_a_copy_and_zero_steps_change_nothing():
@@ -242,14 +245,13 @@ def test_with_shared_weights_every_choice_of_removed_layers_is_the_same_net():
 def test_the_full_study_runs_five_seeds_with_a_raised_cap_and_names_the_nets_at_the_cap():
     from types import SimpleNamespace
 
+    from resdyn.lib.fitting import at_cap
     from resdyn.studies.experiment import STUDY_1D
     from resdyn.studies.sections import depth1d
 
     full = STUDY_1D["full"]
     assert len(full.seeds) == 5 and full.fit.max_epochs == 300 and full.fit.patience == 5
-    stopped = SimpleNamespace(history=[{"epoch": 1}, {"epoch": 2, "stopped": True}])
-    capped = SimpleNamespace(history=[{"epoch": 1}, {"epoch": 2}])
-    assert not depth1d.at_cap(stopped) and depth1d.at_cap(capped)
+    assert not at_cap([{"epoch": 1}, {"epoch": 2, "stopped": True}]) and at_cap([{"epoch": 1}, {"epoch": 2}])
     fam = SimpleNamespace(capped={"1": [], "15": [0, 3]})
     record = SimpleNamespace(families={"mlp": fam})
     assert depth1d.capped_nets(record) == ["mlp depth 15 seed 0", "mlp depth 15 seed 3"]

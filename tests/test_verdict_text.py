@@ -128,6 +128,25 @@ def test_no_claim_key_appears_in_the_table_and_its_text_fits_a_page(entry):
         entry.name in ("depth1d", "criteria1d", "intervention"))
 
 
+def test_the_table_shows_each_verdict_by_its_plain_label_and_the_seeds_split_in_labels_too():
+    one = verdict_text.table([v("distance_shared", "no evidence"), v("error_separate", "borderline")])
+    assert [r["verdict"] for r in one.rows()] == ["met by a control too", "on its threshold"]
+    assert "**met by a control too**" in one.markdown() and "verdict: on its threshold" in str(one)
+    seeds = verdict_text.table([v("error_separate/seeds", "inconclusive", paper=claims.SEEDS.paper,
+                                  ours="2/5 partly, 3/5 does not")])
+    assert seeds.rows()[0]["ours"] == "2/5 holds in part, 3/5 does not hold"
+    assert seeds.rows()[0]["verdict"] == "cannot be decided"
+
+
+@pytest.mark.parametrize("split, shown", [
+    ("5/5 holds", "5/5 holds"), ("1/3 holds, 2/3 no evidence", "1/3 holds, 2/3 met by a control too"),
+    ("4/5 inconclusive, 1/5 partly", "4/5 cannot be decided, 1/5 holds in part"),
+    ("", ""), ("depth 6 of 15", "depth 6 of 15"),  # not a split: as it is
+])
+def test_a_split_over_the_seeds_reads_in_the_plain_labels(split, shown):
+    assert verdict_text.label_split(split) == shown
+
+
 def test_a_claim_s_wording_is_its_rule_s_for_its_weights_and_regime():
     key = "mean_absolute_shared/chosen"
     verdict = next(x for x in sections.by_regime.verdicts(complete_record().by_regime) if x.key == key)

@@ -80,6 +80,17 @@ class FitRecord:
     def depth(self) -> int:
         return stage_length(self.model)
 
+    @property
+    def capped(self) -> bool:
+        """Whether the run stopped at its epoch cap rather than by its patience (:func:`at_cap`)."""
+        return at_cap(self.history)
+
+
+def at_cap(history: list[dict]) -> bool:
+    """Whether a run whose epochs are ``history`` stopped at its epoch cap rather than by its patience: the
+    last epoch carries no ``stopped`` flag (:func:`fit_classifier` sets it where patience ran out)."""
+    return not history[-1].get("stopped", False)
+
 
 @torch.no_grad()
 def evaluate(model: nn.Module, split: Split, *, batch_size: int = 2000) -> tuple[float, float]:

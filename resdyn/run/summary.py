@@ -12,7 +12,7 @@ from __future__ import annotations
 from resdyn.core import claims
 from resdyn.core.claims import NETS
 from resdyn.studies.sections import by_regime
-from resdyn.studies.verdict_text import and_list
+from resdyn.studies.verdict_text import LABEL, MEANING, and_list
 
 
 #: Each verdict word as a reader takes it, for sentences (the record keeps the words themselves):
@@ -24,18 +24,6 @@ PLAIN_COUNT = {"holds": ("holds", "hold"), "partly": ("holds in part", "hold in 
                "borderline": ("is borderline", "are borderline"), "does not": ("does not hold", "do not hold"),
                "no evidence": ("is met by a control too", "are met by a control too"),
                "inconclusive": ("cannot be decided", "cannot be decided"), "n/a": ("is not judged", "are not judged")}
-
-#: Each verdict word's plain label, where the word alone could be misread: the report's tables show it.
-LABEL = {"holds": "holds", "partly": "holds in part", "borderline": "on its threshold", "does not": "does not hold",
-         "no evidence": "met by a control too", "inconclusive": "cannot be decided", "n/a": "not judged"}
-#: What each verdict word means, in one sentence each: the legend under the report's summary table.
-MEANING = {"holds": "the trained net passes the claim's test and beats every control by the rule's margin.",
-           "partly": "some of what the claim says is met, not all of it.",
-           "borderline": "the measured value, or its interval over the seeds, lies on the rule's threshold.",
-           "does not": "the trained net fails the claim's test.",
-           "no evidence": "the trained net passes the test, but a control passes it too: the test shows nothing about training.",
-           "inconclusive": "the measurement cannot decide, for example a depth set by the epoch budget, or seeds that disagree.",
-           "n/a": "the paper gives nothing to compare with."}
 
 #: The paper's claims the bottom line speaks of: one sentence per entry, each a list of
 #: (subject, verdict keys without the regime).

@@ -36,12 +36,34 @@ COUNTS = {"holds": ("holds", "hold"), "partly": ("holds in part", "hold in part"
           "no evidence": ("has no evidence because a control meets it too",
                           "have no evidence because a control meets them too"),
           "inconclusive": ("cannot be decided", "cannot be decided"), "n/a": ("is not judged", "are not judged")}
+#: Each verdict word's plain label, where the word alone could be misread: the tables and figures show it
+#: (the record keeps the words).
+LABEL = {"holds": "holds", "partly": "holds in part", "borderline": "on its threshold", "does not": "does not hold",
+         "no evidence": "met by a control too", "inconclusive": "cannot be decided", "n/a": "not judged"}
+#: What each verdict word means, in one sentence each: the legend under the report's summary table.
+MEANING = {"holds": "the trained net passes the claim's test and beats every control by the rule's margin.",
+           "partly": "some of what the claim says is met, not all of it.",
+           "borderline": "the measured value, or its interval over the seeds, lies on the rule's threshold.",
+           "does not": "the trained net fails the claim's test.",
+           "no evidence": "the trained net passes the test, but a control passes it too: the test shows nothing about training.",
+           "inconclusive": "the measurement cannot decide, for example a depth set by the epoch budget, or seeds that disagree.",
+           "n/a": "the paper gives nothing to compare with."}
+
 #: The words a sentence of the paragraph may take before a list of claims goes on in a sentence of its own.
 SENTENCE_WORDS = MOST_WORDS - 10
 #: The widest line of a table's plain text.
 TEXT_WIDTH = 100
 #: What a rule gives as the paper's value where the paper makes no such claim.
 NOT_IN_PAPER = "not in the paper"
+
+
+def label_split(split: str) -> str:
+    """How the seeds of a regime split, as :func:`resdyn.core.claims.over_seeds` writes it, in the verdicts'
+    plain labels: "2/5 partly, 3/5 does not" -> "2/5 holds in part, 3/5 does not hold"."""
+    def one(part: str) -> str:
+        count, _, word = part.partition(" ")
+        return f"{count} {LABEL[word]}" if re.fullmatch(r"\d+/\d+", count) and word in LABEL else part
+    return ", ".join(one(p) for p in split.split(", "))
 
 
 def and_list(items) -> str:
@@ -154,10 +176,10 @@ class ClaimsTable:
             row = {"claim": short_claim(v)}
             if self.paper:
                 row["paper"] = v.paper
-            row["ours"] = v.ours
+            row["ours"] = label_split(v.ours) if self.over_seeds else v.ours
             if not self.over_seeds and v.controls:
                 row["controls"] = v.controls
-            out.append({**row, "verdict": v.verdict})
+            out.append({**row, "verdict": LABEL.get(v.verdict, v.verdict)})
         return out
 
     def markdown(self) -> str:

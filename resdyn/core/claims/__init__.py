@@ -27,7 +27,7 @@ from resdyn.core.claims.rules import (NETS, VERDICTS, PAPER, PAPER_SCALE, ABSOLU
                                       INTERVENTION_UNDO, SEEDS, VERDICT_RULES, RULES, SETTLING_FRACTION,
                                       SETTLING_BY_LAYER, TOY_PAPER, error_limit)
 # one run's verdicts
-from resdyn.core.claims.judge import (distance_control, tsne_controls, accuracy, settling, absolute_settling,
+from resdyn.core.claims.judge import (distance_control, tsne_controls, on_limit, accuracy, settling, absolute_settling,
                                       distance_ratio, tsne_clusters, adaptive_depth, toy_verdicts, verdicts)
 # verdicts over seeds, controls, interventions, MNIST-1D
 from resdyn.core.claims.intervals import (regime_name, in_order, in_regime_order, against, UNTRAINED_CONTROL,

@@ -22,6 +22,12 @@ def tsne_controls(fig1d, net: str) -> tuple:
     return (fig1d.raw, fig1d.untrained[net])
 
 
+def on_limit(value: float, limit: float) -> bool:
+    """Whether ``value`` equals ``limit`` as the report prints them, to 0.01 (a percent to 0.01 point): a
+    number on its limit is borderline, as a seed interval containing it is."""
+    return abs(value - limit) < 0.005
+
+
 def accuracy(fig1ab) -> list[Verdict]:
     """:data:`ERROR` for both nets of a :class:`resdyn.studies.sections.fig1ab.Fig1AB`."""
     th = ERROR.thresholds
@@ -29,8 +35,7 @@ def accuracy(fig1ab) -> list[Verdict]:
     for net in NETS:
         paper = PAPER[f"error_{net}"]
         err = _points(1 - fig1ab.nets[net].test_acc)
-        on_limit = any(abs(err - paper - th[k]) < 0.005 for k in ("holds", "partly"))  # equal as printed (0.01 point)
-        v = ("borderline" if on_limit else "holds" if err <= paper + th["holds"] else "partly" if err <= paper + th["partly"]
+        v = ("borderline" if any(on_limit(err, paper + th[k]) for k in ("holds", "partly")) else "holds" if err <= paper + th["holds"] else "partly" if err <= paper + th["partly"]
              else "does not")
         out.append(Verdict(f"error_{net}", ERROR.claim.format(net=net), ERROR.paper.format(paper=paper),
                            f"{err:.2f} %", "chance: 90 %", v))
@@ -184,5 +189,5 @@ def verdicts(results, sections) -> list[Verdict]:
     return out
 
 
-__all__ = ["distance_control", "tsne_controls", "accuracy", "settling", "absolute_settling", "distance_ratio",
+__all__ = ["distance_control", "tsne_controls", "on_limit", "accuracy", "settling", "absolute_settling", "distance_ratio",
            "tsne_clusters", "adaptive_depth", "toy_verdicts", "verdicts"]

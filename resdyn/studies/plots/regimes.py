@@ -13,6 +13,7 @@ from resdyn.core import claims
 from resdyn.core.claims import NETS, regime_name
 from resdyn.studies.experiment import DEPTH
 from resdyn.studies.sections.by_regime import claim_cells, claim_names
+from resdyn.studies.verdict_text import LABEL, label_split
 from resdyn.studies.style import PALETTE
 from resdyn.studies.plots.base import _axes
 
@@ -31,7 +32,8 @@ def claims_by_regime(rec, *, ax=None):
     for i, (claim, cells) in enumerate(rows):
         for j, (verdict, split) in enumerate(cells):
             ax.add_patch(plt.Rectangle((j, i), 1, 1, facecolor=VERDICT_COLORS.get(verdict, "white"), edgecolor="0.6"))
-            ax.text(j + 0.5, i + 0.5, f"{verdict}\n{split}", ha="center", va="center", fontsize="small")
+            ax.text(j + 0.5, i + 0.5, f"{LABEL.get(verdict, verdict)}\n{label_split(split)}", ha="center", va="center",
+                    fontsize="small")
     ax.set_xlim(0, len(regimes))
     ax.set_ylim(len(rows), 0)
     ax.set_xticks([j + 0.5 for j in range(len(regimes))],
@@ -42,7 +44,7 @@ def claims_by_regime(rec, *, ax=None):
                   fontsize="small")
     ax.grid(False)
     ax.set_title("Each claim's verdict over the seeds, per regime", pad=28)
-    ax.legend(handles=[Patch(facecolor=c, edgecolor="0.6", label=v) for v, c in VERDICT_COLORS.items()],
+    ax.legend(handles=[Patch(facecolor=c, edgecolor="0.6", label=LABEL[v]) for v, c in VERDICT_COLORS.items()],
               loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", title="verdict")
     return ax.figure
 

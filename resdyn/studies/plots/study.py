@@ -130,9 +130,12 @@ def mechanism(rec, *, nets=None, axes=None):
         ax.set_xlabel("layer t")
         ax.set_ylabel(label)
     axes[0].axhline(claims.SETTLING_FRACTION, color="0.3", ls=":", lw=1)
+    paper = dict(color="#d55e00", ls="-.", lw=1.3)
+    axes[0].axvline(claims.PAPER["settling_layer"], **paper)
     handles, labels = axes[0].get_legend_handles_labels()
-    handles.append(Line2D([], [], color="0.3", ls=":", lw=1))
-    labels.append(f"settling rule: {100 * claims.SETTLING_FRACTION:g} % of the peak")
+    handles += [Line2D([], [], color="0.3", ls=":", lw=1), Line2D([], [], **paper)]
+    labels += [f"settling rule: {100 * claims.SETTLING_FRACTION:g} % of the peak",
+               f"the paper's settling layer, about {claims.PAPER['settling_layer']}"]
     fig.legend(handles, labels, loc="outside lower center", ncols=5, fontsize="small")
     return fig
 

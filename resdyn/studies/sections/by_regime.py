@@ -24,6 +24,7 @@ from resdyn.studies.regimes import Regime, paper_like
 from resdyn.studies.sections import controls
 from resdyn.studies.sections.common import censored_depth, t_interval
 from resdyn.studies.sections.seeds import SWING_EPOCHS, SeedsSection, summarize
+from resdyn.studies.verdict_text import LABEL, label_split
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,8 @@ def claim_table(rec: ByRegime) -> tuple[list[str], list[list[str]]]:
     names, rows = claim_cells(rec)
     words = claim_names(rec)
     head = [f"{claims.regime_name(name)} ({len(rec.runs[name].seeds)} seeds)" for name in names]
-    return ["claim"] + head, [[words[k]] + [f"**{v}** ({split})" for v, split in cells] for k, cells in rows]
+    return ["claim"] + head, [[words[k]] + [f"**{LABEL.get(v, v)}** ({label_split(split)})" if split else LABEL.get(v, v)
+                                            for v, split in cells] for k, cells in rows]
 
 
 def sweep_table(rec: ByRegime) -> tuple[list[str], list[list[str]]]:

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from resdyn.core import claims
 from resdyn.core.claims import Verdict
-from resdyn.lib.fitting import NetJob, TrainedNet, evaluate
+from resdyn.lib.fitting import NetJob, TrainedNet, at_cap, evaluate
 from resdyn.studies.markdown import table
 from resdyn.lib.parallel import train_many
 from resdyn.core.pruning import PAPER_THRESHOLD, AdaptiveDepthConfig
@@ -144,11 +144,6 @@ def settings_of(study: Study1d) -> dict:
             "sweep_seeds": list(study.sweep_seeds), "n_criterion": study.n_criterion}
 
 
-def at_cap(net: TrainedNet) -> bool:
-    """Whether ``net``'s run stopped at its epoch cap rather than by its patience (no ``stopped`` in its last epoch)."""
-    return not net.history[-1].get("stopped", False)
-
-
 def capped_nets(record: Depth1d) -> list[str] | None:
     """The ladder's nets that stopped at the epoch cap, in words ("family depth d seed s"); empty where none did;
     None where the record predates the count (it cannot say)."""
@@ -173,7 +168,7 @@ def measure(study: Study1d, lrs: dict[str, float], selection: list[dict], ladder
             epochs={str(d): [len(n.history) for n in ladder if n.job.family == f and n.job.depth == d]
                     for d in study.ladder},
             gain=t_interval(gains),
-            capped={str(d): [n.job.seed for n in ladder if n.job.family == f and n.job.depth == d and at_cap(n)]
+            capped={str(d): [n.job.seed for n in ladder if n.job.family == f and n.job.depth == d and at_cap(n.history)]
                     for d in study.ladder},
             parameters={str(d): sum(p.numel() for p in zoo_family(f).make(length, d, 0).parameters())
                         for d in study.ladder})

@@ -126,7 +126,7 @@ def _on_limit(p: NetPoint) -> str:
     """", on the limit: borderline" where a net's test error equals the paper's limit to the shown 0.01
     point (an interval or a value on its threshold is borderline, as over seeds), else ''."""
     limit = claims.error_limit("shared" if p.shared else "separate")
-    return ", on the limit: borderline" if abs(100 * (1 - p.test_acc) - limit) < 0.005 else ""
+    return ", on the limit: borderline" if claims.on_limit(100 * (1 - p.test_acc), limit) else ""
 
 
 def sentence(g: RegimeMap) -> str:

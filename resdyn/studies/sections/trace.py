@@ -261,7 +261,7 @@ def train_conv(data: Dataset, spec: ConvSpec, *, seed: int) -> tuple[ConvResNet1
     return fit.model, ConvTraining(
         spec=spec, in_channels=rows, length=cols, n_train=len(train), seed=seed, train_seconds=fit.seconds,
         test_acc=_accuracy(fit.model, data.test.x, data.test.y), epochs_trained=len(fit.history),
-        kept_epoch=fit.best_epoch, capped=not fit.history[-1].get("stopped", False))
+        kept_epoch=fit.best_epoch, capped=fit.capped)
 
 
 def run(exp, *, quick: bool | None = None) -> TraceStudy:

@@ -90,18 +90,27 @@ def test_compare_verdicts_lists_changes():
     assert "distance_separate: holds -> does not" in changed and "adaptive_shared: holds -> does not" in changed
 
 
-def _seed0_verdicts(text: str) -> dict[str, tuple[str, str | None]]:
-    """From a report's "Verdicts, chosen regime, seed 0 / over its n seeds" lines: key -> (seed 0's verdict,
-    the verdict over the seeds)."""
+def _seed0_verdicts(text: str, keys) -> dict[str, tuple[str, str | None]]:
+    """From a report's "Verdicts, chosen regime, seed 0 / over its n seeds" lines, a sentence per claim
+    ("Claim, with separate weights: **label** / **label**."): key -> (seed 0's label, the label over the seeds)
+    for each of ``keys`` that a sentence names (its rule's words, then its weights)."""
     import re
+
+    from resdyn.studies import verdict_text
 
     out = {}
     for line in text.splitlines():
-        if line.startswith("Verdicts, chosen regime, seed 0"):
-            for pair, keys in re.findall(r"((?:\*\*[^*]+\*\*)(?: / \*\*[^*]+\*\*)?) for ((?:`[^`]+`(?:, )?)+)", line):
-                words = re.findall(r"\*\*([^*]+)\*\*", pair)
-                for key in re.findall(r"`([^`]+)`", keys):
-                    out[key] = (words[0], words[1] if len(words) > 1 else None)
+        if not line.startswith("Verdicts, chosen regime, seed 0"):
+            continue
+        for sentence in re.split(r"(?<=\*\*)\. ", line.split("untrained net). ", 1)[1].removesuffix(".")):
+            claim, _, pair = sentence.rpartition(": ")
+            labels = re.findall(r"\*\*([^*]+)\*\*", pair)
+            for key in keys:
+                p = verdict_text.parts(key)
+                lead = verdict_text.capital(verdict_text.subject(p.stem)) + ", with "
+                if claim.startswith(lead) and p.weights in claim.removeprefix(lead).split(" "):
+                    assert key not in out, f"{key} named twice"
+                    out[key] = (labels[0], labels[1] if len(labels) > 1 else None)
     return out
 
 
@@ -122,12 +131,12 @@ def test_report_renders_every_section_of_a_complete_record(tmp_path):
     text = render(record, report_dir=tmp_path / "paper", figures_dir=tmp_path / "figures")
     # every verdict is visible: seed 0's and the seeds' in its figure's section, each regime's in the summary's
     # table and the regimes' table, each study's in its section (the interventions' in its sentence)
-    shown = _seed0_verdicts(text)
+    shown = _seed0_verdicts(text, {v.key.partition("/")[0] for v in record.verdicts})
     names = {}
     for v in record.verdicts:
         key, _, where = v.key.partition("/")
         if where == "seeds":
-            assert shown[key][1] == v.verdict, v.key
+            assert shown[key][1] == summary.LABEL[v.verdict], v.key
         elif where:
             names = names or by_regime.claim_names(record.by_regime)
             regime = claims.regime_name(where)
@@ -137,7 +146,7 @@ def test_report_renders_every_section_of_a_complete_record(tmp_path):
             if where in summary.HEADLINE_REGIMES:
                 assert f"**{summary.LABEL[v.verdict]}**" in _row(text, names[key], "## Summary")
         elif key in shown:
-            assert shown[key][0] == v.verdict, v.key
+            assert shown[key][0] == summary.LABEL[v.verdict], v.key
         elif key.startswith("intervention_"):
             assert intervention.summary(record.intervention) in text
         else:
@@ -152,6 +161,9 @@ def test_report_renders_every_section_of_a_complete_record(tmp_path):
         assert markdown.plain_sentences(rule.describe(), most=markdown.MOST_WORDS - markdown.LEAD_WORDS) in text
     assert "](../figures/fig1c_trajectory_distances.png)" in text
     assert "Verdicts, chosen regime, seed 0 / over its" in text  # every verdict names its regime
+    seeds_section = text[text.index("## Seeds"):].split("\n## ")[0]
+    assert "Which conclusions survive the seed spread: of the 16 claims, " in seeds_section
+    assert "`" not in seeds_section.split("Which conclusions", 1)[1]  # claims in words, no keys
     assert "| ours, paper-like regime (" in text and "| ours, chosen regime (" in text  # the summary's two regimes
     assert "The figure sections judge the chosen regime's seed 0 against the raw input and the untrained net only" in text
     assert "Quick mode" not in text

@@ -147,6 +147,24 @@ def test_a_split_over_the_seeds_reads_in_the_plain_labels(split, shown):
     assert verdict_text.label_split(split) == shown
 
 
+def test_claims_that_differ_only_in_their_weights_are_one_phrase_in_the_order_first_named():
+    assert verdict_text.claim_phrases(["error_separate", "mean_layer_shared", "error_shared"]) == [
+        "15-layer net, MNIST test error, with separate and shared weights",
+        "class-mean residuals stop changing after a layer, with shared weights"]
+
+
+def test_a_listing_too_long_for_one_sentence_goes_on_in_another():
+    from resdyn.studies.markdown import _words
+
+    phrases = [f"claim number {w} of a list that is long enough to need two sentences" for w in "abcdef"]
+    said = verdict_text.listed("holding in no seed", phrases)
+    assert len(said) > 1 and said[0].startswith("Holding in no seed: claim number a")
+    assert all(s.startswith("Also holding in no seed: ") for s in said[1:])
+    assert all(_words(s) <= verdict_text.SENTENCE_WORDS for s in said)
+    assert "; ".join(s.split(": ", 1)[1].removesuffix(".") for s in said) == "; ".join(phrases)  # none lost
+    assert verdict_text.listed("in every seed", ["one claim"]) == ["In every seed: one claim."]
+
+
 def test_a_claim_s_wording_is_its_rule_s_for_its_weights_and_regime():
     key = "mean_absolute_shared/chosen"
     verdict = next(x for x in sections.by_regime.verdicts(complete_record().by_regime) if x.key == key)

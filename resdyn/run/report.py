@@ -17,6 +17,7 @@ from resdyn.studies import sections
 from resdyn.run import staleness, summary
 from resdyn.core.claims import NETS
 from resdyn.lib.fragments import is_dirty
+from resdyn.studies.verdict_text import LABEL, MEANING, capital, claim_phrases
 from resdyn.studies.markdown import EXECUTED, LEAD_WORDS, MOST_WORDS, notebook_link, plain_sentences, table
 
 
@@ -103,12 +104,6 @@ def _scope() -> str:
             f"[`paper/notebooks/`]({EXECUTED}/).")
 
 
-#: Each verdict word's plain label, where the word alone could be misread.
-LABEL = summary.LABEL
-#: What each verdict word means, in one sentence each: the legend under the summary's table.
-MEANING = summary.MEANING
-
-
 def _summary(r) -> str:
     """The answer first: the scope, the bottom line over the regimes, one table of the paper's claims in
     the paper-like and the chosen regime, and what each verdict word means."""
@@ -134,8 +129,9 @@ def _summary(r) -> str:
 
 def _verdicts_of(entry, r) -> str:
     """The verdicts of a paper section's claims on the chosen regime's seed 0 and over the seeds target's
-    seeds, grouped by the pair ('' for the sections whose render shows their own verdicts). The numbers
-    behind them are the section's own; the notebook prints each verdict with its numbers and controls."""
+    seeds, a sentence per claim in its rule's words ('' for the sections whose render shows their own
+    verdicts). The numbers behind them are the section's own; the notebook prints each verdict with its
+    numbers and controls."""
     if entry.target != "paper" or not entry.claims:
         return ""
     got = {v.key: v for v in r.verdicts}
@@ -143,13 +139,15 @@ def _verdicts_of(entry, r) -> str:
     for key in entry.claims:
         if key in got:
             over = got.get(f"{key}/seeds")
-            pair = f"**{got[key].verdict}**" + (f" / **{over.verdict}**" if over is not None else "")
-            pairs.setdefault(pair, []).append(f"`{key}`")
+            pair = f"**{LABEL[got[key].verdict]}**" + (f" / **{LABEL[over.verdict]}**" if over is not None else "")
+            pairs.setdefault(pair, []).append(key)
     if not pairs:
         return ""
     n = len(r.seeds.seeds) if r.seeds is not None else 0
-    return (f"Verdicts, chosen regime, seed 0{f' / over its {n} seeds' if n else ''} (against the raw input and the "
-            "untrained net): " + "; ".join(f"{pair} for {', '.join(keys)}" for pair, keys in pairs.items()) + ".")
+    lead = (f"Verdicts, chosen regime, seed 0{f' / over its {n} seeds' if n else ''} (against the raw input and the "
+            "untrained net).")
+    return " ".join([lead] + [f"{capital(phrase)}: {pair}." for pair, keys in pairs.items()
+                              for phrase in claim_phrases(keys)])
 
 
 def _findings_of(name: str, r) -> str:

@@ -223,6 +223,27 @@ def claim_name(key: str) -> str:
 # -- the paragraph ---------------------------------------------------------------------------------
 
 
+def claim_phrases(keys) -> list[str]:
+    """The claims ``keys`` name, in their rules' words, claims that differ only in their weights or family
+    said once, in the order of first appearance: ``["error_separate", "error_shared"]`` ->
+    ``["15-layer net, MNIST test error, with separate and shared weights"]``."""
+    by_stem: dict[str, list[Parts]] = {}
+    for key in keys:
+        by_stem.setdefault(parts(key).stem, []).append(parts(key))
+    return [subject(stem) + _variant(ps) for stem, ps in by_stem.items()]
+
+
+def listed(lead: str, phrases: list[str]) -> list[str]:
+    """``phrases`` after ``lead`` as sentences ("lead: a; b."), a list that would make a sentence over
+    :data:`SENTENCE_WORDS` words going on in another ("Also lead: c.")."""
+    chunks: list[list[str]] = [[]]
+    for phrase in phrases:
+        if chunks[-1] and _words(lead + " " + " ".join(chunks[-1] + [phrase])) > SENTENCE_WORDS:
+            chunks.append([])
+        chunks[-1].append(phrase)
+    return [capital(f"{'also ' if i else ''}{lead}: {'; '.join(c)}.") for i, c in enumerate(chunks) if c]
+
+
 def _variant(ps: list[Parts]) -> str:
     """The weights or families a claim is judged for, in words: ", with separate and shared weights"."""
     weights = [w for w in NETS if any(p.weights == w for p in ps)]

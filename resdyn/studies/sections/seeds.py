@@ -18,6 +18,7 @@ from resdyn.studies.markdown import table
 from resdyn.core.model import check_seed
 from resdyn.studies.sections import adaptive, fig1ab, fig1c, fig1d
 from resdyn.studies.sections.common import Interval, t_interval
+from resdyn.studies.verdict_text import LABEL, and_list, claim_name, claim_phrases, listed
 
 #: The headline numbers: key -> what it is. Settling layers are None where a net never settles.
 #: The last epochs whose validation error gives a net's epoch-to-epoch swing (:func:`epoch_swing`).
@@ -190,20 +191,18 @@ def render(s: SeedsSection, link: str) -> str:
            f"analysis ({s.wall_seconds / 60:.0f} min for all, side by side). The notebook gives every number per "
            "seed, with its mean and 95 % t-interval.", ""]
     n = len(s.seeds)
-    groups = {"hold in every seed": [k for k, v in s.holds.items() if v == n],
-              "hold in some seeds only": [k for k, v in s.holds.items() if 0 < v < n],
-              "hold in no seed": [k for k, v in s.holds.items() if v == 0]}
-    out += ["Which conclusions survive the seed spread: " + "; ".join(
-        f"{len(keys)} {what}" + (f" ({', '.join(f'`{k}`' for k in keys)})" if keys else "") for what, keys in groups.items())
-        + ".", ""]
+    groups = {"in every seed": [k for k, v in s.holds.items() if v == n],
+              "in some seeds only": [k for k, v in s.holds.items() if 0 < v < n],
+              "in no seed": [k for k, v in s.holds.items() if v == 0]}
+    counts = [f"{len(keys)} hold{'s' * (len(keys) == 1)} {what}" for what, keys in groups.items()]
+    said = [sentence for what, keys in groups.items() if keys for sentence in listed(f"holding {what}", claim_phrases(keys))]
+    out += [f"Which conclusions survive the seed spread: of the {len(s.holds)} claims, {and_list(counts)}. " + " ".join(said), ""]
     by_seed = {k: [r.verdicts[k] for r in s.runs] for k in s.holds}
-    same: dict[str, list[str]] = {}
-    for k, got in by_seed.items():
-        if len(set(got)) == 1:
-            same.setdefault(got[0], []).append(k)
-    out.append("Verdicts per seed: the same in every seed for " + "; ".join(
-        f"{', '.join(f'`{k}`' for k in keys)} ({word})" for word, keys in same.items()) + "." if same else "Verdicts per seed:")
     split = {k: got for k, got in by_seed.items() if len(set(got)) > 1}
-    if split:
-        out += ["", table(["seed"] + list(split), [[r.seed] + [r.verdicts[k] for k in split] for r in s.runs])]
+    if not split:
+        out.append("Every seed gives each claim the same verdict.")
+    else:
+        out += [f"The seeds give {len(by_seed) - len(split)} of {len(by_seed)} claims the same verdict; the others, "
+                "seed by seed:", "", table(["seed"] + [claim_name(k) for k in split],
+                                           [[r.seed] + [LABEL[r.verdicts[k]] for k in split] for r in s.runs])]
     return "\n".join(out + [""])

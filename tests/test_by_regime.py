@@ -155,7 +155,7 @@ def test_the_controls_changes_are_grouped_by_claim_with_their_seeds_per_regime()
     rec = replace(rec, controls={"chosen": [control_run(0, changed=change), control_run(1, changed=change)],
                                  "paper_like": [control_run(0), control_run(2, changed=change)], "baseline": []})
     assert section.changed_by_controls(rec) == [
-        "*trajectories closer within than between classes (shared)*: holds -> no evidence (chosen regime: seeds 0, 1; "
+        "*trajectories closer within than between classes (shared)*: holds -> met by a control too (chosen regime: seeds 0, 1; "
         "paper-like regime: seed 2)"]
     assert section.changed_by_controls(replace(rec, controls={"chosen": [control_run(0)]})) == []
     assert "Seed verdicts the controls changed:\n\n- *trajectories" in section.render(rec, "link")

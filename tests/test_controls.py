@@ -86,7 +86,7 @@ def test_the_report_lists_the_controls_and_what_they_changed():
     assert len(rows) == len(claims.REGIMES) * len(claims.NETS) and rows[-1][3] == "4 / 4"
     assert rows[0][3] == "never, never, never / never, never, never" and rows[0][2] == "11.00 %, 11.00 %, 11.00 %"
     assert ("Seed verdicts the controls changed:\n\n- *across-sample std of residuals near 0 after a layer (shared)*: "
-            "holds -> no evidence (baseline regime: seed 0)\n") in text
+            "holds -> met by a control too (baseline regime: seed 0)\n") in text
 
 
 def test_the_layer_ratio_figure_has_a_panel_per_regime_and_net_and_a_line_per_curve_and_seed():

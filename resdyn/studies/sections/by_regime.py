@@ -253,13 +253,15 @@ def _learned(m) -> str:
 
 def changed_by_controls(rec: ByRegime) -> list[str]:
     """One line per claim and change that a control's clause made to seed verdicts, with the seeds it
-    made it in per regime ("claim in words: before -> after (regime: seeds s, ...; ...)")."""
+    made it in per regime ("claim in words: before -> after (regime: seeds s, ...; ...)"), the verdicts in
+    their plain labels."""
     words, by = claim_names(rec), {}
     for name, runs in _items(rec.controls):
         for c in runs:
             for key, change in c.changed.items():
                 by.setdefault((key, change), {}).setdefault(name, []).append(str(c.seed))
-    return [f"*{words.get(key, key)}*: {change} (" + "; ".join(f"{claims.regime_name(n)}: seed{'s' * (len(s) > 1)} "
+    label = lambda change: " -> ".join(LABEL.get(w, w) for w in change.split(" -> "))  # noqa: E731
+    return [f"*{words.get(key, key)}*: {label(change)} (" + "; ".join(f"{claims.regime_name(n)}: seed{'s' * (len(s) > 1)} "
                                                               f"{', '.join(s)}" for n, s in regimes.items()) + ")"
             for (key, change), regimes in by.items()]
 

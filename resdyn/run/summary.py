@@ -12,7 +12,7 @@ from __future__ import annotations
 from resdyn.core import claims
 from resdyn.core.claims import NETS
 from resdyn.studies.sections import by_regime
-from resdyn.studies.verdict_text import LABEL, MEANING, and_list
+from resdyn.studies.verdict_text import LABEL, MEANING, and_list, label_split
 
 
 #: Each verdict word as a reader takes it, for sentences (the record keeps the words themselves):
@@ -206,7 +206,7 @@ def decided(r, key: str, regime: str) -> str:
             censored = sum(s.verdicts.get(key) == "inconclusive" for s in runs.runs)
             if censored:
                 return f"depth censored in {censored} of {n} seeds"
-        return f"the seeds disagree ({v.ours})"
+        return f"the seeds disagree ({label_split(v.ours)})"
     if word == "n/a":
         return "the paper gives no number"
     if runs is None:
@@ -221,7 +221,7 @@ def decided(r, key: str, regime: str) -> str:
 def headline(r) -> tuple[list[str], list[list[str]]]:
     """The summary's table: one row per paper claim (a claim per weights), its paper value, our number in
     the paper-like and the chosen regime (mean [95 % interval] over the regime's seeds), the verdict in
-    each (its plain label, :data:`resdyn.run.summary.LABEL`) and what decided it. Empty where the record has
+    each (its plain label, :data:`resdyn.studies.verdict_text.LABEL`) and what decided it. Empty where the record has
     no regimes."""
     regimes = regime_verdicts(r)
     shown = [g for g in HEADLINE_REGIMES if g in regimes]
